@@ -1,0 +1,8 @@
+//! Audio: WAV I/O, resampling, signal facts, and (only here) cpal devices.
+
+pub mod capture;
+pub mod devices;
+pub mod facts;
+pub mod playback;
+pub mod resample;
+pub mod wav;
