@@ -19,6 +19,7 @@
 pub mod app;
 pub mod audio;
 pub mod cli;
+pub mod config;
 pub mod grading;
 pub mod models;
 pub mod scenario;

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+pub mod config;
 pub mod devices;
 pub mod grade;
 pub mod models;
@@ -33,6 +34,8 @@ pub enum Command {
     Transcribe(transcribe::Args),
     /// Fetch, convert, list and verify the speech models.
     Models(models::Args),
+    /// Print the commented default configuration, or check a config file.
+    Config(config::Args),
     /// List audio input and output devices.
     Devices(devices::Args),
     /// Maintain the attempts store (rebuild, check, prune).
@@ -58,6 +61,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Models(a)) => models::run(a),
         Some(Command::Store(a)) => store::run(a),
         Some(Command::Devices(a)) => devices::run(a),
+        Some(Command::Config(a)) => config::run(a),
         None => anyhow::bail!("practice is not built yet; try `ringcoach --help`"),
     }
 }

@@ -1,0 +1,206 @@
+//! User configuration: a fully commented default embedded in the binary (printed by
+//! `ringcoach config default`), overlaid by the user's file, overlaid by flags.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// The commented default configuration, exactly as shipped.
+pub const DEFAULT_TOML: &str = include_str!("default.toml");
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("config file {path}:{line}:{col}: {message} (print a valid one with `ringcoach config default`)")]
+    Parse {
+        path: PathBuf,
+        line: usize,
+        col: usize,
+        message: String,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Lang {
+    #[default]
+    Zh,
+    En,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub lang: Lang,
+    pub trainee: Option<String>,
+    pub org: Option<String>,
+    pub audio: AudioConfig,
+    pub ring: RingConfig,
+    pub model: ModelConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AudioConfig {
+    pub input: String,
+    pub output: String,
+    pub hangover_ms: u64,
+    pub max_wait_ms: u64,
+    pub max_reply_s: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RingConfig {
+    pub on_ms: u64,
+    pub off_ms: u64,
+    pub tone_hz: f32,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ModelConfig {
+    pub path: Option<PathBuf>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            lang: Lang::Zh,
+            trainee: None,
+            org: None,
+            audio: AudioConfig::default(),
+            ring: RingConfig::default(),
+            model: ModelConfig::default(),
+        }
+    }
+}
+
+impl Default for AudioConfig {
+    fn default() -> Self {
+        AudioConfig {
+            input: "default".into(),
+            output: "default".into(),
+            hangover_ms: 1000,
+            max_wait_ms: 10_000,
+            max_reply_s: 60,
+        }
+    }
+}
+
+impl Default for RingConfig {
+    fn default() -> Self {
+        RingConfig {
+            on_ms: 1000,
+            off_ms: 4000,
+            tone_hz: 450.0,
+        }
+    }
+}
+
+impl Config {
+    /// Parse a config file's text; `path` only names it in errors.
+    pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        toml::from_str(text).map_err(|e| {
+            let (line, col) = e
+                .span()
+                .map(|s| line_col(text, s.start))
+                .unwrap_or((1, 1));
+            ConfigError::Parse {
+                path: path.to_path_buf(),
+                line,
+                col,
+                message: e.message().to_string(),
+            }
+        })
+    }
+
+    /// The user's config: `explicit` if given (it must exist), else
+    /// `~/.config/ringcoach/config.toml` if it exists, else the defaults.
+    pub fn load(explicit: Option<&Path>) -> Result<Config, ConfigError> {
+        let path = match explicit {
+            Some(p) => p.to_path_buf(),
+            None => match default_path() {
+                Some(p) if p.exists() => p,
+                _ => return Ok(Config::default()),
+            },
+        };
+        let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
+            path: path.clone(),
+            source,
+        })?;
+        Config::parse(&text, &path)
+    }
+
+    /// The trainee's name: configured, else the login name, else "trainee".
+    pub fn trainee_name(&self) -> String {
+        self.trainee
+            .clone()
+            .or_else(|| std::env::var("USER").ok())
+            .filter(|s| !s.trim().is_empty())
+            .unwrap_or_else(|| "trainee".into())
+    }
+}
+
+/// `$XDG_CONFIG_HOME/ringcoach/config.toml`.
+pub fn default_path() -> Option<PathBuf> {
+    dirs::config_dir().map(|d| d.join("ringcoach").join("config.toml"))
+}
+
+/// 1-based line and column (in characters) of a byte offset.
+pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, col)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shipped_default_parses_to_the_built_in_defaults() {
+        let c = Config::parse(DEFAULT_TOML, Path::new("default.toml")).unwrap();
+        assert_eq!(c, Config::default());
+    }
+
+    #[test]
+    fn partial_file_keeps_other_defaults() {
+        let c = Config::parse("lang = \"en\"\n[ring]\noff_ms = 2000\n", Path::new("c.toml")).unwrap();
+        assert_eq!(c.lang, Lang::En);
+        assert_eq!(c.ring.off_ms, 2000);
+        assert_eq!(c.ring.on_ms, 1000);
+        assert_eq!(c.audio.hangover_ms, 1000);
+    }
+
+    #[test]
+    fn unknown_key_is_reported_with_its_position() {
+        let err = Config::parse("lang = \"zh\"\n[audio]\nhangover = 5\n", Path::new("c.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("config file c.toml:3:1:"), "{err}");
+        assert!(err.contains("hangover"), "{err}");
+    }
+
+    #[test]
+    fn bad_value_is_reported() {
+        let err = Config::parse("lang = \"fr\"\n", Path::new("c.toml")).unwrap_err().to_string();
+        assert!(err.contains("c.toml:1:8"), "{err}");
+    }
+
+    #[test]
+    fn explicit_missing_file_is_an_error() {
+        let err = Config::load(Some(Path::new("/nonexistent/ringcoach.toml"))).unwrap_err();
+        assert!(err.to_string().contains("/nonexistent/ringcoach.toml"));
+    }
+
+    #[test]
+    fn line_col_counts_characters() {
+        assert_eq!(line_col("ab\n您好x", 9), (2, 3));
+    }
+}
