@@ -1,1 +1,354 @@
-//! (placeholder, being built)
+//! The practice loop as a pure state machine: pick → situation card → ringing → call
+//! (turn by turn) → transcribing → feedback. [`App::update`] takes one [`Msg`] (a key, a
+//! tick, an audio level, a worker result) and returns the [`Effect`]s the runtime must
+//! carry out (ring, record, play, transcribe, grade, save). No clock, no audio, no model:
+//! the runtime in [`crate::tui`] owns those, and the views only render this state.
+//!
+//! The app sees scenarios and reports through small view models ([`Situation`],
+//! [`Feedback`]) so that rendering never computes a grade.
+
+pub mod keys;
+
+use crate::config::Lang;
+
+pub use keys::Key;
+
+/// What the pick list and the situation card show of one call situation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Situation {
+    pub id: String,
+    pub title_zh: String,
+    pub title_en: String,
+    /// "incoming" or "outgoing".
+    pub direction: String,
+    /// 1 (easy) to 3 (hard).
+    pub difficulty: u8,
+    /// Who is calling and why, what the trainee should achieve.
+    pub brief_zh: String,
+    pub brief_en: String,
+    /// What the caller says, turn by turn (zh, en gloss). An incoming call whose first turn
+    /// is the trainee's greeting has an empty first caller line.
+    pub caller_turns: Vec<(String, String)>,
+    pub model_answer: String,
+    /// Best score so far from the store, if any.
+    pub best_score: Option<u8>,
+}
+
+/// How a span of the transcript is marked on the feedback screen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mark {
+    Found,
+    Banned,
+    Uncertain,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    Pass,
+    Fail,
+    Uncertain,
+    NotApplicable,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct CheckRow {
+    pub category: String,
+    pub verdict: Verdict,
+    pub critical: bool,
+    pub message_zh: String,
+    pub message_en: String,
+}
+
+/// Everything the feedback screen shows, already computed by the grader.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Feedback {
+    /// The normalised transcript the marks point into (character offsets).
+    pub transcript: String,
+    pub marks: Vec<(usize, usize, Mark)>,
+    pub checks: Vec<CheckRow>,
+    pub score: u8,
+    pub passed: bool,
+    pub rings: u32,
+    pub pickup_ms: u64,
+    pub first_words_ms: Option<u64>,
+    pub chars_per_minute: Option<f32>,
+    /// Where the attempt was saved, if it was.
+    pub saved_as: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Screen {
+    Pick,
+    Card,
+    Ringing {
+        rings: u32,
+        elapsed_ms: u64,
+    },
+    Call {
+        turn: usize,
+        elapsed_ms: u64,
+        level_db: f32,
+        heard_speech: bool,
+    },
+    Working {
+        done_turns: usize,
+        elapsed_ms: u64,
+    },
+    Feedback {
+        feedback: Box<Feedback>,
+        scroll: u16,
+    },
+}
+
+/// Input to the state machine.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Msg {
+    Key(Key),
+    /// Ring progress from the runtime's ringer (rings started so far, ms since ringing began).
+    Ringing { rings: u32, elapsed_ms: u64 },
+    /// Recording progress of the current turn: ms since the turn began, level in dBFS.
+    Level {
+        elapsed_ms: u64,
+        level_db: f32,
+        heard_speech: bool,
+    },
+    /// The end-of-speech detector (or the max-wait timer) ended the current turn.
+    TurnEnded,
+    /// The worker finished transcribing a turn.
+    TurnTranscribed { turn: usize },
+    /// Elapsed time while waiting for the transcriber/grader.
+    Waiting { elapsed_ms: u64 },
+    /// The whole call is graded.
+    Graded(Box<Feedback>),
+    /// Something went wrong in the runtime; shown as a one-line status, the loop goes on.
+    Failed(String),
+}
+
+/// What the runtime must do after an update.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    StartRinging,
+    /// Stop the ring: the trainee picked up.
+    PickUp,
+    /// The call was abandoned (q/Esc while ringing or during the call): stop everything, discard.
+    HangUp,
+    /// Play the caller's line of this turn (if the scenario has audio) and start recording the reply.
+    StartTurn { turn: usize },
+    /// Stop recording this turn and hand its audio to the transcriber.
+    EndTurn { turn: usize },
+    /// All turns are recorded: grade the whole call once the transcripts are in, and save it.
+    FinishCall,
+    /// Play back the trainee's own recording of the last attempt.
+    PlayRecording,
+    StopPlayback,
+    Quit,
+}
+
+#[derive(Debug, Clone)]
+pub struct App {
+    pub lang: Lang,
+    pub org: String,
+    pub situations: Vec<Situation>,
+    pub selected: usize,
+    pub screen: Screen,
+    pub show_help: bool,
+    /// A transient one-line message (errors, hints).
+    pub status: Option<String>,
+}
+
+impl App {
+    pub fn new(situations: Vec<Situation>, lang: Lang, org: String) -> App {
+        App {
+            lang,
+            org,
+            situations,
+            selected: 0,
+            screen: Screen::Pick,
+            show_help: false,
+            status: None,
+        }
+    }
+
+    pub fn current(&self) -> Option<&Situation> {
+        self.situations.get(self.selected)
+    }
+
+    /// Number of trainee turns in the current situation (one per caller line, at least one).
+    pub fn turns(&self) -> usize {
+        self.current().map_or(1, |s| s.caller_turns.len().max(1))
+    }
+
+    pub fn update(&mut self, msg: Msg) -> Vec<Effect> {
+        match msg {
+            Msg::Key(k) => self.key(k),
+            Msg::Ringing { rings, elapsed_ms } => {
+                if let Screen::Ringing { .. } = self.screen {
+                    self.screen = Screen::Ringing { rings, elapsed_ms };
+                }
+                vec![]
+            }
+            Msg::Level {
+                elapsed_ms,
+                level_db,
+                heard_speech,
+            } => {
+                if let Screen::Call { turn, .. } = self.screen {
+                    self.screen = Screen::Call {
+                        turn,
+                        elapsed_ms,
+                        level_db,
+                        heard_speech,
+                    };
+                }
+                vec![]
+            }
+            Msg::TurnEnded => self.end_turn(),
+            Msg::TurnTranscribed { turn } => {
+                if let Screen::Working { done_turns, elapsed_ms } = self.screen {
+                    self.screen = Screen::Working {
+                        done_turns: done_turns.max(turn + 1),
+                        elapsed_ms,
+                    };
+                }
+                vec![]
+            }
+            Msg::Waiting { elapsed_ms } => {
+                if let Screen::Working { done_turns, .. } = self.screen {
+                    self.screen = Screen::Working { done_turns, elapsed_ms };
+                }
+                vec![]
+            }
+            Msg::Graded(feedback) => {
+                if let Some(score) = self.situations.get_mut(self.selected).map(|s| &mut s.best_score) {
+                    *score = Some(score.map_or(feedback.score, |b| b.max(feedback.score)));
+                }
+                self.screen = Screen::Feedback { feedback, scroll: 0 };
+                vec![]
+            }
+            Msg::Failed(message) => {
+                self.status = Some(message);
+                // A failure while waiting for a grade cannot be recovered here: go back to the card.
+                if let Screen::Working { .. } = self.screen {
+                    self.screen = Screen::Card;
+                }
+                vec![]
+            }
+        }
+    }
+
+    fn end_turn(&mut self) -> Vec<Effect> {
+        let Screen::Call { turn, .. } = self.screen else {
+            return vec![];
+        };
+        let mut fx = vec![Effect::EndTurn { turn }];
+        if turn + 1 < self.turns() {
+            self.screen = Screen::Call {
+                turn: turn + 1,
+                elapsed_ms: 0,
+                level_db: -100.0,
+                heard_speech: false,
+            };
+            fx.push(Effect::StartTurn { turn: turn + 1 });
+        } else {
+            self.screen = Screen::Working {
+                done_turns: 0,
+                elapsed_ms: 0,
+            };
+            fx.push(Effect::FinishCall);
+        }
+        fx
+    }
+
+    fn key(&mut self, key: Key) -> Vec<Effect> {
+        if self.show_help {
+            // Any key closes help; it never acts behind the overlay.
+            self.show_help = false;
+            return vec![];
+        }
+        if key == Key::Help {
+            self.show_help = true;
+            return vec![];
+        }
+        self.status = None;
+        match (&mut self.screen, key) {
+            (Screen::Pick, Key::Up) => {
+                self.selected = self.selected.saturating_sub(1);
+                vec![]
+            }
+            (Screen::Pick, Key::Down) => {
+                if self.selected + 1 < self.situations.len() {
+                    self.selected += 1;
+                }
+                vec![]
+            }
+            (Screen::Pick, Key::Enter | Key::Space) if !self.situations.is_empty() => {
+                self.screen = Screen::Card;
+                vec![]
+            }
+            (_, Key::Interrupt) => {
+                let mut fx = vec![];
+                if matches!(self.screen, Screen::Ringing { .. } | Screen::Call { .. }) {
+                    fx.push(Effect::HangUp);
+                }
+                fx.push(Effect::Quit);
+                fx
+            }
+            (Screen::Pick, Key::Back) => vec![Effect::Quit],
+            (Screen::Card, Key::Enter | Key::Space) => {
+                self.screen = Screen::Ringing {
+                    rings: 0,
+                    elapsed_ms: 0,
+                };
+                vec![Effect::StartRinging]
+            }
+            (Screen::Card, Key::Back) => {
+                self.screen = Screen::Pick;
+                vec![]
+            }
+            (Screen::Ringing { .. }, Key::Enter | Key::Space) => {
+                self.screen = Screen::Call {
+                    turn: 0,
+                    elapsed_ms: 0,
+                    level_db: -100.0,
+                    heard_speech: false,
+                };
+                vec![Effect::PickUp, Effect::StartTurn { turn: 0 }]
+            }
+            (Screen::Ringing { .. } | Screen::Call { .. }, Key::Back) => {
+                self.screen = Screen::Card;
+                vec![Effect::HangUp]
+            }
+            (Screen::Call { .. }, Key::Enter | Key::Space) => self.end_turn(),
+            (Screen::Feedback { scroll, .. }, Key::Down) => {
+                *scroll = scroll.saturating_add(1);
+                vec![]
+            }
+            (Screen::Feedback { scroll, .. }, Key::Up) => {
+                *scroll = scroll.saturating_sub(1);
+                vec![]
+            }
+            (Screen::Feedback { .. }, Key::Retry) => {
+                self.screen = Screen::Ringing {
+                    rings: 0,
+                    elapsed_ms: 0,
+                };
+                vec![Effect::StopPlayback, Effect::StartRinging]
+            }
+            (Screen::Feedback { .. }, Key::Play) => vec![Effect::PlayRecording],
+            (Screen::Feedback { .. }, Key::Next) => {
+                self.selected = (self.selected + 1) % self.situations.len().max(1);
+                self.screen = Screen::Card;
+                vec![Effect::StopPlayback]
+            }
+            (Screen::Feedback { .. }, Key::Back) => {
+                self.screen = Screen::Pick;
+                vec![Effect::StopPlayback]
+            }
+            // While transcribing, other keys wait: the result is seconds away.
+            _ => vec![],
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,92 @@
+//! Keys as the practice loop understands them, apart from the terminal library, so key
+//! handling is tested without a terminal.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Key {
+    Up,
+    Down,
+    /// Enter: choose, pick up, end my turn.
+    Enter,
+    Space,
+    /// q or Esc: one level back (quits from the list).
+    Back,
+    /// Ctrl-C: quit from anywhere.
+    Interrupt,
+    Help,
+    /// r: retry the same situation.
+    Retry,
+    /// p: play my recording.
+    Play,
+    /// n: next situation.
+    Next,
+}
+
+impl Key {
+    /// The key a terminal event means, if any. Key releases and repeats of non-navigation
+    /// keys are ignored so a held key does not pick up and hang up in one go.
+    pub fn from_event(ev: &KeyEvent) -> Option<Key> {
+        if ev.kind == KeyEventKind::Release {
+            return None;
+        }
+        if ev.modifiers.contains(KeyModifiers::CONTROL) {
+            return matches!(ev.code, KeyCode::Char('c')).then_some(Key::Interrupt);
+        }
+        let key = match ev.code {
+            KeyCode::Up | KeyCode::Char('k') => Key::Up,
+            KeyCode::Down | KeyCode::Char('j') => Key::Down,
+            KeyCode::Enter => Key::Enter,
+            KeyCode::Char(' ') => Key::Space,
+            KeyCode::Esc | KeyCode::Char('q') => Key::Back,
+            KeyCode::Char('?') => Key::Help,
+            KeyCode::Char('r') => Key::Retry,
+            KeyCode::Char('p') => Key::Play,
+            KeyCode::Char('n') => Key::Next,
+            _ => return None,
+        };
+        if ev.kind == KeyEventKind::Repeat && !matches!(key, Key::Up | Key::Down) {
+            return None;
+        }
+        Some(key)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ev(code: KeyCode, modifiers: KeyModifiers) -> KeyEvent {
+        KeyEvent::new(code, modifiers)
+    }
+
+    #[test]
+    fn vim_and_arrow_keys_navigate() {
+        assert_eq!(Key::from_event(&ev(KeyCode::Char('j'), KeyModifiers::NONE)), Some(Key::Down));
+        assert_eq!(Key::from_event(&ev(KeyCode::Up, KeyModifiers::NONE)), Some(Key::Up));
+    }
+
+    #[test]
+    fn ctrl_c_interrupts_and_other_chords_are_ignored() {
+        assert_eq!(Key::from_event(&ev(KeyCode::Char('c'), KeyModifiers::CONTROL)), Some(Key::Interrupt));
+        assert_eq!(Key::from_event(&ev(KeyCode::Char('q'), KeyModifiers::CONTROL)), None);
+    }
+
+    #[test]
+    fn q_and_esc_go_back() {
+        assert_eq!(Key::from_event(&ev(KeyCode::Char('q'), KeyModifiers::NONE)), Some(Key::Back));
+        assert_eq!(Key::from_event(&ev(KeyCode::Esc, KeyModifiers::NONE)), Some(Key::Back));
+    }
+
+    #[test]
+    fn releases_and_held_enter_are_ignored() {
+        let mut e = ev(KeyCode::Enter, KeyModifiers::NONE);
+        e.kind = KeyEventKind::Release;
+        assert_eq!(Key::from_event(&e), None);
+        e.kind = KeyEventKind::Repeat;
+        assert_eq!(Key::from_event(&e), None);
+        let mut d = ev(KeyCode::Down, KeyModifiers::NONE);
+        d.kind = KeyEventKind::Repeat;
+        assert_eq!(Key::from_event(&d), Some(Key::Down));
+    }
+}
