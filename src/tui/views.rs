@@ -1,0 +1,380 @@
+//! Rendering of the practice state. Pure functions of [`App`]: no grading, no I/O.
+
+use ratatui::layout::{Alignment, Constraint, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span, Text};
+use ratatui::widgets::{Block, Clear, Gauge, List, ListItem, ListState, Paragraph, Wrap};
+use ratatui::Frame;
+
+use crate::app::{App, CheckRow, Feedback, Mark, Screen, Situation, Verdict};
+use crate::config::Lang;
+
+use super::strings::{strings, Strings};
+
+pub const MIN_WIDTH: u16 = 80;
+pub const MIN_HEIGHT: u16 = 24;
+
+pub fn render(app: &App, frame: &mut Frame) {
+    let s = strings(app.lang);
+    let area = frame.area();
+    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+        frame.render_widget(
+            Paragraph::new(s.too_small).wrap(Wrap { trim: true }),
+            area,
+        );
+        return;
+    }
+    let [header, body, footer] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(0),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+
+    frame.render_widget(
+        Line::from(vec![
+            Span::styled(s.app_title, Style::new().bold()),
+            Span::raw(format!("  ·  {} {}", s.you_answer_for, app.org)),
+        ]),
+        header,
+    );
+
+    let hint = match &app.screen {
+        Screen::Pick => s.pick_hint,
+        Screen::Card => s.card_hint,
+        Screen::Ringing { .. } => s.ringing_hint,
+        Screen::Call { .. } => s.call_hint,
+        Screen::Working { .. } => "",
+        Screen::Feedback { .. } => s.feedback_hint,
+    };
+    let footer_line = match &app.status {
+        Some(msg) => Line::from(Span::styled(msg.clone(), Style::new().fg(Color::Red))),
+        None => Line::from(Span::styled(hint, Style::new().dim())),
+    };
+    frame.render_widget(footer_line, footer);
+
+    match &app.screen {
+        Screen::Pick => pick(app, s, frame, body),
+        Screen::Card => {
+            if let Some(sit) = app.current() {
+                card(app, sit, s, frame, body)
+            }
+        }
+        Screen::Ringing { rings, elapsed_ms } => ringing(*rings, *elapsed_ms, s, frame, body),
+        Screen::Call {
+            turn,
+            elapsed_ms,
+            level_db,
+            heard_speech,
+        } => call(app, *turn, *elapsed_ms, *level_db, *heard_speech, s, frame, body),
+        Screen::Working {
+            done_turns,
+            elapsed_ms,
+        } => working(app, *done_turns, *elapsed_ms, s, frame, body),
+        Screen::Feedback { feedback, scroll } => {
+            feedback_screen(app, feedback, *scroll, s, frame, body)
+        }
+    }
+
+    if app.show_help {
+        let popup = centered(body, 56, 11);
+        frame.render_widget(Clear, popup);
+        frame.render_widget(
+            Paragraph::new(s.help_body).block(Block::bordered().title(s.help_title)),
+            popup,
+        );
+    }
+}
+
+fn title(app: &App, sit: &Situation) -> String {
+    match app.lang {
+        Lang::Zh => format!("{} ({})", sit.title_zh, sit.title_en),
+        Lang::En => format!("{} ({})", sit.title_en, sit.title_zh),
+    }
+}
+
+fn pick(app: &App, s: &Strings, frame: &mut Frame, area: Rect) {
+    let items: Vec<ListItem> = app
+        .situations
+        .iter()
+        .map(|sit| {
+            let dir = if sit.direction == "outgoing" { s.outgoing } else { s.incoming };
+            let best = sit
+                .best_score
+                .map_or_else(|| s.never.to_string(), |b| format!("{} {b}", s.best));
+            ListItem::new(Line::from(vec![
+                Span::raw(format!("{:<18}", sit.id)),
+                Span::raw(stars(sit.difficulty)),
+                Span::raw(format!("{dir}  ")),
+                Span::styled(title(app, sit), Style::new().bold()),
+                Span::styled(format!("  {best}"), Style::new().dim()),
+            ]))
+        })
+        .collect();
+    let mut state = ListState::default().with_selected(Some(app.selected));
+    frame.render_stateful_widget(
+        List::new(items)
+            .block(Block::bordered().title(s.pick_title))
+            .highlight_symbol("▶ ")
+            .highlight_style(Style::new().add_modifier(Modifier::REVERSED)),
+        area,
+        &mut state,
+    );
+}
+
+/// Difficulty as a fixed-width column of stars.
+fn stars(difficulty: u8) -> String {
+    let n = difficulty.clamp(1, 3) as usize;
+    format!("{}{} ", "★".repeat(n), " ".repeat(3 - n))
+}
+
+fn card(app: &App, sit: &Situation, s: &Strings, frame: &mut Frame, area: Rect) {
+    let mut lines = vec![
+        Line::from(Span::styled(title(app, sit), Style::new().bold())),
+        Line::from(format!(
+            "{} · {} {}",
+            if sit.direction == "outgoing" { s.outgoing } else { s.incoming },
+            s.difficulty,
+            "★".repeat(sit.difficulty.clamp(1, 3) as usize)
+        )),
+        Line::default(),
+        Line::from(sit.brief_zh.clone()),
+        Line::from(Span::styled(sit.brief_en.clone(), Style::new().dim())),
+        Line::default(),
+    ];
+    for (i, (zh, en)) in sit.caller_turns.iter().enumerate() {
+        if zh.is_empty() {
+            continue;
+        }
+        lines.push(Line::from(format!("{} {}: {zh}", s.caller_says, i + 1)));
+        lines.push(Line::from(Span::styled(format!("    {en}"), Style::new().dim())));
+    }
+    frame.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .block(Block::bordered().title(s.card_title)),
+        area,
+    );
+}
+
+fn ringing(rings: u32, elapsed_ms: u64, s: &Strings, frame: &mut Frame, area: Rect) {
+    let bells = "☎ ".repeat(rings.min(10) as usize);
+    let late = rings > 3;
+    let text = Text::from(vec![
+        Line::default(),
+        Line::from(Span::styled(s.ringing_title, Style::new().bold())).alignment(Alignment::Center),
+        Line::default(),
+        Line::from(bells).alignment(Alignment::Center),
+        Line::from(Span::styled(
+            format!("{} {rings} · {:.1} s", s.rings, elapsed_ms as f64 / 1000.0),
+            if late { Style::new().fg(Color::Red) } else { Style::new() },
+        ))
+        .alignment(Alignment::Center),
+    ]);
+    frame.render_widget(Paragraph::new(text).block(Block::bordered()), area);
+}
+
+#[allow(clippy::too_many_arguments)]
+fn call(
+    app: &App,
+    turn: usize,
+    elapsed_ms: u64,
+    level_db: f32,
+    heard: bool,
+    s: &Strings,
+    frame: &mut Frame,
+    area: Rect,
+) {
+    let [top, meter, rest] = Layout::vertical([
+        Constraint::Length(6),
+        Constraint::Length(3),
+        Constraint::Min(0),
+    ])
+    .areas(area);
+    let caller = app
+        .current()
+        .and_then(|sit| sit.caller_turns.get(turn))
+        .cloned()
+        .unwrap_or_default();
+    let turn_label = match app.lang {
+        Lang::Zh => format!("{}{}/{}轮", s.turn, turn + 1, app.turns()),
+        Lang::En => format!("{} {}/{}", s.turn, turn + 1, app.turns()),
+    };
+    let mut lines = vec![Line::from(turn_label)];
+    if !caller.0.is_empty() {
+        lines.push(Line::from(format!("{}: {}", s.caller_says, caller.0)));
+        lines.push(Line::from(Span::styled(format!("    {}", caller.1), Style::new().dim())));
+    }
+    frame.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .block(Block::bordered().title(s.call_title)),
+        top,
+    );
+    let ratio = ((level_db + 60.0) / 60.0).clamp(0.0, 1.0) as f64;
+    let label = format!(
+        "{} · {:.1} s · {:.0} dBFS",
+        if heard { s.heard_you } else { s.listening },
+        elapsed_ms as f64 / 1000.0,
+        level_db.max(-99.0)
+    );
+    frame.render_widget(
+        Gauge::default()
+            .block(Block::bordered())
+            .gauge_style(Style::new().fg(if heard { Color::Green } else { Color::DarkGray }))
+            .ratio(ratio)
+            .label(label),
+        meter,
+    );
+    if let Some(sit) = app.current() {
+        let brief = match app.lang {
+            Lang::Zh => &sit.brief_zh,
+            Lang::En => &sit.brief_en,
+        };
+        frame.render_widget(
+            Paragraph::new(Span::styled(brief.clone(), Style::new().dim())).wrap(Wrap { trim: false }),
+            rest,
+        );
+    }
+}
+
+fn working(app: &App, done: usize, elapsed_ms: u64, s: &Strings, frame: &mut Frame, area: Rect) {
+    let total = app.turns();
+    let text = vec![
+        Line::default(),
+        Line::from(s.working_body).alignment(Alignment::Center),
+        Line::from(format!("{done}/{total} · {:.1} s", elapsed_ms as f64 / 1000.0))
+            .alignment(Alignment::Center),
+    ];
+    frame.render_widget(
+        Paragraph::new(text).block(Block::bordered().title(s.working_title)),
+        area,
+    );
+}
+
+fn verdict_symbol(v: Verdict) -> (&'static str, Style) {
+    match v {
+        Verdict::Pass => ("✔", Style::new().fg(Color::Green)),
+        Verdict::Fail => ("✘", Style::new().fg(Color::Red)),
+        Verdict::Uncertain => ("?", Style::new().fg(Color::Yellow)),
+        Verdict::NotApplicable => ("–", Style::new().dim()),
+    }
+}
+
+fn marked_transcript(fb: &Feedback) -> Line<'static> {
+    let chars: Vec<char> = fb.transcript.chars().collect();
+    let style_at = |i: usize| {
+        // Banned wins over uncertain wins over found where marks overlap.
+        let mut best: Option<Mark> = None;
+        for &(a, b, m) in &fb.marks {
+            if (a..b).contains(&i) {
+                best = Some(match (best, m) {
+                    (Some(Mark::Banned), _) | (_, Mark::Banned) => Mark::Banned,
+                    (Some(Mark::Uncertain), _) | (_, Mark::Uncertain) => Mark::Uncertain,
+                    _ => Mark::Found,
+                });
+            }
+        }
+        match best {
+            Some(Mark::Found) => Style::new().fg(Color::Green),
+            Some(Mark::Banned) => Style::new().fg(Color::Red).add_modifier(Modifier::BOLD | Modifier::UNDERLINED),
+            Some(Mark::Uncertain) => Style::new().fg(Color::Yellow).add_modifier(Modifier::UNDERLINED),
+            None => Style::new(),
+        }
+    };
+    let mut spans: Vec<Span<'static>> = Vec::new();
+    let mut run = String::new();
+    let mut run_style = Style::new();
+    for (i, c) in chars.iter().enumerate() {
+        let st = style_at(i);
+        if st != run_style && !run.is_empty() {
+            spans.push(Span::styled(std::mem::take(&mut run), run_style));
+        }
+        run_style = st;
+        run.push(*c);
+    }
+    if !run.is_empty() {
+        spans.push(Span::styled(run, run_style));
+    }
+    Line::from(spans)
+}
+
+fn check_line(app: &App, c: &CheckRow) -> Line<'static> {
+    let (sym, style) = verdict_symbol(c.verdict);
+    let msg = match app.lang {
+        Lang::Zh => &c.message_zh,
+        Lang::En => &c.message_en,
+    };
+    Line::from(vec![
+        Span::styled(format!(" {sym} "), style),
+        Span::raw(format!("{:<14}", c.category)),
+        Span::raw(if c.critical { "! " } else { "  " }),
+        Span::raw(msg.clone()),
+    ])
+}
+
+fn feedback_screen(app: &App, fb: &Feedback, scroll: u16, s: &Strings, frame: &mut Frame, area: Rect) {
+    let verdict = if fb.passed {
+        Span::styled(s.passed, Style::new().fg(Color::Green).bold())
+    } else {
+        Span::styled(s.not_passed, Style::new().fg(Color::Red).bold())
+    };
+    let mut facts = format!(
+        "{} {} · {} {} ({:.1} s)",
+        s.score,
+        fb.score,
+        s.picked_up,
+        fb.rings,
+        fb.pickup_ms as f64 / 1000.0
+    );
+    if let Some(ms) = fb.first_words_ms {
+        facts.push_str(&format!(" · {} {:.1} s", s.first_words, ms as f64 / 1000.0));
+    }
+    if let Some(rate) = fb.chars_per_minute {
+        let unit = match app.lang {
+            Lang::Zh => "字/分",
+            Lang::En => "chars/min",
+        };
+        facts.push_str(&format!(" · {} {rate:.0} {unit}", s.rate));
+    }
+    let mut lines = vec![
+        Line::from(vec![verdict, Span::raw("  "), Span::raw(facts)]),
+        Line::default(),
+        Line::from(Span::styled(s.transcript, Style::new().bold())),
+    ];
+    if fb.transcript.is_empty() {
+        lines.push(Line::from(s.nothing_heard));
+    } else {
+        lines.push(marked_transcript(fb));
+        lines.push(Line::from(Span::styled(s.legend, Style::new().dim())));
+    }
+    lines.push(Line::default());
+    lines.push(Line::from(Span::styled(s.checks, Style::new().bold())));
+    lines.extend(fb.checks.iter().map(|c| check_line(app, c)));
+    lines.push(Line::default());
+    if let Some(sit) = app.current() {
+        lines.push(Line::from(Span::styled(s.model_answer, Style::new().bold())));
+        lines.push(Line::from(sit.model_answer.clone()));
+    }
+    if let Some(saved) = &fb.saved_as {
+        lines.push(Line::from(Span::styled(format!("{}: {saved}", s.saved), Style::new().dim())));
+    }
+    frame.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .scroll((scroll, 0))
+            .block(Block::bordered().title(s.feedback_title)),
+        area,
+    );
+}
+
+fn centered(area: Rect, width: u16, height: u16) -> Rect {
+    let w = width.min(area.width);
+    let h = height.min(area.height);
+    Rect {
+        x: area.x + (area.width - w) / 2,
+        y: area.y + (area.height - h) / 2,
+        width: w,
+        height: h,
+    }
+}
