@@ -265,6 +265,8 @@ pub struct Settings {
     pub ring_off_ms: u64,
     /// The greeting must start within this many characters of the turn (after any apology).
     pub opening_window_chars: usize,
+    /// A late-pickup apology must start within this many characters of the turn.
+    pub apology_window_chars: usize,
     /// Evidence resting on a token with p below this is `uncertain`.
     pub low_probability: f32,
     /// Homophone and near matching apply to phrases at least this long (shorter: exact only).
@@ -289,6 +291,7 @@ impl Default for Settings {
             ring_on_ms: 1000,
             ring_off_ms: 4000,
             opening_window_chars: 8,
+            apology_window_chars: 3,
             low_probability: 0.4,
             fuzzy_min_chars: 4,
             near_similarity: 0.75,

@@ -246,7 +246,12 @@ pub fn grade(sc: &Scenario, book: &Phrasebook, input: &GradeInput) -> Report {
     // --- opening (first turn) ---
     let window = s.opening_window_chars;
     let apology = compile(&book.late_apology.phrases);
-    let apology_hit = best(&cx.turns[0].text, &apology, cx.fuzzy, 0..window);
+    let apology_hit = best(
+        &cx.turns[0].text,
+        &apology,
+        cx.fuzzy,
+        0..s.apology_window_chars,
+    );
     if r.rings {
         rings_checks(&mut cx, rings, apology_hit.as_ref());
     }
@@ -479,6 +484,29 @@ fn rings_checks(cx: &mut Ctx, rings: Option<u32>, apology: Option<&Hit>) {
         );
         return;
     };
+    if cx.turns[0].text.is_empty() {
+        // Picking up without a word is not answering.
+        let m = msg(
+            format!("第{n}声铃响接起,但没有说话"),
+            format!("picked up on ring {n} but said nothing"),
+        );
+        cx.push(
+            "rings",
+            "rings",
+            Verdict::Fail,
+            wr,
+            false,
+            vec![],
+            m.clone(),
+        );
+        let v = if n <= max {
+            Verdict::NotApplicable
+        } else {
+            Verdict::Fail
+        };
+        cx.push("late_apology", "late_apology", v, wa, false, vec![], m);
+        return;
+    }
     if n <= max {
         cx.push(
             "rings",
@@ -569,12 +597,18 @@ fn greeting_check(cx: &mut Ctx, g: &PhraseGroup, window: Range<usize>) -> Option
         return Some(h);
     }
     let rejects = g.reject.as_ref().map(compile).unwrap_or_default();
-    if let Some(h) = best(t0, &rejects, Fuzzy::EXACT, window) {
-        let said = t0.slice(h.start..h.end);
-        let ev = vec![cx.evidence(0, h.start..h.end)];
+    let mut said: Vec<Range<usize>> = rejects
+        .iter()
+        .flat_map(|p| exact_all(t0, p))
+        .filter(|r| window.contains(&r.start))
+        .collect();
+    if !said.is_empty() {
+        said.sort_by_key(|r| r.start);
+        let ev: Vec<Evidence> = said.iter().map(|r| cx.evidence(0, r.clone())).collect();
+        let said: String = ev.iter().map(|e| format!("「{}」", e.text)).collect();
         let (zh, en) = (
-            format!("「{said}」不是规范问候语,应说「您好」"),
-            format!("「{said}」 is not the service greeting: say 您好"),
+            format!("{said}不是规范问候语,应说「您好」"),
+            format!("{said} is not the service greeting: say 您好"),
         );
         cx.push(
             "greeting",

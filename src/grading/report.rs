@@ -136,7 +136,13 @@ pub fn render_text(r: &Report, out: &mut impl Write) -> io::Result<()> {
         }
     }
     writeln!(out)?;
-    for c in &r.checks {
+    // Passing banned-phrase families and checks without audio add nothing a person needs to
+    // read one by one: they are summarised in one line each.
+    let quiet = |c: &Check| {
+        (c.category == "banned_phrase" && c.verdict == Verdict::Pass)
+            || c.verdict == Verdict::NotApplicable && c.message.en.starts_with("no audio")
+    };
+    for c in r.checks.iter().filter(|c| !quiet(c)) {
         let crit = if c.critical { " [critical]" } else { "" };
         let ev: Vec<String> = c
             .evidence
@@ -148,15 +154,30 @@ pub fn render_text(r: &Report, out: &mut impl Write) -> io::Result<()> {
         } else {
             format!("  {}", ev.join(" "))
         };
-        writeln!(
-            out,
-            "{} {:<14} {:<28}{crit}{ev}",
-            mark(c.verdict),
-            c.category,
-            c.id
-        )?;
+        writeln!(out, "{} {}{crit}{ev}", mark(c.verdict), c.id)?;
         writeln!(out, "    {}", c.message.zh)?;
         writeln!(out, "    {}", c.message.en)?;
+    }
+    let clean = r
+        .checks
+        .iter()
+        .filter(|c| c.category == "banned_phrase" && c.verdict == Verdict::Pass)
+        .count();
+    if clean > 0 {
+        writeln!(out, "✓ banned_phrase ×{clean}")?;
+        writeln!(out, "    未使用服务忌语({clean}类)")?;
+        writeln!(out, "    no banned phrase used ({clean} families checked)")?;
+    }
+    let no_audio: Vec<&str> = r
+        .checks
+        .iter()
+        .filter(|c| quiet(c) && c.category != "banned_phrase")
+        .map(|c| c.id.as_str())
+        .collect();
+    if !no_audio.is_empty() {
+        writeln!(out, "– {}", no_audio.join(", "))?;
+        writeln!(out, "    没有录音数据,未评语速音量")?;
+        writeln!(out, "    not graded: no audio facts (graded from text)")?;
     }
     Ok(())
 }
