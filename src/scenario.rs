@@ -618,16 +618,15 @@ pub fn model_answer_problems(
     for (i, answer) in sc.model_answers.get_ref().iter().enumerate() {
         let report =
             crate::grading::grade_model_answer(sc, &catalog.phrasebook, &catalog.org, answer);
-        if !report.passed {
-            let failing: Vec<String> = report
-                .checks
-                .iter()
-                .filter(|c| {
-                    c.verdict != crate::grading::Verdict::Pass
-                        && c.verdict != crate::grading::Verdict::NotApplicable
-                })
-                .map(|c| format!("{} ({})", c.id, c.verdict))
-                .collect();
+        use crate::grading::Verdict;
+        let failing: Vec<String> = report
+            .checks
+            .iter()
+            .filter(|c| matches!(c.verdict, Verdict::Fail | Verdict::Uncertain))
+            .map(|c| format!("{} ({})", c.id, c.verdict))
+            .collect();
+        // Trainees copy model answers: passing on points is not enough, every check must pass.
+        if !report.passed || !failing.is_empty() {
             out.push(problem_at(
                 file,
                 src,
