@@ -1,1 +1,942 @@
-//! (placeholder, being built)
+//! Call situations and their rubrics as data: `prompts/*.toml` → typed [`Scenario`]s, the
+//! shared [`Phrasebook`] (greetings, offers of help, closings, banned phrases, thresholds) and
+//! the [`OrgProfile`] (default organisation name).
+//!
+//! The built-in files are compiled into the binary (so an installed `ringcoach` works from any
+//! directory); an optional directory adds scenarios or overrides them by id. A malformed file
+//! becomes a [`Problem`] with file:line:col and is skipped; it never takes the others down.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use toml::Spanned;
+
+use crate::grading::normalize::normalize;
+
+/// Environment variable naming an extra prompts directory (same as `--prompts DIR`).
+pub const PROMPTS_ENV: &str = "RINGCOACH_PROMPTS";
+/// File name of the shared phrase book inside a prompts directory.
+pub const PHRASEBOOK_FILE: &str = "phrases.toml";
+/// File name of the organisation profile inside a prompts directory.
+pub const ORG_FILE: &str = "org.toml";
+/// Where the organisation goes in model answers.
+pub const ORG_PLACEHOLDER: &str = "{org}";
+/// Marks a gap of up to [`GAP_MAX_CHARS`] characters inside a pattern: `有本事…投诉`.
+pub const GAP: char = '…';
+/// The longest gap a `…` in a pattern bridges, in normalised characters.
+pub const GAP_MAX_CHARS: usize = 12;
+
+const BUILTIN_PHRASEBOOK: &str = include_str!("../prompts/phrases.toml");
+const BUILTIN_ORG: &str = include_str!("../prompts/org.toml");
+const BUILTIN_SCENARIOS: &[(&str, &str)] = &[
+    (
+        "prompts/answer-call.toml",
+        include_str!("../prompts/answer-call.toml"),
+    ),
+    (
+        "prompts/outgoing-call.toml",
+        include_str!("../prompts/outgoing-call.toml"),
+    ),
+    (
+        "prompts/complaint-call.toml",
+        include_str!("../prompts/complaint-call.toml"),
+    ),
+    (
+        "prompts/repair-request.toml",
+        include_str!("../prompts/repair-request.toml"),
+    ),
+    (
+        "prompts/fee-enquiry.toml",
+        include_str!("../prompts/fee-enquiry.toml"),
+    ),
+    (
+        "prompts/fee-reminder.toml",
+        include_str!("../prompts/fee-reminder.toml"),
+    ),
+    (
+        "prompts/absent-colleague.toml",
+        include_str!("../prompts/absent-colleague.toml"),
+    ),
+    (
+        "prompts/transfer-call.toml",
+        include_str!("../prompts/transfer-call.toml"),
+    ),
+    (
+        "prompts/cannot-hear.toml",
+        include_str!("../prompts/cannot-hear.toml"),
+    ),
+    (
+        "prompts/silent-call.toml",
+        include_str!("../prompts/silent-call.toml"),
+    ),
+    (
+        "prompts/dialect-caller.toml",
+        include_str!("../prompts/dialect-caller.toml"),
+    ),
+    (
+        "prompts/angry-caller.toml",
+        include_str!("../prompts/angry-caller.toml"),
+    ),
+    (
+        "prompts/end-call.toml",
+        include_str!("../prompts/end-call.toml"),
+    ),
+];
+
+/// A list of phrases with the span of the list and of each entry, for file:line:col problems.
+pub type Phrases = Spanned<Vec<Spanned<String>>>;
+
+/// The phrases of a list as plain strings.
+pub fn phrases(list: &Phrases) -> impl Iterator<Item = &str> {
+    list.get_ref().iter().map(|s| s.get_ref().as_str())
+}
+
+/// Text in both languages: what the trainee reads (zh) and its gloss (en).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Bilingual {
+    pub zh: String,
+    pub en: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    /// The phone rings and the trainee picks up.
+    Incoming,
+    /// The trainee places the call.
+    Outgoing,
+}
+
+impl fmt::Display for Direction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Direction::Incoming => "incoming",
+            Direction::Outgoing => "outgoing",
+        })
+    }
+}
+
+/// One call situation: what the trainee is told, what the caller says, how a good answer
+/// sounds, and the rubric that grades the trainee's turns.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    pub id: Spanned<String>,
+    pub title: Bilingual,
+    pub direction: Direction,
+    /// The situation shown to the trainee.
+    pub situation: Bilingual,
+    /// What the caller says, in order (a silent caller's turn says so in words).
+    #[serde(default)]
+    pub caller_turns: Vec<Bilingual>,
+    /// Answers drawn from the seed; `{org}` stands for the organisation. Each must pass.
+    pub model_answers: Spanned<Vec<ModelAnswer>>,
+    pub rubric: Rubric,
+}
+
+impl Scenario {
+    pub fn id(&self) -> &str {
+        self.id.get_ref()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelAnswer {
+    /// The trainee's turns of a good call, in order.
+    pub turns: Phrases,
+}
+
+/// Which phrase-book group a closing needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ClosingPart {
+    Thanks,
+    Goodbye,
+}
+
+/// What is graded. Opening checks look at the first trainee turn, closing at the last,
+/// everything else at all turns.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rubric {
+    /// Picked up within the phone book's `max_rings`; later → must open with an apology.
+    #[serde(default)]
+    pub rings: bool,
+    /// Opens with 您好 (or a time-of-day greeting).
+    #[serde(default)]
+    pub greeting: bool,
+    /// Names the organisation.
+    #[serde(default)]
+    pub organisation: bool,
+    /// Offers help.
+    #[serde(default)]
+    pub offer_help: bool,
+    /// Greeting → organisation → offer of help, in that order.
+    #[serde(default)]
+    pub opening_order: bool,
+    /// Politeness words that must each be used at least once.
+    #[serde(default)]
+    pub politeness: Option<Phrases>,
+    /// What the last turn must contain.
+    #[serde(default)]
+    pub closing: Vec<ClosingPart>,
+    /// Manner-of-speaking checks from audio facts (first words, rate, volume, clipping).
+    #[serde(default = "yes")]
+    pub manner: bool,
+    /// Score (0–100) at or above which the attempt passes; default from the phrase book.
+    #[serde(default)]
+    pub pass_mark: Option<f64>,
+    /// Things this situation requires the trainee to say.
+    #[serde(default)]
+    pub must_say: Vec<MustSay>,
+    /// Banned phrases that apply only to this situation, on top of the phrase book's.
+    #[serde(default)]
+    pub banned: Vec<BannedFamily>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MustSay {
+    pub id: Spanned<String>,
+    /// Shown when it is missing: what should have been said.
+    pub zh: String,
+    pub en: String,
+    /// Any one of these counts.
+    pub phrases: Phrases,
+    #[serde(default = "one")]
+    pub weight: f64,
+    #[serde(default)]
+    pub critical: bool,
+    /// How many times it must be said (the silent call repeats its opening).
+    #[serde(default = "one_time")]
+    pub count: u32,
+}
+
+fn one_time() -> u32 {
+    1
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+/// One family of 服务忌语: patterns that must not be said, and contexts that excuse them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BannedFamily {
+    pub id: Spanned<String>,
+    pub zh: String,
+    pub en: String,
+    /// Exact phrases; `…` bridges a gap of up to [`GAP_MAX_CHARS`] characters.
+    pub patterns: Phrases,
+    /// A pattern found inside one of these contexts is not flagged (喂 inside 喂养).
+    #[serde(default)]
+    pub unless: Option<Phrases>,
+    #[serde(default = "yes")]
+    pub critical: bool,
+}
+
+/// A group of accepted phrases and the look-alikes that must not be accepted for them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PhraseGroup {
+    pub phrases: Phrases,
+    /// Said instead of a phrase, these fail the check with evidence (你好 for 您好).
+    #[serde(default)]
+    pub reject: Option<Phrases>,
+}
+
+/// Numbers the checks use. Every one has a default so a phrase book may omit them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Settings {
+    pub max_rings: u32,
+    pub ring_on_ms: u64,
+    pub ring_off_ms: u64,
+    /// The greeting must start within this many characters of the turn (after any apology).
+    pub opening_window_chars: usize,
+    /// A late-pickup apology must start within this many characters of the turn.
+    pub apology_window_chars: usize,
+    /// Evidence resting on a token with p below this is `uncertain`.
+    pub low_probability: f32,
+    /// Homophone and near matching apply to phrases at least this long (shorter: exact only).
+    pub fuzzy_min_chars: usize,
+    /// Syllable similarity (0–1) from which a non-exact match is reported as `uncertain`.
+    pub near_similarity: f64,
+    pub first_words_max_ms: u64,
+    /// Speech rate band in characters per minute of voiced time.
+    pub rate_min_cpm: f64,
+    pub rate_max_cpm: f64,
+    pub min_loudness_dbfs: f32,
+    pub max_clipped_fraction: f32,
+    pub pass_mark: f64,
+    /// Share of a check's weight an `uncertain` verdict earns.
+    pub uncertain_credit: f64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            max_rings: 3,
+            ring_on_ms: 1000,
+            ring_off_ms: 4000,
+            opening_window_chars: 8,
+            apology_window_chars: 3,
+            low_probability: 0.4,
+            fuzzy_min_chars: 4,
+            near_similarity: 0.75,
+            first_words_max_ms: 3000,
+            rate_min_cpm: 150.0,
+            rate_max_cpm: 330.0,
+            min_loudness_dbfs: -35.0,
+            max_clipped_fraction: 0.001,
+            pass_mark: 70.0,
+            uncertain_credit: 0.5,
+        }
+    }
+}
+
+/// Weights of the checks by category (must-say items carry their own).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Weights {
+    pub rings: f64,
+    pub late_apology: f64,
+    pub greeting: f64,
+    pub organisation: f64,
+    pub offer_help: f64,
+    pub opening_order: f64,
+    pub politeness: f64,
+    pub banned_phrase: f64,
+    pub fillers: f64,
+    pub closing: f64,
+    pub first_words: f64,
+    pub speech_rate: f64,
+    pub loudness: f64,
+    pub clipping: f64,
+}
+
+impl Default for Weights {
+    fn default() -> Self {
+        Weights {
+            rings: 1.0,
+            late_apology: 1.0,
+            greeting: 1.0,
+            organisation: 1.0,
+            offer_help: 1.0,
+            opening_order: 1.0,
+            politeness: 1.0,
+            // Banned phrases gate the attempt (critical) rather than add to the score:
+            // otherwise saying nothing would earn points for not saying anything rude.
+            banned_phrase: 0.0,
+            fillers: 0.5,
+            closing: 1.0,
+            first_words: 0.5,
+            speech_rate: 0.5,
+            loudness: 0.5,
+            clipping: 0.5,
+        }
+    }
+}
+
+/// The shared phrase book: what counts as a greeting, an offer of help, a closing; the
+/// banned phrases; the numbers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Phrasebook {
+    #[serde(default)]
+    pub settings: Settings,
+    #[serde(default)]
+    pub weights: Weights,
+    pub greeting: PhraseGroup,
+    pub late_apology: PhraseGroup,
+    pub offer_help: PhraseGroup,
+    pub thanks: PhraseGroup,
+    pub goodbye: PhraseGroup,
+    pub fillers: BannedFamily,
+    pub banned: Vec<BannedFamily>,
+}
+
+/// The organisation profile: the name used when `--org` is absent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrgProfile {
+    pub name: String,
+}
+
+/// A problem in a scenario file, located.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub file: String,
+    pub line: usize,
+    pub col: usize,
+    pub message: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}:{}:{}: {}",
+            self.file, self.line, self.col, self.message
+        )
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ScenarioError {
+    #[error("cannot read prompts directory {path}: {source} (check the path given with --prompts or {PROMPTS_ENV})")]
+    ReadDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot read scenario file {path}: {source} (check the path and its permissions)")]
+    ReadFile {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("unknown scenario `{id}`: valid ids are {valid} (see `ringcoach scenarios`)")]
+    UnknownScenario { id: String, valid: String },
+    #[error(
+        "the built-in {file} is invalid: {problem} (this is a bug in ringcoach; please report it)"
+    )]
+    BrokenBuiltin { file: String, problem: String },
+}
+
+/// Scenarios, phrase book and organisation profile, with the problems found loading them.
+#[derive(Debug, Clone)]
+pub struct Catalog {
+    /// In id order.
+    pub scenarios: Vec<Scenario>,
+    pub phrasebook: Phrasebook,
+    pub org: OrgProfile,
+    /// Malformed files that were skipped.
+    pub problems: Vec<Problem>,
+}
+
+impl Catalog {
+    /// The built-in catalog only.
+    pub fn builtin() -> Result<Catalog, ScenarioError> {
+        Catalog::load(None)
+    }
+
+    /// The built-in catalog plus `dir`'s files, which override by id (and may replace
+    /// `phrases.toml` and `org.toml`). Malformed files are recorded in `problems` and skipped.
+    pub fn load(dir: Option<&Path>) -> Result<Catalog, ScenarioError> {
+        let mut problems = Vec::new();
+        let mut phrasebook = parse_phrasebook("prompts/phrases.toml", BUILTIN_PHRASEBOOK)
+            .map_err(|p| broken("prompts/phrases.toml", p))?;
+        let mut org = parse_org("prompts/org.toml", BUILTIN_ORG)
+            .map_err(|p| broken("prompts/org.toml", p))?;
+        let mut by_id: BTreeMap<String, Scenario> = BTreeMap::new();
+        let mut seen = BTreeMap::new();
+        for (file, src) in BUILTIN_SCENARIOS {
+            let sc = parse_scenario(file, src).map_err(|p| broken(file, p))?;
+            if let Some(p) = duplicate(file, src, &sc, &mut seen) {
+                return Err(broken(file, vec![p]));
+            }
+            by_id.insert(sc.id().to_string(), sc);
+        }
+        if let Some(dir) = dir {
+            let files = toml_files(dir)?;
+            let mut seen = BTreeMap::new();
+            for path in files {
+                let name = path.display().to_string();
+                let src = match read_text(&path) {
+                    Ok(s) => s,
+                    Err(p) => {
+                        problems.push(p);
+                        continue;
+                    }
+                };
+                match path.file_name().and_then(|n| n.to_str()) {
+                    Some(PHRASEBOOK_FILE) => match parse_phrasebook(&name, &src) {
+                        Ok(b) => phrasebook = b,
+                        Err(p) => problems.extend(p),
+                    },
+                    Some(ORG_FILE) => match parse_org(&name, &src) {
+                        Ok(o) => org = o,
+                        Err(p) => problems.extend(p),
+                    },
+                    _ => match parse_scenario(&name, &src) {
+                        Ok(sc) => match duplicate(&name, &src, &sc, &mut seen) {
+                            Some(p) => problems.push(p),
+                            None => {
+                                by_id.insert(sc.id().to_string(), sc);
+                            }
+                        },
+                        Err(p) => problems.extend(p),
+                    },
+                }
+            }
+        }
+        Ok(Catalog {
+            scenarios: by_id.into_values().collect(),
+            phrasebook,
+            org,
+            problems,
+        })
+    }
+
+    pub fn get(&self, id: &str) -> Result<&Scenario, ScenarioError> {
+        self.scenarios
+            .iter()
+            .find(|s| s.id() == id)
+            .ok_or_else(|| ScenarioError::UnknownScenario {
+                id: id.to_string(),
+                valid: self.ids().join(", "),
+            })
+    }
+
+    pub fn ids(&self) -> Vec<&str> {
+        self.scenarios.iter().map(|s| s.id()).collect()
+    }
+}
+
+fn broken(file: &str, problems: Vec<Problem>) -> ScenarioError {
+    let problem = problems
+        .iter()
+        .map(|p| p.to_string())
+        .collect::<Vec<_>>()
+        .join("; ");
+    ScenarioError::BrokenBuiltin {
+        file: file.to_string(),
+        problem,
+    }
+}
+
+fn duplicate(
+    file: &str,
+    src: &str,
+    sc: &Scenario,
+    seen: &mut BTreeMap<String, String>,
+) -> Option<Problem> {
+    match seen.get(sc.id()) {
+        Some(first) => Some(problem_at(
+            file,
+            src,
+            sc.id.span(),
+            format!(
+                "duplicate scenario id `{}` (also in {first}): give one of them another id",
+                sc.id()
+            ),
+        )),
+        None => {
+            seen.insert(sc.id().to_string(), file.to_string());
+            None
+        }
+    }
+}
+
+fn toml_files(dir: &Path) -> Result<Vec<PathBuf>, ScenarioError> {
+    let rd = std::fs::read_dir(dir).map_err(|source| ScenarioError::ReadDir {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let mut files: Vec<PathBuf> = rd
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+fn read_text(path: &Path) -> Result<String, Problem> {
+    let name = path.display().to_string();
+    let bytes = std::fs::read(path).map_err(|e| Problem {
+        file: name.clone(),
+        line: 1,
+        col: 1,
+        message: format!("cannot read: {e}"),
+    })?;
+    String::from_utf8(bytes).map_err(|e| {
+        let prefix = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+        let text = String::from_utf8_lossy(prefix);
+        let (line, col) = line_col(&text, text.len());
+        Problem {
+            file: name,
+            line,
+            col,
+            message: "not valid UTF-8: save the file as UTF-8".into(),
+        }
+    })
+}
+
+/// Validates files as `scenarios check` does: each file is a scenario, or the phrase book /
+/// org profile by its name. Duplicate ids across the given files are problems too.
+pub fn check_files(paths: &[PathBuf]) -> Result<Vec<Problem>, ScenarioError> {
+    let mut problems = Vec::new();
+    let mut seen = BTreeMap::new();
+    let builtin = Catalog::builtin()?;
+    for path in paths {
+        let name = path.display().to_string();
+        let src = match read_text(path) {
+            Ok(s) => s,
+            Err(p) => {
+                problems.push(p);
+                continue;
+            }
+        };
+        match path.file_name().and_then(|n| n.to_str()) {
+            Some(PHRASEBOOK_FILE) => {
+                problems.extend(parse_phrasebook(&name, &src).err().unwrap_or_default())
+            }
+            Some(ORG_FILE) => problems.extend(parse_org(&name, &src).err().unwrap_or_default()),
+            _ => match parse_scenario(&name, &src) {
+                Ok(sc) => {
+                    if let Some(p) = duplicate(&name, &src, &sc, &mut seen) {
+                        problems.push(p);
+                    }
+                    problems.extend(model_answer_problems(&name, &src, &sc, &builtin));
+                }
+                Err(p) => problems.extend(p),
+            },
+        }
+    }
+    Ok(problems)
+}
+
+/// Every model answer must pass its own scenario with the default organisation; one that
+/// does not means the rubric and its examples disagree.
+pub fn model_answer_problems(
+    file: &str,
+    src: &str,
+    sc: &Scenario,
+    catalog: &Catalog,
+) -> Vec<Problem> {
+    let mut out = Vec::new();
+    for (i, answer) in sc.model_answers.get_ref().iter().enumerate() {
+        let report =
+            crate::grading::grade_model_answer(sc, &catalog.phrasebook, &catalog.org, answer);
+        use crate::grading::Verdict;
+        let failing: Vec<String> = report
+            .checks
+            .iter()
+            .filter(|c| matches!(c.verdict, Verdict::Fail | Verdict::Uncertain))
+            .map(|c| format!("{} ({})", c.id, c.verdict))
+            .collect();
+        // Trainees copy model answers: passing on points is not enough, every check must pass.
+        if !report.passed || !failing.is_empty() {
+            out.push(problem_at(
+                file,
+                src,
+                answer.turns.span(),
+                format!(
+                    "model answer {} does not pass its own rubric (score {}; {}): fix the answer or the rubric",
+                    i + 1,
+                    report.score,
+                    failing.join(", ")
+                ),
+            ));
+        }
+    }
+    out
+}
+
+/// Parses and validates one scenario file.
+pub fn parse_scenario(file: &str, src: &str) -> Result<Scenario, Vec<Problem>> {
+    let sc: Scenario = toml::from_str(src).map_err(|e| vec![toml_problem(file, src, &e)])?;
+    let mut v = Validator {
+        file,
+        src,
+        problems: Vec::new(),
+    };
+    v.id(&sc.id, "scenario id");
+    if sc.model_answers.get_ref().is_empty() {
+        v.at(
+            sc.model_answers.span(),
+            "`model_answers` is empty: give at least one answer from the seed".into(),
+        );
+    }
+    for a in sc.model_answers.get_ref() {
+        v.list(&a.turns, "model answer turns", true);
+    }
+    let r = &sc.rubric;
+    if let Some(p) = &r.politeness {
+        v.list(p, "politeness", false);
+    }
+    for m in &r.must_say {
+        v.id(&m.id, "must_say id");
+        v.list(&m.phrases, "must_say phrases", false);
+        v.weight(m.weight, &m.id);
+    }
+    for b in &r.banned {
+        v.family(b);
+    }
+    if let Some(mark) = r.pass_mark {
+        if !(0.0..=100.0).contains(&mark) {
+            v.at(0..0, format!("pass_mark {mark} is outside 0–100"));
+        }
+    }
+    if v.problems.is_empty() {
+        Ok(sc)
+    } else {
+        Err(v.problems)
+    }
+}
+
+/// Parses and validates the phrase book.
+pub fn parse_phrasebook(file: &str, src: &str) -> Result<Phrasebook, Vec<Problem>> {
+    let b: Phrasebook = toml::from_str(src).map_err(|e| vec![toml_problem(file, src, &e)])?;
+    let mut v = Validator {
+        file,
+        src,
+        problems: Vec::new(),
+    };
+    for (name, g) in [
+        ("greeting", &b.greeting),
+        ("late_apology", &b.late_apology),
+        ("offer_help", &b.offer_help),
+        ("thanks", &b.thanks),
+        ("goodbye", &b.goodbye),
+    ] {
+        v.list(&g.phrases, name, false);
+        if let Some(r) = &g.reject {
+            v.list(r, name, false);
+        }
+    }
+    v.family(&b.fillers);
+    let mut ids = BTreeMap::new();
+    for f in &b.banned {
+        v.family(f);
+        if ids.insert(f.id.get_ref().clone(), ()).is_some() {
+            v.at(
+                f.id.span(),
+                format!("duplicate banned family id `{}`", f.id.get_ref()),
+            );
+        }
+    }
+    let s = &b.settings;
+    if s.ring_on_ms + s.ring_off_ms == 0
+        || s.rate_min_cpm > s.rate_max_cpm
+        || !(0.0..=1.0).contains(&s.near_similarity)
+    {
+        v.at(0..0, "settings: ring cadence must be positive, rate_min_cpm ≤ rate_max_cpm, near_similarity within 0–1".into());
+    }
+    if v.problems.is_empty() {
+        Ok(b)
+    } else {
+        Err(v.problems)
+    }
+}
+
+/// Parses the organisation profile.
+pub fn parse_org(file: &str, src: &str) -> Result<OrgProfile, Vec<Problem>> {
+    let o: OrgProfile = toml::from_str(src).map_err(|e| vec![toml_problem(file, src, &e)])?;
+    if normalize(&o.name).is_empty() {
+        return Err(vec![problem_at(
+            file,
+            src,
+            0..0,
+            "`name` is empty: give the organisation's name".into(),
+        )]);
+    }
+    Ok(o)
+}
+
+struct Validator<'a> {
+    file: &'a str,
+    src: &'a str,
+    problems: Vec<Problem>,
+}
+
+impl Validator<'_> {
+    fn at(&mut self, span: Range<usize>, message: String) {
+        self.problems
+            .push(problem_at(self.file, self.src, span, message));
+    }
+
+    fn id(&mut self, id: &Spanned<String>, what: &str) {
+        let s = id.get_ref();
+        if s.is_empty()
+            || !s
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        {
+            self.at(
+                id.span(),
+                format!("{what} `{s}` must be lowercase ASCII letters, digits and `-`"),
+            );
+        }
+    }
+
+    fn weight(&mut self, w: f64, id: &Spanned<String>) {
+        if !(w.is_finite() && w >= 0.0) {
+            self.at(
+                id.span(),
+                format!("weight of `{}` must be a number ≥ 0", id.get_ref()),
+            );
+        }
+    }
+
+    /// A phrase list must be non-empty and each entry must normalise to something;
+    /// `…` gaps are allowed only in banned patterns (`gaps`), `{org}` only in model answers.
+    fn list(&mut self, list: &Phrases, what: &str, answers: bool) {
+        if list.get_ref().is_empty() {
+            self.at(
+                list.span(),
+                format!("`{what}` is an empty list: add at least one phrase or remove the key"),
+            );
+        }
+        for p in list.get_ref() {
+            let text = if answers {
+                p.get_ref().replace(ORG_PLACEHOLDER, "机构")
+            } else {
+                p.get_ref().clone()
+            };
+            if normalize(&text).is_empty() {
+                self.at(p.span(), format!("`{what}` entry {:?} has no letters or characters once punctuation is removed", p.get_ref()));
+            } else if !answers && p.get_ref().contains(['{', '}']) {
+                self.at(
+                    p.span(),
+                    format!(
+                        "`{what}` entry {:?}: `{{…}}` placeholders belong in model answers only",
+                        p.get_ref()
+                    ),
+                );
+            }
+        }
+    }
+
+    fn family(&mut self, f: &BannedFamily) {
+        self.id(&f.id, "banned family id");
+        if f.patterns.get_ref().is_empty() {
+            self.at(
+                f.patterns.span(),
+                format!(
+                    "`patterns` of `{}` is an empty list: add a pattern",
+                    f.id.get_ref()
+                ),
+            );
+        }
+        for p in f.patterns.get_ref() {
+            if let Err(why) = crate::grading::matcher::Pattern::parse(p.get_ref()) {
+                self.at(
+                    p.span(),
+                    format!(
+                        "invalid pattern {:?} in `{}`: {why}",
+                        p.get_ref(),
+                        f.id.get_ref()
+                    ),
+                );
+            }
+        }
+        if let Some(unless) = &f.unless {
+            self.list(unless, "unless", false);
+            for u in unless.get_ref() {
+                let nu = normalize(u.get_ref());
+                let covers = f.patterns.get_ref().iter().any(|p| {
+                    crate::grading::matcher::Pattern::parse(p.get_ref())
+                        .map(|pat| pat.first_part().is_some_and(|part| nu.contains(part)))
+                        .unwrap_or(false)
+                });
+                if !nu.is_empty() && !covers {
+                    self.at(
+                        u.span(),
+                        format!("`unless` context {:?} contains none of `{}`'s patterns, so it can never excuse one", u.get_ref(), f.id.get_ref()),
+                    );
+                }
+            }
+        }
+    }
+}
+
+fn toml_problem(file: &str, src: &str, e: &toml::de::Error) -> Problem {
+    let span = e.span().unwrap_or(0..0);
+    problem_at(file, src, span, e.message().trim().replace('\n', " "))
+}
+
+fn problem_at(file: &str, src: &str, span: Range<usize>, message: String) -> Problem {
+    let (line, col) = line_col(src, span.start);
+    Problem {
+        file: file.to_string(),
+        line,
+        col,
+        message,
+    }
+}
+
+/// 1-based line and column (in characters) of a byte offset.
+fn line_col(src: &str, offset: usize) -> (usize, usize) {
+    let mut offset = offset.min(src.len());
+    while !src.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    let before = &src[..offset];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, col)
+}
+
+/// SHA-256 (hex) of the canonical bytes of everything that decides a verdict for this
+/// scenario: its rubric and the phrase book (compact JSON in declaration order).
+pub fn rubric_sha256(sc: &Scenario, book: &Phrasebook) -> String {
+    #[derive(Serialize)]
+    struct Canonical<'a> {
+        scenario: &'a str,
+        rubric: &'a Rubric,
+        phrasebook: &'a Phrasebook,
+    }
+    let bytes = serde_json::to_vec(&Canonical {
+        scenario: sc.id(),
+        rubric: &sc.rubric,
+        phrasebook: book,
+    })
+    .expect("rubric types serialise to JSON");
+    Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_catalog_loads_with_all_required_ids() {
+        let c = Catalog::builtin().unwrap();
+        for id in [
+            "answer-call",
+            "outgoing-call",
+            "complaint-call",
+            "repair-request",
+            "fee-enquiry",
+            "fee-reminder",
+            "absent-colleague",
+            "transfer-call",
+            "cannot-hear",
+            "silent-call",
+            "dialect-caller",
+            "angry-caller",
+            "end-call",
+        ] {
+            assert!(c.get(id).is_ok(), "missing {id}");
+        }
+        assert!(c.problems.is_empty());
+        assert_eq!(c.org.name, "广利物业");
+    }
+
+    #[test]
+    fn line_col_counts_characters() {
+        assert_eq!(line_col("ab\n您好x", 3 + 6), (2, 3));
+        assert_eq!(line_col("", 5), (1, 1));
+    }
+
+    #[test]
+    fn unknown_key_is_located() {
+        let src = "id = \"x\"\ncolour = 1\n";
+        let e = parse_scenario("f.toml", src).unwrap_err();
+        assert_eq!((e[0].line, e[0].col), (2, 1), "{e:?}");
+    }
+}

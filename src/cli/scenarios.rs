@@ -1,9 +1,170 @@
-//! (placeholder, being built)
+//! `ringcoach scenarios`: list the call situations (`--json` for scripts) and
+//! `scenarios check [FILE…]`: validate scenario files, exit 1 on any problem.
+
+use std::io::Write;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-#[derive(Debug, clap::Args)]
-pub struct Args {}
+use anyhow::Context;
+use serde::Serialize;
 
-pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("not built yet")
+use crate::scenario::{
+    check_files, model_answer_problems, Bilingual, Catalog, Direction, Scenario, PROMPTS_ENV,
+};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    pub action: Option<Action>,
+    /// Print the list as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Extra directory of scenario files; they add to or override the built-ins by id
+    /// (also from the RINGCOACH_PROMPTS environment variable).
+    #[arg(long, value_name = "DIR", global = true)]
+    pub prompts: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum Action {
+    /// Validate scenario files (or, with none given, the built-ins and the prompts directory);
+    /// prints file:line:col for every problem and exits 1 if there is any.
+    Check { files: Vec<PathBuf> },
+}
+
+/// The prompts directory from `--prompts` or the environment.
+pub fn prompts_dir(flag: Option<PathBuf>) -> Option<PathBuf> {
+    flag.or_else(|| {
+        std::env::var_os(PROMPTS_ENV)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    })
+}
+
+/// Loads the catalog, warning on stderr about each skipped file.
+pub fn load_catalog(flag: Option<PathBuf>) -> anyhow::Result<Catalog> {
+    let dir = prompts_dir(flag);
+    let catalog = Catalog::load(dir.as_deref()).context("cannot load the scenarios")?;
+    for p in &catalog.problems {
+        eprintln!("ringcoach: warning: {p} (file skipped)");
+    }
+    Ok(catalog)
+}
+
+/// What a scenario grades, as category names.
+pub fn graded(sc: &Scenario) -> Vec<String> {
+    let r = &sc.rubric;
+    let mut out: Vec<String> = Vec::new();
+    for (on, name) in [
+        (r.rings, "rings"),
+        (r.rings, "late_apology"),
+        (r.greeting, "greeting"),
+        (r.organisation, "organisation"),
+        (r.offer_help, "offer_help"),
+        (r.opening_order, "opening_order"),
+        (r.politeness.is_some(), "politeness"),
+        (true, "banned_phrase"),
+        (true, "fillers"),
+        (!r.closing.is_empty(), "closing"),
+    ] {
+        if on {
+            out.push(name.to_string());
+        }
+    }
+    out.extend(
+        r.must_say
+            .iter()
+            .map(|m| format!("must_say:{}", m.id.get_ref())),
+    );
+    if r.manner {
+        out.extend(["first_words", "speech_rate", "loudness", "clipping"].map(String::from));
+    }
+    out
+}
+
+#[derive(Serialize)]
+struct Listed<'a> {
+    id: &'a str,
+    title: &'a Bilingual,
+    direction: Direction,
+    situation: &'a Bilingual,
+    caller_turns: &'a [Bilingual],
+    graded: Vec<String>,
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    match args.action {
+        Some(Action::Check { files }) => check(files, args.prompts),
+        None => list(args.json, args.prompts),
+    }
+}
+
+fn list(json: bool, prompts: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+    let catalog = load_catalog(prompts)?;
+    let mut out = std::io::stdout().lock();
+    if json {
+        let items: Vec<Listed> = catalog
+            .scenarios
+            .iter()
+            .map(|s| Listed {
+                id: s.id(),
+                title: &s.title,
+                direction: s.direction,
+                situation: &s.situation,
+                caller_turns: &s.caller_turns,
+                graded: graded(s),
+            })
+            .collect();
+        serde_json::to_writer_pretty(&mut out, &items)?;
+        writeln!(out)?;
+    } else {
+        for s in &catalog.scenarios {
+            writeln!(
+                out,
+                "{:<17} {:<8} {} — {}",
+                s.id(),
+                s.direction,
+                s.title.zh,
+                s.title.en
+            )?;
+            writeln!(out, "{:<17} graded: {}", "", graded(s).join(", "))?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn check(files: Vec<PathBuf>, prompts: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+    let problems = if files.is_empty() {
+        // The built-ins (which must load) plus the prompts directory, model answers included.
+        let catalog =
+            Catalog::load(prompts_dir(prompts).as_deref()).context("cannot load the scenarios")?;
+        let mut problems = catalog.problems.clone();
+        for sc in &catalog.scenarios {
+            problems.extend(model_answer_problems(
+                &format!("scenario {}", sc.id()),
+                "",
+                sc,
+                &catalog,
+            ));
+        }
+        problems
+    } else {
+        check_files(&files).context("cannot check the scenario files")?
+    };
+    let mut err = std::io::stderr().lock();
+    for p in &problems {
+        writeln!(err, "{p}")?;
+    }
+    if problems.is_empty() {
+        let what = if files.is_empty() {
+            "the built-in scenarios".to_string()
+        } else {
+            format!("{} file(s)", files.len())
+        };
+        println!("ok: {what} checked, no problems");
+        Ok(ExitCode::SUCCESS)
+    } else {
+        writeln!(err, "{} problem(s) found", problems.len())?;
+        Ok(ExitCode::from(1))
+    }
 }

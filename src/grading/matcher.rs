@@ -1,0 +1,397 @@
+//! Finding phrases in a normalised transcript: exactly on characters, as homophones on
+//! toneless pinyin (the typical speech-recognition error: 光力物业 for 广利物业), and as near
+//! misses by syllable edit distance (strsim). Only exact matches are certain; the grader turns
+//! the others into `uncertain` verdicts with their evidence.
+
+use std::ops::Range;
+
+use super::normalize::{normalize, syllable};
+use crate::scenario::{GAP, GAP_MAX_CHARS};
+use crate::transcribe::Token;
+
+/// How far to look ahead in the token text for a character the transcript has and the
+/// tokens spell differently (Whisper may split a character across byte tokens).
+const ALIGN_LOOKAHEAD: usize = 8;
+
+/// A character's identity for homophone comparison: its syllable if it is Han, else itself.
+#[derive(Debug, Clone, Copy)]
+struct Sound {
+    syl: Option<&'static str>,
+    ch: char,
+}
+
+impl PartialEq for Sound {
+    fn eq(&self, other: &Self) -> bool {
+        match (self.syl, other.syl) {
+            (Some(a), Some(b)) => a == b,
+            _ => self.ch == other.ch,
+        }
+    }
+}
+
+fn sounds(chars: &[char]) -> Vec<Sound> {
+    chars
+        .iter()
+        .map(|&ch| Sound {
+            syl: syllable(ch),
+            ch,
+        })
+        .collect()
+}
+
+/// One normalised turn, with the model's confidence per character when tokens were given.
+#[derive(Debug, Clone)]
+pub struct Text {
+    pub chars: Vec<char>,
+    sounds: Vec<Sound>,
+    /// Lowest token probability covering each character, if known.
+    pub p: Vec<Option<f32>>,
+}
+
+impl Text {
+    /// `normalized` must already be normalised; `tokens` are aligned to it character by character.
+    pub fn new(normalized: &str, tokens: Option<&[Token]>) -> Text {
+        let chars: Vec<char> = normalized.chars().collect();
+        let mut p = vec![None; chars.len()];
+        if let Some(tokens) = tokens {
+            let mut tok: Vec<(char, f32)> = Vec::new();
+            for t in tokens {
+                tok.extend(normalize(&t.text).chars().map(|c| (c, t.p)));
+            }
+            let mut j = 0;
+            for (i, &c) in chars.iter().enumerate() {
+                let window = j..(j + ALIGN_LOOKAHEAD).min(tok.len());
+                if let Some(k) = window.clone().find(|&k| tok[k].0 == c) {
+                    p[i] = Some(tok[k].1);
+                    j = k + 1;
+                }
+            }
+        }
+        Text {
+            sounds: sounds(&chars),
+            chars,
+            p,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.chars.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.chars.is_empty()
+    }
+
+    pub fn slice(&self, r: Range<usize>) -> String {
+        self.chars[r].iter().collect()
+    }
+
+    /// The lowest known token probability in `r`.
+    pub fn min_p(&self, r: Range<usize>) -> Option<f32> {
+        self.p[r].iter().flatten().copied().reduce(f32::min)
+    }
+}
+
+/// A phrase from a rubric, normalised.
+#[derive(Debug, Clone)]
+pub struct Phrase {
+    pub text: String,
+    chars: Vec<char>,
+    sounds: Vec<Sound>,
+}
+
+impl Phrase {
+    pub fn new(s: &str) -> Phrase {
+        let text = normalize(s);
+        let chars: Vec<char> = text.chars().collect();
+        Phrase {
+            sounds: sounds(&chars),
+            chars,
+            text,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.chars.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.chars.is_empty()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Kind {
+    /// The same characters.
+    Exact,
+    /// Different characters, the same toneless pinyin.
+    Homophone,
+    /// Close on pinyin but not the same.
+    Near,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hit {
+    pub start: usize,
+    pub end: usize,
+    pub kind: Kind,
+    /// Index of the phrase in the list searched.
+    pub phrase: usize,
+    /// Syllable similarity, 1.0 for exact and homophone matches.
+    pub similarity: f64,
+}
+
+/// How tolerant matching is.
+#[derive(Debug, Clone, Copy)]
+pub struct Fuzzy {
+    /// Shorter phrases match exactly only: 为 is a homophone of 喂, 你好 is near 您好.
+    pub min_chars: usize,
+    /// Similarity from which a near match is reported; above 1.0 disables near matching.
+    pub near: f64,
+}
+
+impl Fuzzy {
+    pub const EXACT: Fuzzy = Fuzzy {
+        min_chars: usize::MAX,
+        near: 2.0,
+    };
+}
+
+/// Every exact occurrence of `phrase` in `text`.
+pub fn exact_all(text: &Text, phrase: &Phrase) -> Vec<Range<usize>> {
+    find_chars(&text.chars, &phrase.chars, 0)
+}
+
+fn find_chars(hay: &[char], needle: &[char], from: usize) -> Vec<Range<usize>> {
+    if needle.is_empty() || needle.len() > hay.len() {
+        return Vec::new();
+    }
+    (from..=hay.len() - needle.len())
+        .filter(|&i| hay[i..i + needle.len()] == *needle)
+        .map(|i| i..i + needle.len())
+        .collect()
+}
+
+/// The best match of any of `phrases` starting within `starts`: exact before homophone
+/// before near, then the most similar, then the earliest, then the longest.
+pub fn best(text: &Text, phrases: &[Phrase], fuzzy: Fuzzy, starts: Range<usize>) -> Option<Hit> {
+    let mut best: Option<Hit> = None;
+    let mut consider = |h: Hit| {
+        let better = match &best {
+            None => true,
+            Some(b) => {
+                (
+                    h.kind,
+                    -h.similarity,
+                    h.start,
+                    std::cmp::Reverse(h.end - h.start),
+                )
+                    .partial_cmp(&(
+                        b.kind,
+                        -b.similarity,
+                        b.start,
+                        std::cmp::Reverse(b.end - b.start),
+                    ))
+                    == Some(std::cmp::Ordering::Less)
+            }
+        };
+        if better {
+            best = Some(h);
+        }
+    };
+    let n = text.len();
+    for (pi, ph) in phrases.iter().enumerate() {
+        let m = ph.len();
+        if m == 0 {
+            continue;
+        }
+        let fuzzy_ok = m >= fuzzy.min_chars;
+        for s in starts.clone() {
+            if s >= n {
+                break;
+            }
+            if s + m <= n {
+                let w = s..s + m;
+                if text.chars[w.clone()] == ph.chars[..] {
+                    consider(Hit {
+                        start: s,
+                        end: s + m,
+                        kind: Kind::Exact,
+                        phrase: pi,
+                        similarity: 1.0,
+                    });
+                    continue;
+                }
+                if fuzzy_ok && text.sounds[w] == ph.sounds[..] {
+                    consider(Hit {
+                        start: s,
+                        end: s + m,
+                        kind: Kind::Homophone,
+                        phrase: pi,
+                        similarity: 1.0,
+                    });
+                    continue;
+                }
+            }
+            if fuzzy_ok && fuzzy.near <= 1.0 {
+                for len in m.saturating_sub(1).max(1)..=m + 1 {
+                    if s + len > n {
+                        break;
+                    }
+                    let win = &text.sounds[s..s + len];
+                    // Anchor on the first syllable so that a window overlapping the phrase's
+                    // tail alone is not mistaken for it.
+                    if win[0] != ph.sounds[0] {
+                        continue;
+                    }
+                    let d = strsim::generic_levenshtein(&win.to_vec(), &ph.sounds);
+                    let sim = 1.0 - d as f64 / len.max(m) as f64;
+                    if d > 0 && sim >= fuzzy.near {
+                        consider(Hit {
+                            start: s,
+                            end: s + len,
+                            kind: Kind::Near,
+                            phrase: pi,
+                            similarity: sim,
+                        });
+                    }
+                }
+            }
+        }
+    }
+    best
+}
+
+/// A banned pattern: normalised parts separated by gaps of up to [`GAP_MAX_CHARS`].
+#[derive(Debug, Clone)]
+pub struct Pattern {
+    parts: Vec<Phrase>,
+}
+
+impl Pattern {
+    /// Rejects patterns that would match nothing or everything.
+    pub fn parse(s: &str) -> Result<Pattern, String> {
+        let raw: Vec<&str> = s.split(GAP).collect();
+        let parts: Vec<Phrase> = raw.iter().map(|p| Phrase::new(p)).collect();
+        if parts.iter().all(|p| p.is_empty()) {
+            return Err("nothing is left once punctuation and spaces are removed".into());
+        }
+        if parts.iter().any(|p| p.is_empty()) {
+            return Err(format!("a `{GAP}` gap needs text on both sides"));
+        }
+        Ok(Pattern { parts })
+    }
+
+    pub fn first_part(&self) -> Option<&str> {
+        self.parts.first().map(|p| p.text.as_str())
+    }
+
+    /// Whether this pattern is one plain phrase (no gaps).
+    pub fn plain(&self) -> Option<&Phrase> {
+        match self.parts.as_slice() {
+            [p] => Some(p),
+            _ => None,
+        }
+    }
+
+    /// Every exact occurrence; a gapped pattern takes the nearest following parts.
+    pub fn find_all(&self, text: &Text) -> Vec<Range<usize>> {
+        let mut out = Vec::new();
+        'first: for r in find_chars(&text.chars, &self.parts[0].chars, 0) {
+            let mut end = r.end;
+            for part in &self.parts[1..] {
+                let limit = (end + GAP_MAX_CHARS + part.len()).min(text.len());
+                match find_chars(&text.chars[..limit], &part.chars, end).first() {
+                    Some(next) => end = next.end,
+                    None => continue 'first,
+                }
+            }
+            out.push(r.start..end);
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: &str) -> Text {
+        Text::new(&normalize(s), None)
+    }
+
+    const FUZZY: Fuzzy = Fuzzy {
+        min_chars: 4,
+        near: 0.75,
+    };
+
+    #[test]
+    fn exact_beats_homophone() {
+        let text = t("光力物业,广利物业");
+        let h = best(&text, &[Phrase::new("广利物业")], FUZZY, 0..text.len()).unwrap();
+        assert_eq!((h.start, h.kind), (4, Kind::Exact));
+    }
+
+    #[test]
+    fn homophone_and_near() {
+        let text = t("您好光力物业");
+        let h = best(&text, &[Phrase::new("广利物业")], FUZZY, 0..text.len()).unwrap();
+        assert_eq!((h.start, h.end, h.kind), (2, 6, Kind::Homophone));
+        let text = t("您好广利物页");
+        let h = best(&text, &[Phrase::new("广利物业")], FUZZY, 0..text.len()).unwrap();
+        assert_eq!(h.kind, Kind::Near);
+        let text = t("您好金泰物业");
+        assert_eq!(
+            best(&text, &[Phrase::new("广利物业")], FUZZY, 0..text.len()),
+            None
+        );
+    }
+
+    #[test]
+    fn short_phrases_are_exact_only() {
+        let text = t("你好");
+        assert_eq!(best(&text, &[Phrase::new("您好")], FUZZY, 0..2), None);
+    }
+
+    #[test]
+    fn start_window_is_respected() {
+        let text = t("请问有什么可以帮您您好");
+        assert_eq!(best(&text, &[Phrase::new("您好")], FUZZY, 0..4), None);
+    }
+
+    #[test]
+    fn gapped_patterns() {
+        let p = Pattern::parse("有本事…投诉").unwrap();
+        assert_eq!(p.find_all(&t("有本事你去投诉我啊")), vec![0..7]);
+        assert!(p.find_all(&t("有本事")).is_empty());
+        assert!(Pattern::parse("…投诉").is_err());
+        assert!(Pattern::parse("!!").is_err());
+    }
+
+    #[test]
+    fn token_probabilities_align() {
+        let toks = [
+            Token {
+                text: "您好,".into(),
+                start_ms: 0,
+                end_ms: 1,
+                p: 0.9,
+            },
+            Token {
+                text: "光力".into(),
+                start_ms: 1,
+                end_ms: 2,
+                p: 0.2,
+            },
+            Token {
+                text: "物业".into(),
+                start_ms: 2,
+                end_ms: 3,
+                p: 0.8,
+            },
+        ];
+        let text = Text::new("您好光力物业", Some(&toks));
+        assert_eq!(text.min_p(0..2), Some(0.9));
+        assert_eq!(text.min_p(2..6), Some(0.2));
+    }
+}

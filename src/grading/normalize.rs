@@ -1,0 +1,57 @@
+//! Normalisation of transcripts and phrases so that what Whisper prints and what a rubric
+//! says compare equal: full-width → half-width, Traditional → Simplified (fast2s),
+//! punctuation, symbols and whitespace removed, ASCII lower-cased. Offsets in reports are
+//! character offsets into this normalised text.
+
+use pinyin::ToPinyin;
+
+/// The normalised form of `s`. Idempotent.
+pub fn normalize(s: &str) -> String {
+    let folded: String = s
+        .chars()
+        .map(fold_width)
+        .filter(|c| c.is_alphanumeric())
+        .collect();
+    // Convert after stripping so the converter sees the same neighbours on a second pass.
+    fast2s::convert(&folded)
+        .chars()
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
+}
+
+/// Full-width ASCII forms (Ａ, ０, ，) and the ideographic space to their half-width forms.
+fn fold_width(c: char) -> char {
+    match c {
+        '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
+        '\u{3000}' => ' ',
+        _ => c,
+    }
+}
+
+/// Toneless pinyin of a character (default reading), or None for non-Han characters.
+pub fn syllable(c: char) -> Option<&'static str> {
+    c.to_pinyin().map(|p| p.plain())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strips_punctuation_and_width_and_converts() {
+        assert_eq!(
+            normalize("您好，廣利物業！ 請問有什麼可以幫您？"),
+            "您好广利物业请问有什么可以帮您"
+        );
+        assert_eq!(normalize("ＡＢＣ　１２3"), "abc123");
+        assert_eq!(normalize("“喂”……——"), "喂");
+        assert_eq!(normalize(""), "");
+    }
+
+    #[test]
+    fn syllables_are_toneless() {
+        assert_eq!(syllable('广'), Some("guang"));
+        assert_eq!(syllable('光'), Some("guang"));
+        assert_eq!(syllable('a'), None);
+    }
+}

@@ -1,0 +1,183 @@
+//! The graded attempt: a stable, serde-serialisable [`Report`] (the `--json` shape) and a
+//! text renderer for people.
+
+use std::fmt;
+use std::io::{self, Write};
+
+use serde::{Deserialize, Serialize};
+
+use crate::audio::facts::AudioFacts;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Pass,
+    Fail,
+    /// The evidence is only near (homophone, near miss, low model confidence): a person
+    /// should listen. Earns part of the weight, never fails the attempt on its own.
+    Uncertain,
+    NotApplicable,
+}
+
+impl fmt::Display for Verdict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Verdict::Pass => "pass",
+            Verdict::Fail => "fail",
+            Verdict::Uncertain => "uncertain",
+            Verdict::NotApplicable => "not_applicable",
+        })
+    }
+}
+
+/// A matched span: character offsets into the report's `normalized` text.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Evidence {
+    pub text: String,
+    pub start: usize,
+    pub end: usize,
+    /// Which trainee turn (0-based) the span is in.
+    pub turn: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Message {
+    pub zh: String,
+    pub en: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Check {
+    pub id: String,
+    pub category: String,
+    pub verdict: Verdict,
+    pub weight: f64,
+    pub critical: bool,
+    pub evidence: Vec<Evidence>,
+    pub message: Message,
+}
+
+/// Where each trainee turn sits in `normalized`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TurnReport {
+    pub transcript: String,
+    pub normalized: String,
+    pub start: usize,
+    pub end: usize,
+    /// Signal facts of the turn's audio, when graded from audio.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub audio: Option<AudioFacts>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    pub scenario: String,
+    pub org: String,
+    /// "--org" or "default profile".
+    pub org_source: String,
+    /// The trainee's turns as heard, one per line.
+    pub transcript: String,
+    /// The normalised turns, concatenated; evidence offsets point into it (in characters).
+    pub normalized: String,
+    pub score: u32,
+    pub passed: bool,
+    pub rubric_sha256: String,
+    /// Rings before pickup, when known.
+    pub rings: Option<u32>,
+    pub checks: Vec<Check>,
+    pub turns: Vec<TurnReport>,
+}
+
+impl Report {
+    /// The checks a person should look at: failed or uncertain.
+    pub fn attention(&self) -> impl Iterator<Item = &Check> {
+        self.checks
+            .iter()
+            .filter(|c| matches!(c.verdict, Verdict::Fail | Verdict::Uncertain))
+    }
+}
+
+fn mark(v: Verdict) -> &'static str {
+    match v {
+        Verdict::Pass => "✓",
+        Verdict::Fail => "✗",
+        Verdict::Uncertain => "?",
+        Verdict::NotApplicable => "–",
+    }
+}
+
+/// Renders a report for a person at a terminal: verdict first, then one line per check with
+/// its evidence, then the zh/en message.
+pub fn render_text(r: &Report, out: &mut impl Write) -> io::Result<()> {
+    let verdict = if r.passed {
+        "PASSED 通过"
+    } else {
+        "NOT PASSED 未通过"
+    };
+    writeln!(
+        out,
+        "{verdict} — score {}/100 · scenario {} · org {} ({})",
+        r.score, r.scenario, r.org, r.org_source
+    )?;
+    match r.rings {
+        Some(n) => writeln!(out, "rings: {n}")?,
+        None => writeln!(out, "rings: not given")?,
+    }
+    for (i, t) in r.turns.iter().enumerate() {
+        let shown = if t.transcript.trim().is_empty() {
+            "(nothing heard)"
+        } else {
+            t.transcript.trim()
+        };
+        if r.turns.len() > 1 {
+            writeln!(out, "heard (turn {}): {shown}", i + 1)?;
+        } else {
+            writeln!(out, "heard: {shown}")?;
+        }
+    }
+    writeln!(out)?;
+    // Passing banned-phrase families and checks without audio add nothing a person needs to
+    // read one by one: they are summarised in one line each.
+    let quiet = |c: &Check| {
+        (c.category == "banned_phrase" && c.verdict == Verdict::Pass)
+            || c.verdict == Verdict::NotApplicable && c.message.en.starts_with("no audio")
+    };
+    for c in r.checks.iter().filter(|c| !quiet(c)) {
+        let crit = if c.critical { " [critical]" } else { "" };
+        let ev: Vec<String> = c
+            .evidence
+            .iter()
+            .map(|e| format!("「{}」@{}–{}", e.text, e.start, e.end))
+            .collect();
+        let ev = if ev.is_empty() {
+            String::new()
+        } else {
+            format!("  {}", ev.join(" "))
+        };
+        writeln!(out, "{} {}{crit}{ev}", mark(c.verdict), c.id)?;
+        writeln!(out, "    {}", c.message.zh)?;
+        writeln!(out, "    {}", c.message.en)?;
+    }
+    let clean = r
+        .checks
+        .iter()
+        .filter(|c| c.category == "banned_phrase" && c.verdict == Verdict::Pass)
+        .count();
+    if clean > 0 {
+        writeln!(out, "✓ banned_phrase ×{clean}")?;
+        writeln!(out, "    未使用服务忌语({clean}类)")?;
+        writeln!(out, "    no banned phrase used ({clean} families checked)")?;
+    }
+    let no_audio: Vec<&str> = r
+        .checks
+        .iter()
+        .filter(|c| quiet(c) && c.category != "banned_phrase")
+        .map(|c| c.id.as_str())
+        .collect();
+    if !no_audio.is_empty() {
+        writeln!(out, "– {}", no_audio.join(", "))?;
+        writeln!(out, "    没有录音数据,未评语速音量")?;
+        writeln!(out, "    not graded: no audio facts (graded from text)")?;
+    }
+    Ok(())
+}
