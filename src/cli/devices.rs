@@ -1,9 +1,81 @@
-//! (placeholder, being built)
+//! `ringcoach devices [--all] [--json]`: the audio inputs and outputs cpal can open, the
+//! defaults marked, so the trainee can pick one with `--input-device` / `--output-device`.
+
 use std::process::ExitCode;
 
-#[derive(Debug, clap::Args)]
-pub struct Args {}
+use crate::audio::devices::{self, DeviceInfo};
 
-pub fn run(_args: Args) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("not built yet")
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// Enumerate every device, not only the defaults (ALSA may print probing noise on stderr).
+    #[arg(long)]
+    pub all: bool,
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let list = devices::list(args.all);
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&list)?);
+    } else {
+        print!("{}", render(&list, args.all));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The table as text; with no input device it says what to do instead.
+pub fn render(list: &devices::DeviceList, all: bool) -> String {
+    let mut out = format!("audio host: {}\n\ninputs:\n", list.host);
+    section(&mut out, &list.inputs);
+    if list.inputs.is_empty() {
+        out.push_str(
+            "  (no input device: run with `--input FILE.wav` to play a WAV file as the microphone)\n",
+        );
+    }
+    out.push_str("\noutputs:\n");
+    section(&mut out, &list.outputs);
+    if list.outputs.is_empty() {
+        out.push_str("  (no output device: run with `--output null` to practise silently)\n");
+    }
+    if !all {
+        out.push_str("\n(defaults only; `ringcoach devices --all` lists every device)\n");
+    }
+    out
+}
+
+fn section(out: &mut String, devs: &[DeviceInfo]) {
+    for d in devs {
+        let mark = if d.is_default { "*" } else { " " };
+        let fmt = d.default_format.as_deref().unwrap_or("format unknown");
+        out.push_str(&format!("{mark} {}  [{}]  {fmt}\n", d.name, d.id));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audio::devices::{DeviceList, Direction};
+
+    #[test]
+    fn no_input_points_to_input_file() {
+        let list = DeviceList {
+            host: "ALSA".into(),
+            inputs: vec![],
+            outputs: vec![DeviceInfo {
+                direction: Direction::Output,
+                name: "Default".into(),
+                id: "alsa:default".into(),
+                is_default: true,
+                default_format: Some("2 ch, 44100 Hz, f32".into()),
+            }],
+        };
+        let text = render(&list, false);
+        assert!(text.contains("--input FILE.wav"), "{text}");
+        assert!(
+            text.contains("* Default  [alsa:default]  2 ch, 44100 Hz, f32"),
+            "{text}"
+        );
+    }
 }
