@@ -3,6 +3,9 @@
 pub mod capture;
 pub mod devices;
 pub mod facts;
+pub mod file_source;
+pub mod level;
 pub mod playback;
 pub mod resample;
+pub mod ring;
 pub mod wav;
