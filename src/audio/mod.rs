@@ -6,6 +6,7 @@ pub mod facts;
 pub mod file_source;
 pub mod level;
 pub mod playback;
+pub mod quiet;
 pub mod resample;
 pub mod ring;
 pub mod wav;
