@@ -520,7 +520,7 @@ fn capture_thread(
     tx: Sender<Chunk>,
     ready: Sender<Result<String, AudioIoError>>,
 ) {
-    let opened = open_stream(&options, &shared);
+    let opened = crate::audio::quiet::without_stderr(|| open_stream(&options, &shared));
     let (stream, ring, rate, description) = match opened {
         Ok(v) => v,
         Err(e) => {

@@ -2,15 +2,17 @@
 //! by name or id, and the error type shared by capture and playback. Only `audio::devices`,
 //! `audio::capture` and `audio::playback` import cpal.
 //!
-//! Enumerating every ALSA device makes alsa-lib print probing noise (JACK, dmix, surround…)
-//! on stderr. [`list`] therefore asks for the defaults first and enumerates only when asked;
-//! the CLI keeps its own output (stdout) clean either way.
+//! Enumerating ALSA devices (and, without a sound card, even asking for the default) makes
+//! alsa-lib print probing noise on stderr; every cpal call here runs inside
+//! [`quiet::without_stderr`], and [`list`] enumerates beyond the defaults only when asked.
 
 use std::fmt;
 use std::path::PathBuf;
 
 use cpal::traits::{DeviceTrait, HostTrait};
 use serde::Serialize;
+
+use crate::audio::quiet;
 
 /// Everything that can go wrong opening or running an audio device or a file-as-microphone.
 #[derive(Debug, thiserror::Error)]
@@ -79,6 +81,15 @@ pub struct DeviceInfo {
     pub is_default: bool,
     /// e.g. "2 ch, 44100 Hz, f32"; None when the device would not say.
     pub default_format: Option<String>,
+    /// Why the device cannot be used, when asking for its format failed (ALSA lists a
+    /// `default` device even on a machine with no sound card).
+    pub problem: Option<String>,
+}
+
+impl DeviceInfo {
+    pub fn usable(&self) -> bool {
+        self.problem.is_none()
+    }
 }
 
 /// What [`list`] found.
@@ -89,10 +100,14 @@ pub struct DeviceList {
     pub outputs: Vec<DeviceInfo>,
 }
 
-/// Lists devices. With `all == false` only the default input and output are opened (quiet on
-/// every backend); with `all == true` every device the host enumerates is listed too (alsa-lib
-/// may print probing noise on stderr; stdout stays clean).
+/// Lists devices. With `all == false` only the default input and output are asked; with
+/// `all == true` every device the host enumerates is listed too. alsa-lib's probing noise
+/// is kept off stderr either way (see [`quiet`]).
 pub fn list(all: bool) -> DeviceList {
+    quiet::without_stderr(|| list_loud(all))
+}
+
+fn list_loud(all: bool) -> DeviceList {
     let host = cpal::default_host();
     let mut out = DeviceList {
         host: host.id().to_string(),
@@ -132,19 +147,25 @@ fn info(d: &cpal::Device, direction: Direction, is_default: bool) -> DeviceInfo 
         Direction::Input => d.default_input_config(),
         Direction::Output => d.default_output_config(),
     };
+    let (default_format, problem) = match cfg {
+        Ok(c) => (
+            Some(format!(
+                "{} ch, {} Hz, {}",
+                c.channels(),
+                c.sample_rate(),
+                c.sample_format()
+            )),
+            None,
+        ),
+        Err(e) => (None, Some(e.to_string())),
+    };
     DeviceInfo {
         direction,
         name: device_name(d),
         id: d.id().map(|i| i.to_string()).unwrap_or_default(),
         is_default,
-        default_format: cfg.ok().map(|c| {
-            format!(
-                "{} ch, {} Hz, {}",
-                c.channels(),
-                c.sample_rate(),
-                c.sample_format()
-            )
-        }),
+        default_format,
+        problem,
     }
 }
 
@@ -160,6 +181,10 @@ pub(crate) fn device_name(d: &cpal::Device) -> String {
 /// id (as `ringcoach devices` prints it), else an exact name, else a unique case-insensitive
 /// substring of a name.
 pub fn find(direction: Direction, wanted: Option<&str>) -> Result<cpal::Device, AudioIoError> {
+    quiet::without_stderr(|| find_loud(direction, wanted))
+}
+
+fn find_loud(direction: Direction, wanted: Option<&str>) -> Result<cpal::Device, AudioIoError> {
     let host = cpal::default_host();
     let wanted = wanted
         .map(str::trim)

@@ -296,7 +296,10 @@ impl AudioSink for DeviceSink {
         let thread = std::thread::Builder::new()
             .name("ringcoach-playback".into())
             .spawn(move || {
-                let stream = match open_output(device.as_deref(), signal, &s) {
+                let opened = crate::audio::quiet::without_stderr(|| {
+                    open_output(device.as_deref(), signal, &s)
+                });
+                let stream = match opened {
                     Ok(stream) => stream,
                     Err(e) => {
                         let _ = ready_tx.send(Err(e));

@@ -1,6 +1,7 @@
 //! `ringcoach devices [--all] [--json]`: the audio inputs and outputs cpal can open, the
 //! defaults marked, so the trainee can pick one with `--input-device` / `--output-device`.
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use crate::audio::devices::{self, DeviceInfo};
@@ -17,26 +18,34 @@ pub struct Args {
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let list = devices::list(args.all);
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&list)?);
+    let text = if args.json {
+        serde_json::to_string_pretty(&list)? + "\n"
     } else {
-        print!("{}", render(&list, args.all));
+        render(&list, args.all)
+    };
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        // `ringcoach devices | head` closing the pipe early is not an error.
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(ExitCode::SUCCESS),
     }
-    Ok(ExitCode::SUCCESS)
 }
 
 /// The table as text; with no input device it says what to do instead.
 pub fn render(list: &devices::DeviceList, all: bool) -> String {
     let mut out = format!("audio host: {}\n\ninputs:\n", list.host);
     section(&mut out, &list.inputs);
-    if list.inputs.is_empty() {
+    if !list.inputs.iter().any(DeviceInfo::usable) {
         out.push_str(
             "  (no input device: run with `--input FILE.wav` to play a WAV file as the microphone)\n",
         );
     }
     out.push_str("\noutputs:\n");
     section(&mut out, &list.outputs);
-    if list.outputs.is_empty() {
+    if !list.outputs.iter().any(DeviceInfo::usable) {
         out.push_str("  (no output device: run with `--output null` to practise silently)\n");
     }
     if !all {
@@ -48,8 +57,12 @@ pub fn render(list: &devices::DeviceList, all: bool) -> String {
 fn section(out: &mut String, devs: &[DeviceInfo]) {
     for d in devs {
         let mark = if d.is_default { "*" } else { " " };
-        let fmt = d.default_format.as_deref().unwrap_or("format unknown");
-        out.push_str(&format!("{mark} {}  [{}]  {fmt}\n", d.name, d.id));
+        let state = match (&d.problem, &d.default_format) {
+            (Some(p), _) => format!("cannot be opened: {p}"),
+            (None, Some(f)) => f.clone(),
+            (None, None) => "format unknown".to_string(),
+        };
+        out.push_str(&format!("{mark} {}  [{}]  {state}\n", d.name, d.id));
     }
 }
 
