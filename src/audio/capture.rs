@@ -315,7 +315,7 @@ impl Shared {
 
     fn stats(&self) -> CaptureStats {
         let fmt = self.format.lock().map(|f| f.clone()).unwrap_or_default();
-        let opt = |v: u64| (v > 0).then_some(v - 1);
+        let opt = |v: u64| (v > 0).then(|| v - 1);
         CaptureStats {
             device_rate: fmt.0,
             device_channels: fmt.1,

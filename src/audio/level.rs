@@ -49,7 +49,7 @@ pub fn level(samples: &[f32]) -> Level {
 
 /// How far back the noise floor looks.
 const FLOOR_WINDOW_MS: u32 = 3000;
-/// Noise floor assumed until the window has seen real frames.
+/// Noise floor reported before any frame was seen.
 const INITIAL_FLOOR_DBFS: f32 = -70.0;
 
 /// Tuning of [`SpeechDetector`]. The defaults suit a desk microphone and the composed test
@@ -115,6 +115,7 @@ pub struct SpeechDetector {
     /// Frame levels of the last [`FLOOR_WINDOW_MS`]; the noise floor is their minimum
     /// (minimum statistics: speech has gaps between words, steady noise has none).
     floor_window: Vec<f32>,
+    floor_len: usize,
     noise_floor_db: f32,
     state: State,
     first_words_ms: Option<u64>,
@@ -129,12 +130,12 @@ impl SpeechDetector {
             frame_len,
             pending: Vec::with_capacity(frame_len),
             frames_done: 0,
-            // Prefilled low so that speech right at pickup is not taken for the floor; the
-            // real floor takes over once the window has turned over.
-            floor_window: vec![
-                INITIAL_FLOOR_DBFS;
-                (FLOOR_WINDOW_MS / cfg.frame_ms.max(1)).max(1) as usize
-            ],
+            // Empty at first: the floor is the quietest frame seen so far. Whatever sounds from
+            // the very first frame is taken as background until it dips; nobody answers within
+            // a human reaction time of picking up, and room noise at pickup must not count
+            // as first words.
+            floor_window: Vec::new(),
+            floor_len: (FLOOR_WINDOW_MS / cfg.frame_ms.max(1)).max(1) as usize,
             noise_floor_db: INITIAL_FLOOR_DBFS,
             state: State::Quiet,
             first_words_ms: None,
@@ -184,18 +185,24 @@ impl SpeechDetector {
     fn frame(&mut self, db: f32, events: &mut Vec<SpeechEvent>) {
         let idx = self.frames_done;
         self.frames_done += 1;
-        let threshold = self
-            .cfg
-            .min_speech_dbfs
-            .max(self.noise_floor_db + self.cfg.margin_db);
-        let voiced = db > threshold;
-        let slot = (idx % self.floor_window.len() as u64) as usize;
-        self.floor_window[slot] = db;
+        // The window includes this frame: a sound present from the first frame on is
+        // background until it dips; a loud onset cannot lower the floor it is judged against.
+        if self.floor_window.len() < self.floor_len {
+            self.floor_window.push(db);
+        } else {
+            let slot = (idx % self.floor_len as u64) as usize;
+            self.floor_window[slot] = db;
+        }
         self.noise_floor_db = self
             .floor_window
             .iter()
             .copied()
             .fold(f32::INFINITY, f32::min);
+        let threshold = self
+            .cfg
+            .min_speech_dbfs
+            .max(self.noise_floor_db + self.cfg.margin_db);
+        let voiced = db > threshold;
         let frame_ms = u64::from(self.cfg.frame_ms.max(1));
         let min_frames = u64::from(self.cfg.min_speech_ms).div_ceil(frame_ms).max(1);
         let hang_frames = u64::from(self.cfg.hangover_ms).div_ceil(frame_ms);
@@ -322,20 +329,32 @@ mod tests {
     #[test]
     fn pauses_shorter_than_the_hangover_do_not_end_speech() {
         let mut d = SpeechDetector::new(DetectorConfig::default());
-        let mut ev = d.push(&tone(800, 0.2));
+        let mut ev = d.push(&silence(200));
+        ev.extend(d.push(&tone(800, 0.2)));
         ev.extend(d.push(&silence(700)));
         ev.extend(d.push(&tone(800, 0.2)));
         ev.extend(d.push(&silence(1500)));
         assert_eq!(
             ev,
             vec![
-                SpeechEvent::Started { at_ms: 0 },
+                SpeechEvent::Started { at_ms: 200 },
                 SpeechEvent::Ended {
-                    at_ms: 2300,
-                    noticed_ms: 3300
+                    at_ms: 2500,
+                    noticed_ms: 3500
                 }
             ]
         );
+    }
+
+    #[test]
+    fn a_sound_already_there_at_pickup_is_background_until_it_dips() {
+        // The price of not mistaking room noise for first words: speech that starts on the
+        // very first frame is found only from its first gap on.
+        let mut d = SpeechDetector::new(DetectorConfig::default());
+        let mut ev = d.push(&tone(600, 0.2));
+        ev.extend(d.push(&silence(300)));
+        ev.extend(d.push(&tone(600, 0.2)));
+        assert_eq!(ev, vec![SpeechEvent::Started { at_ms: 900 }]);
     }
 
     #[test]
@@ -357,18 +376,13 @@ mod tests {
             .map(|i| 0.014 * (i as f32 * 2.0 * std::f32::consts::PI * 1000.0 / 16_000.0).sin())
             .collect();
         let mut d = SpeechDetector::new(DetectorConfig::default());
-        // The hum starts "voiced" against the initial floor, then the floor catches up.
+        // Sounding from the first frame on, the hum is background, never first words.
         let ev = d.push(&hum);
-        assert_eq!(ev, vec![SpeechEvent::Started { at_ms: 0 }]);
+        assert_eq!(ev, vec![]);
         assert!(
-            d.noise_floor_dbfs() > -45.0,
+            (d.noise_floor_dbfs() - -40.0).abs() < 0.5,
             "floor {}",
             d.noise_floor_dbfs()
-        );
-        let ev = d.push(&hum);
-        assert!(
-            ev.iter().all(|e| matches!(e, SpeechEvent::Ended { .. })),
-            "{ev:?}"
         );
         assert!(!d.is_speaking());
         let ev = d.push(&tone(1000, 0.3));
@@ -395,13 +409,14 @@ mod tests {
             ..DetectorConfig::default()
         };
         let mut d = SpeechDetector::new(cfg);
-        let mut ev = d.push(&tone(500, 0.2));
+        let mut ev = d.push(&silence(100));
+        ev.extend(d.push(&tone(500, 0.2)));
         ev.extend(d.push(&silence(500)));
         assert_eq!(
             ev[1],
             SpeechEvent::Ended {
-                at_ms: 500,
-                noticed_ms: 900
+                at_ms: 600,
+                noticed_ms: 1000
             }
         );
     }

@@ -151,7 +151,7 @@ impl PlayShared {
             xruns: self.xruns.load(Ordering::Relaxed),
             stream_errors: self.stream_errors.load(Ordering::Relaxed),
             last_error: self.last_error.lock().ok().and_then(|l| l.clone()),
-            max_reported_latency_us: (lat > 0).then_some(lat - 1),
+            max_reported_latency_us: (lat > 0).then(|| lat - 1),
         }
     }
 }

@@ -71,24 +71,56 @@ mod tests {
     use super::*;
     use crate::audio::devices::{DeviceList, Direction};
 
+    fn default_output() -> DeviceInfo {
+        DeviceInfo {
+            direction: Direction::Output,
+            name: "Default".into(),
+            id: "alsa:default".into(),
+            is_default: true,
+            default_format: Some("2 ch, 44100 Hz, f32".into()),
+            problem: None,
+        }
+    }
+
     #[test]
     fn no_input_points_to_input_file() {
         let list = DeviceList {
             host: "ALSA".into(),
             inputs: vec![],
-            outputs: vec![DeviceInfo {
-                direction: Direction::Output,
-                name: "Default".into(),
-                id: "alsa:default".into(),
-                is_default: true,
-                default_format: Some("2 ch, 44100 Hz, f32".into()),
-            }],
+            outputs: vec![default_output()],
         };
         let text = render(&list, false);
         assert!(text.contains("--input FILE.wav"), "{text}");
+        assert!(!text.contains("--output null"), "{text}");
         assert!(
             text.contains("* Default  [alsa:default]  2 ch, 44100 Hz, f32"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn a_listed_but_unopenable_default_counts_as_no_device() {
+        let broken_out = DeviceInfo {
+            default_format: None,
+            problem: Some("device not available".into()),
+            ..default_output()
+        };
+        let broken_in = DeviceInfo {
+            direction: Direction::Input,
+            ..broken_out.clone()
+        };
+        let list = DeviceList {
+            host: "ALSA".into(),
+            inputs: vec![broken_in],
+            outputs: vec![broken_out],
+        };
+        let text = render(&list, true);
+        assert!(
+            text.contains("cannot be opened: device not available"),
+            "{text}"
+        );
+        assert!(text.contains("--input FILE.wav"), "{text}");
+        assert!(text.contains("--output null"), "{text}");
+        assert!(!text.contains("--all"), "{text}");
     }
 }
