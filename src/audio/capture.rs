@@ -545,8 +545,13 @@ fn capture_thread(
     let mut next_sample = 0u64;
     // The sinc filter's delay is trimmed so sample 0 of the first chunk is the device's first.
     let mut trim = resampler.delay();
+    let mut stream = Some(stream);
     loop {
         let stopping = shared.stop.load(Ordering::Relaxed);
+        if stopping {
+            // Close the stream first so no callback lands after the final drain below.
+            drop(stream.take());
+        }
         raw.clear();
         ring.pop_into(&mut raw);
         shared.ring_dropped.store(ring.dropped(), Ordering::Relaxed);
@@ -572,7 +577,6 @@ fn capture_thread(
         }
         std::thread::park_timeout(DRAIN_EVERY);
     }
-    drop(stream);
 }
 
 type Opened = (cpal::Stream, Arc<SampleRing>, u32, String);
