@@ -1,6 +1,7 @@
 //! Audio: WAV I/O, resampling, signal facts, and (only here) cpal devices.
 
 pub mod capture;
+pub mod choice;
 pub mod devices;
 pub mod facts;
 pub mod file_source;
