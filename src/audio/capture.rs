@@ -405,6 +405,10 @@ pub struct MicOptions {
     /// Ask the device for 16 kHz mono when it offers it (PulseAudio does), so no resampling
     /// happens here; otherwise its default format is converted.
     pub prefer_16k_mono: bool,
+    /// Ask for callbacks of about this length (double-buffered), for a live meter that
+    /// follows the voice; None, or a device that refuses, keeps the backend's default
+    /// (through PulseAudio's ALSA plugin that can mean 0.7 s of buffering).
+    pub period_ms: Option<u32>,
 }
 
 impl Default for MicOptions {
@@ -413,6 +417,7 @@ impl Default for MicOptions {
             device: None,
             first_callback_timeout: Duration::from_secs(5),
             prefer_16k_mono: true,
+            period_ms: Some(20),
         }
     }
 }
@@ -584,11 +589,13 @@ type Opened = (cpal::Stream, Arc<SampleRing>, u32, String);
 fn open_stream(options: &MicOptions, shared: &Arc<Shared>) -> Result<Opened, AudioIoError> {
     let device = devices::find(Direction::Input, options.device.as_deref())?;
     let name = devices::device_name(&device);
-    let backend = |what: &'static str, source: cpal::Error| AudioIoError::Backend {
-        what,
-        direction: Direction::Input,
-        device: name.clone(),
-        source,
+    let wanted_default = options
+        .device
+        .as_deref()
+        .filter(|d| *d != "default")
+        .is_none();
+    let backend = |what: &'static str, cause: cpal::Error| {
+        AudioIoError::backend(what, Direction::Input, &name, wanted_default, cause)
     };
     let supported = choose_config(&device, options.prefer_16k_mono)
         .map_err(|e| backend("read the input format", e))?;
@@ -605,23 +612,46 @@ fn open_stream(options: &MicOptions, shared: &Arc<Shared>) -> Result<Opened, Aud
         "microphone \"{name}\" ({} ch, {} Hz, {})",
         config.channels, rate, format
     );
-    let t0 = Instant::now();
-    let stream = match format {
-        SampleFormat::I8 => build::<i8>(&device, &config, &ring, shared, t0),
-        SampleFormat::I16 => build::<i16>(&device, &config, &ring, shared, t0),
-        SampleFormat::I32 => build::<i32>(&device, &config, &ring, shared, t0),
-        SampleFormat::U8 => build::<u8>(&device, &config, &ring, shared, t0),
-        SampleFormat::U16 => build::<u16>(&device, &config, &ring, shared, t0),
-        SampleFormat::U32 => build::<u32>(&device, &config, &ring, shared, t0),
-        SampleFormat::F32 => build::<f32>(&device, &config, &ring, shared, t0),
-        SampleFormat::F64 => build::<f64>(&device, &config, &ring, shared, t0),
-        other => {
-            return Err(AudioIoError::UnsupportedFormat {
-                direction: Direction::Input,
-                device: name,
-                format: other.to_string(),
-            })
+    let open = |config: &cpal::StreamConfig| {
+        let t0 = Instant::now();
+        match format {
+            SampleFormat::I8 => build::<i8>(&device, config, &ring, shared, t0),
+            SampleFormat::I16 => build::<i16>(&device, config, &ring, shared, t0),
+            SampleFormat::I32 => build::<i32>(&device, config, &ring, shared, t0),
+            SampleFormat::U8 => build::<u8>(&device, config, &ring, shared, t0),
+            SampleFormat::U16 => build::<u16>(&device, config, &ring, shared, t0),
+            SampleFormat::U32 => build::<u32>(&device, config, &ring, shared, t0),
+            SampleFormat::F32 => build::<f32>(&device, config, &ring, shared, t0),
+            SampleFormat::F64 => build::<f64>(&device, config, &ring, shared, t0),
+            other => Err(cpal::Error::with_message(
+                cpal::ErrorKind::UnsupportedConfig,
+                format!("sample format {other}"),
+            )),
         }
+    };
+    if !is_convertible(format) {
+        return Err(AudioIoError::UnsupportedFormat {
+            direction: Direction::Input,
+            device: name,
+            format: format.to_string(),
+        });
+    }
+    let fixed = options.period_ms.and_then(|ms| {
+        let frames = rate * ms / 1000;
+        match supported.buffer_size() {
+            cpal::SupportedBufferSize::Range { min, max } if (*min..=*max).contains(&frames) => {
+                Some(cpal::StreamConfig {
+                    buffer_size: cpal::BufferSize::Fixed(frames),
+                    ..config
+                })
+            }
+            _ => None,
+        }
+    });
+    // A refused period size is not an error: fall back to the device's own buffering.
+    let stream = match fixed.map(|c| open(&c)) {
+        Some(Ok(stream)) => Ok(stream),
+        _ => open(&config),
     }
     .map_err(|e| backend("open the input stream", e))?;
     stream

@@ -29,13 +29,14 @@ pub enum AudioIoError {
         wanted: String,
         available: String,
     },
-    #[error("could not {what} on {direction} device \"{device}\": {source}; check that it is not in use, choose another (`ringcoach devices`), or use --input FILE.wav / --output null")]
+    #[error("could not {what} on {direction} device \"{device}\": {cause}; check that it is not in use, choose another (`ringcoach devices`), or use --input FILE.wav / --output null")]
     Backend {
         what: &'static str,
         direction: Direction,
         device: String,
-        #[source]
-        source: cpal::Error,
+        // Not `source`: the text is already in the message, and anyhow's one-line chain
+        // would print it twice.
+        cause: cpal::Error,
     },
     #[error("{direction} device \"{device}\" offers sample format {format}, which ringcoach cannot convert: choose another device (`ringcoach devices`)")]
     UnsupportedFormat {
@@ -50,7 +51,35 @@ pub enum AudioIoError {
     #[error("WAV file {path} holds no audio (0 samples): record or compose a non-empty file")]
     EmptyWav { path: PathBuf },
     #[error("could not start the audio thread: {0}")]
-    Thread(#[source] std::io::Error),
+    Thread(std::io::Error),
+}
+
+impl AudioIoError {
+    /// A backend failure on a device. When the system default (`wanted_default`) turns out
+    /// not to exist — no sound card, no sound server — say that plainly, with the way out,
+    /// instead of relaying ALSA's wording.
+    pub fn backend(
+        what: &'static str,
+        direction: Direction,
+        device: &str,
+        wanted_default: bool,
+        cause: cpal::Error,
+    ) -> Self {
+        let absent = matches!(
+            cause.kind(),
+            cpal::ErrorKind::DeviceNotAvailable | cpal::ErrorKind::HostUnavailable
+        );
+        match (absent && wanted_default, direction) {
+            (true, Direction::Input) => AudioIoError::NoInputDevice,
+            (true, Direction::Output) => AudioIoError::NoOutputDevice,
+            (false, _) => AudioIoError::Backend {
+                what,
+                direction,
+                device: device.to_string(),
+                cause,
+            },
+        }
+    }
 }
 
 /// Which way audio flows through a device.
@@ -271,6 +300,44 @@ mod tests {
         // "a" is in every name: ambiguous, so no guess.
         assert_eq!(pick("a", &ids, &names), None);
         assert_eq!(pick("usb headset", &ids, &names), None);
+    }
+
+    #[test]
+    fn an_absent_default_device_is_reported_plainly() {
+        let gone = || cpal::Error::new(cpal::ErrorKind::DeviceNotAvailable);
+        let e = AudioIoError::backend(
+            "open the input stream",
+            Direction::Input,
+            "Default",
+            true,
+            gone(),
+        );
+        assert!(matches!(e, AudioIoError::NoInputDevice), "{e}");
+        let e = AudioIoError::backend(
+            "open the output stream",
+            Direction::Output,
+            "Default",
+            true,
+            gone(),
+        );
+        assert!(matches!(e, AudioIoError::NoOutputDevice), "{e}");
+        // A device the user named is reported as that device.
+        let e = AudioIoError::backend(
+            "open the input stream",
+            Direction::Input,
+            "USB",
+            false,
+            gone(),
+        );
+        assert!(
+            e.to_string()
+                .starts_with("could not open the input stream on input device \"USB\""),
+            "{e}"
+        );
+        assert!(
+            std::error::Error::source(&e).is_none(),
+            "cause is in the message, not repeated"
+        );
     }
 
     #[test]

@@ -246,7 +246,7 @@ impl SpeechDetector {
                 },
                 false,
             ) => {
-                if idx - since_frame >= voiced_frames + 1 {
+                if idx - since_frame > voiced_frames {
                     State::Quiet
                 } else {
                     State::Onset {

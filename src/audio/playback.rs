@@ -347,11 +347,9 @@ fn open_output(
 ) -> Result<cpal::Stream, AudioIoError> {
     let device = devices::find(Direction::Output, wanted)?;
     let name = devices::device_name(&device);
-    let backend = |what: &'static str, source: cpal::Error| AudioIoError::Backend {
-        what,
-        direction: Direction::Output,
-        device: name.clone(),
-        source,
+    let wanted_default = wanted.is_none();
+    let backend = |what: &'static str, cause: cpal::Error| {
+        AudioIoError::backend(what, Direction::Output, &name, wanted_default, cause)
     };
     let supported = device
         .default_output_config()
