@@ -1,0 +1,82 @@
+//! Helpers shared by the audio device tests: composed speech from the shared real voices,
+//! and the gate that decides whether the virtual-device tests must run.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// ../shared/audio beside the repository (CI layout), /work/shared/audio locally.
+pub fn shared_audio() -> PathBuf {
+    let beside = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/audio");
+    if beside.join("compose.py").exists() {
+        return beside;
+    }
+    PathBuf::from("/work/shared/audio")
+}
+
+/// Speaks `text` in real Mandarin voices into `out` (16 kHz mono 16-bit), with extra
+/// compose.py options (`--speed`, `--snr-db`, ...).
+pub fn compose(text: &str, out: &Path, extra: &[&str]) {
+    let script = shared_audio().join("compose.py");
+    let status = Command::new("python3")
+        .arg(&script)
+        .arg(text)
+        .arg(out)
+        .args(extra)
+        .status()
+        .unwrap_or_else(|e| panic!("cannot run python3 {}: {e}", script.display()));
+    assert!(
+        status.success(),
+        "compose.py failed ({status}) for {text:?}"
+    );
+}
+
+/// Reads a 16-bit or float WAV as f32 samples (mono files only, as compose.py writes).
+pub fn read_mono(path: &Path) -> (Vec<f32>, u32) {
+    let mut r = hound::WavReader::open(path).expect("readable WAV");
+    let spec = r.spec();
+    assert_eq!(spec.channels, 1, "{} is not mono", path.display());
+    let s = match spec.sample_format {
+        hound::SampleFormat::Float => r.samples::<f32>().map(Result::unwrap).collect(),
+        hound::SampleFormat::Int => {
+            let scale = 1.0 / (1u64 << (spec.bits_per_sample - 1)) as f32;
+            r.samples::<i32>()
+                .map(|v| v.unwrap() as f32 * scale)
+                .collect()
+        }
+    };
+    (s, spec.sample_rate)
+}
+
+pub fn write_wav(path: &Path, samples: &[f32], rate: u32, channels: u16) {
+    let spec = hound::WavSpec {
+        channels,
+        sample_rate: rate,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut w = hound::WavWriter::create(path, spec).expect("create WAV");
+    for &s in samples {
+        w.write_sample((s.clamp(-1.0, 1.0) * 32767.0) as i16)
+            .expect("write sample");
+    }
+    w.finalize().expect("finalize WAV");
+}
+
+/// Whether the tests that need a (virtual) sound device should run. Under
+/// `scripts/with-virtual-audio` they always run and any failure is a failure. Elsewhere they
+/// are skipped only with RINGCOACH_NO_AUDIO_TESTS=1; otherwise the test fails, saying how
+/// to run it, rather than passing without having tested anything.
+pub fn virtual_audio_or_skip(test: &str) -> bool {
+    if std::env::var_os("RINGCOACH_VIRTUAL_AUDIO").is_some_and(|v| v == "1") {
+        return true;
+    }
+    if std::env::var_os("RINGCOACH_NO_AUDIO_TESTS").is_some_and(|v| v == "1") {
+        eprintln!("SKIPPED {test}: RINGCOACH_NO_AUDIO_TESTS=1 (run under scripts/with-virtual-audio to test the real device path)");
+        return false;
+    }
+    panic!(
+        "{test} needs a virtual sound device: run `scripts/with-virtual-audio cargo test --test audio_devices`, \
+         or set RINGCOACH_NO_AUDIO_TESTS=1 to skip it knowingly"
+    );
+}
