@@ -1,0 +1,193 @@
+//! Which audio Whisper gets to hear. Whisper invents text on silence and noise, so only
+//! stretches that the Silero VAD calls speech *and* the energy detector sees as standing
+//! out from the noise floor are kept, padded a little, and joined with short gaps into one
+//! buffer. [`TimeMap`] maps times in that buffer back to the original clip. Pure.
+
+use std::ops::Range;
+
+const RATE: usize = 16_000;
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct GateConfig {
+    /// Audio kept on each side of a speech stretch, so word onsets and endings survive.
+    pub pad_ms: u32,
+    /// Silence put between kept stretches in the joined buffer.
+    pub join_gap_ms: u32,
+    /// Less speech than this in total counts as none (a cough, a click, a breath).
+    pub min_speech_ms: u32,
+    /// A VAD stretch survives if an energy-voiced stretch lies within this distance.
+    pub energy_slack_ms: u32,
+}
+
+impl Default for GateConfig {
+    fn default() -> Self {
+        Self {
+            pad_ms: 200,
+            join_gap_ms: 150,
+            min_speech_ms: 200,
+            energy_slack_ms: 300,
+        }
+    }
+}
+
+/// One kept stretch: where it sits in the joined buffer and where it came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Piece {
+    buf_start: usize,
+    orig_start: usize,
+    len: usize,
+}
+
+/// Maps sample positions in the joined buffer back to the original clip.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TimeMap {
+    pieces: Vec<Piece>,
+}
+
+impl TimeMap {
+    /// Original time in ms of a buffer time in centiseconds (whisper.cpp's unit). A time
+    /// inside an inserted gap maps to the end of the stretch before it.
+    pub fn to_original_ms(&self, buf_cs: i64) -> u64 {
+        let pos = (buf_cs.max(0) as usize) * RATE / 100;
+        let mut best = 0usize;
+        for p in &self.pieces {
+            if pos < p.buf_start {
+                break;
+            }
+            best = p.orig_start + (pos - p.buf_start).min(p.len);
+        }
+        (best * 1000 / RATE) as u64
+    }
+}
+
+/// What to feed Whisper: the joined speech, how to map its times back, and how much
+/// speech (before padding) it holds — the base of the decoding budget.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SpeechPlan {
+    pub audio: Vec<f32>,
+    pub map: TimeMap,
+    pub speech_ms: u64,
+    /// The kept stretches in the original clip, padded, in samples.
+    pub kept: Vec<Range<usize>>,
+}
+
+/// Decides what Whisper hears. `None` means no speech: the caller must return an empty
+/// transcript without running Whisper at all.
+pub fn plan(
+    samples: &[f32],
+    vad: &[Range<usize>],
+    energy: &[Range<usize>],
+    cfg: &GateConfig,
+) -> Option<SpeechPlan> {
+    let ms = |m: u32| m as usize * RATE / 1000;
+    let slack = ms(cfg.energy_slack_ms);
+    let confirmed: Vec<Range<usize>> = vad
+        .iter()
+        .filter(|v| {
+            energy
+                .iter()
+                .any(|e| e.start < v.end + slack && v.start < e.end + slack)
+        })
+        .map(|v| v.start.min(samples.len())..v.end.min(samples.len()))
+        .filter(|v| !v.is_empty())
+        .collect();
+    let speech: usize = confirmed.iter().map(|r| r.len()).sum();
+    if speech < ms(cfg.min_speech_ms) {
+        return None;
+    }
+
+    let pad = ms(cfg.pad_ms);
+    let mut kept: Vec<Range<usize>> = Vec::new();
+    for r in confirmed {
+        let r = r.start.saturating_sub(pad)..(r.end + pad).min(samples.len());
+        match kept.last_mut() {
+            Some(last) if r.start <= last.end => last.end = last.end.max(r.end),
+            _ => kept.push(r),
+        }
+    }
+
+    let gap = ms(cfg.join_gap_ms);
+    let mut audio = Vec::with_capacity(kept.iter().map(|r| r.len() + gap).sum());
+    let mut pieces = Vec::with_capacity(kept.len());
+    for (i, r) in kept.iter().enumerate() {
+        if i > 0 {
+            audio.extend(std::iter::repeat_n(0.0, gap));
+        }
+        pieces.push(Piece {
+            buf_start: audio.len(),
+            orig_start: r.start,
+            len: r.len(),
+        });
+        audio.extend_from_slice(&samples[r.clone()]);
+    }
+    Some(SpeechPlan {
+        audio,
+        map: TimeMap { pieces },
+        speech_ms: (speech * 1000 / RATE) as u64,
+        kept,
+    })
+}
+
+#[cfg(test)]
+// One-element arrays of ranges are exactly what the gate takes here.
+#[allow(clippy::single_range_in_vec_init)]
+mod tests {
+    use super::*;
+
+    const S: usize = RATE; // one second in samples
+
+    #[test]
+    fn nothing_from_the_vad_means_no_speech() {
+        let clip = vec![0.1; 3 * S];
+        assert_eq!(plan(&clip, &[], &[0..S], &GateConfig::default()), None);
+    }
+
+    #[test]
+    fn vad_speech_in_steady_noise_without_energy_is_vetoed() {
+        let clip = vec![0.1; 3 * S];
+        assert_eq!(plan(&clip, &[S..2 * S], &[], &GateConfig::default()), None);
+        // An energy stretch far away does not confirm it either.
+        let far = [2 * S + S / 2..3 * S];
+        assert_eq!(plan(&clip, &[0..S / 2], &far, &GateConfig::default()), None);
+    }
+
+    #[test]
+    fn a_blip_shorter_than_the_minimum_is_not_speech() {
+        let clip = vec![0.1; 3 * S];
+        let blip = [S..S + S / 10];
+        assert_eq!(plan(&clip, &blip, &blip, &GateConfig::default()), None);
+    }
+
+    #[test]
+    fn kept_stretches_are_padded_joined_and_mapped_back() {
+        let clip: Vec<f32> = (0..6 * S).map(|i| i as f32).collect();
+        let cfg = GateConfig::default();
+        let vad = [S..2 * S, 4 * S..5 * S];
+        let p = plan(&clip, &vad, &vad, &cfg).unwrap();
+        let pad = S / 5;
+        let gap = S * 150 / 1000;
+        assert_eq!(p.kept, vec![S - pad..2 * S + pad, 4 * S - pad..5 * S + pad]);
+        assert_eq!(p.audio.len(), 2 * (S + 2 * pad) + gap);
+        assert_eq!(p.speech_ms, 2000);
+        // The first kept sample is the original sample at 0.8 s.
+        assert_eq!(p.audio[0], (S - pad) as f32);
+        assert_eq!(p.audio[S + 2 * pad + gap], (4 * S - pad) as f32);
+        // Buffer 0 s → 0.8 s; buffer 1.0 s → 1.8 s; a time in the gap → end of stretch 1;
+        // the start of stretch 2 in the buffer → 3.8 s.
+        assert_eq!(p.map.to_original_ms(0), 800);
+        assert_eq!(p.map.to_original_ms(100), 1800);
+        assert_eq!(p.map.to_original_ms(145), 2200);
+        let second_cs = ((S + 2 * pad + gap) * 100 / S) as i64;
+        assert_eq!(p.map.to_original_ms(second_cs), 3800);
+        assert_eq!(p.map.to_original_ms(second_cs + 50), 4300);
+    }
+
+    #[test]
+    fn overlapping_padding_merges_and_clamps_at_the_edges() {
+        let clip = vec![0.0; 2 * S];
+        let vad = [0..S / 2, S / 2 + S / 10..2 * S];
+        let p = plan(&clip, &vad, &vad, &GateConfig::default()).unwrap();
+        assert_eq!(p.kept, vec![0..2 * S]);
+        assert_eq!(p.audio.len(), 2 * S);
+    }
+}
