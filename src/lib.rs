@@ -22,6 +22,7 @@ pub mod cli;
 pub mod config;
 pub mod grading;
 pub mod models;
+pub mod practice;
 pub mod scenario;
 pub mod store;
 pub mod transcribe;

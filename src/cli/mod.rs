@@ -10,6 +10,7 @@ pub mod config;
 pub mod devices;
 pub mod grade;
 pub mod models;
+pub mod practice;
 pub mod scenarios;
 pub mod store;
 pub mod transcribe;
@@ -19,13 +20,19 @@ pub const EXIT_USAGE: u8 = 2;
 
 #[derive(Debug, Parser)]
 #[command(name = "ringcoach", version, about = "Phone-etiquette coach: the phone rings, you answer, it grades your reply.")]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
+    /// With no subcommand: practise (see `ringcoach practice --help`).
+    #[command(flatten)]
+    pub practice: practice::Args,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Practise answering the phone (the default when no subcommand is given).
+    Practice(practice::Args),
     /// List the built-in call situations, or validate scenario files (`scenarios check`).
     Scenarios(scenarios::Args),
     /// Grade a reply given as text (or WAV files) against a scenario's rubric.
@@ -62,7 +69,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Store(a)) => store::run(a),
         Some(Command::Devices(a)) => devices::run(a),
         Some(Command::Config(a)) => config::run(a),
-        None => anyhow::bail!("practice is not built yet; try `ringcoach --help`"),
+        Some(Command::Practice(a)) => practice::run(a),
+        None => practice::run(cli.practice),
     }
 }
 

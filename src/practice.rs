@@ -1,0 +1,594 @@
+//! The practice runtime: owns the terminal, the clock, the audio source and sink, the
+//! transcription worker and the store, and drives the pure [`crate::app::App`] with one
+//! stream of events (keys, ticks, audio chunks, worker results) selected in one loop.
+//!
+//! Threads: the audio callback (cpal, inside [`crate::audio`]) only copies into a ring
+//! buffer; the capture thread turns that into 16 kHz chunks; the transcription worker owns
+//! the model; this loop does everything else and never blocks on any of them. Ticks run
+//! only while something moves on screen (ringing, recording, waiting), so an idle practice
+//! screen costs no CPU.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{never, select, tick, Receiver, Sender};
+use crossterm::event::Event as TermEvent;
+
+use crate::app::{App, CheckRow, Effect, Feedback, Key, Mark, Msg, Screen, Situation, Verdict as UiVerdict};
+use crate::audio::capture::{AudioSource, Capture, Chunk, TARGET_RATE};
+use crate::audio::choice::{InputChoice, OutputChoice};
+use crate::audio::facts::{self, AudioFacts};
+use crate::audio::level::{self, DetectorConfig, SpeechDetector, SpeechEvent};
+use crate::audio::playback::{AudioSink, Clip, Playback, Ringer};
+use crate::audio::ring::RingCadence;
+use crate::config::Config;
+use crate::grading::{self, GradeInput, OrgSource, Pickup, Report, Turn, Verdict};
+use crate::scenario::{phrases, Catalog, Scenario, ORG_PLACEHOLDER};
+use crate::transcribe::{self, Transcript, WhisperConfig, WhisperTranscriber, Worker};
+
+/// Everything the practice loop needs, resolved before the terminal is taken over.
+pub struct Options {
+    pub config: Config,
+    /// One WAV per turn played as the microphone (the last one repeats), or the device.
+    pub inputs: Vec<PathBuf>,
+    pub input_device: Option<String>,
+    pub output: OutputChoice,
+    pub org: String,
+    pub org_source: OrgSource,
+    pub model: PathBuf,
+    pub vad_model: Option<PathBuf>,
+    /// Start on this situation instead of the top of the list.
+    pub scenario: Option<String>,
+}
+
+/// What a finished call hands to whoever keeps attempts.
+pub struct FinishedCall<'a> {
+    pub scenario: &'a Scenario,
+    pub report: &'a Report,
+    pub transcripts: &'a [Transcript],
+    /// The whole call from pickup, 16 kHz mono.
+    pub audio: &'a [f32],
+    pub pickup_ms: u64,
+}
+
+/// Keeps attempts (the store); the practice loop only needs to save one and know best scores.
+pub trait AttemptSink {
+    /// Saves a finished call; returns a short name to show ("2026-11-27/0930-ab12").
+    fn save(&mut self, call: &FinishedCall) -> Result<String, String>;
+    fn best_score(&self, scenario: &str) -> Option<u8>;
+}
+
+/// An [`AttemptSink`] that keeps nothing (used when no store could be opened).
+pub struct NoStore;
+
+impl AttemptSink for NoStore {
+    fn save(&mut self, _call: &FinishedCall) -> Result<String, String> {
+        Err("attempt not saved: no store".into())
+    }
+    fn best_score(&self, _scenario: &str) -> Option<u8> {
+        None
+    }
+}
+
+/// Situations as the pick list shows them.
+pub fn situations(catalog: &Catalog, org: &str, store: &dyn AttemptSink) -> Vec<Situation> {
+    catalog
+        .scenarios
+        .iter()
+        .map(|sc| Situation {
+            id: sc.id().to_string(),
+            title_zh: sc.title.zh.clone(),
+            title_en: sc.title.en.clone(),
+            direction: sc.direction.to_string(),
+            difficulty: difficulty(sc),
+            brief_zh: sc.situation.zh.clone(),
+            brief_en: sc.situation.en.clone(),
+            caller_turns: sc.caller_turns.iter().map(|t| (t.zh.clone(), t.en.clone())).collect(),
+            model_answer: sc
+                .model_answers
+                .get_ref()
+                .first()
+                .map(|m| phrases(&m.turns).collect::<Vec<_>>().join(" / ").replace(ORG_PLACEHOLDER, org))
+                .unwrap_or_default(),
+            best_score: store.best_score(sc.id()),
+        })
+        .collect()
+}
+
+/// 1–3 stars: more turns and more must-say items make a harder call.
+fn difficulty(sc: &Scenario) -> u8 {
+    let load = sc.caller_turns.len() + sc.rubric.must_say.len();
+    match load {
+        0..=2 => 1,
+        3..=4 => 2,
+        _ => 3,
+    }
+}
+
+/// The feedback screen's view of a report. Evidence on failed checks is marked as a
+/// problem, on uncertain ones as uncertain, on passed ones as found.
+pub fn feedback(report: &Report, pickup_ms: u64, first_turn: Option<&AudioFacts>) -> Feedback {
+    let mut marks = Vec::new();
+    let mut checks = Vec::new();
+    for c in &report.checks {
+        let (mark, verdict) = match c.verdict {
+            Verdict::Pass => (Mark::Found, UiVerdict::Pass),
+            Verdict::Fail => (Mark::Banned, UiVerdict::Fail),
+            Verdict::Uncertain => (Mark::Uncertain, UiVerdict::Uncertain),
+            Verdict::NotApplicable => (Mark::Found, UiVerdict::NotApplicable),
+        };
+        if c.verdict != Verdict::NotApplicable {
+            marks.extend(c.evidence.iter().map(|e| (e.start, e.end, mark)));
+        }
+        checks.push(CheckRow {
+            category: c.id.clone(),
+            verdict,
+            critical: c.critical,
+            message_zh: c.message.zh.clone(),
+            message_en: c.message.en.clone(),
+        });
+    }
+    let voiced_ms: u64 = report.turns.iter().filter_map(|t| t.audio.as_ref()).map(|a| a.speaking_ms).sum();
+    let chars: usize = report.normalized.chars().count();
+    Feedback {
+        transcript: report.normalized.clone(),
+        marks,
+        checks,
+        score: report.score.min(100) as u8,
+        passed: report.passed,
+        rings: report.rings.unwrap_or(0),
+        pickup_ms,
+        first_words_ms: first_turn.and_then(|f| f.first_words_ms),
+        chars_per_minute: (voiced_ms > 0 && chars > 0).then(|| chars as f32 * 60_000.0 / voiced_ms as f32),
+        saved_as: None,
+    }
+}
+
+/// Audio of the call in progress.
+struct Recording {
+    capture: Option<Capture>,
+    /// Everything since pickup, 16 kHz mono.
+    samples: Vec<f32>,
+    /// Sample index where each turn began (and the current one's end is `samples.len()`).
+    turn_starts: Vec<usize>,
+    turn_ends: Vec<usize>,
+    detector: SpeechDetector,
+    heard_speech: bool,
+    turn_started: Instant,
+}
+
+struct Call {
+    scenario: usize,
+    ringer: Option<Ringer>,
+    pickup_ms: u64,
+    rings: u32,
+    recording: Option<Recording>,
+    /// Request ids submitted to the worker, by turn; transcripts as they come back.
+    requests: Vec<u64>,
+    transcripts: Vec<Option<Transcript>>,
+    finishing: Option<Instant>,
+}
+
+pub struct Runtime<'a> {
+    opts: &'a Options,
+    catalog: &'a Catalog,
+    store: &'a mut dyn AttemptSink,
+    sink: Box<dyn AudioSink>,
+    /// Running mic capture, kept across calls (opening a device takes seconds).
+    mic: Option<Capture>,
+    worker: Worker,
+    worker_rx: Receiver<transcribe::Event>,
+    model_ready: bool,
+    call: Option<Call>,
+    next_request: u64,
+    playback: Option<Playback>,
+    last_audio: Option<Vec<f32>>,
+    cadence: RingCadence,
+}
+
+impl<'a> Runtime<'a> {
+    pub fn new(opts: &'a Options, catalog: &'a Catalog, store: &'a mut dyn AttemptSink) -> anyhow::Result<Self> {
+        // Fail before the phone rings: a bad input file or output device is said now.
+        for input in &opts.inputs {
+            InputChoice::File(input.clone()).open()?;
+        }
+        let sink = opts.output.open()?;
+        let (tx, worker_rx) = crossbeam_channel::unbounded();
+        let cfg = WhisperConfig::new(opts.model.clone(), opts.vad_model.clone());
+        transcribe::whisper::route_logging();
+        let worker = Worker::spawn_loading(move || WhisperTranscriber::new(cfg), tx);
+        let ring = opts.config.ring;
+        Ok(Runtime {
+            opts,
+            catalog,
+            store,
+            sink,
+            mic: None,
+            worker,
+            worker_rx,
+            model_ready: false,
+            call: None,
+            next_request: 1,
+            playback: None,
+            last_audio: None,
+            cadence: RingCadence {
+                tone_hz: ring.tone_hz,
+                on_ms: ring.on_ms,
+                off_ms: ring.off_ms,
+                ..RingCadence::MAINLAND_CHINA
+            },
+        })
+    }
+
+    fn detector(&self) -> SpeechDetector {
+        SpeechDetector::new(DetectorConfig {
+            hangover_ms: u32::try_from(self.opts.config.audio.hangover_ms).unwrap_or(u32::MAX),
+            ..DetectorConfig::default()
+        })
+    }
+
+    /// Carries out what the app asked for; may produce messages back to it.
+    pub fn effect(&mut self, app: &App, fx: Effect) -> Vec<Msg> {
+        match self.try_effect(app, fx) {
+            Ok(msgs) => msgs,
+            Err(e) => {
+                self.hang_up();
+                vec![Msg::Failed(crate::cli::one_line(&e))]
+            }
+        }
+    }
+
+    fn try_effect(&mut self, app: &App, fx: Effect) -> anyhow::Result<Vec<Msg>> {
+        match fx {
+            Effect::StartRinging => {
+                self.hang_up();
+                if self.opts.inputs.is_empty() && self.mic.is_none() {
+                    let mut src = InputChoice::Device(self.opts.input_device.clone()).open()?;
+                    self.mic = Some(src.start()?);
+                }
+                let ringer = Ringer::start(self.sink.as_ref(), self.cadence)?;
+                self.call = Some(Call {
+                    scenario: app.selected,
+                    ringer: Some(ringer),
+                    pickup_ms: 0,
+                    rings: 0,
+                    recording: None,
+                    requests: vec![],
+                    transcripts: vec![],
+                    finishing: None,
+                });
+            }
+            Effect::PickUp => {
+                let detector = self.detector();
+                if let Some(call) = &mut self.call {
+                    if let Some(r) = call.ringer.take() {
+                        let p = r.pick_up();
+                        call.pickup_ms = p.pickup_ms;
+                        call.rings = p.rings;
+                    }
+                    // Drop what the microphone heard while the phone rang.
+                    if let Some(mic) = &self.mic {
+                        while mic.chunks().try_recv().is_ok() {}
+                    }
+                    call.recording = Some(Recording {
+                        capture: None,
+                        samples: Vec::with_capacity(TARGET_RATE as usize * 30),
+                        turn_starts: vec![],
+                        turn_ends: vec![],
+                        detector,
+                        heard_speech: false,
+                        turn_started: Instant::now(),
+                    });
+                }
+            }
+            Effect::StartTurn { turn } => {
+                let detector = self.detector();
+                let file = (!self.opts.inputs.is_empty())
+                    .then(|| self.opts.inputs[turn.min(self.opts.inputs.len() - 1)].clone());
+                if let Some(rec) = self.call.as_mut().and_then(|c| c.recording.as_mut()) {
+                    rec.turn_starts.push(rec.samples.len());
+                    rec.detector = detector;
+                    rec.heard_speech = false;
+                    rec.turn_started = Instant::now();
+                    if let Some(path) = file {
+                        let mut src: Box<dyn AudioSource> = InputChoice::File(path).open()?;
+                        rec.capture = Some(src.start()?);
+                    }
+                }
+            }
+            Effect::EndTurn { turn } => {
+                let id = self.next_request;
+                self.next_request += 1;
+                if let Some(call) = &mut self.call {
+                    if let Some(rec) = &mut call.recording {
+                        if let Some(c) = rec.capture.take() {
+                            c.stop();
+                        }
+                        rec.turn_ends.push(rec.samples.len());
+                        let start = rec.turn_starts.get(turn).copied().unwrap_or(0);
+                        let audio = rec.samples[start..].to_vec();
+                        call.requests.push(id);
+                        call.transcripts.push(None);
+                        self.worker.submit(id, audio)?;
+                    }
+                }
+            }
+            Effect::FinishCall => {
+                if let Some(call) = &mut self.call {
+                    call.finishing = Some(Instant::now());
+                }
+                return Ok(self.try_grade());
+            }
+            Effect::HangUp => self.hang_up(),
+            Effect::PlayRecording => {
+                self.stop_playback();
+                if let Some(samples) = &self.last_audio {
+                    self.playback = Some(self.sink.play(Box::new(Clip::new(samples.clone(), TARGET_RATE)))?);
+                }
+            }
+            Effect::StopPlayback => self.stop_playback(),
+            Effect::Quit => self.hang_up(),
+        }
+        Ok(vec![])
+    }
+
+    fn stop_playback(&mut self) {
+        if let Some(p) = self.playback.take() {
+            p.stop();
+        }
+    }
+
+    fn hang_up(&mut self) {
+        if let Some(mut call) = self.call.take() {
+            if let Some(r) = call.ringer.take() {
+                r.pick_up();
+            }
+            if let Some(c) = call.recording.and_then(|mut r| r.capture.take()) {
+                c.stop();
+            }
+        }
+    }
+
+    /// Audio arrived from the microphone or the file.
+    fn audio(&mut self, chunk: Chunk) -> Vec<Msg> {
+        let Some(rec) = self.call.as_mut().and_then(|c| c.recording.as_mut()) else {
+            return vec![];
+        };
+        if rec.turn_starts.len() == rec.turn_ends.len() {
+            // Between turns (or already finished): not part of any reply.
+            return vec![];
+        }
+        rec.samples.extend_from_slice(&chunk.samples);
+        let mut msgs = vec![];
+        for ev in rec.detector.push(&chunk.samples) {
+            match ev {
+                SpeechEvent::Started { .. } => rec.heard_speech = true,
+                SpeechEvent::Ended { .. } => msgs.push(Msg::TurnEnded),
+            }
+        }
+        let elapsed_ms = rec.turn_started.elapsed().as_millis() as u64;
+        let audio = &self.opts.config.audio;
+        if !rec.heard_speech && elapsed_ms > audio.max_wait_ms || elapsed_ms > audio.max_reply_s * 1000 {
+            msgs.push(Msg::TurnEnded);
+        }
+        msgs.push(Msg::Level {
+            elapsed_ms,
+            level_db: level::level(&chunk.samples).rms_dbfs,
+            heard_speech: rec.heard_speech,
+        });
+        msgs
+    }
+
+    fn worker_event(&mut self, ev: transcribe::Event) -> Vec<Msg> {
+        match ev {
+            transcribe::Event::Ready => {
+                self.model_ready = true;
+                vec![]
+            }
+            transcribe::Event::LoadFailed(e) => vec![Msg::Failed(e.to_string())],
+            transcribe::Event::Started { .. } => vec![],
+            transcribe::Event::Superseded { id } => {
+                // A turn must never be dropped: ask again.
+                self.resubmit(id);
+                vec![]
+            }
+            transcribe::Event::Done { id, result, .. } => {
+                let Some(call) = &mut self.call else { return vec![] };
+                let Some(turn) = call.requests.iter().position(|r| *r == id) else {
+                    return vec![];
+                };
+                match result {
+                    Ok(t) => call.transcripts[turn] = Some(t),
+                    Err(e) => {
+                        self.hang_up();
+                        return vec![Msg::Failed(e.to_string())];
+                    }
+                }
+                let mut msgs = vec![Msg::TurnTranscribed { turn }];
+                msgs.extend(self.try_grade());
+                msgs
+            }
+        }
+    }
+
+    fn resubmit(&mut self, id: u64) {
+        let Some(call) = &mut self.call else { return };
+        let Some(turn) = call.requests.iter().position(|r| *r == id) else { return };
+        let Some(rec) = &call.recording else { return };
+        let (start, end) = (rec.turn_starts[turn], rec.turn_ends[turn]);
+        let new_id = self.next_request;
+        self.next_request += 1;
+        call.requests[turn] = new_id;
+        let _ = self.worker.submit(new_id, rec.samples[start..end].to_vec());
+    }
+
+    /// Grades once every turn's transcript is in and the call is over.
+    fn try_grade(&mut self) -> Vec<Msg> {
+        let Some(call) = &self.call else { return vec![] };
+        if call.finishing.is_none() || call.transcripts.iter().any(Option::is_none) {
+            return vec![];
+        }
+        let call = self.call.take().expect("checked above");
+        let rec = call.recording.expect("a finished call was recorded");
+        let transcripts: Vec<Transcript> = call.transcripts.into_iter().flatten().collect();
+        let facts: Vec<AudioFacts> = rec
+            .turn_starts
+            .iter()
+            .zip(&rec.turn_ends)
+            .map(|(&s, &e)| facts::measure(&rec.samples[s..e]))
+            .collect();
+        let tokens: Vec<Vec<transcribe::Token>> =
+            transcripts.iter().map(|t| t.tokens().cloned().collect()).collect();
+        let scenario = &self.catalog.scenarios[call.scenario];
+        let input = GradeInput {
+            turns: transcripts
+                .iter()
+                .zip(&tokens)
+                .zip(&facts)
+                .map(|((t, tok), f)| Turn {
+                    text: &t.text,
+                    tokens: Some(tok),
+                    facts: Some(f),
+                })
+                .collect(),
+            pickup: Pickup::Rings(call.rings),
+            org: &self.opts.org,
+            org_source: self.opts.org_source,
+        };
+        let report = grading::grade(scenario, &self.catalog.phrasebook, &input);
+        let mut fb = feedback(&report, call.pickup_ms, facts.first());
+        let saved = self.store.save(&FinishedCall {
+            scenario,
+            report: &report,
+            transcripts: &transcripts,
+            audio: &rec.samples,
+            pickup_ms: call.pickup_ms,
+        });
+        let mut msgs = vec![];
+        match saved {
+            Ok(name) => fb.saved_as = Some(name),
+            Err(e) => msgs.push(Msg::Failed(e)),
+        }
+        self.last_audio = Some(rec.samples);
+        msgs.insert(0, Msg::Graded(Box::new(fb)));
+        msgs
+    }
+
+    /// Messages for a tick: ring progress, waiting time.
+    fn tick(&mut self) -> Vec<Msg> {
+        let Some(call) = &self.call else { return vec![] };
+        if let Some(r) = &call.ringer {
+            let s = r.status();
+            return vec![Msg::Ringing {
+                rings: s.position.ring,
+                elapsed_ms: s.elapsed_ms,
+            }];
+        }
+        if let Some(t) = call.finishing {
+            return vec![Msg::Waiting {
+                elapsed_ms: t.elapsed().as_millis() as u64,
+            }];
+        }
+        vec![]
+    }
+
+    fn chunks(&self) -> Option<&Receiver<Chunk>> {
+        let rec = self.call.as_ref()?.recording.as_ref()?;
+        rec.capture.as_ref().or(self.mic.as_ref()).map(|c| c.chunks())
+    }
+
+    fn wants_ticks(&self, app: &App) -> bool {
+        matches!(app.screen, Screen::Ringing { .. } | Screen::Working { .. } | Screen::Call { .. })
+    }
+}
+
+impl Drop for Runtime<'_> {
+    fn drop(&mut self) {
+        self.hang_up();
+        self.stop_playback();
+        if let Some(m) = self.mic.take() {
+            m.stop();
+        }
+    }
+}
+
+/// Reads terminal events on their own thread so the loop can select over them.
+fn spawn_terminal_reader(tx: Sender<TermEvent>) {
+    std::thread::Builder::new()
+        .name("ringcoach-keys".into())
+        .spawn(move || {
+            while let Ok(ev) = crossterm::event::read() {
+                if tx.send(ev).is_err() {
+                    break;
+                }
+            }
+        })
+        .expect("the OS refused to start the key reader thread");
+}
+
+/// Runs the practice screens until the trainee quits. The terminal is restored on every
+/// exit path, panics included (ratatui installs the hook).
+pub fn run(opts: &Options, catalog: &Catalog, store: &mut dyn AttemptSink) -> anyhow::Result<()> {
+    let mut runtime = Runtime::new(opts, catalog, store)?;
+    let mut app = App::new(situations(catalog, &opts.org, runtime.store), opts.config.lang, opts.org.clone());
+    if let Some(id) = &opts.scenario {
+        match app.situations.iter().position(|s| &s.id == id) {
+            Some(i) => {
+                app.selected = i;
+                app.screen = crate::app::Screen::Card;
+            }
+            None => anyhow::bail!(
+                "unknown scenario {id:?}: choose one of {}",
+                catalog.ids().join(", ")
+            ),
+        }
+    }
+
+    let mut terminal = ratatui::init();
+    let result = (|| -> anyhow::Result<()> {
+        let (key_tx, key_rx) = crossbeam_channel::unbounded();
+        spawn_terminal_reader(key_tx);
+        let ticker = tick(Duration::from_millis(50));
+        loop {
+            terminal.draw(|f| crate::tui::views::render(&app, f))?;
+            let ticks = if runtime.wants_ticks(&app) { ticker.clone() } else { never() };
+            let no_chunks = never();
+            let chunks = runtime.chunks().cloned().unwrap_or(no_chunks);
+            let mic_idle = match (&runtime.mic, runtime.call.as_ref().and_then(|c| c.recording.as_ref())) {
+                (Some(m), None) => m.chunks().clone(),
+                _ => never(),
+            };
+            let mut msgs: Vec<Msg> = vec![];
+            select! {
+                recv(key_rx) -> ev => match ev {
+                    Ok(TermEvent::Key(k)) => {
+                        if let Some(key) = Key::from_event(&k) {
+                            msgs.push(Msg::Key(key));
+                        }
+                    }
+                    Ok(_) => {} // resize and others: just redraw
+                    Err(_) => anyhow::bail!("the terminal closed"),
+                },
+                recv(ticks) -> _ => msgs.extend(runtime.tick()),
+                recv(chunks) -> c => if let Ok(c) = c { msgs.extend(runtime.audio(c)) },
+                recv(mic_idle) -> _ => {} // the microphone runs between calls; drop what it hears
+                recv(runtime.worker_rx) -> ev => if let Ok(ev) = ev { msgs.extend(runtime.worker_event(ev)) },
+            }
+            while !msgs.is_empty() {
+                let mut next = vec![];
+                for m in msgs {
+                    for fx in app.update(m) {
+                        if fx == Effect::Quit {
+                            return Ok(());
+                        }
+                        next.extend(runtime.effect(&app, fx));
+                    }
+                }
+                msgs = next;
+            }
+        }
+    })();
+    ratatui::restore();
+    drop(terminal);
+    result
+}
