@@ -26,6 +26,9 @@ use crate::grading::{self, GradeInput, OrgSource, Pickup, Report, Turn, Verdict}
 use crate::scenario::{phrases, Catalog, Scenario, ORG_PLACEHOLDER};
 use crate::transcribe::{self, Transcript, WhisperConfig, WhisperTranscriber, Worker};
 
+/// How long the feedback screen waits for transcripts before giving up on the call.
+const TRANSCRIBE_PATIENCE: Duration = Duration::from_secs(90);
+
 /// Everything the practice loop needs, resolved before the terminal is taken over.
 pub struct Options {
     pub config: Config,
@@ -176,7 +179,8 @@ pub struct Runtime<'a> {
     sink: Box<dyn AudioSink>,
     /// Running mic capture, kept across calls (opening a device takes seconds).
     mic: Option<Capture>,
-    worker: Worker,
+    /// Always Some until drop; an Option so quitting need not wait for a transcription.
+    worker: Option<Worker>,
     worker_rx: Receiver<transcribe::Event>,
     model_ready: bool,
     call: Option<Call>,
@@ -204,7 +208,7 @@ impl<'a> Runtime<'a> {
             store,
             sink,
             mic: None,
-            worker,
+            worker: Some(worker),
             worker_rx,
             model_ready: false,
             call: None,
@@ -309,7 +313,7 @@ impl<'a> Runtime<'a> {
                         let audio = rec.samples[start..].to_vec();
                         call.requests.push(id);
                         call.transcripts.push(None);
-                        self.worker.submit(id, audio)?;
+                        self.submit(id, audio)?;
                     }
                 }
             }
@@ -330,6 +334,13 @@ impl<'a> Runtime<'a> {
             Effect::Quit => self.hang_up(),
         }
         Ok(vec![])
+    }
+
+    fn submit(&self, id: u64, audio: Vec<f32>) -> Result<(), transcribe::TranscribeError> {
+        match &self.worker {
+            Some(w) => w.submit(id, audio),
+            None => Ok(()),
+        }
     }
 
     fn stop_playback(&mut self) {
@@ -419,7 +430,8 @@ impl<'a> Runtime<'a> {
         let new_id = self.next_request;
         self.next_request += 1;
         call.requests[turn] = new_id;
-        let _ = self.worker.submit(new_id, rec.samples[start..end].to_vec());
+        let audio = rec.samples[start..end].to_vec();
+        let _ = self.submit(new_id, audio);
     }
 
     /// Grades once every turn's transcript is in and the call is over.
@@ -485,6 +497,13 @@ impl<'a> Runtime<'a> {
             }];
         }
         if let Some(t) = call.finishing {
+            if t.elapsed() > TRANSCRIBE_PATIENCE {
+                self.hang_up();
+                return vec![Msg::Failed(format!(
+                    "no transcript after {} s: this machine is too busy or the model too large for it; try again, or use a smaller model (--model)",
+                    TRANSCRIBE_PATIENCE.as_secs()
+                ))];
+            }
             return vec![Msg::Waiting {
                 elapsed_ms: t.elapsed().as_millis() as u64,
             }];
@@ -509,6 +528,8 @@ impl Drop for Runtime<'_> {
         if let Some(m) = self.mic.take() {
             m.stop();
         }
+        // A transcription in progress is not waited for: the process is leaving.
+        std::mem::forget(self.worker.take());
     }
 }
 
