@@ -1,0 +1,1 @@
+//! `ringcoach models fetch|list|verify` (being built).
