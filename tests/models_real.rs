@@ -96,7 +96,7 @@ fn transcribe(model: &Path, samples: &[f32]) -> String {
 
 fn vad_segments(model: &Path, samples: &[f32]) -> Vec<(f32, f32)> {
     let mut cp = WhisperVadContextParams::new();
-    cp.set_n_threads(models::available_threads());
+    cp.set_n_threads(models::vad_threads());
     let mut vad =
         WhisperVadContext::new(model.to_str().unwrap(), cp).expect("the converted VAD loads");
     vad.segments_from_samples(WhisperVadParams::new(), samples)

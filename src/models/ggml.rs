@@ -272,9 +272,7 @@ impl Reader {
     fn skip(&mut self, n: u64, what: &str) -> Result<(), Problem> {
         if self.pos + n > self.size {
             return Err(Problem::Truncated(format!(
-                "{what} needs bytes up to {} but the file has {} ({:.1} of at least {:.1} MB)",
-                self.pos + n,
-                self.size,
+                "it ends at {:.1} MB, inside {what}, which needs {:.1} MB",
                 self.size as f64 / 1e6,
                 (self.pos + n) as f64 / 1e6
             )));
@@ -472,7 +470,7 @@ fn walk_tensors(rd: &mut Reader) -> Result<(usize, bool), Problem> {
 }
 
 /// Map an inspection problem to the user-facing error, naming the fix.
-pub(crate) fn to_error(path: &Path, p: Problem, fix: &str) -> ModelError {
+pub fn to_error(path: &Path, p: Problem, fix: &str) -> ModelError {
     let path = path.to_path_buf();
     let fix = fix.to_string();
     match p {

@@ -113,6 +113,15 @@ pub fn available_threads() -> i32 {
         .unwrap_or(1)
 }
 
+/// The thread count for whisper.cpp's Silero VAD (`WhisperVadContextParams::set_n_threads`):
+/// one. Its graph per 32 ms window is tiny, so extra threads only add synchronisation — and
+/// ggml's spinning thread barrier collapses when the cores are busy: measured on a 2-vCPU
+/// machine under load, 45 ms for 5 s of audio with 1 thread, 30–55 s with 2, minutes with
+/// the default 4.
+pub fn vad_threads() -> i32 {
+    1
+}
+
 /// Which model a caller wants.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ModelKind {
