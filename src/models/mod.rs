@@ -23,6 +23,8 @@ pub mod half;
 pub mod manifest;
 pub mod mel;
 pub mod silero;
+#[doc(hidden)]
+pub mod synthetic;
 pub mod vocab;
 
 pub use ggml::{GgmlInfo, GgmlKind, WhisperHparams};
