@@ -4,8 +4,6 @@ use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Context;
-
 use crate::models::fetch::{self, FetchOptions, Outcome, Status};
 use crate::models::manifest::Manifest;
 use crate::models::{self, ModelPaths, Progress};
@@ -67,8 +65,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Command::List { json } => return list(json),
         Command::Verify { files } => return verify(&files),
         Command::ConvertCt2 { dir, out } => {
-            let c = models::convert::convert_ct2_dir(&dir, &out, &mut |p| progress.show(p))
-                .with_context(|| format!("converting {}", dir.display()))?;
+            let c = models::convert::convert_ct2_dir(&dir, &out, &mut |p| progress.show(p))?;
             progress.done();
             let info = models::validate_ggml(&c.path)?;
             println!("{}  {}  {}", c.path.display(), c.sha256, info.describe());

@@ -105,7 +105,12 @@ pub fn load_ct2_dir(dir: &Path) -> Result<Ct2Input, ModelError> {
     }
     let tokens = read_tokens(dir)?;
     let data = read_model_bin(dir)?;
-    let model = Ct2Model::parse(data).map_err(|why| bad(&dir.join("model.bin"), why))?;
+    let label = if dir.join("model.bin").is_file() {
+        "model.bin"
+    } else {
+        "model.bin (joined from its parts)"
+    };
+    let model = Ct2Model::parse(data).map_err(|why| bad(dir, format!("{label}: {why}")))?;
     if model.spec != "WhisperSpec" {
         return Err(bad(
             dir,
