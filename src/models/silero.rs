@@ -346,4 +346,92 @@ mod tests {
         assert!(err.contains("truncated"), "{err}");
         assert!(parse_safetensors(&file[..4]).is_err());
     }
+
+    /// A safetensors file with the names and ranks of `silero_vad_16k.safetensors` but
+    /// small sizes.
+    fn small_safetensors() -> Vec<u8> {
+        let shapes: Vec<(&str, Vec<usize>)> = vec![
+            ("stft_conv.weight", vec![10, 1, 8]),
+            ("conv1.weight", vec![6, 5, 3]),
+            ("conv1.bias", vec![6]),
+            ("conv2.weight", vec![4, 6, 3]),
+            ("conv2.bias", vec![4]),
+            ("conv3.weight", vec![4, 4, 3]),
+            ("conv3.bias", vec![4]),
+            ("conv4.weight", vec![6, 4, 3]),
+            ("conv4.bias", vec![6]),
+            ("lstm_cell.weight_ih", vec![24, 6]),
+            ("lstm_cell.weight_hh", vec![24, 6]),
+            ("lstm_cell.bias_ih", vec![24]),
+            ("lstm_cell.bias_hh", vec![24]),
+            ("final_conv.weight", vec![1, 6, 1]),
+            ("final_conv.bias", vec![1]),
+        ];
+        let mut header = serde_json::Map::new();
+        let mut data = Vec::new();
+        for (name, shape) in &shapes {
+            let n: usize = shape.iter().product();
+            let start = data.len();
+            for j in 0..n {
+                data.extend_from_slice(&(0.5 + j as f32).to_le_bytes());
+            }
+            header.insert(
+                name.to_string(),
+                serde_json::json!({"dtype": "F32", "shape": shape, "data_offsets": [start, data.len()]}),
+            );
+        }
+        let h = serde_json::to_vec(&header).unwrap();
+        let mut out = (h.len() as u64).to_le_bytes().to_vec();
+        out.extend_from_slice(&h);
+        out.extend_from_slice(&data);
+        out
+    }
+
+    fn i32s(b: &[u8]) -> Vec<i32> {
+        b.chunks(4)
+            .map(|c| i32::from_le_bytes(c.try_into().unwrap()))
+            .collect()
+    }
+
+    #[test]
+    fn writes_whisper_cpp_header_types_and_reversed_dims() {
+        let tensors = parse_safetensors(&small_safetensors()).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("vad.bin");
+        let c = convert_tensors(&tensors, "6.2.3", &out, &mut |_| {}).unwrap();
+        assert_eq!(c.n_tensors, 15);
+        let b = fs::read(&out).unwrap();
+        assert_eq!(&b[..4], &GGML_MAGIC.to_le_bytes());
+        assert_eq!(i32s(&b[4..8]), vec![10]);
+        assert_eq!(&b[8..18], b"silero-16k");
+        let h = i32s(&b[18..18 + 4 * 22]);
+        assert_eq!(&h[..6], &[6, 2, 3, 512, 64, 4]); // version, window, context, layers
+        assert_eq!(&h[6..18], &[5, 6, 3, 6, 4, 3, 4, 4, 3, 4, 6, 3]); // (in, out, k) × 4
+        assert_eq!(&h[18..22], &[6, 6, 6, 1]); // LSTM in, hidden; final conv in, out
+                                               // First tensor: encoder 0's weight, f16, dims reversed [3, 5, 6].
+        let t = &b[18 + 4 * 22..];
+        let head = i32s(&t[..24]);
+        assert_eq!(head, vec![3, 36, 1, 3, 5, 6]);
+        assert_eq!(&t[24..60], b"_model.encoder.0.reparam_conv.weight");
+        assert_eq!(u16::from_le_bytes([t[60], t[61]]), f32_to_f16(0.5));
+        let info = crate::models::ggml::inspect(&out).unwrap();
+        assert_eq!(info.n_tensors, 15);
+        assert!(matches!(
+            info.kind,
+            crate::models::ggml::GgmlKind::SileroVad { .. }
+        ));
+    }
+
+    #[test]
+    fn missing_tensor_is_named() {
+        let mut tensors = parse_safetensors(&small_safetensors()).unwrap();
+        tensors.remove("lstm_cell.weight_hh");
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("vad.bin");
+        let err = convert_tensors(&tensors, "6.2.3", &out, &mut |_| {})
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("weight_hh"), "{err}");
+        assert!(!out.exists());
+    }
 }
