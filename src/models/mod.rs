@@ -251,6 +251,53 @@ pub fn resolve_vad(explicit: Option<&Path>) -> Result<PathBuf, ModelError> {
     ModelPaths::from_env()?.resolve(ModelKind::SileroVad, explicit)
 }
 
+/// First use: resolve like [`resolve_whisper`] / [`resolve_vad`], but when a model would
+/// come from the cache and is missing or damaged there, run `models fetch` for it first.
+/// A broken explicit or env path is not replaced (the user named it; the error says so).
+pub fn resolve_or_fetch(
+    kind: ModelKind,
+    explicit: Option<&Path>,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<PathBuf, ModelError> {
+    ModelPaths::from_env()?.resolve_or_fetch_with(
+        kind,
+        explicit,
+        &|k| std::env::var_os(k),
+        &fetch::FetchOptions::default(),
+        progress,
+    )
+}
+
+impl ModelPaths {
+    fn resolve_or_fetch_with(
+        &self,
+        kind: ModelKind,
+        explicit: Option<&Path>,
+        env: &dyn Fn(&str) -> Option<OsString>,
+        opts: &fetch::FetchOptions,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<PathBuf, ModelError> {
+        let from_cache = explicit.is_none() && env(kind.env()).is_none_or(|v| v.is_empty());
+        match self.resolve_with(kind, explicit, env) {
+            Err(_) if from_cache => {
+                let file = self.cached(kind);
+                let name = file
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .unwrap_or_default();
+                let manifest = manifest::Manifest::builtin();
+                let model = manifest.by_file(name).ok_or_else(|| ModelError::Fetch {
+                    what: name.to_string(),
+                    why: "the built-in manifest does not list it".into(),
+                })?;
+                fetch::fetch_model(self, model, opts, progress)?;
+                self.resolve_with(kind, None, env)
+            }
+            other => other,
+        }
+    }
+}
+
 /// Cheap check of a Whisper ggml file (any whisper.cpp model, e.g. a user's larger one):
 /// magic, hyper-parameters, mel filters, vocabulary and every tensor header, and that all
 /// tensor bytes are present — without loading weights.
@@ -315,5 +362,44 @@ mod tests {
             err.contains("/nonexistent-cache") && err.contains("models fetch"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn resolve_or_fetch_fetches_only_for_the_cache() {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = ModelPaths::new(dir.path().join("cache"));
+        let offline = fetch::FetchOptions {
+            python: "/nonexistent/python3".into(),
+            force: false,
+            show_pip: false,
+        };
+        let user = dir.path().join("mine.bin");
+        // The user's broken file: reported as such, no fetch attempted.
+        let err = paths
+            .resolve_or_fetch_with(
+                ModelKind::Whisper,
+                Some(&user),
+                &env(&[]),
+                &offline,
+                &mut |_| {},
+            )
+            .unwrap_err();
+        assert!(matches!(err, ModelError::Missing { .. }), "{err:?}");
+        let err = paths
+            .resolve_or_fetch_with(
+                ModelKind::Whisper,
+                None,
+                &env(&[(ENV_MODEL, &user)]),
+                &offline,
+                &mut |_| {},
+            )
+            .unwrap_err();
+        assert!(matches!(err, ModelError::Missing { .. }), "{err:?}");
+        // The cache's missing file: a fetch is attempted (and fails here, offline).
+        let err = paths
+            .resolve_or_fetch_with(ModelKind::SileroVad, None, &env(&[]), &offline, &mut |_| {})
+            .unwrap_err();
+        assert!(matches!(err, ModelError::Fetch { .. }), "{err:?}");
+        assert!(err.to_string().contains("/nonexistent/python3"), "{err}");
     }
 }
