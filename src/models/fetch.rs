@@ -120,6 +120,7 @@ pub fn fetch_model(
         });
     }
     fs::create_dir_all(&paths.dir).map_err(|e| io_err(&paths.dir, e))?;
+    remove_stale(&paths.dir);
     let staging = Staging(
         paths
             .dir
@@ -169,6 +170,39 @@ pub fn fetch_model(
         what: model.file.clone(),
         why: failures.join("; "),
     })
+}
+
+/// The process that owns a staging dir (`.fetch-ID-PID`) or an atomic temp file
+/// (`.NAME.tmp-PID-NANOS`) in the cache.
+fn owner_pid(name: &str) -> Option<u32> {
+    if let Some(rest) = name.strip_prefix(".fetch-") {
+        return rest.rsplit('-').next()?.parse().ok();
+    }
+    let (_, tail) = name.strip_prefix('.')?.rsplit_once(".tmp-")?;
+    tail.split('-').next()?.parse().ok()
+}
+
+/// Remove what an interrupted fetch left behind (a staging dir holds ~300 MB), when its
+/// process is gone. Only where /proc says so; elsewhere leave it.
+fn remove_stale(dir: &Path) {
+    if !Path::new("/proc/self").exists() {
+        return;
+    }
+    let Ok(rd) = fs::read_dir(dir) else { return };
+    for e in rd.flatten() {
+        let name = e.file_name();
+        let Some(pid) = name.to_str().and_then(owner_pid) else {
+            continue;
+        };
+        if !Path::new("/proc").join(pid.to_string()).exists() {
+            let p = e.path();
+            let _ = if p.is_dir() {
+                fs::remove_dir_all(&p)
+            } else {
+                fs::remove_file(&p)
+            };
+        }
+    }
 }
 
 fn try_source(
@@ -743,5 +777,40 @@ done
         );
         assert!(err.contains("manifest expects"), "{err}");
         assert_eq!(fs::read(paths.dir.join("ggml-tiny.bin")).unwrap(), b"junk");
+    }
+
+    #[test]
+    fn leftovers_of_dead_processes_are_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let dead = 4_999_999; // above Linux's largest pid
+        let me = std::process::id();
+        for name in [
+            format!(".fetch-whisper-base-{dead}"),
+            format!(".fetch-whisper-base-{me}"),
+        ] {
+            fs::create_dir(dir.path().join(name)).unwrap();
+        }
+        for name in [
+            format!(".ggml-base.bin.tmp-{dead}-1"),
+            format!(".ggml-base.bin.tmp-{me}-2"),
+            "mine.bin".into(),
+        ] {
+            fs::write(dir.path().join(name), b"x").unwrap();
+        }
+        assert_eq!(owner_pid(".ggml-base.bin.tmp-12-34"), Some(12));
+        assert_eq!(owner_pid("ggml-base.bin"), None);
+        remove_stale(dir.path());
+        let mut left: Vec<String> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        left.sort();
+        let mut want = vec![
+            format!(".fetch-whisper-base-{me}"),
+            format!(".ggml-base.bin.tmp-{me}-2"),
+            "mine.bin".into(),
+        ];
+        want.sort();
+        assert_eq!(left, want);
     }
 }
