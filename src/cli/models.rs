@@ -281,6 +281,13 @@ impl StderrProgress {
     }
 }
 
+impl Drop for StderrProgress {
+    /// End a half-drawn progress line, so an error that follows starts on its own line.
+    fn drop(&mut self) {
+        self.done();
+    }
+}
+
 impl Default for StderrProgress {
     fn default() -> Self {
         Self::new()
