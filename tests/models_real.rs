@@ -166,18 +166,30 @@ fn converted_vad_marks_speech_and_not_silence() {
     clip.extend_from_slice(&speech);
     clip.extend(std::iter::repeat_n(0.0, 16000));
     let segs = vad_segments(&paths.vad(), &clip);
-    eprintln!("speech segments: {segs:?}");
+    eprintln!("speech segments: {segs:?} in {speech_s:.2} s of speech after 1 s of silence");
     assert!(!segs.is_empty(), "no speech found in a spoken clip");
     let voiced: f32 = segs.iter().map(|(a, b)| b - a).sum();
     assert!(
         voiced > 0.5 * speech_s,
         "only {voiced:.2} s of {speech_s:.2} s marked"
     );
-    // The first second is silence: speech starts near it (allowing the VAD's padding).
+    // The VAD's start agrees with the signal's own onset (first 10 ms above -40 dBFS),
+    // allowing for its padding.
+    let onset = clip
+        .chunks(160)
+        .position(|f| (f.iter().map(|x| x * x).sum::<f32>() / f.len() as f32).sqrt() > 0.01)
+        .unwrap() as f32
+        / 100.0;
+    assert!(onset > 1.0, "the leading second is silent");
     assert!(
-        segs[0].0 > 0.7 && segs[0].0 < 1.6,
-        "starts at {}",
+        (segs[0].0 - onset).abs() < 0.25,
+        "VAD starts at {}, the signal at {onset}",
         segs[0].0
+    );
+    let end = segs.last().unwrap().1;
+    assert!(
+        end <= 1.0 + speech_s + 0.25,
+        "VAD ends at {end}, after the speech"
     );
 
     let silence = vec![0.0f32; 5 * 16000];
