@@ -107,8 +107,9 @@ pub enum Progress<'a> {
     },
 }
 
-/// The thread count to give whisper.cpp and its VAD: the cores that exist. (The VAD's
-/// default of 4 threads takes minutes per clip on a 2-core machine.)
+/// The cores that exist, for whisper.cpp's Whisper decoding (never more threads than
+/// cores). For the VAD use [`vad_threads`]. Under heavy contention even this can lose to
+/// one thread (see models/README.md); measure on the target machine before tuning.
 pub fn available_threads() -> i32 {
     std::thread::available_parallelism()
         .map(|n| n.get() as i32)
