@@ -10,6 +10,7 @@ use anyhow::Context;
 use crate::audio::choice::OutputChoice;
 use crate::config::{Config, Lang};
 use crate::grading::OrgSource;
+use crate::models::{self, ModelKind};
 use crate::practice::{self, NoStore, Options};
 use crate::scenario::Catalog;
 
@@ -107,20 +108,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Until the models module lands: explicit path, else $RINGCOACH_MODEL, else the cache.
+/// The models to load. On first use the default models are fetched and converted (with
+/// progress on the console) before the practice screen opens; a path the user named is
+/// never replaced, its problem is reported instead.
 fn resolve_models(model: Option<PathBuf>, vad: Option<PathBuf>) -> anyhow::Result<(PathBuf, Option<PathBuf>)> {
-    let dir = std::env::var_os("RINGCOACH_MODEL_DIR")
-        .map(PathBuf::from)
-        .or_else(|| dirs::data_dir().map(|d| d.join("ringcoach/models")))
-        .unwrap_or_default();
-    let model = model
-        .or_else(|| std::env::var_os("RINGCOACH_MODEL").map(PathBuf::from))
-        .unwrap_or_else(|| dir.join("ggml-base.bin"));
-    if !model.exists() {
-        anyhow::bail!("Whisper model not found at {}: run `ringcoach models fetch`", model.display());
-    }
-    let vad = vad
-        .or_else(|| std::env::var_os("RINGCOACH_VAD_MODEL").map(PathBuf::from))
-        .unwrap_or_else(|| dir.join("ggml-silero-vad.bin"));
-    Ok((model, vad.exists().then_some(vad)))
+    let mut progress = super::models::StderrProgress::new();
+    let whisper = models::resolve_or_fetch(ModelKind::Whisper, model.as_deref(), &mut |p| progress.show(p))?;
+    let vad = models::resolve_or_fetch(ModelKind::SileroVad, vad.as_deref(), &mut |p| progress.show(p))?;
+    progress.done();
+    Ok((whisper, Some(vad)))
 }
