@@ -397,3 +397,41 @@ fn the_null_sink_keeps_time_and_the_ring_counts() {
     assert!(t0.elapsed() >= Duration::from_millis(200));
     assert_eq!(p.played_ms(), 200);
 }
+
+#[test]
+fn devices_listen_hears_the_virtual_microphone() {
+    if !support::virtual_audio_or_skip("devices_listen_hears_the_virtual_microphone") {
+        return;
+    }
+    let _guard = lock();
+    let dir = tempfile::tempdir().unwrap();
+    let wav = dir.path().join("answer.wav");
+    support::compose("您好,请讲", &wav, &[]);
+    let child = Command::new(env!("CARGO_BIN_EXE_ringcoach"))
+        .args(["devices", "--listen", "30"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // `--listen` prints its first line once audio flows; speaking a little later is enough.
+    std::thread::sleep(Duration::from_millis(2_500));
+    speak_into_mic(&wav);
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    eprintln!(
+        "{}",
+        stdout
+            .lines()
+            .filter(|l| !l.contains(" s  "))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("speech ended at"), "{stdout}");
+    assert!(stdout.contains("dropped 0 samples, 0 chunks"), "{stdout}");
+}
