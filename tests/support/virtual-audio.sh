@@ -2,7 +2,7 @@
 # for tests of the real cpal capture/playback path on machines without a sound card.
 #
 #   va_start   starts the daemon in a private runtime dir and exports, for clients:
-#                XDG_RUNTIME_DIR, PULSE_SERVER      where cpal's ALSA "default" (the pulse
+#                PULSE_SERVER                       where cpal's ALSA "default" (the pulse
 #                                                   plugin) and paplay/parec find the daemon
 #                RINGCOACH_VIRTUAL_AUDIO=1          tests must not skip: failure is failure
 #                RINGCOACH_VMIC_SINK=vmic_sink      play a WAV here and it is "spoken" into the
@@ -37,7 +37,8 @@ va_start() {
       -L "module-null-sink sink_name=speaker_sink rate=48000 channels=2" \
       </dev/null >/dev/null 2>&1 &
   VA_PID=$!
-  export XDG_RUNTIME_DIR="$VA_DIR/run"
+  # Clients find the daemon by PULSE_SERVER alone; the caller's XDG_RUNTIME_DIR (and any
+  # desktop sound server behind it) is left alone.
   export PULSE_SERVER="unix:$VA_DIR/run/native"
   local i
   for i in $(seq 1 100); do
