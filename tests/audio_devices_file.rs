@@ -448,3 +448,45 @@ fn without_a_sound_card_the_errors_are_one_plain_line() {
         "{stderr}"
     );
 }
+
+#[test]
+fn end_of_speech_on_other_real_speakers() {
+    // Real recordings (AISHELL, FunASR, PaddleSpeech samples) with their own room noise and
+    // microphones. The detector must find the speech, not end it at the short pauses inside
+    // a sentence, and end it within the file. funasr_llamacpp_sample has a real 1.5 s pause
+    // ("我想问 … 我在滨海新区有房"): two utterances with the 1 s hang-over, one with 2 s.
+    let dir = support::shared_audio().join("real");
+    for (name, utterances, utterances_2s) in [
+        ("wenet_aishell_BAC009S0724W0121.wav", 1, 1),
+        ("funasr_asr_example.wav", 1, 1),
+        ("funasr_llamacpp_sample.wav", 2, 1),
+        ("paddle_test.wav", 1, 1),
+    ] {
+        let (speech, rate) = support::read_mono(&dir.join(name));
+        assert_eq!(rate, 16_000, "{name}");
+        let signal = with_silence(300, &speech, 2500);
+        let file_end_ms = 300 + speech.len() as u64 / 16;
+        for (hangover_ms, want) in [(1000, utterances), (2000, utterances_2s)] {
+            let mut d = SpeechDetector::new(DetectorConfig {
+                hangover_ms,
+                ..DetectorConfig::default()
+            });
+            let events: Vec<SpeechEvent> = signal.chunks(320).flat_map(|c| d.push(c)).collect();
+            eprintln!("{name}, hang-over {hangover_ms} ms: {events:?}");
+            assert_eq!(
+                events.len(),
+                2 * want,
+                "{name}, hang-over {hangover_ms} ms: {events:?}"
+            );
+            let (SpeechEvent::Started { at_ms: start }, SpeechEvent::Ended { at_ms: end, .. }) =
+                (events[0], events[events.len() - 1])
+            else {
+                panic!("{name}: events out of order: {events:?}");
+            };
+            assert!(
+                start >= 300 && end <= file_end_ms && end > start + 1000,
+                "{name}: {events:?}"
+            );
+        }
+    }
+}
