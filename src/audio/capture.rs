@@ -515,6 +515,8 @@ fn is_convertible(f: SampleFormat) -> bool {
             | SampleFormat::U32
             | SampleFormat::F32
             | SampleFormat::F64
+            | SampleFormat::I24
+            | SampleFormat::U24
     )
 }
 
@@ -622,6 +624,8 @@ fn open_stream(options: &MicOptions, shared: &Arc<Shared>) -> Result<Opened, Aud
             SampleFormat::U32 => build::<u32>(&device, config, &ring, shared, t0),
             SampleFormat::F32 => build::<f32>(&device, config, &ring, shared, t0),
             SampleFormat::F64 => build::<f64>(&device, config, &ring, shared, t0),
+            SampleFormat::I24 => build::<cpal::I24>(&device, config, &ring, shared, t0),
+            SampleFormat::U24 => build::<cpal::U24>(&device, config, &ring, shared, t0),
             other => Err(cpal::Error::with_message(
                 cpal::ErrorKind::UnsupportedConfig,
                 format!("sample format {other}"),
