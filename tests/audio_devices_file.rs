@@ -306,3 +306,187 @@ fn devices_command_is_quiet_without_a_sound_server() {
         }
     }
 }
+
+fn ringcoach(args: &[&str], no_sound_server: &Path) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_ringcoach"))
+        .args(args)
+        .env("XDG_RUNTIME_DIR", no_sound_server)
+        .env(
+            "PULSE_SERVER",
+            format!("unix:{}/none", no_sound_server.display()),
+        )
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn devices_listen_with_a_file_as_microphone() {
+    let dir = tempfile::tempdir().unwrap();
+    let wav = dir.path().join("answer.wav");
+    support::compose("您好,请讲", &wav, &[]);
+    let (speech, _) = support::read_mono(&wav);
+    let span = speech_span_ms(&speech);
+    let wav_arg = wav.to_str().unwrap();
+    let (code, stdout, stderr) = ringcoach(
+        &["devices", "--listen", "20", "--input", wav_arg],
+        dir.path(),
+    );
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert_eq!(stderr, "");
+    assert!(
+        stdout.starts_with(&format!("listening to file {wav_arg}")),
+        "{stdout}"
+    );
+    // A meter line per 100 ms, loud ones while speaking.
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.contains("#####") && l.ends_with("speaking")),
+        "{stdout}"
+    );
+    let summary = stdout
+        .lines()
+        .find(|l| l.starts_with("first words at"))
+        .expect("summary line");
+    let first: u64 = summary["first words at ".len()..]
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        first.abs_diff(span.0) <= 60,
+        "{summary} vs speech from {} ms",
+        span.0
+    );
+    assert!(summary.contains("speech ended at"), "{summary}");
+}
+
+#[test]
+fn devices_listen_to_silence_is_not_passed() {
+    let dir = tempfile::tempdir().unwrap();
+    let wav = dir.path().join("quiet.wav");
+    support::write_wav(&wav, &vec![0.0; 16_000], 16_000, 1);
+    let (code, stdout, _) = ringcoach(
+        &[
+            "devices",
+            "--listen",
+            "1.5",
+            "--input",
+            wav.to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    assert_eq!(code, 1, "{stdout}");
+    assert!(stdout.contains("no speech heard"), "{stdout}");
+}
+
+#[test]
+fn devices_ring_on_the_null_output_counts_rings() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, stdout, stderr) = ringcoach(
+        &[
+            "devices",
+            "--ring",
+            "3",
+            "--output",
+            "null",
+            "--cadence",
+            "200/100",
+        ],
+        dir.path(),
+    );
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    for n in 1..=3 {
+        assert!(stdout.contains(&format!("\nring {n} at ")), "{stdout}");
+    }
+    assert!(!stdout.contains("ring 4 at"), "{stdout}");
+    assert!(stdout.contains("after 3 rings"), "{stdout}");
+}
+
+#[test]
+fn without_a_sound_card_the_errors_are_one_plain_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, stdout, stderr) = ringcoach(&["devices", "--listen", "1"], dir.path());
+    assert_eq!(code, 2, "{stdout}");
+    assert_eq!(
+        stderr,
+        "ringcoach: error: no audio input device found: use `--input FILE.wav` to play a WAV file as the microphone\n"
+    );
+    let (code, _, stderr) = ringcoach(&["devices", "--ring", "1"], dir.path());
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("use `--output null`") && stderr.lines().count() == 1,
+        "{stderr}"
+    );
+    let (code, _, stderr) = ringcoach(
+        &[
+            "devices",
+            "--ring",
+            "1",
+            "--output",
+            "null",
+            "--cadence",
+            "1s/4s",
+        ],
+        dir.path(),
+    );
+    assert_eq!(code, 2);
+    assert!(stderr.contains("use e.g. 1000/4000"), "{stderr}");
+    let (code, _, stderr) = ringcoach(
+        &["devices", "--listen", "1", "--input", "/nonexistent/a.wav"],
+        dir.path(),
+    );
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("cannot read WAV file /nonexistent/a.wav"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn end_of_speech_on_other_real_speakers() {
+    // Real recordings (AISHELL, FunASR, PaddleSpeech samples) with their own room noise and
+    // microphones. The detector must find the speech, not end it at the short pauses inside
+    // a sentence, and end it within the file. funasr_llamacpp_sample has a real 1.5 s pause
+    // ("我想问 … 我在滨海新区有房"): two utterances with the 1 s hang-over, one with 2 s.
+    let dir = support::shared_audio().join("real");
+    for (name, utterances, utterances_2s) in [
+        ("wenet_aishell_BAC009S0724W0121.wav", 1, 1),
+        ("funasr_asr_example.wav", 1, 1),
+        ("funasr_llamacpp_sample.wav", 2, 1),
+        ("paddle_test.wav", 1, 1),
+    ] {
+        let (speech, rate) = support::read_mono(&dir.join(name));
+        assert_eq!(rate, 16_000, "{name}");
+        let signal = with_silence(300, &speech, 2500);
+        let file_end_ms = 300 + speech.len() as u64 / 16;
+        for (hangover_ms, want) in [(1000, utterances), (2000, utterances_2s)] {
+            let mut d = SpeechDetector::new(DetectorConfig {
+                hangover_ms,
+                ..DetectorConfig::default()
+            });
+            let events: Vec<SpeechEvent> = signal.chunks(320).flat_map(|c| d.push(c)).collect();
+            eprintln!("{name}, hang-over {hangover_ms} ms: {events:?}");
+            assert_eq!(
+                events.len(),
+                2 * want,
+                "{name}, hang-over {hangover_ms} ms: {events:?}"
+            );
+            let (SpeechEvent::Started { at_ms: start }, SpeechEvent::Ended { at_ms: end, .. }) =
+                (events[0], events[events.len() - 1])
+            else {
+                panic!("{name}: events out of order: {events:?}");
+            };
+            assert!(
+                start >= 300 && end <= file_end_ms && end > start + 1000,
+                "{name}: {events:?}"
+            );
+        }
+    }
+}

@@ -306,7 +306,6 @@ impl Shared {
             }
             Err(TrySendError::Full(_)) => {
                 self.dropped_chunks.fetch_add(1, Ordering::Relaxed);
-                self.delivered.fetch_add(n, Ordering::Relaxed);
                 true
             }
             Err(TrySendError::Disconnected(_)) => false,
@@ -516,6 +515,8 @@ fn is_convertible(f: SampleFormat) -> bool {
             | SampleFormat::U32
             | SampleFormat::F32
             | SampleFormat::F64
+            | SampleFormat::I24
+            | SampleFormat::U24
     )
 }
 
@@ -623,6 +624,8 @@ fn open_stream(options: &MicOptions, shared: &Arc<Shared>) -> Result<Opened, Aud
             SampleFormat::U32 => build::<u32>(&device, config, &ring, shared, t0),
             SampleFormat::F32 => build::<f32>(&device, config, &ring, shared, t0),
             SampleFormat::F64 => build::<f64>(&device, config, &ring, shared, t0),
+            SampleFormat::I24 => build::<cpal::I24>(&device, config, &ring, shared, t0),
+            SampleFormat::U24 => build::<cpal::U24>(&device, config, &ring, shared, t0),
             other => Err(cpal::Error::with_message(
                 cpal::ErrorKind::UnsupportedConfig,
                 format!("sample format {other}"),
@@ -698,6 +701,26 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_consumer_that_does_not_read_costs_counted_chunks_not_a_stall() {
+        let shared = Shared::default();
+        let (tx, rx) = crossbeam_channel::bounded(1);
+        let chunk = |start| Chunk {
+            start_sample: start,
+            samples: vec![0.0; 160],
+        };
+        assert!(shared.send(&tx, chunk(0)));
+        assert!(shared.send(&tx, chunk(160)));
+        let stats = shared.stats();
+        assert_eq!((stats.delivered_samples, stats.dropped_chunks), (160, 1));
+        assert_eq!(rx.recv().unwrap().start_sample, 0);
+        drop(rx);
+        assert!(
+            !shared.send(&tx, chunk(320)),
+            "a gone consumer stops the source"
+        );
+    }
 
     #[test]
     fn ring_passes_samples_in_order_and_counts_overflow() {

@@ -370,6 +370,8 @@ fn open_output(
         SampleFormat::U32 => build_out::<u32>(&device, &config, signal, shared),
         SampleFormat::F32 => build_out::<f32>(&device, &config, signal, shared),
         SampleFormat::F64 => build_out::<f64>(&device, &config, signal, shared),
+        SampleFormat::I24 => build_out::<cpal::I24>(&device, &config, signal, shared),
+        SampleFormat::U24 => build_out::<cpal::U24>(&device, &config, signal, shared),
         other => {
             return Err(AudioIoError::UnsupportedFormat {
                 direction: Direction::Output,

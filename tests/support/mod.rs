@@ -23,6 +23,7 @@ pub fn compose(text: &str, out: &Path, extra: &[&str]) {
         .arg(text)
         .arg(out)
         .args(extra)
+        .stdout(std::process::Stdio::null())
         .status()
         .unwrap_or_else(|e| panic!("cannot run python3 {}: {e}", script.display()));
     assert!(
