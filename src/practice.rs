@@ -565,6 +565,8 @@ pub fn run(opts: &Options, catalog: &Catalog, store: &mut dyn AttemptSink) -> an
         }
     }
 
+    let stderr_log = crate::tui::terminal::log_path();
+    let redirect = crate::tui::terminal::StderrToFile::redirect(&stderr_log).ok();
     let mut terminal = ratatui::init();
     let result = (|| -> anyhow::Result<()> {
         let (key_tx, key_rx) = crossbeam_channel::unbounded();
@@ -611,5 +613,6 @@ pub fn run(opts: &Options, catalog: &Catalog, store: &mut dyn AttemptSink) -> an
     })();
     ratatui::restore();
     drop(terminal);
+    drop(redirect);
     result
 }
