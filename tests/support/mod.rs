@@ -5,6 +5,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+pub mod tmux;
+
 /// ../shared/audio beside the repository (CI layout), /work/shared/audio locally.
 pub fn shared_audio() -> PathBuf {
     let beside = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/audio");

@@ -1,0 +1,119 @@
+//! The practice screen end to end, as a trainee meets it: the real binary in a real terminal
+//! (tmux, 80×24), a WAV of real Mandarin voices played as the microphone in real time, the
+//! real Whisper model, the real grader. The test types the keys a trainee would and reads
+//! the screen back.
+//!
+//! Needs the models fetched (`scripts/test` does it) and tmux (installed by the same).
+
+mod support;
+
+use std::path::Path;
+use std::time::Duration;
+
+use support::tmux::Tmux;
+
+const BIN: &str = env!("CARGO_BIN_EXE_ringcoach");
+/// Generous: the whole call on a 2-core machine, model loading included.
+const GRADING: Duration = Duration::from_secs(120);
+
+/// One call at a time: two Whisper runs on two cores would only measure the contention.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn command(dir: &Path, args: &str) -> String {
+    // A private data/state dir so the test never touches the user's attempts or logs;
+    // the models stay where `models fetch` put them.
+    let home_models = std::env::var("RINGCOACH_MODEL_DIR").unwrap_or_else(|_| {
+        dirs_model_dir().to_string_lossy().into_owned()
+    });
+    format!(
+        "cd {dir} && RINGCOACH_MODEL_DIR='{home_models}' RINGCOACH_DATA_DIR='{dir}/data' XDG_STATE_HOME='{dir}/state' {BIN} {args}; echo EXITED=$?; sleep 60",
+        dir = dir.display(),
+    )
+}
+
+fn dirs_model_dir() -> std::path::PathBuf {
+    let data = std::env::var_os("XDG_DATA_HOME")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| Path::new(&std::env::var("HOME").expect("HOME")).join(".local/share"));
+    data.join("ringcoach/models")
+}
+
+#[test]
+fn answer_a_call_in_the_terminal_and_read_the_feedback() {
+    let _one = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let wav = dir.path().join("answer.wav");
+    support::compose("您好,广利物业,请问有什么可以帮您?", &wav, &[]);
+
+    let t = Tmux::start(
+        dir.path(),
+        &command(
+            dir.path(),
+            &format!("--input {} --output null --lang en --scenario answer-call --org 广利物业", wav.display()),
+        ),
+        80,
+        24,
+    );
+    let card = t.wait_for("Enter start ringing", Duration::from_secs(30));
+    assert!(card.contains("Answering a call"), "{card}");
+    t.keys(&["Enter"]);
+    t.wait_for("The phone is ringing", Duration::from_secs(10));
+    t.keys(&["Space"]);
+    t.wait_for("hearing you", Duration::from_secs(15));
+    let screen = t.wait_for("PASSED", GRADING);
+    // The trainee said everything the opening needs, within one ring.
+    assert!(!screen.contains("NOT PASSED"), "{screen}");
+    assert!(screen.contains("picked up 1"), "{screen}");
+    assert!(screen.contains("Transcript"), "{screen}");
+    assert!(screen.contains("您好"), "{screen}");
+    assert!(screen.contains("✔ greeting"), "{screen}");
+    assert!(screen.contains("✔ banned_phrase"), "{screen}");
+    assert!(screen.contains("Model answer"), "{screen}");
+
+    // Back to the list, then quit: the program exits cleanly and the terminal is restored.
+    t.keys(&["q"]);
+    t.wait_for("Choose a call situation", Duration::from_secs(5));
+    t.keys(&["q"]);
+    let end = t.wait_for("EXITED=", Duration::from_secs(10));
+    assert!(end.contains("EXITED=0"), "{end}");
+}
+
+#[test]
+fn a_rude_answer_fails_with_the_banned_phrase_marked() {
+    let _one = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let wav = dir.path().join("rude.wav");
+    support::compose("喂,你找谁?", &wav, &[]);
+    let t = Tmux::start(
+        dir.path(),
+        &command(dir.path(), &format!("--input {} --output null --lang en --scenario answer-call", wav.display())),
+        80,
+        24,
+    );
+    t.wait_for("Enter start ringing", Duration::from_secs(30));
+    t.keys(&["Enter"]);
+    t.wait_for("The phone is ringing", Duration::from_secs(10));
+    t.keys(&["Space"]);
+    let screen = t.wait_for("PASSED", GRADING);
+    assert!(screen.contains("NOT PASSED"), "{screen}");
+    assert!(screen.contains("✘ greeting"), "{screen}");
+    t.keys(&["C-c"]);
+    let end = t.wait_for("EXITED=", Duration::from_secs(10));
+    assert!(end.contains("EXITED=0"), "{end}");
+}
+
+#[test]
+fn a_missing_input_file_is_one_line_before_the_screen_opens() {
+    let out = std::process::Command::new(BIN)
+        .args(["--input", "/nonexistent/answer.wav", "--output", "null"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("/nonexistent/answer.wav"), "{err}");
+}
