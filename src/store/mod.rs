@@ -36,6 +36,9 @@ pub mod soak;
 pub mod time;
 pub mod wav_stream;
 
+#[cfg(test)]
+mod tests;
+
 use std::fs::{self, File, OpenOptions, TryLockError};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
