@@ -4,7 +4,7 @@
 
 use std::collections::hash_map::RandomState;
 use std::fmt;
-use std::hash::{BuildHasher, Hash, Hasher};
+use std::hash::BuildHasher;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -31,14 +31,11 @@ impl AttemptId {
         // RandomState is seeded from the OS per process, so the suffix differs between two
         // desks that start an attempt in the same microsecond; pid and counter separate
         // attempts within one process.
-        let mut h = RandomState::new().build_hasher();
-        (
+        let suffix = RandomState::new().hash_one((
             since.as_nanos(),
             std::process::id(),
             COUNTER.fetch_add(1, Ordering::Relaxed),
-        )
-            .hash(&mut h);
-        let suffix = h.finish() as u32;
+        )) as u32;
         AttemptId(format!(
             "{y:04}{m:02}{d:02}T{:02}{:02}{:02}.{:06}Z-{suffix:08x}",
             sod / 3600,

@@ -337,9 +337,11 @@ impl Store {
                 .create_new(true)
                 .open(&tmp)
                 .map_err(io_err("create", &tmp))?;
-            lock.try_lock().map_err(|e| {
+            // Blocking: an opener elsewhere may hold it for a moment while it checks
+            // whether the marker is stale.
+            lock.lock().map_err(|e| {
                 let _ = fs::remove_file(&tmp);
-                io_err("lock", &tmp)(lock_error(e))
+                io_err("lock", &tmp)(e)
             })?;
             fs::rename(&tmp, &marker).map_err(io_err("rename", &marker))?;
             if sync {
@@ -711,7 +713,17 @@ impl Store {
                 Err(TryLockError::Error(err)) => return Err(io_err("lock", &path)(err)),
             }
             if fsio::is_temp_name(&name) {
-                let _ = fs::remove_file(&path);
+                // A recorder creates its marker under a temp name and locks it a moment
+                // later; only clear leftovers that are clearly not in that moment.
+                let old = e
+                    .metadata()
+                    .and_then(|m| m.modified())
+                    .ok()
+                    .and_then(|t| t.elapsed().ok())
+                    .is_some_and(|age| age.as_secs() > 600);
+                if old {
+                    let _ = fs::remove_file(&path);
+                }
                 continue;
             }
             let Ok(id) = AttemptId::parse(&name) else {
@@ -1112,13 +1124,6 @@ impl Store {
             report.pruned.push((f.id, started));
         }
         Ok(report)
-    }
-}
-
-fn lock_error(e: TryLockError) -> io::Error {
-    match e {
-        TryLockError::Error(e) => e,
-        TryLockError::WouldBlock => io::Error::new(io::ErrorKind::WouldBlock, "already locked"),
     }
 }
 

@@ -340,7 +340,7 @@ mod tests {
             (1, 16_000, 16)
         );
         assert_eq!(back, samples);
-        assert_eq!(repair(&p, false).unwrap().unwrap().repaired, false);
+        assert!(!repair(&p, false).unwrap().unwrap().repaired);
     }
 
     #[test]
