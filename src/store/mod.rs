@@ -155,6 +155,9 @@ struct Started {
 /// An attempt being recorded. Push audio as it arrives, then hand it to [`Store::finish`]
 /// (or [`Store::abandon`]). Dropped without either — a panic, say — it is left for the
 /// next [`Store::open`] to recover as interrupted, like a crash.
+///
+/// Push from a writer thread fed by the capture ring buffer, never from the audio callback:
+/// every 0.1 s a push also rewrites the header and waits for `fdatasync`.
 #[derive(Debug)]
 pub struct Recording {
     id: AttemptId,
