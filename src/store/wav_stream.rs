@@ -401,6 +401,33 @@ mod tests {
     }
 
     #[test]
+    fn repair_handles_float_recordings_too() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("f.wav");
+        let fmt = AudioFormat {
+            sample_rate: 48_000,
+            format: SampleFormat::F32,
+        };
+        let mut w = StreamingWav::create(&p, fmt, 0, true).unwrap();
+        let samples: Vec<f32> = (0..7000).map(|i| (i as f32 / 50.0).cos() * 0.25).collect();
+        w.push_f32(&samples).unwrap(); // past the 4,800-frame checkpoint, then 2,200 more
+        std::mem::forget(w);
+        let r = repair(&p, true).unwrap().unwrap();
+        assert_eq!((r.fmt, r.frames, r.repaired), (fmt, 7000, false));
+        let mut w = StreamingWav::create(&dir.path().join("g.wav"), fmt, 0, true).unwrap();
+        w.push_f32(&samples[..4000]).unwrap();
+        std::mem::forget(w);
+        let r = repair(&dir.path().join("g.wav"), true).unwrap().unwrap();
+        assert_eq!((r.frames, r.repaired), (4000, true));
+        let back: Vec<f32> = hound::WavReader::open(dir.path().join("g.wav"))
+            .unwrap()
+            .into_samples::<f32>()
+            .map(|s| s.unwrap())
+            .collect();
+        assert_eq!(back, samples[..4000]);
+    }
+
+    #[test]
     fn repair_knows_empty_and_foreign_files() {
         let dir = tempfile::tempdir().unwrap();
         let empty = dir.path().join("e.wav");
