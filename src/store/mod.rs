@@ -267,14 +267,25 @@ impl Store {
     }
 
     pub fn open_with(root: &Path, opts: StoreOptions) -> Result<Store, StoreError> {
+        fs::create_dir_all(root).map_err(io_err("create", root))?;
+        let index = SqliteIndex::open(&root.join("index.sqlite"), opts.sync)?;
+        Self::open_with_index(root, opts, Box::new(index))
+    }
+
+    /// Opens the files at `root` with another index behind [`AttemptIndex`] (a training
+    /// room's shared database). Run [`Store::rebuild`] after switching.
+    pub fn open_with_index(
+        root: &Path,
+        opts: StoreOptions,
+        index: Box<dyn AttemptIndex + Send>,
+    ) -> Result<Store, StoreError> {
         for sub in ["attempts", "inflight", "trash"] {
             let d = root.join(sub);
             fs::create_dir_all(&d).map_err(io_err("create", &d))?;
         }
-        let index = SqliteIndex::open(&root.join("index.sqlite"), opts.sync)?;
         let mut store = Store {
             root: root.to_path_buf(),
-            index: Box::new(index),
+            index,
             opts,
             recovered: Vec::new(),
         };

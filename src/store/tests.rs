@@ -832,3 +832,30 @@ fn default_data_dir_honours_the_environment() {
         assert_eq!(default_data_dir().unwrap(), d.join("ringcoach"));
     }
 }
+
+#[test]
+fn another_index_can_be_plugged_in_and_filled_from_the_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let room = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let saved: Vec<_> = ["王芳", "李雷"]
+        .iter()
+        .map(|t| {
+            store
+                .save(
+                    info(t, "greeting", Timestamp::now()),
+                    AudioFormat::SPEECH,
+                    &tone(400),
+                    outcome("您好", 70.0, true, false),
+                )
+                .unwrap()
+        })
+        .collect();
+    drop(store);
+    let shared = SqliteIndex::open(&room.path().join("room.sqlite"), true).unwrap();
+    let store =
+        Store::open_with_index(dir.path(), StoreOptions::default(), Box::new(shared)).unwrap();
+    assert!(store.list(&Query::default()).unwrap().is_empty());
+    assert_eq!(store.rebuild().unwrap().indexed, 2);
+    assert_eq!(store.list(&Query::default()).unwrap(), saved);
+}
