@@ -1,0 +1,442 @@
+//! The attempts index: a disposable SQLite table of [`AttemptSummary`] rows for listing and
+//! filtering. The files are the truth; this is rebuilt from them at will.
+//!
+//! [`AttemptIndex`] is the narrow seam for a shared PostgreSQL index in a training room: the
+//! store only ever upserts, removes, gets, lists ids and queries summaries.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::types::Value;
+use rusqlite::{
+    params, Connection, OpenFlags, OptionalExtension, Row, Transaction, TransactionBehavior,
+};
+
+use super::id::AttemptId;
+use super::model::{AttemptStatus, AttemptSummary, Query, SortKey, Verdict};
+use super::time::Timestamp;
+use super::StoreError;
+
+const SCHEMA_VERSION: i64 = 1;
+
+/// What the store needs from an index.
+pub trait AttemptIndex {
+    fn upsert(&self, row: &AttemptSummary) -> Result<(), StoreError>;
+    fn remove(&self, id: &AttemptId) -> Result<(), StoreError>;
+    fn get(&self, id: &AttemptId) -> Result<Option<AttemptSummary>, StoreError>;
+    fn ids(&self) -> Result<Vec<AttemptId>, StoreError>;
+    fn query(&self, q: &Query) -> Result<Vec<AttemptSummary>, StoreError>;
+    /// Upserts many rows in one transaction (rebuild, bulk generation).
+    fn upsert_many(&self, rows: &[AttemptSummary]) -> Result<(), StoreError>;
+}
+
+/// SQLite in WAL mode with a busy timeout, so a practice desk and a trainer's review can use
+/// the same data directory at once.
+#[derive(Debug)]
+pub struct SqliteIndex {
+    conn: Connection,
+    path: PathBuf,
+}
+
+const COLUMNS: &str = "id, status, scenario, rubric_sha256, model, trainee, device, org, \
+    started_ms, finished_ms, duration_ms, score, passed, needs_review, reviewed, overrules, \
+    corrected, regraded, text";
+
+impl SqliteIndex {
+    /// Opens (creating if needed) the index at `path`. `sync` false trades durability of the
+    /// index for speed (bulk generation); the files stay the truth either way.
+    pub fn open(path: &Path, sync: bool) -> Result<Self, StoreError> {
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_CREATE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|e| index_err(path, e))?;
+        let idx = SqliteIndex {
+            conn,
+            path: path.to_path_buf(),
+        };
+        idx.init(sync)?;
+        Ok(idx)
+    }
+
+    fn init(&self, sync: bool) -> Result<(), StoreError> {
+        let e = |err| index_err(&self.path, err);
+        // Generous: a rebuild of a large store in another process holds the write lock for
+        // a few seconds; a desk saving an attempt should wait, not fail.
+        self.conn.busy_timeout(Duration::from_secs(30)).map_err(e)?;
+        let mode: String = self
+            .conn
+            .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
+            .map_err(e)?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(StoreError::Invalid(format!(
+                "{}: SQLite refused WAL mode (got {mode}), which two processes need; put the data directory on a local disk",
+                self.path.display()
+            )));
+        }
+        self.conn
+            .pragma_update(None, "synchronous", if sync { "NORMAL" } else { "OFF" })
+            .map_err(e)?;
+        let version: i64 = self
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(e)?;
+        if version > SCHEMA_VERSION {
+            return Err(StoreError::NewerFormat {
+                path: self.path.clone(),
+                found: version as u32,
+            });
+        }
+        self.conn
+            .execute_batch(
+                "BEGIN IMMEDIATE;
+             CREATE TABLE IF NOT EXISTS attempts (
+                 id TEXT PRIMARY KEY NOT NULL,
+                 status TEXT NOT NULL,
+                 scenario TEXT NOT NULL,
+                 rubric_sha256 TEXT NOT NULL,
+                 model TEXT NOT NULL,
+                 trainee TEXT NOT NULL,
+                 device TEXT NOT NULL,
+                 org TEXT NOT NULL,
+                 started_ms INTEGER NOT NULL,
+                 finished_ms INTEGER,
+                 duration_ms INTEGER NOT NULL,
+                 score REAL,
+                 passed INTEGER,
+                 needs_review INTEGER NOT NULL,
+                 reviewed INTEGER NOT NULL,
+                 overrules INTEGER NOT NULL,
+                 corrected INTEGER NOT NULL,
+                 regraded INTEGER NOT NULL,
+                 text TEXT NOT NULL
+             ) WITHOUT ROWID;
+             CREATE INDEX IF NOT EXISTS attempts_started ON attempts(started_ms);
+             CREATE INDEX IF NOT EXISTS attempts_trainee ON attempts(trainee, started_ms);
+             CREATE INDEX IF NOT EXISTS attempts_scenario ON attempts(scenario, started_ms);
+             PRAGMA user_version = 1;
+             COMMIT;",
+            )
+            .map_err(e)
+    }
+
+    fn err(&self, e: rusqlite::Error) -> StoreError {
+        index_err(&self.path, e)
+    }
+
+    fn upsert_on(conn: &Connection, r: &AttemptSummary) -> rusqlite::Result<()> {
+        conn.prepare_cached(&format!(
+            "INSERT OR REPLACE INTO attempts ({COLUMNS}) VALUES \
+             (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)"
+        ))?
+        .execute(params![
+            r.id.as_str(),
+            r.status.as_str(),
+            r.scenario,
+            r.rubric_sha256,
+            r.model,
+            r.trainee,
+            r.device,
+            r.org,
+            r.started.unix_ms(),
+            r.finished.map(Timestamp::unix_ms),
+            r.duration_ms as i64,
+            r.score,
+            r.passed,
+            r.needs_review,
+            r.reviewed,
+            r.overrules,
+            r.corrected,
+            r.regraded,
+            r.text,
+        ])?;
+        Ok(())
+    }
+}
+
+fn index_err(path: &Path, source: rusqlite::Error) -> StoreError {
+    StoreError::Index {
+        path: path.to_path_buf(),
+        err: source,
+    }
+}
+
+fn from_row(row: &Row<'_>) -> rusqlite::Result<AttemptSummary> {
+    let bad = |i: usize, what: String| {
+        rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, what.into())
+    };
+    let id: String = row.get(0)?;
+    let status: String = row.get(1)?;
+    Ok(AttemptSummary {
+        id: AttemptId::parse(&id).map_err(|e| bad(0, e.to_string()))?,
+        status: AttemptStatus::parse(&status).ok_or_else(|| bad(1, status.clone()))?,
+        scenario: row.get(2)?,
+        rubric_sha256: row.get(3)?,
+        model: row.get(4)?,
+        trainee: row.get(5)?,
+        device: row.get(6)?,
+        org: row.get(7)?,
+        started: Timestamp::from_unix_ms(row.get(8)?),
+        finished: row.get::<_, Option<i64>>(9)?.map(Timestamp::from_unix_ms),
+        duration_ms: row.get::<_, i64>(10)? as u64,
+        score: row.get(11)?,
+        passed: row.get(12)?,
+        needs_review: row.get(13)?,
+        reviewed: row.get(14)?,
+        overrules: row.get(15)?,
+        corrected: row.get(16)?,
+        regraded: row.get(17)?,
+        text: row.get(18)?,
+    })
+}
+
+/// SQL for a query: the WHERE clause and its parameters, kept apart from execution so the
+/// same translation can serve another SQL backend.
+pub(crate) fn query_sql(q: &Query) -> (String, Vec<Value>) {
+    let mut clauses: Vec<&str> = Vec::new();
+    let mut args: Vec<Value> = Vec::new();
+    let mut eq = |col: &'static str, v: &Option<String>, clauses: &mut Vec<&str>| {
+        if let Some(v) = v {
+            clauses.push(col);
+            args.push(Value::Text(v.clone()));
+        }
+    };
+    eq("trainee = ?", &q.trainee, &mut clauses);
+    eq("scenario = ?", &q.scenario, &mut clauses);
+    eq("org = ?", &q.org, &mut clauses);
+    if let Some(t) = &q.text {
+        clauses.push("instr(text, ?) > 0");
+        args.push(Value::Text(t.clone()));
+    }
+    if let Some(t) = q.since {
+        clauses.push("started_ms >= ?");
+        args.push(Value::Integer(t.unix_ms()));
+    }
+    if let Some(t) = q.until {
+        clauses.push("started_ms < ?");
+        args.push(Value::Integer(t.unix_ms()));
+    }
+    match q.verdict {
+        Some(Verdict::Passed) => clauses.push("status = 'finished' AND passed = 1"),
+        Some(Verdict::Failed) => clauses.push("status = 'finished' AND passed = 0"),
+        Some(Verdict::Interrupted) => clauses.push("status = 'interrupted'"),
+        None => {}
+    }
+    match q.needs_review {
+        Some(true) => clauses.push("needs_review = 1"),
+        Some(false) => clauses.push("needs_review = 0"),
+        None => {}
+    }
+    match q.reviewed {
+        Some(true) => clauses.push("reviewed = 1"),
+        Some(false) => clauses.push("reviewed = 0"),
+        None => {}
+    }
+    let mut sql = format!("SELECT {COLUMNS} FROM attempts");
+    if !clauses.is_empty() {
+        sql.push_str(" WHERE ");
+        sql.push_str(&clauses.join(" AND "));
+    }
+    let dir = if q.descending { "DESC" } else { "ASC" };
+    let key = match q.sort {
+        SortKey::Started => "started_ms",
+        SortKey::Score => "score",
+        SortKey::Trainee => "trainee",
+        SortKey::Scenario => "scenario",
+    };
+    // id breaks ties so equal keys list in a stable, time-ordered way.
+    sql.push_str(&format!(" ORDER BY {key} {dir}, id {dir}"));
+    if q.limit.is_some() || q.offset > 0 {
+        let limit = q
+            .limit
+            .map(|l| l.min(i64::MAX as usize) as i64)
+            .unwrap_or(-1);
+        sql.push_str(&format!(" LIMIT {limit} OFFSET {}", q.offset));
+    }
+    (sql, args)
+}
+
+impl AttemptIndex for SqliteIndex {
+    fn upsert(&self, row: &AttemptSummary) -> Result<(), StoreError> {
+        Self::upsert_on(&self.conn, row).map_err(|e| self.err(e))
+    }
+
+    fn remove(&self, id: &AttemptId) -> Result<(), StoreError> {
+        self.conn
+            .execute("DELETE FROM attempts WHERE id = ?1", [id.as_str()])
+            .map(|_| ())
+            .map_err(|e| self.err(e))
+    }
+
+    fn get(&self, id: &AttemptId) -> Result<Option<AttemptSummary>, StoreError> {
+        self.conn
+            .query_row(
+                &format!("SELECT {COLUMNS} FROM attempts WHERE id = ?1"),
+                [id.as_str()],
+                from_row,
+            )
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
+    fn ids(&self) -> Result<Vec<AttemptId>, StoreError> {
+        let run = || -> rusqlite::Result<Vec<AttemptId>> {
+            let mut st = self.conn.prepare("SELECT id FROM attempts ORDER BY id")?;
+            let ids = st
+                .query_map([], |r| r.get::<_, String>(0))?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(ids
+                .iter()
+                .filter_map(|s| AttemptId::parse(s).ok())
+                .collect())
+        };
+        run().map_err(|e| self.err(e))
+    }
+
+    fn query(&self, q: &Query) -> Result<Vec<AttemptSummary>, StoreError> {
+        let (sql, args) = query_sql(q);
+        let run = || -> rusqlite::Result<Vec<AttemptSummary>> {
+            let mut st = self.conn.prepare_cached(&sql)?;
+            let rows = st.query_map(rusqlite::params_from_iter(args.iter()), from_row)?;
+            rows.collect()
+        };
+        run().map_err(|e| self.err(e))
+    }
+
+    fn upsert_many(&self, rows: &[AttemptSummary]) -> Result<(), StoreError> {
+        let run = || -> rusqlite::Result<()> {
+            // Take the write lock up front: a deferred transaction that upgrades later can
+            // fail with SQLITE_BUSY without waiting when another process is writing.
+            let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
+            for r in rows {
+                Self::upsert_on(&tx, r)?;
+            }
+            tx.commit()
+        };
+        run().map_err(|e| self.err(e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(id_ms: u64, trainee: &str, score: Option<f64>, passed: Option<bool>) -> AttemptSummary {
+        let t = std::time::UNIX_EPOCH + Duration::from_millis(1_795_000_000_000 + id_ms);
+        AttemptSummary {
+            id: AttemptId::generate(t),
+            status: if passed.is_some() {
+                AttemptStatus::Finished
+            } else {
+                AttemptStatus::Interrupted
+            },
+            scenario: "property-greeting".into(),
+            rubric_sha256: "ab".repeat(32),
+            model: "base".into(),
+            trainee: trainee.into(),
+            device: "mic".into(),
+            org: String::new(),
+            started: Timestamp::from_system_time(t),
+            finished: passed.map(|_| Timestamp::from_system_time(t)),
+            duration_ms: 1500,
+            score,
+            passed,
+            needs_review: score.is_some_and(|s| s < 60.0),
+            reviewed: false,
+            overrules: 0,
+            corrected: false,
+            regraded: false,
+            text: format!("您好,{trainee}物业"),
+        }
+    }
+
+    #[test]
+    fn round_trips_rows_and_filters() {
+        let dir = tempfile::tempdir().unwrap();
+        let idx = SqliteIndex::open(&dir.path().join("i.sqlite"), true).unwrap();
+        let rows = vec![
+            row(1, "王芳", Some(90.0), Some(true)),
+            row(2, "李雷", Some(40.0), Some(false)),
+            row(3, "王芳", None, None),
+        ];
+        for r in &rows {
+            idx.upsert(r).unwrap();
+        }
+        assert_eq!(idx.get(&rows[1].id).unwrap().as_ref(), Some(&rows[1]));
+        let all = idx.query(&Query::default()).unwrap();
+        assert_eq!(all, rows);
+        let q = Query {
+            trainee: Some("王芳".into()),
+            descending: true,
+            ..Query::default()
+        };
+        assert_eq!(
+            idx.query(&q).unwrap(),
+            vec![rows[2].clone(), rows[0].clone()]
+        );
+        let q = Query {
+            verdict: Some(Verdict::Failed),
+            ..Query::default()
+        };
+        assert_eq!(idx.query(&q).unwrap(), vec![rows[1].clone()]);
+        let q = Query {
+            verdict: Some(Verdict::Interrupted),
+            ..Query::default()
+        };
+        assert_eq!(idx.query(&q).unwrap(), vec![rows[2].clone()]);
+        let q = Query {
+            text: Some("李雷物".into()),
+            ..Query::default()
+        };
+        assert_eq!(idx.query(&q).unwrap(), vec![rows[1].clone()]);
+        let q = Query {
+            needs_review: Some(true),
+            ..Query::default()
+        };
+        assert_eq!(idx.query(&q).unwrap(), vec![rows[1].clone()]);
+        let q = Query {
+            since: Some(rows[1].started),
+            until: Some(rows[2].started),
+            ..Query::default()
+        };
+        assert_eq!(idx.query(&q).unwrap(), vec![rows[1].clone()]);
+        let q = Query {
+            sort: SortKey::Score,
+            descending: true,
+            limit: Some(1),
+            ..Query::default()
+        };
+        assert_eq!(idx.query(&q).unwrap(), vec![rows[0].clone()]);
+        let q = Query {
+            limit: Some(1),
+            offset: 1,
+            ..Query::default()
+        };
+        assert_eq!(idx.query(&q).unwrap(), vec![rows[1].clone()]);
+        // Text that looks like SQL or LIKE patterns is only ever a parameter.
+        let q = Query {
+            text: Some("%' OR 1=1 --".into()),
+            ..Query::default()
+        };
+        assert!(idx.query(&q).unwrap().is_empty());
+
+        idx.remove(&rows[0].id).unwrap();
+        idx.remove(&rows[2].id).unwrap();
+        assert_eq!(idx.ids().unwrap(), vec![rows[1].id.clone()]);
+        let mut changed = rows.clone();
+        changed[1].reviewed = true;
+        idx.upsert_many(&changed).unwrap();
+        assert_eq!(idx.query(&Query::default()).unwrap(), changed);
+    }
+
+    #[test]
+    fn a_damaged_index_says_to_rebuild() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("i.sqlite");
+        std::fs::write(&p, vec![b'x'; 8192]).unwrap();
+        let err = SqliteIndex::open(&p, true).unwrap_err().to_string();
+        assert!(err.contains("store rebuild"), "{err}");
+    }
+}

@@ -1,0 +1,220 @@
+//! The store's data: what a caller passes in (attempt info, outcome), what is written to
+//! `meta.json` and `audit.jsonl`, and what the index returns for listing (summaries, queries).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::id::AttemptId;
+use super::time::Timestamp;
+use super::wav_stream::AudioFormat;
+use crate::transcribe::Transcript;
+
+/// Version of `meta.json`; a newer one is refused with "upgrade ringcoach".
+pub const META_FORMAT: u32 = 1;
+
+/// What is known when recording starts. Written to `started.json` immediately, so an
+/// interrupted attempt still says whose it was and what it was for.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AttemptInfo {
+    pub scenario: String,
+    /// SHA-256 of the rubric the attempt is graded against (a changed rubric is a new one).
+    pub rubric_sha256: String,
+    /// Which speech model transcribed it (e.g. `ggml-base-q5_1`).
+    pub model: String,
+    pub trainee: String,
+    /// Input device name.
+    pub device: String,
+    /// Organisation / training room; empty when not used.
+    pub org: String,
+    pub started: Timestamp,
+}
+
+/// What is known once the reply has been transcribed and graded.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    pub transcript: Transcript,
+    /// The grader's report, stored verbatim as `report.json`.
+    pub report: serde_json::Value,
+    pub score: f64,
+    pub passed: bool,
+    /// Any check came out `uncertain`: a trainer should listen.
+    pub needs_review: bool,
+    pub finished: Timestamp,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AttemptStatus {
+    /// Recorded, transcribed and graded; all files present.
+    Finished,
+    /// The process died while recording or saving; audio recovered, no grade.
+    Interrupted,
+}
+
+impl AttemptStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AttemptStatus::Finished => "finished",
+            AttemptStatus::Interrupted => "interrupted",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "finished" => Some(AttemptStatus::Finished),
+            "interrupted" => Some(AttemptStatus::Interrupted),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AudioMeta {
+    #[serde(flatten)]
+    pub fmt: AudioFormat,
+    pub frames: u64,
+    pub duration_ms: u64,
+}
+
+/// How an interrupted attempt was recovered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Recovery {
+    pub at: Timestamp,
+    /// The WAV header sizes lagged the data and were rewritten from the file length.
+    pub header_repaired: bool,
+}
+
+/// `meta.json`: written last, atomically. Its presence is the attempt's "finished marker":
+/// a directory without it is still being recorded (or was interrupted).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AttemptMeta {
+    pub format: u32,
+    pub id: AttemptId,
+    pub status: AttemptStatus,
+    #[serde(flatten)]
+    pub info: AttemptInfo,
+    pub finished: Option<Timestamp>,
+    pub score: Option<f64>,
+    pub passed: Option<bool>,
+    pub needs_review: bool,
+    pub audio: AudioMeta,
+    /// SHA-256 of each file as saved (`audio.wav`, `transcript.json`, `report.json`).
+    pub files: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recovered: Option<Recovery>,
+}
+
+/// One line of `audit.jsonl`: who did what, when, why, and what it was before.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    pub time: Timestamp,
+    pub trainer: String,
+    #[serde(flatten)]
+    pub action: AuditAction,
+    pub note: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum AuditAction {
+    /// A trainer overruled one check's verdict.
+    Overrule {
+        check: String,
+        original: String,
+        verdict: String,
+    },
+    /// The transcript was corrected (`transcript.corrected.json`; the original stays).
+    Correction {
+        original_text: String,
+        corrected_text: String,
+    },
+    /// The attempt was re-graded (`report.regraded.json`; the original `report.json` stays).
+    Regrade {
+        original_score: Option<f64>,
+        original_passed: Option<bool>,
+        score: f64,
+        passed: bool,
+    },
+    /// A trainer has looked at it.
+    Reviewed,
+}
+
+/// One row of the index: everything a queue or a report needs without opening files.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AttemptSummary {
+    pub id: AttemptId,
+    pub status: AttemptStatus,
+    pub scenario: String,
+    pub rubric_sha256: String,
+    pub model: String,
+    pub trainee: String,
+    pub device: String,
+    pub org: String,
+    pub started: Timestamp,
+    pub finished: Option<Timestamp>,
+    pub duration_ms: u64,
+    /// Current score: the latest re-grade if any, else the original.
+    pub score: Option<f64>,
+    /// Current verdict, as `score`. None for interrupted attempts.
+    pub passed: Option<bool>,
+    pub needs_review: bool,
+    pub reviewed: bool,
+    pub overrules: u32,
+    pub corrected: bool,
+    pub regraded: bool,
+    /// Transcript text (the corrected one when there is one), for search.
+    pub text: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    Passed,
+    Failed,
+    Interrupted,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SortKey {
+    #[default]
+    Started,
+    Score,
+    Trainee,
+    Scenario,
+}
+
+/// A listing request. Empty fields do not filter. Text filters are exact matches, except
+/// `text`, which is a substring of the transcript.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Query {
+    pub trainee: Option<String>,
+    pub scenario: Option<String>,
+    pub org: Option<String>,
+    /// Started at or after.
+    pub since: Option<Timestamp>,
+    /// Started before.
+    pub until: Option<Timestamp>,
+    pub verdict: Option<Verdict>,
+    pub needs_review: Option<bool>,
+    pub reviewed: Option<bool>,
+    pub text: Option<String>,
+    pub sort: SortKey,
+    /// Newest / highest first.
+    pub descending: bool,
+    pub limit: Option<usize>,
+    pub offset: usize,
+}
+
+/// Everything about one attempt, loaded from its files.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Attempt {
+    pub meta: AttemptMeta,
+    pub audio_path: std::path::PathBuf,
+    /// None for an interrupted attempt.
+    pub transcript: Option<Transcript>,
+    pub corrected_transcript: Option<Transcript>,
+    pub report: Option<serde_json::Value>,
+    pub regraded_report: Option<serde_json::Value>,
+    pub audit: Vec<AuditEntry>,
+    /// Lines of `audit.jsonl` that could not be read (a torn last line after a crash).
+    pub unreadable_audit_lines: usize,
+}
