@@ -14,7 +14,9 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{never, select, tick, Receiver, Sender};
 use crossterm::event::Event as TermEvent;
 
-use crate::app::{App, CheckRow, Effect, Feedback, Key, Mark, Msg, Screen, Situation, Verdict as UiVerdict};
+use crate::app::{
+    App, CheckRow, Effect, Feedback, Key, Mark, Msg, Screen, Situation, Verdict as UiVerdict,
+};
 use crate::audio::capture::{AudioSource, Capture, Chunk, TARGET_RATE};
 use crate::audio::choice::{InputChoice, OutputChoice};
 use crate::audio::facts::{self, AudioFacts};
@@ -86,12 +88,21 @@ pub fn situations(catalog: &Catalog, org: &str, store: &dyn AttemptSink) -> Vec<
             difficulty: difficulty(sc),
             brief_zh: sc.situation.zh.clone(),
             brief_en: sc.situation.en.clone(),
-            caller_turns: sc.caller_turns.iter().map(|t| (t.zh.clone(), t.en.clone())).collect(),
+            caller_turns: sc
+                .caller_turns
+                .iter()
+                .map(|t| (t.zh.clone(), t.en.clone()))
+                .collect(),
             model_answer: sc
                 .model_answers
                 .get_ref()
                 .first()
-                .map(|m| phrases(&m.turns).collect::<Vec<_>>().join(" / ").replace(ORG_PLACEHOLDER, org))
+                .map(|m| {
+                    phrases(&m.turns)
+                        .collect::<Vec<_>>()
+                        .join(" / ")
+                        .replace(ORG_PLACEHOLDER, org)
+                })
                 .unwrap_or_default(),
             best_score: store.best_score(sc.id()),
         })
@@ -131,7 +142,12 @@ pub fn feedback(report: &Report, pickup_ms: u64, first_turn: Option<&AudioFacts>
             message_en: c.message.en.clone(),
         });
     }
-    let voiced_ms: u64 = report.turns.iter().filter_map(|t| t.audio.as_ref()).map(|a| a.speaking_ms).sum();
+    let voiced_ms: u64 = report
+        .turns
+        .iter()
+        .filter_map(|t| t.audio.as_ref())
+        .map(|a| a.speaking_ms)
+        .sum();
     let chars: usize = report.normalized.chars().count();
     Feedback {
         transcript: report.normalized.clone(),
@@ -142,7 +158,8 @@ pub fn feedback(report: &Report, pickup_ms: u64, first_turn: Option<&AudioFacts>
         rings: report.rings.unwrap_or(0),
         pickup_ms,
         first_words_ms: first_turn.and_then(|f| f.first_words_ms),
-        chars_per_minute: (voiced_ms > 0 && chars > 0).then(|| chars as f32 * 60_000.0 / voiced_ms as f32),
+        chars_per_minute: (voiced_ms > 0 && chars > 0)
+            .then(|| chars as f32 * 60_000.0 / voiced_ms as f32),
         saved_as: None,
     }
 }
@@ -191,7 +208,11 @@ pub struct Runtime<'a> {
 }
 
 impl<'a> Runtime<'a> {
-    pub fn new(opts: &'a Options, catalog: &'a Catalog, store: &'a mut dyn AttemptSink) -> anyhow::Result<Self> {
+    pub fn new(
+        opts: &'a Options,
+        catalog: &'a Catalog,
+        store: &'a mut dyn AttemptSink,
+    ) -> anyhow::Result<Self> {
         // Fail before the phone rings: a bad input file or output device is said now.
         for input in &opts.inputs {
             InputChoice::File(input.clone()).open()?;
@@ -327,7 +348,10 @@ impl<'a> Runtime<'a> {
             Effect::PlayRecording => {
                 self.stop_playback();
                 if let Some(samples) = &self.last_audio {
-                    self.playback = Some(self.sink.play(Box::new(Clip::new(samples.clone(), TARGET_RATE)))?);
+                    self.playback = Some(
+                        self.sink
+                            .play(Box::new(Clip::new(samples.clone(), TARGET_RATE)))?,
+                    );
                 }
             }
             Effect::StopPlayback => self.stop_playback(),
@@ -379,7 +403,9 @@ impl<'a> Runtime<'a> {
         }
         let elapsed_ms = rec.turn_started.elapsed().as_millis() as u64;
         let audio = &self.opts.config.audio;
-        if !rec.heard_speech && elapsed_ms > audio.max_wait_ms || elapsed_ms > audio.max_reply_s * 1000 {
+        if !rec.heard_speech && elapsed_ms > audio.max_wait_ms
+            || elapsed_ms > audio.max_reply_s * 1000
+        {
             msgs.push(Msg::TurnEnded);
         }
         msgs.push(Msg::Level {
@@ -404,7 +430,9 @@ impl<'a> Runtime<'a> {
                 vec![]
             }
             transcribe::Event::Done { id, result, .. } => {
-                let Some(call) = &mut self.call else { return vec![] };
+                let Some(call) = &mut self.call else {
+                    return vec![];
+                };
                 let Some(turn) = call.requests.iter().position(|r| *r == id) else {
                     return vec![];
                 };
@@ -424,7 +452,9 @@ impl<'a> Runtime<'a> {
 
     fn resubmit(&mut self, id: u64) {
         let Some(call) = &mut self.call else { return };
-        let Some(turn) = call.requests.iter().position(|r| *r == id) else { return };
+        let Some(turn) = call.requests.iter().position(|r| *r == id) else {
+            return;
+        };
         let Some(rec) = &call.recording else { return };
         let (start, end) = (rec.turn_starts[turn], rec.turn_ends[turn]);
         let new_id = self.next_request;
@@ -436,7 +466,9 @@ impl<'a> Runtime<'a> {
 
     /// Grades once every turn's transcript is in and the call is over.
     fn try_grade(&mut self) -> Vec<Msg> {
-        let Some(call) = &self.call else { return vec![] };
+        let Some(call) = &self.call else {
+            return vec![];
+        };
         if call.finishing.is_none() || call.transcripts.iter().any(Option::is_none) {
             return vec![];
         }
@@ -449,8 +481,10 @@ impl<'a> Runtime<'a> {
             .zip(&rec.turn_ends)
             .map(|(&s, &e)| facts::measure(&rec.samples[s..e]))
             .collect();
-        let tokens: Vec<Vec<transcribe::Token>> =
-            transcripts.iter().map(|t| t.tokens().cloned().collect()).collect();
+        let tokens: Vec<Vec<transcribe::Token>> = transcripts
+            .iter()
+            .map(|t| t.tokens().cloned().collect())
+            .collect();
         let scenario = &self.catalog.scenarios[call.scenario];
         let input = GradeInput {
             turns: transcripts
@@ -488,7 +522,9 @@ impl<'a> Runtime<'a> {
 
     /// Messages for a tick: ring progress, waiting time.
     fn tick(&mut self) -> Vec<Msg> {
-        let Some(call) = &self.call else { return vec![] };
+        let Some(call) = &self.call else {
+            return vec![];
+        };
         if let Some(r) = &call.ringer {
             let s = r.status();
             return vec![Msg::Ringing {
@@ -513,11 +549,17 @@ impl<'a> Runtime<'a> {
 
     fn chunks(&self) -> Option<&Receiver<Chunk>> {
         let rec = self.call.as_ref()?.recording.as_ref()?;
-        rec.capture.as_ref().or(self.mic.as_ref()).map(|c| c.chunks())
+        rec.capture
+            .as_ref()
+            .or(self.mic.as_ref())
+            .map(|c| c.chunks())
     }
 
     fn wants_ticks(&self, app: &App) -> bool {
-        matches!(app.screen, Screen::Ringing { .. } | Screen::Working { .. } | Screen::Call { .. })
+        matches!(
+            app.screen,
+            Screen::Ringing { .. } | Screen::Working { .. } | Screen::Call { .. }
+        )
     }
 }
 
@@ -551,7 +593,11 @@ fn spawn_terminal_reader(tx: Sender<TermEvent>) {
 /// exit path, panics included (ratatui installs the hook).
 pub fn run(opts: &Options, catalog: &Catalog, store: &mut dyn AttemptSink) -> anyhow::Result<()> {
     let mut runtime = Runtime::new(opts, catalog, store)?;
-    let mut app = App::new(situations(catalog, &opts.org, runtime.store), opts.config.lang, opts.org.clone());
+    let mut app = App::new(
+        situations(catalog, &opts.org, runtime.store),
+        opts.config.lang,
+        opts.org.clone(),
+    );
     if let Some(id) = &opts.scenario {
         match app.situations.iter().position(|s| &s.id == id) {
             Some(i) => {
@@ -574,10 +620,17 @@ pub fn run(opts: &Options, catalog: &Catalog, store: &mut dyn AttemptSink) -> an
         let ticker = tick(Duration::from_millis(50));
         loop {
             terminal.draw(|f| crate::tui::views::render(&app, f))?;
-            let ticks = if runtime.wants_ticks(&app) { ticker.clone() } else { never() };
+            let ticks = if runtime.wants_ticks(&app) {
+                ticker.clone()
+            } else {
+                never()
+            };
             let no_chunks = never();
             let chunks = runtime.chunks().cloned().unwrap_or(no_chunks);
-            let mic_idle = match (&runtime.mic, runtime.call.as_ref().and_then(|c| c.recording.as_ref())) {
+            let mic_idle = match (
+                &runtime.mic,
+                runtime.call.as_ref().and_then(|c| c.recording.as_ref()),
+            ) {
                 (Some(m), None) => m.chunks().clone(),
                 _ => never(),
             };

@@ -26,9 +26,8 @@ fn serial() -> std::sync::MutexGuard<'static, ()> {
 fn command(dir: &Path, args: &str) -> String {
     // A private data/state dir so the test never touches the user's attempts or logs;
     // the models stay where `models fetch` put them.
-    let home_models = std::env::var("RINGCOACH_MODEL_DIR").unwrap_or_else(|_| {
-        dirs_model_dir().to_string_lossy().into_owned()
-    });
+    let home_models = std::env::var("RINGCOACH_MODEL_DIR")
+        .unwrap_or_else(|_| dirs_model_dir().to_string_lossy().into_owned());
     format!(
         "cd {dir} && RINGCOACH_MODEL_DIR='{home_models}' RINGCOACH_DATA_DIR='{dir}/data' XDG_STATE_HOME='{dir}/state' {BIN} {args}; echo EXITED=$?; sleep 60",
         dir = dir.display(),
@@ -53,7 +52,10 @@ fn answer_a_call_in_the_terminal_and_read_the_feedback() {
         dir.path(),
         &command(
             dir.path(),
-            &format!("--input {} --output null --lang en --scenario answer-call --org 广利物业", wav.display()),
+            &format!(
+                "--input {} --output null --lang en --scenario answer-call --org 广利物业",
+                wav.display()
+            ),
         ),
         80,
         24,
@@ -90,7 +92,13 @@ fn a_rude_answer_fails_with_the_banned_phrase_marked() {
     support::compose("喂,你找谁?", &wav, &[]);
     let t = Tmux::start(
         dir.path(),
-        &command(dir.path(), &format!("--input {} --output null --lang en --scenario answer-call", wav.display())),
+        &command(
+            dir.path(),
+            &format!(
+                "--input {} --output null --lang en --scenario answer-call",
+                wav.display()
+            ),
+        ),
         80,
         24,
     );

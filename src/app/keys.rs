@@ -62,20 +62,38 @@ mod tests {
 
     #[test]
     fn vim_and_arrow_keys_navigate() {
-        assert_eq!(Key::from_event(&ev(KeyCode::Char('j'), KeyModifiers::NONE)), Some(Key::Down));
-        assert_eq!(Key::from_event(&ev(KeyCode::Up, KeyModifiers::NONE)), Some(Key::Up));
+        assert_eq!(
+            Key::from_event(&ev(KeyCode::Char('j'), KeyModifiers::NONE)),
+            Some(Key::Down)
+        );
+        assert_eq!(
+            Key::from_event(&ev(KeyCode::Up, KeyModifiers::NONE)),
+            Some(Key::Up)
+        );
     }
 
     #[test]
     fn ctrl_c_interrupts_and_other_chords_are_ignored() {
-        assert_eq!(Key::from_event(&ev(KeyCode::Char('c'), KeyModifiers::CONTROL)), Some(Key::Interrupt));
-        assert_eq!(Key::from_event(&ev(KeyCode::Char('q'), KeyModifiers::CONTROL)), None);
+        assert_eq!(
+            Key::from_event(&ev(KeyCode::Char('c'), KeyModifiers::CONTROL)),
+            Some(Key::Interrupt)
+        );
+        assert_eq!(
+            Key::from_event(&ev(KeyCode::Char('q'), KeyModifiers::CONTROL)),
+            None
+        );
     }
 
     #[test]
     fn q_and_esc_go_back() {
-        assert_eq!(Key::from_event(&ev(KeyCode::Char('q'), KeyModifiers::NONE)), Some(Key::Back));
-        assert_eq!(Key::from_event(&ev(KeyCode::Esc, KeyModifiers::NONE)), Some(Key::Back));
+        assert_eq!(
+            Key::from_event(&ev(KeyCode::Char('q'), KeyModifiers::NONE)),
+            Some(Key::Back)
+        );
+        assert_eq!(
+            Key::from_event(&ev(KeyCode::Esc, KeyModifiers::NONE)),
+            Some(Key::Back)
+        );
     }
 
     #[test]

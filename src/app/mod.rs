@@ -105,7 +105,10 @@ pub enum Screen {
 pub enum Msg {
     Key(Key),
     /// Ring progress from the runtime's ringer (rings started so far, ms since ringing began).
-    Ringing { rings: u32, elapsed_ms: u64 },
+    Ringing {
+        rings: u32,
+        elapsed_ms: u64,
+    },
     /// Recording progress of the current turn: ms since the turn began, level in dBFS.
     Level {
         elapsed_ms: u64,
@@ -115,9 +118,13 @@ pub enum Msg {
     /// The end-of-speech detector (or the max-wait timer) ended the current turn.
     TurnEnded,
     /// The worker finished transcribing a turn.
-    TurnTranscribed { turn: usize },
+    TurnTranscribed {
+        turn: usize,
+    },
     /// Elapsed time while waiting for the transcriber/grader.
-    Waiting { elapsed_ms: u64 },
+    Waiting {
+        elapsed_ms: u64,
+    },
     /// The whole call is graded.
     Graded(Box<Feedback>),
     /// Something went wrong in the runtime; shown as a one-line status, the loop goes on.
@@ -133,9 +140,13 @@ pub enum Effect {
     /// The call was abandoned (q/Esc while ringing or during the call): stop everything, discard.
     HangUp,
     /// Play the caller's line of this turn (if the scenario has audio) and start recording the reply.
-    StartTurn { turn: usize },
+    StartTurn {
+        turn: usize,
+    },
     /// Stop recording this turn and hand its audio to the transcriber.
-    EndTurn { turn: usize },
+    EndTurn {
+        turn: usize,
+    },
     /// All turns are recorded: grade the whole call once the transcripts are in, and save it.
     FinishCall,
     /// Play back the trainee's own recording of the last attempt.
@@ -204,7 +215,11 @@ impl App {
             }
             Msg::TurnEnded => self.end_turn(),
             Msg::TurnTranscribed { turn } => {
-                if let Screen::Working { done_turns, elapsed_ms } = self.screen {
+                if let Screen::Working {
+                    done_turns,
+                    elapsed_ms,
+                } = self.screen
+                {
                     self.screen = Screen::Working {
                         done_turns: done_turns.max(turn + 1),
                         elapsed_ms,
@@ -214,15 +229,25 @@ impl App {
             }
             Msg::Waiting { elapsed_ms } => {
                 if let Screen::Working { done_turns, .. } = self.screen {
-                    self.screen = Screen::Working { done_turns, elapsed_ms };
+                    self.screen = Screen::Working {
+                        done_turns,
+                        elapsed_ms,
+                    };
                 }
                 vec![]
             }
             Msg::Graded(feedback) => {
-                if let Some(score) = self.situations.get_mut(self.selected).map(|s| &mut s.best_score) {
+                if let Some(score) = self
+                    .situations
+                    .get_mut(self.selected)
+                    .map(|s| &mut s.best_score)
+                {
                     *score = Some(score.map_or(feedback.score, |b| b.max(feedback.score)));
                 }
-                self.screen = Screen::Feedback { feedback, scroll: 0 };
+                self.screen = Screen::Feedback {
+                    feedback,
+                    scroll: 0,
+                };
                 vec![]
             }
             Msg::Failed(message) => {

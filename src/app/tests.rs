@@ -9,7 +9,9 @@ fn situation(id: &str, turns: usize) -> Situation {
         difficulty: 1,
         brief_zh: "业主来电".into(),
         brief_en: "An owner calls".into(),
-        caller_turns: (0..turns).map(|i| (format!("第{i}句"), format!("line {i}"))).collect(),
+        caller_turns: (0..turns)
+            .map(|i| (format!("第{i}句"), format!("line {i}")))
+            .collect(),
         model_answer: "您好,广利物业,请问有什么可以帮您?".into(),
         best_score: None,
     }
@@ -47,15 +49,37 @@ fn a_whole_single_turn_call() {
     assert_eq!(a.update(Msg::Key(Key::Enter)), vec![]);
     assert_eq!(a.screen, Screen::Card);
     assert_eq!(a.update(Msg::Key(Key::Enter)), vec![Effect::StartRinging]);
-    a.update(Msg::Ringing { rings: 2, elapsed_ms: 5200 });
-    assert_eq!(a.screen, Screen::Ringing { rings: 2, elapsed_ms: 5200 });
+    a.update(Msg::Ringing {
+        rings: 2,
+        elapsed_ms: 5200,
+    });
+    assert_eq!(
+        a.screen,
+        Screen::Ringing {
+            rings: 2,
+            elapsed_ms: 5200
+        }
+    );
     assert_eq!(
         a.update(Msg::Key(Key::Space)),
         vec![Effect::PickUp, Effect::StartTurn { turn: 0 }]
     );
-    a.update(Msg::Level { elapsed_ms: 900, level_db: -20.0, heard_speech: true });
-    assert!(matches!(a.screen, Screen::Call { heard_speech: true, .. }));
-    assert_eq!(a.update(Msg::TurnEnded), vec![Effect::EndTurn { turn: 0 }, Effect::FinishCall]);
+    a.update(Msg::Level {
+        elapsed_ms: 900,
+        level_db: -20.0,
+        heard_speech: true,
+    });
+    assert!(matches!(
+        a.screen,
+        Screen::Call {
+            heard_speech: true,
+            ..
+        }
+    ));
+    assert_eq!(
+        a.update(Msg::TurnEnded),
+        vec![Effect::EndTurn { turn: 0 }, Effect::FinishCall]
+    );
     assert!(matches!(a.screen, Screen::Working { .. }));
     a.update(Msg::Graded(feedback(80)));
     assert!(matches!(a.screen, Screen::Feedback { .. }));
@@ -68,13 +92,19 @@ fn multi_turn_calls_go_turn_by_turn() {
     a.update(Msg::Key(Key::Enter));
     a.update(Msg::Key(Key::Enter));
     a.update(Msg::Key(Key::Enter));
-    assert_eq!(a.update(Msg::TurnEnded), vec![Effect::EndTurn { turn: 0 }, Effect::StartTurn { turn: 1 }]);
+    assert_eq!(
+        a.update(Msg::TurnEnded),
+        vec![Effect::EndTurn { turn: 0 }, Effect::StartTurn { turn: 1 }]
+    );
     // Enter also ends a turn by hand.
     assert_eq!(
         a.update(Msg::Key(Key::Enter)),
         vec![Effect::EndTurn { turn: 1 }, Effect::StartTurn { turn: 2 }]
     );
-    assert_eq!(a.update(Msg::TurnEnded), vec![Effect::EndTurn { turn: 2 }, Effect::FinishCall]);
+    assert_eq!(
+        a.update(Msg::TurnEnded),
+        vec![Effect::EndTurn { turn: 2 }, Effect::FinishCall]
+    );
 }
 
 #[test]
@@ -102,18 +132,30 @@ fn ctrl_c_quits_from_anywhere_and_hangs_up_first() {
     a.update(Msg::Key(Key::Enter));
     a.update(Msg::Key(Key::Enter));
     a.update(Msg::Key(Key::Enter));
-    assert_eq!(a.update(Msg::Key(Key::Interrupt)), vec![Effect::HangUp, Effect::Quit]);
+    assert_eq!(
+        a.update(Msg::Key(Key::Interrupt)),
+        vec![Effect::HangUp, Effect::Quit]
+    );
 }
 
 #[test]
 fn feedback_keys_retry_play_next() {
     let mut a = app(1);
-    a.screen = Screen::Feedback { feedback: feedback(50), scroll: 0 };
+    a.screen = Screen::Feedback {
+        feedback: feedback(50),
+        scroll: 0,
+    };
     assert_eq!(a.update(Msg::Key(Key::Play)), vec![Effect::PlayRecording]);
     a.update(Msg::Key(Key::Down));
     assert!(matches!(a.screen, Screen::Feedback { scroll: 1, .. }));
-    assert_eq!(a.update(Msg::Key(Key::Retry)), vec![Effect::StopPlayback, Effect::StartRinging]);
-    a.screen = Screen::Feedback { feedback: feedback(50), scroll: 0 };
+    assert_eq!(
+        a.update(Msg::Key(Key::Retry)),
+        vec![Effect::StopPlayback, Effect::StartRinging]
+    );
+    a.screen = Screen::Feedback {
+        feedback: feedback(50),
+        scroll: 0,
+    };
     assert_eq!(a.update(Msg::Key(Key::Next)), vec![Effect::StopPlayback]);
     assert_eq!((a.selected, &a.screen), (1, &Screen::Card));
 }
@@ -131,7 +173,10 @@ fn help_overlay_swallows_the_next_key() {
 #[test]
 fn keys_wait_while_transcribing() {
     let mut a = app(1);
-    a.screen = Screen::Working { done_turns: 0, elapsed_ms: 0 };
+    a.screen = Screen::Working {
+        done_turns: 0,
+        elapsed_ms: 0,
+    };
     assert_eq!(a.update(Msg::Key(Key::Enter)), vec![]);
     assert_eq!(a.update(Msg::Key(Key::Back)), vec![]);
     a.update(Msg::Failed("model crashed".into()));
@@ -142,9 +187,15 @@ fn keys_wait_while_transcribing() {
 #[test]
 fn best_score_keeps_the_maximum() {
     let mut a = app(1);
-    a.screen = Screen::Working { done_turns: 0, elapsed_ms: 0 };
+    a.screen = Screen::Working {
+        done_turns: 0,
+        elapsed_ms: 0,
+    };
     a.update(Msg::Graded(feedback(90)));
-    a.screen = Screen::Working { done_turns: 0, elapsed_ms: 0 };
+    a.screen = Screen::Working {
+        done_turns: 0,
+        elapsed_ms: 0,
+    };
     a.update(Msg::Graded(feedback(40)));
     assert_eq!(a.situations[0].best_score, Some(90));
 }

@@ -69,13 +69,18 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if let Some(t) = &args.trainee {
         config.trainee = Some(t.clone());
     }
-    let prompts = args.prompts.clone().or_else(|| std::env::var_os(crate::scenario::PROMPTS_ENV).map(PathBuf::from));
+    let prompts = args
+        .prompts
+        .clone()
+        .or_else(|| std::env::var_os(crate::scenario::PROMPTS_ENV).map(PathBuf::from));
     let catalog = Catalog::load(prompts.as_deref())?;
     for p in &catalog.problems {
         eprintln!("ringcoach: warning: skipped {p}");
     }
     let (org, org_source) = match args.org.clone().or_else(|| config.org.clone()) {
-        Some(o) if o.trim().is_empty() => anyhow::bail!("--org is empty: give the organisation's name, or leave it out"),
+        Some(o) if o.trim().is_empty() => {
+            anyhow::bail!("--org is empty: give the organisation's name, or leave it out")
+        }
         Some(o) => (o, OrgSource::Given),
         None => (catalog.org.name.clone(), OrgSource::DefaultProfile),
     };
@@ -111,10 +116,17 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 /// The models to load. On first use the default models are fetched and converted (with
 /// progress on the console) before the practice screen opens; a path the user named is
 /// never replaced, its problem is reported instead.
-fn resolve_models(model: Option<PathBuf>, vad: Option<PathBuf>) -> anyhow::Result<(PathBuf, Option<PathBuf>)> {
+fn resolve_models(
+    model: Option<PathBuf>,
+    vad: Option<PathBuf>,
+) -> anyhow::Result<(PathBuf, Option<PathBuf>)> {
     let mut progress = super::models::StderrProgress::new();
-    let whisper = models::resolve_or_fetch(ModelKind::Whisper, model.as_deref(), &mut |p| progress.show(p))?;
-    let vad = models::resolve_or_fetch(ModelKind::SileroVad, vad.as_deref(), &mut |p| progress.show(p))?;
+    let whisper = models::resolve_or_fetch(ModelKind::Whisper, model.as_deref(), &mut |p| {
+        progress.show(p)
+    })?;
+    let vad = models::resolve_or_fetch(ModelKind::SileroVad, vad.as_deref(), &mut |p| {
+        progress.show(p)
+    })?;
     progress.done();
     Ok((whisper, Some(vad)))
 }

@@ -106,10 +106,7 @@ impl Config {
     /// Parse a config file's text; `path` only names it in errors.
     pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         toml::from_str(text).map_err(|e| {
-            let (line, col) = e
-                .span()
-                .map(|s| line_col(text, s.start))
-                .unwrap_or((1, 1));
+            let (line, col) = e.span().map(|s| line_col(text, s.start)).unwrap_or((1, 1));
             ConfigError::Parse {
                 path: path.to_path_buf(),
                 line,
@@ -171,7 +168,11 @@ mod tests {
 
     #[test]
     fn partial_file_keeps_other_defaults() {
-        let c = Config::parse("lang = \"en\"\n[ring]\noff_ms = 2000\n", Path::new("c.toml")).unwrap();
+        let c = Config::parse(
+            "lang = \"en\"\n[ring]\noff_ms = 2000\n",
+            Path::new("c.toml"),
+        )
+        .unwrap();
         assert_eq!(c.lang, Lang::En);
         assert_eq!(c.ring.off_ms, 2000);
         assert_eq!(c.ring.on_ms, 1000);
@@ -180,16 +181,21 @@ mod tests {
 
     #[test]
     fn unknown_key_is_reported_with_its_position() {
-        let err = Config::parse("lang = \"zh\"\n[audio]\nhangover = 5\n", Path::new("c.toml"))
-            .unwrap_err()
-            .to_string();
+        let err = Config::parse(
+            "lang = \"zh\"\n[audio]\nhangover = 5\n",
+            Path::new("c.toml"),
+        )
+        .unwrap_err()
+        .to_string();
         assert!(err.starts_with("config file c.toml:3:1:"), "{err}");
         assert!(err.contains("hangover"), "{err}");
     }
 
     #[test]
     fn bad_value_is_reported() {
-        let err = Config::parse("lang = \"fr\"\n", Path::new("c.toml")).unwrap_err().to_string();
+        let err = Config::parse("lang = \"fr\"\n", Path::new("c.toml"))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("c.toml:1:8"), "{err}");
     }
 

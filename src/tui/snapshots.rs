@@ -15,7 +15,9 @@ fn situation() -> Situation {
         direction: "incoming".into(),
         difficulty: 1,
         brief_zh: "业主打来电话。三声之内接起,先问好,再报单位,再用问候语。".into(),
-        brief_en: "An owner calls. Pick up within three rings: greet, name the organisation, offer help.".into(),
+        brief_en:
+            "An owner calls. Pick up within three rings: greet, name the organisation, offer help."
+                .into(),
         caller_turns: vec![("(电话铃响)".into(), "(the phone rings)".into())],
         model_answer: "您好,广利物业,请问有什么可以帮您?".into(),
         best_score: Some(85),
@@ -97,28 +99,42 @@ fn card_en() {
 #[test]
 fn ringing_late() {
     let mut a = app(Lang::Zh);
-    a.screen = Screen::Ringing { rings: 4, elapsed_ms: 15_300 };
+    a.screen = Screen::Ringing {
+        rings: 4,
+        elapsed_ms: 15_300,
+    };
     insta::assert_snapshot!(render(&a));
 }
 
 #[test]
 fn call_hearing_you() {
     let mut a = app(Lang::Zh);
-    a.screen = Screen::Call { turn: 0, elapsed_ms: 2_400, level_db: -18.0, heard_speech: true };
+    a.screen = Screen::Call {
+        turn: 0,
+        elapsed_ms: 2_400,
+        level_db: -18.0,
+        heard_speech: true,
+    };
     insta::assert_snapshot!(render(&a));
 }
 
 #[test]
 fn working() {
     let mut a = app(Lang::En);
-    a.screen = Screen::Working { done_turns: 0, elapsed_ms: 600 };
+    a.screen = Screen::Working {
+        done_turns: 0,
+        elapsed_ms: 600,
+    };
     insta::assert_snapshot!(render(&a));
 }
 
 #[test]
 fn feedback_zh() {
     let mut a = app(Lang::Zh);
-    a.screen = Screen::Feedback { feedback: feedback(), scroll: 0 };
+    a.screen = Screen::Feedback {
+        feedback: feedback(),
+        scroll: 0,
+    };
     insta::assert_snapshot!(render(&a));
 }
 
@@ -128,7 +144,10 @@ fn feedback_en_nothing_heard() {
     let mut fb = feedback();
     fb.transcript.clear();
     fb.marks.clear();
-    a.screen = Screen::Feedback { feedback: fb, scroll: 0 };
+    a.screen = Screen::Feedback {
+        feedback: fb,
+        scroll: 0,
+    };
     insta::assert_snapshot!(render(&a));
 }
 

@@ -18,10 +18,7 @@ pub fn render(app: &App, frame: &mut Frame) {
     let s = strings(app.lang);
     let area = frame.area();
     if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
-        frame.render_widget(
-            Paragraph::new(s.too_small).wrap(Wrap { trim: true }),
-            area,
-        );
+        frame.render_widget(Paragraph::new(s.too_small).wrap(Wrap { trim: true }), area);
         return;
     }
     let [header, body, footer] = Layout::vertical([
@@ -66,7 +63,16 @@ pub fn render(app: &App, frame: &mut Frame) {
             elapsed_ms,
             level_db,
             heard_speech,
-        } => call(app, *turn, *elapsed_ms, *level_db, *heard_speech, s, frame, body),
+        } => call(
+            app,
+            *turn,
+            *elapsed_ms,
+            *level_db,
+            *heard_speech,
+            s,
+            frame,
+            body,
+        ),
         Screen::Working {
             done_turns,
             elapsed_ms,
@@ -98,7 +104,11 @@ fn pick(app: &App, s: &Strings, frame: &mut Frame, area: Rect) {
         .situations
         .iter()
         .map(|sit| {
-            let dir = if sit.direction == "outgoing" { s.outgoing } else { s.incoming };
+            let dir = if sit.direction == "outgoing" {
+                s.outgoing
+            } else {
+                s.incoming
+            };
             let best = sit
                 .best_score
                 .map_or_else(|| s.never.to_string(), |b| format!("{} {b}", s.best));
@@ -133,7 +143,11 @@ fn card(app: &App, sit: &Situation, s: &Strings, frame: &mut Frame, area: Rect) 
         Line::from(Span::styled(title(app, sit), Style::new().bold())),
         Line::from(format!(
             "{} · {} {}",
-            if sit.direction == "outgoing" { s.outgoing } else { s.incoming },
+            if sit.direction == "outgoing" {
+                s.outgoing
+            } else {
+                s.incoming
+            },
             s.difficulty,
             "★".repeat(sit.difficulty.clamp(1, 3) as usize)
         )),
@@ -147,7 +161,10 @@ fn card(app: &App, sit: &Situation, s: &Strings, frame: &mut Frame, area: Rect) 
             continue;
         }
         lines.push(Line::from(format!("{} {}: {zh}", s.caller_says, i + 1)));
-        lines.push(Line::from(Span::styled(format!("    {en}"), Style::new().dim())));
+        lines.push(Line::from(Span::styled(
+            format!("    {en}"),
+            Style::new().dim(),
+        )));
     }
     frame.render_widget(
         Paragraph::new(lines)
@@ -167,7 +184,11 @@ fn ringing(rings: u32, elapsed_ms: u64, s: &Strings, frame: &mut Frame, area: Re
         Line::from(bells).alignment(Alignment::Center),
         Line::from(Span::styled(
             format!("{} {rings} · {:.1} s", s.rings, elapsed_ms as f64 / 1000.0),
-            if late { Style::new().fg(Color::Red) } else { Style::new() },
+            if late {
+                Style::new().fg(Color::Red)
+            } else {
+                Style::new()
+            },
         ))
         .alignment(Alignment::Center),
     ]);
@@ -203,7 +224,10 @@ fn call(
     let mut lines = vec![Line::from(turn_label)];
     if !caller.0.is_empty() {
         lines.push(Line::from(format!("{}: {}", s.caller_says, caller.0)));
-        lines.push(Line::from(Span::styled(format!("    {}", caller.1), Style::new().dim())));
+        lines.push(Line::from(Span::styled(
+            format!("    {}", caller.1),
+            Style::new().dim(),
+        )));
     }
     frame.render_widget(
         Paragraph::new(lines)
@@ -232,7 +256,8 @@ fn call(
             Lang::En => &sit.brief_en,
         };
         frame.render_widget(
-            Paragraph::new(Span::styled(brief.clone(), Style::new().dim())).wrap(Wrap { trim: false }),
+            Paragraph::new(Span::styled(brief.clone(), Style::new().dim()))
+                .wrap(Wrap { trim: false }),
             rest,
         );
     }
@@ -243,8 +268,11 @@ fn working(app: &App, done: usize, elapsed_ms: u64, s: &Strings, frame: &mut Fra
     let text = vec![
         Line::default(),
         Line::from(s.working_body).alignment(Alignment::Center),
-        Line::from(format!("{done}/{total} · {:.1} s", elapsed_ms as f64 / 1000.0))
-            .alignment(Alignment::Center),
+        Line::from(format!(
+            "{done}/{total} · {:.1} s",
+            elapsed_ms as f64 / 1000.0
+        ))
+        .alignment(Alignment::Center),
     ];
     frame.render_widget(
         Paragraph::new(text).block(Block::bordered().title(s.working_title)),
@@ -277,8 +305,12 @@ fn marked_transcript(fb: &Feedback) -> Line<'static> {
         }
         match best {
             Some(Mark::Found) => Style::new().fg(Color::Green),
-            Some(Mark::Banned) => Style::new().fg(Color::Red).add_modifier(Modifier::BOLD | Modifier::UNDERLINED),
-            Some(Mark::Uncertain) => Style::new().fg(Color::Yellow).add_modifier(Modifier::UNDERLINED),
+            Some(Mark::Banned) => Style::new()
+                .fg(Color::Red)
+                .add_modifier(Modifier::BOLD | Modifier::UNDERLINED),
+            Some(Mark::Uncertain) => Style::new()
+                .fg(Color::Yellow)
+                .add_modifier(Modifier::UNDERLINED),
             None => Style::new(),
         }
     };
@@ -313,7 +345,14 @@ fn check_line(app: &App, c: &CheckRow) -> Line<'static> {
     ])
 }
 
-fn feedback_screen(app: &App, fb: &Feedback, scroll: u16, s: &Strings, frame: &mut Frame, area: Rect) {
+fn feedback_screen(
+    app: &App,
+    fb: &Feedback,
+    scroll: u16,
+    s: &Strings,
+    frame: &mut Frame,
+    area: Rect,
+) {
     let verdict = if fb.passed {
         Span::styled(s.passed, Style::new().fg(Color::Green).bold())
     } else {
@@ -353,11 +392,17 @@ fn feedback_screen(app: &App, fb: &Feedback, scroll: u16, s: &Strings, frame: &m
     lines.extend(fb.checks.iter().map(|c| check_line(app, c)));
     lines.push(Line::default());
     if let Some(sit) = app.current() {
-        lines.push(Line::from(Span::styled(s.model_answer, Style::new().bold())));
+        lines.push(Line::from(Span::styled(
+            s.model_answer,
+            Style::new().bold(),
+        )));
         lines.push(Line::from(sit.model_answer.clone()));
     }
     if let Some(saved) = &fb.saved_as {
-        lines.push(Line::from(Span::styled(format!("{}: {saved}", s.saved), Style::new().dim())));
+        lines.push(Line::from(Span::styled(
+            format!("{}: {saved}", s.saved),
+            Style::new().dim(),
+        )));
     }
     frame.render_widget(
         Paragraph::new(lines)

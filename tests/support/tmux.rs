@@ -34,7 +34,11 @@ impl Tmux {
             &height.to_string(),
             command,
         ]);
-        assert!(out.status.success(), "tmux new-session failed: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "tmux new-session failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         // Keep the pane after the program exits so its last screen can still be read.
         t.tmux(&["set-option", "-t", &t.session, "remain-on-exit", "on"]);
         t
@@ -57,7 +61,12 @@ impl Tmux {
     }
 
     pub fn screen(&self) -> String {
-        String::from_utf8_lossy(&self.tmux(&["capture-pane", "-p", "-t", &self.session]).stdout).into_owned()
+        String::from_utf8_lossy(
+            &self
+                .tmux(&["capture-pane", "-p", "-t", &self.session])
+                .stdout,
+        )
+        .into_owned()
     }
 
     /// Waits until the screen contains `needle`; panics with the screen after `timeout`.
@@ -82,7 +91,13 @@ impl Tmux {
     }
 
     pub fn exit_status(&self) -> Option<i32> {
-        let out = self.tmux(&["display-message", "-p", "-t", &self.session, "#{pane_dead_status}"]);
+        let out = self.tmux(&[
+            "display-message",
+            "-p",
+            "-t",
+            &self.session,
+            "#{pane_dead_status}",
+        ]);
         String::from_utf8_lossy(&out.stdout).trim().parse().ok()
     }
 }
