@@ -25,7 +25,8 @@ use crate::audio::playback::{AudioSink, Clip, Playback, Ringer};
 use crate::audio::ring::RingCadence;
 use crate::config::Config;
 use crate::grading::{self, GradeInput, OrgSource, Pickup, Report, Turn, Verdict};
-use crate::scenario::{phrases, Catalog, Scenario, ORG_PLACEHOLDER};
+use crate::scenario::{phrases, rubric_sha256, Catalog, Scenario, ORG_PLACEHOLDER};
+use crate::store::{self, AttemptInfo, AudioFormat, Outcome, Query, SortKey, Store, Timestamp};
 use crate::transcribe::{self, Transcript, WhisperConfig, WhisperTranscriber, Worker};
 
 /// How long the feedback screen waits for transcripts before giving up on the call.
@@ -46,37 +47,8 @@ pub struct Options {
     pub scenario: Option<String>,
 }
 
-/// What a finished call hands to whoever keeps attempts.
-pub struct FinishedCall<'a> {
-    pub scenario: &'a Scenario,
-    pub report: &'a Report,
-    pub transcripts: &'a [Transcript],
-    /// The whole call from pickup, 16 kHz mono.
-    pub audio: &'a [f32],
-    pub pickup_ms: u64,
-}
-
-/// Keeps attempts (the store); the practice loop only needs to save one and know best scores.
-pub trait AttemptSink {
-    /// Saves a finished call; returns a short name to show ("2026-11-27/0930-ab12").
-    fn save(&mut self, call: &FinishedCall) -> Result<String, String>;
-    fn best_score(&self, scenario: &str) -> Option<u8>;
-}
-
-/// An [`AttemptSink`] that keeps nothing (used when no store could be opened).
-pub struct NoStore;
-
-impl AttemptSink for NoStore {
-    fn save(&mut self, _call: &FinishedCall) -> Result<String, String> {
-        Err("attempt not saved: no store".into())
-    }
-    fn best_score(&self, _scenario: &str) -> Option<u8> {
-        None
-    }
-}
-
 /// Situations as the pick list shows them.
-pub fn situations(catalog: &Catalog, org: &str, store: &dyn AttemptSink) -> Vec<Situation> {
+pub fn situations(catalog: &Catalog, org: &str, best: impl Fn(&str) -> Option<u8>) -> Vec<Situation> {
     catalog
         .scenarios
         .iter()
@@ -104,7 +76,7 @@ pub fn situations(catalog: &Catalog, org: &str, store: &dyn AttemptSink) -> Vec<
                         .replace(ORG_PLACEHOLDER, org)
                 })
                 .unwrap_or_default(),
-            best_score: store.best_score(sc.id()),
+            best_score: best(sc.id()),
         })
         .collect()
 }
@@ -166,6 +138,9 @@ pub fn feedback(report: &Report, pickup_ms: u64, first_turn: Option<&AudioFacts>
 
 /// Audio of the call in progress.
 struct Recording {
+    /// The attempt in the store, its WAV written as the audio arrives, so a killed process
+    /// leaves a playable file that the next start recovers.
+    saved: Option<store::Recording>,
     capture: Option<Capture>,
     /// Everything since pickup, 16 kHz mono.
     samples: Vec<f32>,
@@ -192,7 +167,8 @@ struct Call {
 pub struct Runtime<'a> {
     opts: &'a Options,
     catalog: &'a Catalog,
-    store: &'a mut dyn AttemptSink,
+    store: &'a Store,
+    trainee: String,
     sink: Box<dyn AudioSink>,
     /// Running mic capture, kept across calls (opening a device takes seconds).
     mic: Option<Capture>,
@@ -211,7 +187,7 @@ impl<'a> Runtime<'a> {
     pub fn new(
         opts: &'a Options,
         catalog: &'a Catalog,
-        store: &'a mut dyn AttemptSink,
+        store: &'a Store,
     ) -> anyhow::Result<Self> {
         // Fail before the phone rings: a bad input file or output device is said now.
         for input in &opts.inputs {
@@ -227,6 +203,7 @@ impl<'a> Runtime<'a> {
             opts,
             catalog,
             store,
+            trainee: opts.config.trainee_name(),
             sink,
             mic: None,
             worker: Some(worker),
@@ -285,6 +262,7 @@ impl<'a> Runtime<'a> {
             }
             Effect::PickUp => {
                 let detector = self.detector();
+                let saved = self.begin_attempt()?;
                 if let Some(call) = &mut self.call {
                     if let Some(r) = call.ringer.take() {
                         let p = r.pick_up();
@@ -296,6 +274,7 @@ impl<'a> Runtime<'a> {
                         while mic.chunks().try_recv().is_ok() {}
                     }
                     call.recording = Some(Recording {
+                        saved: Some(saved),
                         capture: None,
                         samples: Vec::with_capacity(TARGET_RATE as usize * 30),
                         turn_starts: vec![],
@@ -367,6 +346,34 @@ impl<'a> Runtime<'a> {
         }
     }
 
+    /// Opens the attempt in the store at pickup.
+    fn begin_attempt(&self) -> anyhow::Result<store::Recording> {
+        let scenario = &self.catalog.scenarios[self.call.as_ref().map_or(0, |c| c.scenario)];
+        let device = match self.opts.inputs.first() {
+            Some(p) => format!("file {}", p.display()),
+            None => self.opts.input_device.clone().unwrap_or_else(|| "default microphone".into()),
+        };
+        let info = AttemptInfo {
+            scenario: scenario.id().to_string(),
+            rubric_sha256: rubric_sha256(scenario, &self.catalog.phrasebook),
+            model: self
+                .opts
+                .model
+                .file_name()
+                .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
+            trainee: self.trainee.clone(),
+            device,
+            org: self.opts.org.clone(),
+            started: Timestamp::now(),
+        };
+        Ok(self.store.begin(info, AudioFormat::SPEECH)?)
+    }
+
+    /// The best score this trainee has for a situation.
+    pub fn best_score(&self, scenario: &str) -> Option<u8> {
+        best_score(self.store, &self.trainee, scenario)
+    }
+
     fn stop_playback(&mut self) {
         if let Some(p) = self.playback.take() {
             p.stop();
@@ -378,8 +385,15 @@ impl<'a> Runtime<'a> {
             if let Some(r) = call.ringer.take() {
                 r.pick_up();
             }
-            if let Some(c) = call.recording.and_then(|mut r| r.capture.take()) {
-                c.stop();
+            if let Some(mut rec) = call.recording {
+                if let Some(c) = rec.capture.take() {
+                    c.stop();
+                }
+                if let Some(saved) = rec.saved.take() {
+                    // A call hung up before its end is not an attempt; a failure to clean up
+                    // is recovered by the next start, so it is not the trainee's problem now.
+                    let _ = self.store.abandon(saved);
+                }
             }
         }
     }
@@ -395,6 +409,12 @@ impl<'a> Runtime<'a> {
         }
         rec.samples.extend_from_slice(&chunk.samples);
         let mut msgs = vec![];
+        if let Some(saved) = &mut rec.saved {
+            if let Err(e) = saved.push_f32(&chunk.samples) {
+                msgs.push(Msg::Failed(format!("recording is not being saved: {e}")));
+                rec.saved = None;
+            }
+        }
         for ev in rec.detector.push(&chunk.samples) {
             match ev {
                 SpeechEvent::Started { .. } => rec.heard_speech = true,
@@ -503,17 +523,21 @@ impl<'a> Runtime<'a> {
         };
         let report = grading::grade(scenario, &self.catalog.phrasebook, &input);
         let mut fb = feedback(&report, call.pickup_ms, facts.first());
-        let saved = self.store.save(&FinishedCall {
-            scenario,
-            report: &report,
-            transcripts: &transcripts,
-            audio: &rec.samples,
-            pickup_ms: call.pickup_ms,
-        });
         let mut msgs = vec![];
-        match saved {
-            Ok(name) => fb.saved_as = Some(name),
-            Err(e) => msgs.push(Msg::Failed(e)),
+        let mut rec = rec;
+        if let Some(saved) = rec.saved.take() {
+            let outcome = Outcome {
+                transcript: merge_turns(&transcripts, &rec.turn_starts),
+                report: serde_json::to_value(&report).expect("a report always serialises"),
+                score: f64::from(report.score),
+                passed: report.passed,
+                needs_review: report.checks.iter().any(|c| c.verdict == Verdict::Uncertain),
+                finished: Timestamp::now(),
+            };
+            match self.store.finish(saved, outcome) {
+                Ok(summary) => fb.saved_as = Some(summary.id.to_string()),
+                Err(e) => msgs.push(Msg::Failed(format!("attempt not saved: {e}"))),
+            }
         }
         self.last_audio = Some(rec.samples);
         msgs.insert(0, Msg::Graded(Box::new(fb)));
@@ -575,6 +599,43 @@ impl Drop for Runtime<'_> {
     }
 }
 
+/// The best score `trainee` has for `scenario` in the store.
+pub fn best_score(store: &Store, trainee: &str, scenario: &str) -> Option<u8> {
+    let q = Query {
+        trainee: Some(trainee.to_string()),
+        scenario: Some(scenario.to_string()),
+        sort: SortKey::Score,
+        descending: true,
+        limit: Some(1),
+        ..Query::default()
+    };
+    let best = store.list(&q).ok()?.into_iter().next()?.score?;
+    Some(best.clamp(0.0, 100.0).round() as u8)
+}
+
+/// The turns of a call as one transcript, timings shifted to the call's recording.
+pub fn merge_turns(turns: &[Transcript], turn_starts: &[usize]) -> Transcript {
+    let mut out = Transcript::default();
+    for (t, &start) in turns.iter().zip(turn_starts) {
+        let shift = start as u64 * 1000 / u64::from(TARGET_RATE);
+        if !out.text.is_empty() && !t.text.is_empty() {
+            out.text.push('\n');
+        }
+        out.text.push_str(&t.text);
+        out.segments.extend(t.segments.iter().map(|seg| {
+            let mut seg = seg.clone();
+            seg.start_ms += shift;
+            seg.end_ms += shift;
+            for tok in &mut seg.tokens {
+                tok.start_ms += shift;
+                tok.end_ms += shift;
+            }
+            seg
+        }));
+    }
+    out
+}
+
 /// Reads terminal events on their own thread so the loop can select over them.
 fn spawn_terminal_reader(tx: Sender<TermEvent>) {
     std::thread::Builder::new()
@@ -591,10 +652,10 @@ fn spawn_terminal_reader(tx: Sender<TermEvent>) {
 
 /// Runs the practice screens until the trainee quits. The terminal is restored on every
 /// exit path, panics included (ratatui installs the hook).
-pub fn run(opts: &Options, catalog: &Catalog, store: &mut dyn AttemptSink) -> anyhow::Result<()> {
+pub fn run(opts: &Options, catalog: &Catalog, store: &Store) -> anyhow::Result<()> {
     let mut runtime = Runtime::new(opts, catalog, store)?;
     let mut app = App::new(
-        situations(catalog, &opts.org, runtime.store),
+        situations(catalog, &opts.org, |id| runtime.best_score(id)),
         opts.config.lang,
         opts.org.clone(),
     );

@@ -82,6 +82,23 @@ fn answer_a_call_in_the_terminal_and_read_the_feedback() {
     t.keys(&["q"]);
     let end = t.wait_for("EXITED=", Duration::from_secs(10));
     assert!(end.contains("EXITED=0"), "{end}");
+
+    // The attempt was saved where the trainer tools find it: graded, with its recording.
+    let out = std::process::Command::new(BIN)
+        .args(["store", "list", "--json"])
+        .env("RINGCOACH_DATA_DIR", dir.path().join("data"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rows = rows.as_array().unwrap();
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0]["scenario"], "answer-call");
+    assert_eq!(rows[0]["passed"], true);
+    assert_eq!(rows[0]["status"], "finished");
+    let ms = rows[0]["duration_ms"].as_u64().unwrap();
+    // The reply (8.6 s) and the second of silence that ended the turn, give or take a chunk.
+    assert!((8_000..=12_000).contains(&ms), "recorded {ms} ms");
 }
 
 #[test]

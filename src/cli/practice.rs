@@ -11,7 +11,8 @@ use crate::audio::choice::OutputChoice;
 use crate::config::{Config, Lang};
 use crate::grading::OrgSource;
 use crate::models::{self, ModelKind};
-use crate::practice::{self, NoStore, Options};
+use crate::practice::{self, Options};
+use crate::store::Store;
 use crate::scenario::Catalog;
 
 #[derive(Debug, Clone, Default, clap::Args)]
@@ -108,8 +109,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         vad_model,
         scenario: args.scenario.clone(),
     };
-    let mut store = NoStore;
-    practice::run(&opts, &catalog, &mut store).context("practice")?;
+    let data_dir = crate::store::default_data_dir()?;
+    let store = Store::open(&data_dir)?;
+    super::store::report_recovery(&store);
+    practice::run(&opts, &catalog, &store).context("practice")?;
     Ok(ExitCode::SUCCESS)
 }
 

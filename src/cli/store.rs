@@ -251,7 +251,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
 }
 
-fn report_recovery(store: &Store) {
+/// Says on stderr what opening the store recovered from an earlier crash.
+pub fn report_recovery(store: &Store) {
     for r in store.recovered() {
         match r {
             Recovered::Interrupted { id, frames, .. } => {
