@@ -337,7 +337,7 @@ mod tests {
         let text = t("您好光力物业");
         let h = best(&text, &[Phrase::new("广利物业")], FUZZY, 0..text.len()).unwrap();
         assert_eq!((h.start, h.end, h.kind), (2, 6, Kind::Homophone));
-        let text = t("您好广利物页");
+        let text = t("您好广利物请问");
         let h = best(&text, &[Phrase::new("广利物业")], FUZZY, 0..text.len()).unwrap();
         assert_eq!(h.kind, Kind::Near);
         let text = t("您好金泰物业");

@@ -799,6 +799,12 @@ fn banned_check(cx: &mut Ctx, fam: &BannedFamily, category: &str, weight: f64) {
     }
     exact.sort_by_key(|(t, r)| (*t, r.start));
     exact.dedup();
+    // 我问谁 inside 你问我我问谁 is one offence, not two.
+    let all = exact.clone();
+    exact.retain(|(t, r)| {
+        !all.iter()
+            .any(|(t2, r2)| t2 == t && r2 != r && r2.start <= r.start && r.end <= r2.end)
+    });
     let what = if category == "fillers" {
         ("口头禅", "filler")
     } else {
