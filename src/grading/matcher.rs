@@ -13,30 +13,29 @@ use crate::transcribe::Token;
 /// tokens spell differently (Whisper may split a character across byte tokens).
 const ALIGN_LOOKAHEAD: usize = 8;
 
-/// A character's identity for homophone comparison: its syllable if it is Han, else itself.
-#[derive(Debug, Clone, Copy)]
+/// A character's identity for homophone comparison: its toneless syllable if it is Han
+/// (packed into an integer so comparing two is one instruction), else the character itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Sound {
-    syl: Option<&'static str>,
-    ch: char,
+    key: u64,
+    han: bool,
 }
 
-impl PartialEq for Sound {
-    fn eq(&self, other: &Self) -> bool {
-        match (self.syl, other.syl) {
-            (Some(a), Some(b)) => a == b,
-            _ => self.ch == other.ch,
-        }
+fn sound(ch: char) -> Sound {
+    match syllable(ch) {
+        Some(syl) if syl.len() <= 8 => Sound {
+            key: syl.bytes().fold(0u64, |k, b| (k << 8) | u64::from(b)),
+            han: true,
+        },
+        _ => Sound {
+            key: u64::from(ch),
+            han: false,
+        },
     }
 }
 
 fn sounds(chars: &[char]) -> Vec<Sound> {
-    chars
-        .iter()
-        .map(|&ch| Sound {
-            syl: syllable(ch),
-            ch,
-        })
-        .collect()
+    chars.iter().map(|&ch| sound(ch)).collect()
 }
 
 /// One normalised turn, with the model's confidence per character when tokens were given.
@@ -167,7 +166,7 @@ fn find_chars(hay: &[char], needle: &[char], from: usize) -> Vec<Range<usize>> {
         return Vec::new();
     }
     (from..=hay.len() - needle.len())
-        .filter(|&i| hay[i..i + needle.len()] == *needle)
+        .filter(|&i| hay[i] == needle[0] && hay[i..i + needle.len()] == *needle)
         .map(|i| i..i + needle.len())
         .collect()
 }
@@ -210,6 +209,11 @@ pub fn best(text: &Text, phrases: &[Phrase], fuzzy: Fuzzy, starts: Range<usize>)
             if s >= n {
                 break;
             }
+            // Every kind of match starts on the phrase's first sound (exact implies it, and
+            // near matches are anchored on it): most positions are rejected here.
+            if text.sounds[s] != ph.sounds[0] {
+                continue;
+            }
             if s + m <= n {
                 let w = s..s + m;
                 if text.chars[w.clone()] == ph.chars[..] {
@@ -239,11 +243,6 @@ pub fn best(text: &Text, phrases: &[Phrase], fuzzy: Fuzzy, starts: Range<usize>)
                         break;
                     }
                     let win = &text.sounds[s..s + len];
-                    // Anchor on the first syllable so that a window overlapping the phrase's
-                    // tail alone is not mistaken for it.
-                    if win[0] != ph.sounds[0] {
-                        continue;
-                    }
                     let d = strsim::generic_levenshtein(&win.to_vec(), &ph.sounds);
                     let sim = 1.0 - d as f64 / len.max(m) as f64;
                     if d > 0 && sim >= fuzzy.near {
