@@ -209,12 +209,10 @@ pub fn best(text: &Text, phrases: &[Phrase], fuzzy: Fuzzy, starts: Range<usize>)
             if s >= n {
                 break;
             }
-            // Every kind of match starts on the phrase's first sound (exact implies it, and
-            // near matches are anchored on it): most positions are rejected here.
-            if text.sounds[s] != ph.sounds[0] {
-                continue;
-            }
-            if s + m <= n {
+            // Exact and homophone matches start on the phrase's first sound: most positions
+            // are rejected here.
+            let first = text.sounds[s] == ph.sounds[0];
+            if first && s + m <= n {
                 let w = s..s + m;
                 if text.chars[w.clone()] == ph.chars[..] {
                     consider(Hit {
@@ -243,6 +241,12 @@ pub fn best(text: &Text, phrases: &[Phrase], fuzzy: Fuzzy, starts: Range<usize>)
                         break;
                     }
                     let win = &text.sounds[s..s + len];
+                    // A near match is anchored on the phrase's first or last sound, so that
+                    // a misheard first syllable (关有别的事吗 for 还有别的事吗) is still found
+                    // while windows sharing only a middle with the phrase are not tried.
+                    if !first && win[len - 1] != ph.sounds[m - 1] {
+                        continue;
+                    }
                     let d = strsim::generic_levenshtein(&win.to_vec(), &ph.sounds);
                     let sim = 1.0 - d as f64 / len.max(m) as f64;
                     if d > 0 && sim >= fuzzy.near {
@@ -344,6 +348,13 @@ mod tests {
             best(&text, &[Phrase::new("广利物业")], FUZZY, 0..text.len()),
             None
         );
+    }
+
+    #[test]
+    fn near_match_survives_a_misheard_first_syllable() {
+        let text = t("先生您关有别的事吗");
+        let h = best(&text, &[Phrase::new("还有别的事吗")], FUZZY, 0..text.len()).unwrap();
+        assert_eq!((h.start, h.end, h.kind), (3, 9, Kind::Near));
     }
 
     #[test]
