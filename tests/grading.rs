@@ -623,7 +623,7 @@ const CASES: &[Case] = &[
         "answer-call",
         &["呃,您好,广利物业"],
         Some(1),
-        "fillers:fillers",
+        "fillers",
         Fail,
         "1957",
     ),

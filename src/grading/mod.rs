@@ -753,7 +753,13 @@ fn politeness_check(cx: &mut Ctx, words: &Phrases) {
 }
 
 fn banned_check(cx: &mut Ctx, fam: &BannedFamily, category: &str, weight: f64) {
-    let id = format!("{category}:{}", fam.id.get_ref());
+    // The phrase book's single fillers family is just `fillers`; banned families are
+    // `banned_phrase:<family>`.
+    let id = if fam.id.get_ref() == category {
+        category.to_string()
+    } else {
+        format!("{category}:{}", fam.id.get_ref())
+    };
     if cx.is_empty() {
         cx.push(
             &id,
