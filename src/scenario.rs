@@ -137,6 +137,11 @@ pub struct Scenario {
     /// Answers drawn from the seed; `{org}` stands for the organisation. Each must pass.
     pub model_answers: Spanned<Vec<ModelAnswer>>,
     pub rubric: Rubric,
+    /// The file it was read from and its text, for locating problems found later.
+    #[serde(skip)]
+    pub file: String,
+    #[serde(skip)]
+    pub source: String,
 }
 
 impl Scenario {
@@ -645,7 +650,9 @@ pub fn model_answer_problems(
 
 /// Parses and validates one scenario file.
 pub fn parse_scenario(file: &str, src: &str) -> Result<Scenario, Vec<Problem>> {
-    let sc: Scenario = toml::from_str(src).map_err(|e| vec![toml_problem(file, src, &e)])?;
+    let mut sc: Scenario = toml::from_str(src).map_err(|e| vec![toml_problem(file, src, &e)])?;
+    sc.file = file.to_string();
+    sc.source = src.to_string();
     let mut v = Validator {
         file,
         src,

@@ -229,7 +229,15 @@ const CASES: &[Case] = &[
         Some(1),
         "organisation",
         Uncertain,
-        "near miss",
+        "ASR homophone 页 for 业",
+    ),
+    (
+        "answer-call",
+        &["您好,广利物,请问有什么可以帮您?"],
+        Some(1),
+        "organisation",
+        Uncertain,
+        "near miss: a syllable lost",
     ),
     (
         "answer-call",
@@ -615,7 +623,7 @@ const CASES: &[Case] = &[
         "answer-call",
         &["呃,您好,广利物业"],
         Some(1),
-        "fillers:fillers",
+        "fillers",
         Fail,
         "1957",
     ),
@@ -1146,4 +1154,43 @@ fn snapshot_homophone_multi_turn() {
     );
     insta::assert_snapshot!("absent_colleague_homophone_text", text_of(&r));
     insta::assert_json_snapshot!("absent_colleague_homophone_json", r);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// Whatever is heard, in any scenario, grading returns a report whose evidence points
+    /// at its own normalised text, and never panics.
+    #[test]
+    fn any_text_is_graded_without_panic(
+        turns in proptest::collection::vec("\\PC{0,60}", 0..4),
+        which in any::<prop::sample::Index>(),
+        pickup_ms in 0u64..40_000,
+    ) {
+        let c = catalog();
+        let sc = &c.scenarios[which.index(c.scenarios.len())];
+        let refs: Vec<&str> = turns.iter().map(String::as_str).collect();
+        let r = grade_turns(&c, sc.id(), &refs, Pickup::AfterMs(pickup_ms), "广利物业");
+        assert_offsets(&r);
+        prop_assert!(r.score <= 100);
+    }
+}
+
+#[test]
+fn overlapping_banned_patterns_are_one_offence() {
+    let c = catalog();
+    let r = grade_turns(
+        &c,
+        "answer-call",
+        &["你问我,我问谁?"],
+        Pickup::Rings(1),
+        "广利物业",
+    );
+    let ask = r
+        .checks
+        .iter()
+        .find(|c| c.id == "banned_phrase:ask-who")
+        .unwrap();
+    assert_eq!(ask.evidence.len(), 1, "{:?}", ask.evidence);
+    assert_eq!(ask.evidence[0].text, "你问我我问谁");
 }

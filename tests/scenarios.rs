@@ -289,3 +289,28 @@ fn cli_lists_scenarios_as_text_and_json() {
     );
     assert!(out.contains("answer-call"));
 }
+
+#[test]
+fn check_without_files_locates_a_failing_model_answer_in_the_prompts_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = write(
+        dir.path(),
+        "answer-call.toml",
+        &ANSWER_CALL.replace(
+            "politeness = [\"您好\", \"请\"]",
+            "politeness = [\"您好\", \"请\", \"谢谢\"]",
+        ),
+    );
+    let o = bin()
+        .args(["scenarios", "check", "--prompts"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let (_, err) = text(&o);
+    assert_eq!(o.status.code(), Some(1));
+    // The first model answer is on line 14 of the built-in answer-call.toml.
+    assert!(
+        err.contains(&format!("{}:14:", f.display())) && err.contains("model answer 1"),
+        "{err}"
+    );
+}

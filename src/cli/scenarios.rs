@@ -140,12 +140,7 @@ fn check(files: Vec<PathBuf>, prompts: Option<PathBuf>) -> anyhow::Result<ExitCo
             Catalog::load(prompts_dir(prompts).as_deref()).context("cannot load the scenarios")?;
         let mut problems = catalog.problems.clone();
         for sc in &catalog.scenarios {
-            problems.extend(model_answer_problems(
-                &format!("scenario {}", sc.id()),
-                "",
-                sc,
-                &catalog,
-            ));
+            problems.extend(model_answer_problems(&sc.file, &sc.source, sc, &catalog));
         }
         problems
     } else {

@@ -13,30 +13,29 @@ use crate::transcribe::Token;
 /// tokens spell differently (Whisper may split a character across byte tokens).
 const ALIGN_LOOKAHEAD: usize = 8;
 
-/// A character's identity for homophone comparison: its syllable if it is Han, else itself.
-#[derive(Debug, Clone, Copy)]
+/// A character's identity for homophone comparison: its toneless syllable if it is Han
+/// (packed into an integer so comparing two is one instruction), else the character itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Sound {
-    syl: Option<&'static str>,
-    ch: char,
+    key: u64,
+    han: bool,
 }
 
-impl PartialEq for Sound {
-    fn eq(&self, other: &Self) -> bool {
-        match (self.syl, other.syl) {
-            (Some(a), Some(b)) => a == b,
-            _ => self.ch == other.ch,
-        }
+fn sound(ch: char) -> Sound {
+    match syllable(ch) {
+        Some(syl) if syl.len() <= 8 => Sound {
+            key: syl.bytes().fold(0u64, |k, b| (k << 8) | u64::from(b)),
+            han: true,
+        },
+        _ => Sound {
+            key: u64::from(ch),
+            han: false,
+        },
     }
 }
 
 fn sounds(chars: &[char]) -> Vec<Sound> {
-    chars
-        .iter()
-        .map(|&ch| Sound {
-            syl: syllable(ch),
-            ch,
-        })
-        .collect()
+    chars.iter().map(|&ch| sound(ch)).collect()
 }
 
 /// One normalised turn, with the model's confidence per character when tokens were given.
@@ -167,7 +166,7 @@ fn find_chars(hay: &[char], needle: &[char], from: usize) -> Vec<Range<usize>> {
         return Vec::new();
     }
     (from..=hay.len() - needle.len())
-        .filter(|&i| hay[i..i + needle.len()] == *needle)
+        .filter(|&i| hay[i] == needle[0] && hay[i..i + needle.len()] == *needle)
         .map(|i| i..i + needle.len())
         .collect()
 }
@@ -210,7 +209,10 @@ pub fn best(text: &Text, phrases: &[Phrase], fuzzy: Fuzzy, starts: Range<usize>)
             if s >= n {
                 break;
             }
-            if s + m <= n {
+            // Exact and homophone matches start on the phrase's first sound: most positions
+            // are rejected here.
+            let first = text.sounds[s] == ph.sounds[0];
+            if first && s + m <= n {
                 let w = s..s + m;
                 if text.chars[w.clone()] == ph.chars[..] {
                     consider(Hit {
@@ -239,9 +241,10 @@ pub fn best(text: &Text, phrases: &[Phrase], fuzzy: Fuzzy, starts: Range<usize>)
                         break;
                     }
                     let win = &text.sounds[s..s + len];
-                    // Anchor on the first syllable so that a window overlapping the phrase's
-                    // tail alone is not mistaken for it.
-                    if win[0] != ph.sounds[0] {
+                    // A near match is anchored on the phrase's first or last sound, so that
+                    // a misheard first syllable (关有别的事吗 for 还有别的事吗) is still found
+                    // while windows sharing only a middle with the phrase are not tried.
+                    if !first && win[len - 1] != ph.sounds[m - 1] {
                         continue;
                     }
                     let d = strsim::generic_levenshtein(&win.to_vec(), &ph.sounds);
@@ -337,7 +340,7 @@ mod tests {
         let text = t("您好光力物业");
         let h = best(&text, &[Phrase::new("广利物业")], FUZZY, 0..text.len()).unwrap();
         assert_eq!((h.start, h.end, h.kind), (2, 6, Kind::Homophone));
-        let text = t("您好广利物页");
+        let text = t("您好广利物请问");
         let h = best(&text, &[Phrase::new("广利物业")], FUZZY, 0..text.len()).unwrap();
         assert_eq!(h.kind, Kind::Near);
         let text = t("您好金泰物业");
@@ -345,6 +348,13 @@ mod tests {
             best(&text, &[Phrase::new("广利物业")], FUZZY, 0..text.len()),
             None
         );
+    }
+
+    #[test]
+    fn near_match_survives_a_misheard_first_syllable() {
+        let text = t("先生您关有别的事吗");
+        let h = best(&text, &[Phrase::new("还有别的事吗")], FUZZY, 0..text.len()).unwrap();
+        assert_eq!((h.start, h.end, h.kind), (3, 9, Kind::Near));
     }
 
     #[test]

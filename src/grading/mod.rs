@@ -753,7 +753,13 @@ fn politeness_check(cx: &mut Ctx, words: &Phrases) {
 }
 
 fn banned_check(cx: &mut Ctx, fam: &BannedFamily, category: &str, weight: f64) {
-    let id = format!("{category}:{}", fam.id.get_ref());
+    // The phrase book's single fillers family is just `fillers`; banned families are
+    // `banned_phrase:<family>`.
+    let id = if fam.id.get_ref() == category {
+        category.to_string()
+    } else {
+        format!("{category}:{}", fam.id.get_ref())
+    };
     if cx.is_empty() {
         cx.push(
             &id,
@@ -799,6 +805,12 @@ fn banned_check(cx: &mut Ctx, fam: &BannedFamily, category: &str, weight: f64) {
     }
     exact.sort_by_key(|(t, r)| (*t, r.start));
     exact.dedup();
+    // 我问谁 inside 你问我我问谁 is one offence, not two.
+    let all = exact.clone();
+    exact.retain(|(t, r)| {
+        !all.iter()
+            .any(|(t2, r2)| t2 == t && r2 != r && r2.start <= r.start && r.end <= r2.end)
+    });
     let what = if category == "fillers" {
         ("口头禅", "filler")
     } else {
