@@ -86,9 +86,15 @@ pub struct GradeInput<'a> {
 }
 
 /// Rings heard before pickup `ms` after the first ring began: a ring counts once it starts.
+/// The same arithmetic the ringer uses ([`crate::audio::ring::RingCadence`]), so a pickup time
+/// from the command line and one from the practice screen count alike.
 pub fn rings_for_pickup(ms: u64, ring_on_ms: u64, ring_off_ms: u64) -> u32 {
-    let period = (ring_on_ms + ring_off_ms).max(1);
-    u32::try_from(ms / period + 1).unwrap_or(u32::MAX)
+    crate::audio::ring::RingCadence {
+        on_ms: ring_on_ms,
+        off_ms: ring_off_ms,
+        ..crate::audio::ring::RingCadence::MAINLAND_CHINA
+    }
+    .rings_at_pickup(ms)
 }
 
 struct TurnText {
