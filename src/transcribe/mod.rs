@@ -46,6 +46,7 @@ impl Transcript {
     }
 }
 
+pub mod clip;
 pub mod gate;
 pub mod text;
 pub mod whisper;
