@@ -61,13 +61,8 @@ fn machine() -> String {
 fn parent() {
     let dir = tempfile::tempdir().unwrap();
     let mut files = Vec::new();
-    for (name, line) in REPLIES {
-        let p = support::compose(
-            dir.path(),
-            &format!("{name}.wav"),
-            line,
-            &["--lead-ms", "500"],
-        );
+    for (name, line, extra) in REPLIES {
+        let p = support::compose(dir.path(), &format!("{name}.wav"), line, extra);
         files.push((name, line, p));
     }
     let threads = std::env::var("RINGCOACH_THREADS")
