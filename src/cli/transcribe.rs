@@ -111,6 +111,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut transcriber = WhisperTranscriber::new(cfg)?;
 
     let mut failed = 0usize;
+    let mut unreadable = 0usize;
     let mut reports = Vec::new();
     for file in &args.files {
         let t0 = Instant::now();
@@ -124,12 +125,17 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             },
             Err(e) => {
                 failed += 1;
+                let read_failed = matches!(e, clip::HearError::Wav(_));
+                unreadable += usize::from(read_failed);
                 eprintln!("ringcoach: {e}");
                 FileReport {
                     file,
                     error: Some(e.to_string()),
                     heard: None,
-                    run: transcriber.last_run().cloned(),
+                    // A file that was never read has no run of its own to show.
+                    run: (!read_failed)
+                        .then(|| transcriber.last_run().cloned())
+                        .flatten(),
                     elapsed_ms: Some(t0.elapsed().as_millis() as u64),
                 }
             }
@@ -142,11 +148,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if args.json {
         println!("{}", serde_json::to_string_pretty(&reports)?);
     }
-    Ok(match failed {
-        0 => ExitCode::SUCCESS,
+    Ok(if failed == 0 {
+        ExitCode::SUCCESS
+    } else if args.files.len() == 1 && unreadable == 1 {
         // One file that could not be read is an input error; in a batch, "some failed".
-        _ if args.files.len() == 1 => ExitCode::from(super::EXIT_USAGE),
-        _ => ExitCode::from(1),
+        ExitCode::from(super::EXIT_USAGE)
+    } else {
+        ExitCode::from(1)
     })
 }
 
