@@ -88,6 +88,15 @@ fn silence_noise_and_hum_never_produce_words() {
         ("loud white noise", white_noise(6.0, 0.2, 12)),
         ("pink noise", pink_noise(6.0, 0.3, 13)),
         ("mains hum", hum(6.0, 0.2)),
+        ("desk knocks", {
+            // 80 ms noise bursts every 450 ms: typing, a pen, a cup put down.
+            let mut k = silence(6.0);
+            let burst = white_noise(0.08, 0.4, 15);
+            for start in (0..k.len() - burst.len()).step_by(RATE * 450 / 1000) {
+                k[start..start + burst.len()].copy_from_slice(&burst);
+            }
+            k
+        }),
         ("hum under low noise", {
             let mut h = hum(6.0, 0.05);
             for (a, b) in h.iter_mut().zip(white_noise(6.0, 0.005, 14)) {
