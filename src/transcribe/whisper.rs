@@ -403,7 +403,10 @@ impl Transcriber for WhisperTranscriber {
             let tokens = text::merge_tokens(&raw);
             let seg_text: String = tokens.iter().map(|t| t.text.as_str()).collect();
             let seg_text = seg_text.trim().to_string();
-            if seg_text.is_empty() {
+            if seg_text.is_empty() || text::is_known_hallucination(&seg_text) {
+                if !seg_text.is_empty() {
+                    log::debug!("dropped a known Whisper hallucination: {seg_text}");
+                }
                 continue;
             }
             segments.push(Segment {
