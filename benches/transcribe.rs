@@ -75,19 +75,25 @@ fn parent() {
     let paths: Vec<String> = files.iter().map(|f| f.2.display().to_string()).collect();
     let exe = std::env::current_exe().unwrap();
     let mut rows: Vec<Row> = Vec::new();
-    for cfg in ["fitted", "full"] {
+    // One thread as well: on a machine shared with other work, ggml's spinning thread
+    // barriers can make two threads slower than one, and the table should show it.
+    let mut configs = vec![("fitted", threads), ("full", threads)];
+    if threads > 1 {
+        configs.push(("fitted", 1));
+    }
+    for (cfg, n) in configs {
         let out = Command::new(&exe)
             .arg("--child")
             .arg(cfg)
             .args(&paths)
-            .env("RINGCOACH_THREADS", threads.to_string())
+            .env("RINGCOACH_THREADS", n.to_string())
             .output()
             .unwrap();
         if !out.status.success() {
             eprintln!("{cfg}: {}", String::from_utf8_lossy(&out.stderr));
             continue;
         }
-        rows.extend(parse_rows(&format!("whisper-rs {cfg}"), &out.stdout));
+        rows.extend(parse_rows(&format!("whisper-rs {cfg} {n}t"), &out.stdout));
     }
     match (
         std::env::var_os("RINGCOACH_FW_PYTHON"),
@@ -252,7 +258,7 @@ fn faster_whisper(py: &Path, ct2: &Path, threads: usize, files: &[String]) -> Ve
     match out {
         Ok(o) if o.status.success() => {
             // Whisper base writes Traditional half the time; compare like with like.
-            let mut rows = parse_rows("faster-whisper int8", &o.stdout);
+            let mut rows = parse_rows(&format!("faster-whisper int8 {threads}t"), &o.stdout);
             for r in &mut rows {
                 r.text = fast2s::convert(&r.text);
             }
