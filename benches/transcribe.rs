@@ -8,6 +8,20 @@
 //! ../shared/audio, and for the reference RINGCOACH_FW_PYTHON (a Python with
 //! faster-whisper) and RINGCOACH_CT2_DIR (the joined CTranslate2 model directory).
 //! Each configuration runs in a child process so its peak RSS is its own.
+//!
+//! Measured 2026-11-27 on a 2 vCPU Debian VM (Intel Xeon, AVX-512), release build, base
+//! model f16, load average ≈ 1.9 from other jobs (so times are pessimistic and noisy):
+//!
+//! | engine (threads)        | 3.5 s reply | 8.4 s reply | 21.8 s reply | peak RSS  |
+//! | ----------------------- | ----------- | ----------- | ------------ | --------- |
+//! | whisper-rs fitted (2)   | 0.46 s      | 0.84 s      | 2.20 s       | 217–304 MB |
+//! | whisper-rs full (2)     | 2.60 s      | 2.75 s      | 3.17 s       | 335–340 MB |
+//! | whisper-rs fitted (1)   | 0.79 s      | 1.54 s      | 5.31 s       | 216–303 MB |
+//! | faster-whisper int8 (2) | 1.37 s      | 1.58 s      | 1.97 s       | 355 MB    |
+//!
+//! Same text from fitted and full on all three; CER against the composed line 0 / 6.7 /
+//! 9.3 % (faster-whisper 0 / 6.7 / 4.7 %). At load average 3–4 the two-thread times
+//! swing 2–7× (ggml's spinning barriers); one thread is then the faster choice.
 
 #[path = "../tests/transcribe_support/mod.rs"]
 mod support;
