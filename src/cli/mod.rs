@@ -17,11 +17,7 @@ pub mod transcribe;
 pub const EXIT_USAGE: u8 = 2;
 
 #[derive(Debug, Parser)]
-#[command(
-    name = "ringcoach",
-    version,
-    about = "Phone-etiquette coach: the phone rings, you answer, it grades your reply."
-)]
+#[command(name = "ringcoach", version, about = "Phone-etiquette coach: the phone rings, you answer, it grades your reply.")]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -68,8 +64,5 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 
 /// An error and its causes on one line: "what went wrong: why".
 pub fn one_line(err: &anyhow::Error) -> String {
-    err.chain()
-        .map(|e| e.to_string())
-        .collect::<Vec<_>>()
-        .join(": ")
+    err.chain().map(|e| e.to_string()).collect::<Vec<_>>().join(": ")
 }
