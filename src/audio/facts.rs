@@ -143,6 +143,14 @@ fn voiced_frames(samples_16k: &[f32], cfg: &VoicingConfig) -> (Vec<bool>, Vec<Ra
     (raw, regions)
 }
 
+/// How long the clip has been quiet at its end, in ms (the whole clip if it was never
+/// voiced). Lets a recorder transcribe at each pause while the trainee is still on the
+/// line: if nothing was voiced since the last submission, that transcript is final.
+pub fn trailing_silence_ms(samples_16k: &[f32], cfg: &VoicingConfig) -> u64 {
+    let end = voiced_regions(samples_16k, cfg).last().map_or(0, |r| r.end);
+    ((samples_16k.len() - end.min(samples_16k.len())) as u64 * 1000) / RATE as u64
+}
+
 /// Measures a 16 kHz mono reply with the default detector settings.
 pub fn measure(samples_16k: &[f32]) -> AudioFacts {
     measure_with(samples_16k, &VoicingConfig::default())
@@ -335,6 +343,18 @@ mod tests {
         assert_eq!(f.peak_dbfs, SILENCE_DBFS);
         assert_eq!(f.clipped_fraction, 0.0);
         assert!(f.loudness_dbfs.is_finite());
+    }
+
+    #[test]
+    fn trailing_silence_is_measured_from_the_last_voiced_stretch() {
+        let cfg = VoicingConfig::default();
+        let mut clip = silence(500);
+        clip.extend(talk(1000, 0.3));
+        assert!(trailing_silence_ms(&clip, &cfg) <= 60);
+        clip.extend(silence(800));
+        let t = trailing_silence_ms(&clip, &cfg);
+        assert!((780..=880).contains(&t), "{t}");
+        assert_eq!(trailing_silence_ms(&silence(1200), &cfg), 1200);
     }
 
     #[test]

@@ -1,5 +1,11 @@
 //! Speech → text. [`Transcriber`] is the seam between the product and the model; the
-//! whisper-rs implementation is the only code that imports whisper-rs.
+//! whisper-rs implementation ([`whisper`]) is the only code that imports whisper-rs.
+//!
+//! - [`gate`]: what Whisper may hear (Silero VAD confirmed by the energy detector).
+//! - [`text`]: byte tokens → characters, Traditional → Simplified.
+//! - [`worker`]: the thread that owns a transcriber so the UI never waits on it.
+//! - [`clip`]: a WAV file or a recording heard end to end (facts + transcript), as
+//!   `ringcoach transcribe` and `ringcoach grade FILE.wav` use it.
 
 use serde::{Deserialize, Serialize};
 
@@ -46,6 +52,7 @@ impl Transcript {
     }
 }
 
+pub mod clip;
 pub mod gate;
 pub mod text;
 pub mod whisper;

@@ -61,6 +61,33 @@ fn push(out: &mut Vec<Token>, t: RawToken) {
     });
 }
 
+/// Phrases Whisper learned from video subtitles and emits on near-silence at the edges
+/// of speech ("like and subscribe", subtitle credits, "thanks for watching"). None is
+/// something a caller says on a service line, and several contain 谢谢 or 请, so a segment
+/// that contains one is dropped rather than allowed to earn politeness points.
+const SUBTITLE_HALLUCINATIONS: &[&str] = &[
+    "点赞",
+    "订阅",
+    "转发",
+    "打赏",
+    "字幕",
+    "明镜",
+    "谢谢观看",
+    "感谢观看",
+    "谢谢收看",
+    "感谢收看",
+    "谢谢大家观看",
+    "下期再见",
+    "Amara",
+];
+
+/// True for a segment that is a known Whisper hallucination, not speech.
+pub fn is_known_hallucination(segment_text: &str) -> bool {
+    SUBTITLE_HALLUCINATIONS
+        .iter()
+        .any(|p| segment_text.contains(p))
+}
+
 /// Joins segment texts: Chinese needs no separator, but two Latin words must not fuse.
 pub fn join_segments<'a>(texts: impl IntoIterator<Item = &'a str>) -> String {
     let mut out = String::new();
@@ -135,6 +162,24 @@ mod tests {
     #[test]
     fn empty_tokens_are_dropped() {
         assert!(merge_tokens(&[raw(b"", 0, 0, 1.0)]).is_empty());
+    }
+
+    #[test]
+    fn subtitle_phrases_are_hallucinations_and_service_lines_are_not() {
+        for h in [
+            "请不吝点赞 订阅 转发 打赏支持明镜与点点栏目",
+            "谢谢观看",
+            "字幕由Amara.org社区提供",
+        ] {
+            assert!(is_known_hallucination(&simplify(h)), "{h}");
+        }
+        for ok in [
+            "谢谢您的来电,再见。",
+            "您好,广利物业,请问有什么可以帮您?",
+            "请您稍等",
+        ] {
+            assert!(!is_known_hallucination(ok), "{ok}");
+        }
     }
 
     #[test]
