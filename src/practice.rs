@@ -48,7 +48,11 @@ pub struct Options {
 }
 
 /// Situations as the pick list shows them.
-pub fn situations(catalog: &Catalog, org: &str, best: impl Fn(&str) -> Option<u8>) -> Vec<Situation> {
+pub fn situations(
+    catalog: &Catalog,
+    org: &str,
+    best: impl Fn(&str) -> Option<u8>,
+) -> Vec<Situation> {
     catalog
         .scenarios
         .iter()
@@ -184,11 +188,7 @@ pub struct Runtime<'a> {
 }
 
 impl<'a> Runtime<'a> {
-    pub fn new(
-        opts: &'a Options,
-        catalog: &'a Catalog,
-        store: &'a Store,
-    ) -> anyhow::Result<Self> {
+    pub fn new(opts: &'a Options, catalog: &'a Catalog, store: &'a Store) -> anyhow::Result<Self> {
         // Fail before the phone rings: a bad input file or output device is said now.
         for input in &opts.inputs {
             InputChoice::File(input.clone()).open()?;
@@ -351,7 +351,11 @@ impl<'a> Runtime<'a> {
         let scenario = &self.catalog.scenarios[self.call.as_ref().map_or(0, |c| c.scenario)];
         let device = match self.opts.inputs.first() {
             Some(p) => format!("file {}", p.display()),
-            None => self.opts.input_device.clone().unwrap_or_else(|| "default microphone".into()),
+            None => self
+                .opts
+                .input_device
+                .clone()
+                .unwrap_or_else(|| "default microphone".into()),
         };
         let info = AttemptInfo {
             scenario: scenario.id().to_string(),
@@ -531,7 +535,10 @@ impl<'a> Runtime<'a> {
                 report: serde_json::to_value(&report).expect("a report always serialises"),
                 score: f64::from(report.score),
                 passed: report.passed,
-                needs_review: report.checks.iter().any(|c| c.verdict == Verdict::Uncertain),
+                needs_review: report
+                    .checks
+                    .iter()
+                    .any(|c| c.verdict == Verdict::Uncertain),
                 finished: Timestamp::now(),
             };
             match self.store.finish(saved, outcome) {

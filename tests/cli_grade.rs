@@ -322,14 +322,17 @@ fn invalid_utf8_is_refused_from_file_and_stdin() {
 }
 
 #[test]
-fn wav_input_says_transcription_is_not_available_yet() {
-    let o = run(&["grade", "--scenario", "answer-call", "reply.wav"]);
+fn wav_and_text_together_are_a_usage_error() {
+    let o = run(&[
+        "grade",
+        "--scenario",
+        "answer-call",
+        "reply.wav",
+        "--text",
+        "您好",
+    ]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(
-        stderr(&o).contains("transcription not available yet"),
-        "{}",
-        stderr(&o)
-    );
+    assert!(stderr(&o).contains("not both"), "{}", stderr(&o));
 }
 
 #[test]

@@ -2,28 +2,39 @@
 //! `--text-file FILE|-`) against a scenario, print the verdict (`--json`: the report).
 //! Exit 0 passed, 1 not passed, 2 usage or input error.
 //!
-//! WAV input arrives with transcription: [`grade_turns`] already takes transcripts and audio
-//! facts, so the WAV path only has to produce those.
+//! WAV files are transcribed locally and graded with the same report, plus the transcript's
+//! token probabilities and the audio facts measured from the signal.
 
 use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::{bail, Context};
 
 use crate::audio::facts::AudioFacts;
 use crate::grading::{self, render_text, GradeInput, OrgSource, Pickup, Report, Turn};
 use crate::scenario::Catalog;
-use crate::transcribe::Transcript;
+use crate::transcribe::clip::hear_file;
+use crate::transcribe::{Transcript, WhisperConfig, WhisperTranscriber};
 
 /// The largest reply accepted, in bytes: a call's reply, not a document.
 pub const MAX_TEXT_BYTES: usize = 100 * 1024;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Recorded replies (WAV), one per trainee turn.
+    /// Recorded replies (WAV) to transcribe and grade, one report each (see --call).
     #[arg(value_name = "WAV")]
     pub wavs: Vec<PathBuf>,
+    /// The WAV files are the trainee's turns of ONE call, in order: one report for the call.
+    #[arg(long, requires = "wavs")]
+    pub call: bool,
+    /// A whisper.cpp ggml model (default: $RINGCOACH_MODEL, then the fetched base model).
+    #[arg(long, value_name = "PATH")]
+    pub model: Option<PathBuf>,
+    /// A ggml Silero VAD model (default: $RINGCOACH_VAD_MODEL, then the fetched one).
+    #[arg(long, value_name = "PATH")]
+    pub vad_model: Option<PathBuf>,
     /// Scenario id (see `ringcoach scenarios`).
     #[arg(long, short)]
     pub scenario: String,
@@ -58,7 +69,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         if !args.text.is_empty() || args.text_file.is_some() {
             bail!("give either WAV files or --text/--text-file, not both");
         }
-        bail!("transcription not available yet: grade a WAV once the transcriber is built; for now use --text");
+        return grade_wavs(&catalog, &args);
     }
     let turns = read_turns(&args)?;
     let transcripts: Vec<(Transcript, Option<AudioFacts>)> = turns
@@ -73,19 +84,112 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             )
         })
         .collect();
-    let pickup = match (args.rings, args.pickup_ms) {
-        (Some(n), _) => Pickup::Rings(n),
-        (None, Some(ms)) => Pickup::AfterMs(ms),
-        (None, None) => Pickup::Unknown,
-    };
     let report = grade_turns(
         &catalog,
         &args.scenario,
         &transcripts,
-        pickup,
+        pickup(&args),
         args.org.as_deref(),
     )?;
     emit(&report, args.json)
+}
+
+fn pickup(args: &Args) -> Pickup {
+    match (args.rings, args.pickup_ms) {
+        (Some(n), _) => Pickup::Rings(n),
+        (None, Some(ms)) => Pickup::AfterMs(ms),
+        (None, None) => Pickup::Unknown,
+    }
+}
+
+/// The longest WAV accepted, as `transcribe` does.
+const MAX_WAV: Duration = Duration::from_secs(10 * 60);
+
+/// Transcribes and grades WAV files: one report per file, or one for the call (`--call`).
+/// In a batch a file that cannot be read or heard is reported and the rest go on; the exit
+/// code says so (1). A single unreadable file is an input error (2).
+fn grade_wavs(catalog: &Catalog, args: &Args) -> anyhow::Result<ExitCode> {
+    let (model, vad) = super::transcribe::models(args.model.as_deref(), args.vad_model.as_deref())?;
+    crate::transcribe::whisper::route_logging();
+    let mut whisper = WhisperTranscriber::new(WhisperConfig::new(model, Some(vad)))?;
+    let mut hear = |path: &PathBuf| -> anyhow::Result<(Transcript, Option<AudioFacts>)> {
+        let heard = hear_file(&mut whisper, path, MAX_WAV)
+            .with_context(|| format!("{}", path.display()))?;
+        if heard.no_speech {
+            eprintln!("ringcoach: no speech heard in {}", path.display());
+        }
+        Ok((heard.transcript, Some(heard.facts)))
+    };
+    if args.call {
+        let turns = args
+            .wavs
+            .iter()
+            .map(&mut hear)
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let report = grade_turns(
+            catalog,
+            &args.scenario,
+            &turns,
+            pickup(args),
+            args.org.as_deref(),
+        )?;
+        return emit(&report, args.json);
+    }
+    if args.wavs.len() == 1 {
+        let turn = hear(&args.wavs[0])?;
+        let report = grade_turns(
+            catalog,
+            &args.scenario,
+            &[turn],
+            pickup(args),
+            args.org.as_deref(),
+        )?;
+        return emit(&report, args.json);
+    }
+    let mut all_passed = true;
+    let mut rows = Vec::new();
+    let mut out = std::io::stdout().lock();
+    for path in &args.wavs {
+        let graded = hear(path).and_then(|turn| {
+            grade_turns(
+                catalog,
+                &args.scenario,
+                &[turn],
+                pickup(args),
+                args.org.as_deref(),
+            )
+        });
+        match graded {
+            Ok(report) => {
+                all_passed &= report.passed;
+                if args.json {
+                    rows.push(serde_json::json!({ "file": path, "report": report }));
+                } else {
+                    writeln!(out, "== {}", path.display())?;
+                    render_text(&report, &mut out)?;
+                    writeln!(out)?;
+                }
+            }
+            Err(e) => {
+                all_passed = false;
+                let msg = super::one_line(&e);
+                eprintln!("ringcoach: error: {msg}");
+                if args.json {
+                    rows.push(serde_json::json!({ "file": path, "error": msg }));
+                }
+            }
+        }
+    }
+    if args.json {
+        serde_json::to_writer_pretty(&mut out, &rows)?;
+        writeln!(out)?;
+    }
+    out.flush()?;
+    Ok(if all_passed {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 /// Grades transcribed turns (with their audio facts, if measured) against a scenario.

@@ -12,8 +12,8 @@ use crate::config::{Config, Lang};
 use crate::grading::OrgSource;
 use crate::models::{self, ModelKind};
 use crate::practice::{self, Options};
-use crate::store::Store;
 use crate::scenario::Catalog;
+use crate::store::Store;
 
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct Args {

@@ -7,7 +7,6 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use anyhow::Context as _;
 use serde::Serialize;
 
 use crate::transcribe::clip::{self, Heard};
@@ -44,39 +43,14 @@ pub struct Args {
     pub max_minutes: f64,
 }
 
-/// Where the Whisper model is. The one place to swap for `models::resolve_whisper()`.
-pub fn model_path(explicit: Option<&Path>) -> anyhow::Result<PathBuf> {
-    if let Some(p) = explicit {
-        return Ok(p.to_owned());
-    }
-    if let Some(p) = std::env::var_os("RINGCOACH_MODEL").filter(|v| !v.is_empty()) {
-        return Ok(PathBuf::from(p));
-    }
-    Ok(model_dir()?.join("ggml-base.bin"))
-}
-
-/// Where the VAD model is: explicit, env, or beside the Whisper model.
-pub fn vad_model_path(explicit: Option<&Path>, whisper: &Path) -> PathBuf {
-    if let Some(p) = explicit {
-        return p.to_owned();
-    }
-    if let Some(p) = std::env::var_os("RINGCOACH_VAD_MODEL").filter(|v| !v.is_empty()) {
-        return PathBuf::from(p);
-    }
-    whisper
-        .parent()
-        .unwrap_or(Path::new("."))
-        .join("ggml-silero-vad.bin")
-}
-
-fn model_dir() -> anyhow::Result<PathBuf> {
-    if let Some(d) = std::env::var_os("RINGCOACH_MODEL_DIR").filter(|v| !v.is_empty()) {
-        return Ok(PathBuf::from(d));
-    }
-    let data = dirs::data_dir().context(
-        "no data directory for the model cache (is HOME set?); pass --model PATH or set RINGCOACH_MODEL",
-    )?;
-    Ok(data.join("ringcoach").join("models"))
+/// The Whisper and VAD models: an explicit path, else the environment, else the cache
+/// (fetched there on first use by `ringcoach models fetch`). Each is validated before use,
+/// so a missing, truncated or foreign file is one line that names the fix.
+pub fn models(model: Option<&Path>, vad: Option<&Path>) -> anyhow::Result<(PathBuf, PathBuf)> {
+    Ok((
+        crate::models::resolve_whisper(model)?,
+        crate::models::resolve_vad(vad)?,
+    ))
 }
 
 #[derive(Serialize)]
@@ -97,8 +71,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         anyhow::bail!("--max-minutes must be a positive number of minutes");
     }
     let max = Duration::from_secs_f64(args.max_minutes * 60.0);
-    let model = model_path(args.model.as_deref())?;
-    let vad = vad_model_path(args.vad_model.as_deref(), &model);
+    let (model, vad) = models(args.model.as_deref(), args.vad_model.as_deref())?;
     let mut cfg = WhisperConfig::new(model, Some(vad));
     cfg.audio_ctx = args.audio_ctx;
     if !(args.time_limit >= 0.0 && args.time_limit.is_finite()) {
