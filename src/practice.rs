@@ -100,6 +100,8 @@ fn difficulty(sc: &Scenario) -> u8 {
 pub fn feedback(report: &Report, pickup_ms: u64, first_turn: Option<&AudioFacts>) -> Feedback {
     let mut marks = Vec::new();
     let mut checks = Vec::new();
+    let mut banned_ok = 0;
+    let mut not_graded = Vec::new();
     for c in &report.checks {
         let (mark, verdict) = match c.verdict {
             Verdict::Pass => (Mark::Found, UiVerdict::Pass),
@@ -110,12 +112,41 @@ pub fn feedback(report: &Report, pickup_ms: u64, first_turn: Option<&AudioFacts>
         if c.verdict != Verdict::NotApplicable {
             marks.extend(c.evidence.iter().map(|e| (e.start, e.end, mark)));
         }
+        // What the trainee did not do is worth a row each; eleven "did not swear" rows and
+        // the checks that did not apply are one row each, so the screen stays readable.
+        if c.category == "banned_phrase" && c.verdict == Verdict::Pass {
+            banned_ok += 1;
+            continue;
+        }
+        if c.verdict == Verdict::NotApplicable {
+            not_graded.push(c.id.clone());
+            continue;
+        }
         checks.push(CheckRow {
             category: c.id.clone(),
             verdict,
             critical: c.critical,
             message_zh: c.message.zh.clone(),
             message_en: c.message.en.clone(),
+        });
+    }
+    if banned_ok > 0 {
+        checks.push(CheckRow {
+            category: "banned_phrase".into(),
+            verdict: UiVerdict::Pass,
+            critical: true,
+            message_zh: format!("未使用服务忌语(检查了{banned_ok}类)"),
+            message_en: format!("no banned phrase used ({banned_ok} kinds checked)"),
+        });
+    }
+    if !not_graded.is_empty() {
+        let list = not_graded.join(", ");
+        checks.push(CheckRow {
+            category: "—".into(),
+            verdict: UiVerdict::NotApplicable,
+            critical: false,
+            message_zh: format!("不适用:{list}"),
+            message_en: format!("not applicable: {list}"),
         });
     }
     let voiced_ms: u64 = report

@@ -339,7 +339,7 @@ fn check_line(app: &App, c: &CheckRow) -> Line<'static> {
     };
     Line::from(vec![
         Span::styled(format!(" {sym} "), style),
-        Span::raw(format!("{:<14}", c.category)),
+        Span::raw(format!("{:<20} ", c.category)),
         Span::raw(if c.critical { "! " } else { "  " }),
         Span::raw(msg.clone()),
     ])
