@@ -728,14 +728,15 @@ impl Store {
             }
             if fsio::is_temp_name(&name) {
                 // A recorder creates its marker under a temp name and locks it a moment
-                // later; only clear leftovers that are clearly not in that moment.
+                // later; clear leftovers whose recorder is gone (the name carries its pid),
+                // or that are clearly not in that moment.
                 let old = e
                     .metadata()
                     .and_then(|m| m.modified())
                     .ok()
                     .and_then(|t| t.elapsed().ok())
                     .is_some_and(|age| age.as_secs() > 600);
-                if old {
+                if old || temp_marker_owner_is_dead(&name) {
                     let _ = fs::remove_file(&path);
                 }
                 continue;
@@ -1251,4 +1252,22 @@ fn remove_temp_files(dir: &Path) -> Result<(), StoreError> {
         }
     }
     Ok(())
+}
+
+/// True when a temp marker's name (`.ID.tmp-PID`) names a process that no longer exists.
+/// A recycled pid only delays the clean-up (to the 10-minute rule); it never removes a live one.
+fn temp_marker_owner_is_dead(name: &str) -> bool {
+    let Some(pid) = name
+        .rsplit_once(".tmp-")
+        .and_then(|(_, pid)| pid.parse::<libc::pid_t>().ok())
+    else {
+        return false;
+    };
+    if pid <= 0 {
+        return false;
+    }
+    // SAFETY: signal 0 only asks whether the process exists; nothing is sent.
+    let alive = unsafe { libc::kill(pid, 0) } == 0
+        || std::io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH);
+    !alive
 }

@@ -859,3 +859,18 @@ fn another_index_can_be_plugged_in_and_filled_from_the_files() {
     assert_eq!(store.rebuild().unwrap().indexed, 2);
     assert_eq!(store.list(&Query::default()).unwrap(), saved);
 }
+
+#[test]
+fn a_temp_marker_of_a_dead_recorder_is_a_leftover() {
+    let mut child = std::process::Command::new("true").spawn().unwrap();
+    let dead = child.id();
+    child.wait().unwrap();
+    assert!(super::temp_marker_owner_is_dead(&format!(
+        ".20261127T000000.000000Z-1a2b3c4d.tmp-{dead}"
+    )));
+    let me = std::process::id();
+    assert!(!super::temp_marker_owner_is_dead(&format!(
+        ".20261127T000000.000000Z-1a2b3c4d.tmp-{me}"
+    )));
+    assert!(!super::temp_marker_owner_is_dead(".x.tmp-notapid"));
+}
