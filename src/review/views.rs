@@ -237,7 +237,7 @@ fn queue(r: &Review, frame: &mut Frame, area: Rect) {
                     a.trainee,
                     a.scenario
                 )),
-                Span::styled(format!("{word:<11}"), Style::new().fg(colour)),
+                Span::styled(format!("{word:<12}"), Style::new().fg(colour)),
                 Span::raw(format!("{flags} {}", a.text)),
             ]))
         })
@@ -245,7 +245,7 @@ fn queue(r: &Review, frame: &mut Frame, area: Rect) {
     let mut state = ListState::default().with_selected(Some(r.selected));
     frame.render_stateful_widget(
         List::new(items)
-            .block(Block::bordered().title(" started      trainee    scenario       score result    ?✓✎ transcript "))
+            .block(Block::bordered().title(" started      trainee    scenario       score result     ?✓✎ transcript "))
             .highlight_symbol("▸")
             .highlight_style(Style::new().add_modifier(Modifier::REVERSED)),
         list,
