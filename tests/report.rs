@@ -34,7 +34,14 @@ fn exports_are_deterministic_and_match_their_snapshots() {
     // A trainer overrules one check: the export shows the new verdict and the old one.
     let store = Store::open(&data).unwrap();
     store
-        .overrule(&ids[0], "wang", "organisation", "uncertain", "pass", "说的是\"广利物业\", 录音清楚")
+        .overrule(
+            &ids[0],
+            "wang",
+            "organisation",
+            "uncertain",
+            "pass",
+            "说的是\"广利物业\", 录音清楚",
+        )
         .unwrap();
     drop(store);
 
@@ -63,7 +70,11 @@ fn exports_are_deterministic_and_match_their_snapshots() {
     let (a, b) = (out(1), out(2));
     for f in ["r.html", "r.csv", "checks.csv", "r.json"] {
         let x = std::fs::read(a.join(f)).unwrap();
-        assert_eq!(x, std::fs::read(b.join(f)).unwrap(), "{f} differs between runs");
+        assert_eq!(
+            x,
+            std::fs::read(b.join(f)).unwrap(),
+            "{f} differs between runs"
+        );
         // Nothing but the four files: no temp files left behind.
         assert_eq!(std::fs::read_dir(&a).unwrap().count(), 4);
     }
@@ -116,9 +127,14 @@ fn a_date_range_selects_attempts_and_generated_at_is_only_printed_when_given() {
         ],
     );
     assert!(o.status.success(), "{}", stderr(&o));
-    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     let attempts = v["attempts"].as_array().unwrap();
-    assert_eq!(attempts.len(), 1, "only the attempt of 11-22 (the whole day)");
+    assert_eq!(
+        attempts.len(),
+        1,
+        "only the attempt of 11-22 (the whole day)"
+    );
     assert_eq!(attempts[0]["started"], "2026-11-22T09:30:00.000Z");
     assert_eq!(v["generated_at"], "2026-11-27 by wang");
 }
@@ -129,7 +145,10 @@ fn an_unknown_trainee_is_one_line_naming_the_trainees_that_exist() {
     let data = dir.path().join("data");
     make(&data);
     let out = dir.path().join("r.csv");
-    let o = report(&data, &["--trainee", "li.ma", "--csv", out.to_str().unwrap()]);
+    let o = report(
+        &data,
+        &["--trainee", "li.ma", "--csv", out.to_str().unwrap()],
+    );
     assert_eq!(o.status.code(), Some(2));
     let e = stderr(&o);
     assert_eq!(e.lines().count(), 1, "{e}");
@@ -144,8 +163,14 @@ fn a_missing_data_dir_or_an_empty_store_says_what_to_do() {
     let o = report(&missing, &["--trainee", "li.na", "--json", "x.json"]);
     assert_eq!(o.status.code(), Some(2));
     let e = stderr(&o);
-    assert!(e.contains("does not exist") && e.contains("--data-dir"), "{e}");
-    assert!(!missing.exists(), "a missing store is not created by a report");
+    assert!(
+        e.contains("does not exist") && e.contains("--data-dir"),
+        "{e}"
+    );
+    assert!(
+        !missing.exists(),
+        "a missing store is not created by a report"
+    );
 
     let empty = dir.path().join("empty");
     Store::open(&empty).unwrap();
@@ -164,8 +189,21 @@ fn a_format_is_required_and_a_reversed_range_is_refused() {
     assert!(stderr(&o).contains("--html"), "{}", stderr(&o));
     let o = report(
         &data,
-        &["--trainee", "li.na", "--from", "2026-11-25", "--to", "2026-11-20", "--json", "x.json"],
+        &[
+            "--trainee",
+            "li.na",
+            "--from",
+            "2026-11-25",
+            "--to",
+            "2026-11-20",
+            "--json",
+            "x.json",
+        ],
     );
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("--to is not after --from"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("--to is not after --from"),
+        "{}",
+        stderr(&o)
+    );
 }

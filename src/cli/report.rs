@@ -58,7 +58,10 @@ pub fn open_existing(data_dir: Option<PathBuf>) -> anyhow::Result<Store> {
     Store::open(&dir).with_context(|| format!("open the attempts store at {}", dir.display()))
 }
 
-fn write(path: &Path, render: impl FnOnce(&mut Vec<u8>) -> std::io::Result<()>) -> anyhow::Result<()> {
+fn write(
+    path: &Path,
+    render: impl FnOnce(&mut Vec<u8>) -> std::io::Result<()>,
+) -> anyhow::Result<()> {
     let mut buf = Vec::new();
     render(&mut buf).with_context(|| format!("render {}", path.display()))?;
     crate::store::fsio::write_atomic(path, &buf, true)?;

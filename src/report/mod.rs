@@ -32,7 +32,9 @@ pub enum ReportError {
     UnknownTrainee { trainee: String, known: String },
     #[error("the store has no attempts yet: record some with `ringcoach practice` or `ringcoach grade --save`")]
     EmptyStore,
-    #[error("attempt {id}: its report cannot be read ({reason}); run `ringcoach store check --repair`")]
+    #[error(
+        "attempt {id}: its report cannot be read ({reason}); run `ringcoach store check --repair`"
+    )]
     BadReport { id: String, reason: String },
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -113,9 +115,7 @@ pub struct TraineeReport {
 impl TraineeReport {
     /// Finished attempts only (interrupted ones have no score).
     pub fn scored(&self) -> impl Iterator<Item = (&AttemptRow, f64)> {
-        self.attempts
-            .iter()
-            .filter_map(|a| a.score.map(|s| (a, s)))
+        self.attempts.iter().filter_map(|a| a.score.map(|s| (a, s)))
     }
 
     /// Categories by pass rate, weakest first (ties by name).
@@ -130,7 +130,9 @@ impl TraineeReport {
     }
 
     pub fn mean_score(&self) -> Option<f64> {
-        let (n, sum) = self.scored().fold((0u32, 0.0), |(n, s), (_, x)| (n + 1, s + x));
+        let (n, sum) = self
+            .scored()
+            .fold((0u32, 0.0), |(n, s), (_, x)| (n + 1, s + x));
         (n > 0).then(|| sum / f64::from(n))
     }
 }
@@ -219,12 +221,14 @@ pub fn attempt_row(store: &Store, s: &AttemptSummary) -> Result<AttemptRow, Repo
 pub fn category_stats(attempts: &[AttemptRow]) -> Vec<CategoryStat> {
     let mut by: BTreeMap<&str, CategoryStat> = BTreeMap::new();
     for c in attempts.iter().flat_map(|a| a.checks.iter()) {
-        let e = by.entry(c.category.as_str()).or_insert_with(|| CategoryStat {
-            category: c.category.clone(),
-            pass: 0,
-            fail: 0,
-            uncertain: 0,
-        });
+        let e = by
+            .entry(c.category.as_str())
+            .or_insert_with(|| CategoryStat {
+                category: c.category.clone(),
+                pass: 0,
+                fail: 0,
+                uncertain: 0,
+            });
         match c.verdict.as_str() {
             "pass" => e.pass += 1,
             "fail" => e.fail += 1,

@@ -100,14 +100,25 @@ fn row(checks: Vec<(&str, &str)>) -> AttemptRow {
 #[test]
 fn categories_count_verdicts_leave_out_not_applicable_and_sort_weakest_first() {
     let attempts = vec![
-        row(vec![("opening", "pass"), ("closing", "fail"), ("manner", "not_applicable")]),
-        row(vec![("opening", "pass"), ("closing", "uncertain"), ("manner", "pass")]),
+        row(vec![
+            ("opening", "pass"),
+            ("closing", "fail"),
+            ("manner", "not_applicable"),
+        ]),
+        row(vec![
+            ("opening", "pass"),
+            ("closing", "uncertain"),
+            ("manner", "pass"),
+        ]),
         row(vec![("opening", "fail"), ("closing", "pass")]),
     ];
     let stats = category_stats(&attempts);
     let names: Vec<&str> = stats.iter().map(|c| c.category.as_str()).collect();
     assert_eq!(names, ["closing", "manner", "opening"]);
-    assert_eq!((stats[0].pass, stats[0].fail, stats[0].uncertain), (1, 1, 1));
+    assert_eq!(
+        (stats[0].pass, stats[0].fail, stats[0].uncertain),
+        (1, 1, 1)
+    );
     assert_eq!(stats[1].total(), 1);
     let r = TraineeReport {
         format: JSON_FORMAT,

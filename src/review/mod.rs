@@ -157,7 +157,9 @@ pub enum Msg {
     Opened(Box<AttemptView>),
     Progress(Box<ProgressView>),
     /// Playback started at this position of the recording.
-    Playing { from_ms: u64 },
+    Playing {
+        from_ms: u64,
+    },
     /// Where playback is now (ms into the recording).
     PlayAt(u64),
     PlayEnded,
@@ -172,7 +174,10 @@ pub enum Effect {
     List(Query),
     Open(AttemptId),
     Progress(String),
-    Play { id: AttemptId, from_ms: u64 },
+    Play {
+        id: AttemptId,
+        from_ms: u64,
+    },
     StopPlay,
     Overrule {
         id: AttemptId,
@@ -182,7 +187,10 @@ pub enum Effect {
         note: String,
     },
     /// Save the corrected transcript, re-grade it, reopen.
-    Correct { id: AttemptId, text: String },
+    Correct {
+        id: AttemptId,
+        text: String,
+    },
     MarkReviewed(AttemptId),
     Quit,
 }
@@ -384,6 +392,9 @@ impl Review {
     }
 
     fn attempt_key(&mut self, k: Key) -> Vec<Effect> {
+        if matches!(k, Key::Char('o' | 'e' | 'm')) {
+            self.status = None;
+        }
         let Some(a) = self.attempt() else {
             return vec![];
         };
@@ -391,11 +402,7 @@ impl Review {
         let n = a.checks.len();
         match k {
             Key::Up | Key::Char('k') => self.check = self.check.saturating_sub(1),
-            Key::Down | Key::Char('j') => {
-                if self.check + 1 < n {
-                    self.check += 1;
-                }
-            }
+            Key::Down | Key::Char('j') if self.check + 1 < n => self.check += 1,
             Key::Char('p') => {
                 return if self.playing.is_some() {
                     self.playing = None;
@@ -469,6 +476,7 @@ impl Review {
     }
 
     fn submit(&mut self, input: Input) -> Vec<Effect> {
+        self.status = None;
         match input {
             Input::Filter(field, line) => {
                 let v = line.text.trim();

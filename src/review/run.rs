@@ -66,7 +66,10 @@ impl Runtime {
         self.stop();
         let samples = read_wav_16k_mono(&self.store.audio_path(id))?;
         let skip = (from_ms * u64::from(TARGET_RATE) / 1000) as usize;
-        let rest = samples.get(skip.min(samples.len())..).unwrap_or(&[]).to_vec();
+        let rest = samples
+            .get(skip.min(samples.len())..)
+            .unwrap_or(&[])
+            .to_vec();
         let p = self.sink.play(Box::new(Clip::new(rest, TARGET_RATE)))?;
         self.playback = Some((p, from_ms));
         Ok(())
@@ -152,14 +155,18 @@ impl Runtime {
                     .overrule(&id, &self.trainer, &check, &original, &verdict, &note)?;
                 vec![
                     Msg::Opened(Box::new(self.open(&id)?)),
-                    Msg::Done(format!("{check}: {original} → {verdict}, saved to the audit log")),
+                    Msg::Done(format!(
+                        "{check}: {original} → {verdict}, saved to the audit log"
+                    )),
                 ]
             }
             Effect::Correct { id, text } => {
                 let score = self.correct(&id, &text)?;
                 vec![
                     Msg::Opened(Box::new(self.open(&id)?)),
-                    Msg::Done(format!("transcript corrected and re-graded: {score}/100 (the original is kept)")),
+                    Msg::Done(format!(
+                        "transcript corrected and re-graded: {score}/100 (the original is kept)"
+                    )),
                 ]
             }
             Effect::MarkReviewed(id) => {

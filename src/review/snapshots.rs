@@ -82,7 +82,9 @@ fn attempt_overruled_with_audit_log() {
         "2026-11-27 09:13 wang marked reviewed".into(),
     ];
     r.update(Msg::Opened(Box::new(v)));
-    r.update(Msg::Done("org_name: uncertain → pass, saved to the audit log".into()));
+    r.update(Msg::Done(
+        "org_name: uncertain → pass, saved to the audit log".into(),
+    ));
     insta::assert_snapshot!(render(&r));
 }
 

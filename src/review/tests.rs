@@ -73,7 +73,8 @@ pub(super) fn view() -> AttemptView {
                 verdict: "uncertain".into(),
                 critical: false,
                 message_zh: "听到「光力物业」,与「广利物业」同音,请回听".into(),
-                message_en: "heard 「光力物业」, a homophone of 「广利物业」; listen to confirm".into(),
+                message_en: "heard 「光力物业」, a homophone of 「广利物业」; listen to confirm"
+                    .into(),
                 evidence: vec![(3, 7)],
                 at_ms: Some(1200),
                 overruled_by: None,
@@ -106,7 +107,9 @@ fn queue() -> Review {
 }
 
 fn typed(r: &mut Review, s: &str) -> Vec<Effect> {
-    s.chars().flat_map(|c| r.update(Msg::Key(Key::Char(c)))).collect()
+    s.chars()
+        .flat_map(|c| r.update(Msg::Key(Key::Char(c))))
+        .collect()
 }
 
 fn opened() -> Review {
@@ -174,14 +177,20 @@ fn a_bad_since_date_keeps_the_input_open_and_says_why() {
     typed(&mut r, "last week");
     assert_eq!(r.update(Msg::Key(Key::Enter)), vec![]);
     assert!(matches!(r.input, Some(Input::Filter(Field::Since, _))));
-    assert!(r.status.as_deref().unwrap().contains("not a time"), "{:?}", r.status);
+    assert!(
+        r.status.as_deref().unwrap().contains("not a time"),
+        "{:?}",
+        r.status
+    );
     // Fix it in place.
     for _ in 0..9 {
         r.update(Msg::Key(Key::Backspace));
     }
     typed(&mut r, "2026-11-20");
     let fx = r.update(Msg::Key(Key::Enter));
-    assert!(matches!(&fx[0], Effect::List(q) if q.since == Some(Timestamp::parse("2026-11-20").unwrap())));
+    assert!(
+        matches!(&fx[0], Effect::List(q) if q.since == Some(Timestamp::parse("2026-11-20").unwrap()))
+    );
 }
 
 #[test]
@@ -249,7 +258,10 @@ fn enter_on_a_check_plays_from_its_evidence_and_p_toggles_from_the_start() {
     r.update(Msg::Key(Key::Down));
     assert_eq!(
         r.update(Msg::Key(Key::Enter)),
-        vec![Effect::Play { id: id(1), from_ms: 0 }],
+        vec![Effect::Play {
+            id: id(1),
+            from_ms: 0
+        }],
         "no evidence: from the start"
     );
     r.update(Msg::Key(Key::Char('p')));
@@ -292,7 +304,9 @@ const S_NOTE: &str = "An overrule needs a note saying why.";
 fn correcting_starts_from_the_transcript_and_ignores_no_change() {
     let mut r = opened();
     r.update(Msg::Key(Key::Char('e')));
-    assert!(matches!(&r.input, Some(Input::Transcript(l)) if l.text == "喂,你好,光力物业,有什么事?"));
+    assert!(
+        matches!(&r.input, Some(Input::Transcript(l)) if l.text == "喂,你好,光力物业,有什么事?")
+    );
     assert_eq!(r.update(Msg::Key(Key::Enter)), vec![]);
     assert!(r.status.is_some());
     r.update(Msg::Key(Key::Char('e')));
@@ -312,7 +326,10 @@ fn correcting_starts_from_the_transcript_and_ignores_no_change() {
 fn reopening_after_an_action_keeps_the_selected_check_and_q_goes_back_to_the_queue() {
     let mut r = opened();
     r.update(Msg::Key(Key::Down));
-    assert_eq!(r.update(Msg::Key(Key::Char('m'))), vec![Effect::MarkReviewed(id(1))]);
+    assert_eq!(
+        r.update(Msg::Key(Key::Char('m'))),
+        vec![Effect::MarkReviewed(id(1))]
+    );
     let mut v = view();
     v.reviewed = true;
     r.update(Msg::Opened(Box::new(v)));

@@ -65,12 +65,13 @@ pub fn render(r: &Review, frame: &mut Frame) {
         (None, Screen::Attempt(_)) => S.attempt_keys,
         (None, Screen::Progress(_)) => S.progress_keys,
     };
-    frame.render_widget(
-        Paragraph::new(keys)
-            .style(Style::new().dim())
-            .wrap(Wrap { trim: true }),
-        footer,
-    );
+    // While typing, a complaint about the input (a bad date, a missing note) takes the
+    // footer, since the status line holds the input itself.
+    let footer_text = match (&r.input, &r.status) {
+        (Some(_), Some(msg)) => Paragraph::new(msg.as_str()).style(Style::new().fg(Color::Red)),
+        _ => Paragraph::new(keys).style(Style::new().dim()),
+    };
+    frame.render_widget(footer_text.wrap(Wrap { trim: true }), footer);
     if r.help {
         let popup = centered(body, 64, 16);
         frame.render_widget(Clear, popup);
@@ -134,7 +135,11 @@ fn input_line(r: &Review, input: &Input) -> TLine<'static> {
     // The cursor is drawn as a reversed cell so it shows in any terminal (and in snapshots
     // as the character under it).
     let before: String = line.text.chars().take(line.cursor).collect();
-    let at: String = line.text.chars().nth(line.cursor).map_or(" ".into(), String::from);
+    let at: String = line
+        .text
+        .chars()
+        .nth(line.cursor)
+        .map_or(" ".into(), String::from);
     let after: String = line.text.chars().skip(line.cursor + 1).collect();
     TLine::from(vec![
         Span::styled(label, Style::new().bold()),
@@ -190,10 +195,12 @@ fn filter_summary(r: &Review) -> String {
 }
 
 fn queue(r: &Review, frame: &mut Frame, area: Rect) {
-    let [filters, list] =
-        Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(area);
+    let [filters, list] = Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(area);
     frame.render_widget(
-        TLine::from(Span::styled(filter_summary(r), Style::new().fg(Color::Cyan))),
+        TLine::from(Span::styled(
+            filter_summary(r),
+            Style::new().fg(Color::Cyan),
+        )),
         filters,
     );
     if r.rows.is_empty() {
@@ -245,7 +252,11 @@ fn queue(r: &Review, frame: &mut Frame, area: Rect) {
     let mut state = ListState::default().with_selected(Some(r.selected));
     frame.render_stateful_widget(
         List::new(items)
-            .block(Block::bordered().title(" started      trainee    scenario       score result     ?✓✎ transcript "))
+            .block(
+                Block::bordered().title(
+                    " started      trainee    scenario       score result     ?✓✎ transcript ",
+                ),
+            )
             .highlight_symbol("▸")
             .highlight_style(Style::new().add_modifier(Modifier::REVERSED)),
         list,
@@ -265,13 +276,15 @@ fn attempt(r: &Review, a: &AttemptView, frame: &mut Frame, area: Rect) {
 
     let mut head = vec![];
     match (a.status, a.passed) {
-        (crate::store::AttemptStatus::Interrupted, _) | (_, None) => {
-            head.push(Span::styled(S.interrupted, Style::new().fg(Color::DarkGray)))
-        }
+        (crate::store::AttemptStatus::Interrupted, _) | (_, None) => head.push(Span::styled(
+            S.interrupted,
+            Style::new().fg(Color::DarkGray),
+        )),
         (_, Some(true)) => head.push(Span::styled(S.passed, Style::new().fg(Color::Green).bold())),
-        (_, Some(false)) => {
-            head.push(Span::styled(S.not_passed, Style::new().fg(Color::Red).bold()))
-        }
+        (_, Some(false)) => head.push(Span::styled(
+            S.not_passed,
+            Style::new().fg(Color::Red).bold(),
+        )),
     }
     if let Some(s) = a.score {
         head.push(Span::raw(format!(" {s}/100")));
@@ -288,7 +301,10 @@ fn attempt(r: &Review, a: &AttemptView, frame: &mut Frame, area: Rect) {
         (a.regraded, S.regraded),
     ] {
         if on {
-            head.push(Span::styled(format!(" · {word}"), Style::new().fg(Color::Cyan)));
+            head.push(Span::styled(
+                format!(" · {word}"),
+                Style::new().fg(Color::Cyan),
+            ));
         }
     }
     frame.render_widget(TLine::from(head), summary);
@@ -388,7 +404,10 @@ fn attempt(r: &Review, a: &AttemptView, frame: &mut Frame, area: Rect) {
     } else {
         // The newest entries, which are what a trainer has just done.
         let skip = a.audit.len().saturating_sub(2);
-        a.audit[skip..].iter().map(|l| TLine::from(l.clone())).collect()
+        a.audit[skip..]
+            .iter()
+            .map(|l| TLine::from(l.clone()))
+            .collect()
     };
     frame.render_widget(
         Paragraph::new(lines)
@@ -435,8 +454,16 @@ fn progress(p: &ProgressView, frame: &mut Frame, area: Rect) {
             .map(|(i, (_, s))| ((i + 1) as f64, *s))
             .collect();
         let n = data.len() as f64;
-        let first = p.scores.first().map(|(t, _)| short_time(*t)).unwrap_or_default();
-        let last = p.scores.last().map(|(t, _)| short_time(*t)).unwrap_or_default();
+        let first = p
+            .scores
+            .first()
+            .map(|(t, _)| short_time(*t))
+            .unwrap_or_default();
+        let last = p
+            .scores
+            .last()
+            .map(|(t, _)| short_time(*t))
+            .unwrap_or_default();
         let ds = Dataset::default()
             .marker(Marker::Braille)
             .graph_type(GraphType::Line)

@@ -56,7 +56,10 @@ pub fn attempt(
         },
         score: f64::from(report.score),
         passed: report.passed,
-        needs_review: report.checks.iter().any(|c| c.verdict == Verdict::Uncertain),
+        needs_review: report
+            .checks
+            .iter()
+            .any(|c| c.verdict == Verdict::Uncertain),
         report: serde_json::to_value(&report).unwrap(),
         finished: Timestamp::from_unix_ms(started.unix_ms() + 8_000),
     };
@@ -71,10 +74,38 @@ pub fn make(dir: &Path) -> Vec<AttemptId> {
     let store = Store::open(dir).unwrap();
     let s = tone();
     vec![
-        attempt(&store, "li.na", "answer-call", "喂,你好,光力物业,有什么事?", "2026-11-20T09:00:00Z", &s),
-        attempt(&store, "zhang", "answer-call", "您好,广利物业。", "2026-11-21T10:00:00Z", &s),
-        attempt(&store, "li.na", "answer-call", "你好,广利物业,请问有什么可以帮您?", "2026-11-22T09:30:00Z", &s),
-        attempt(&store, "li.na", "answer-call", "您好,广利物业,请问有什么可以帮您?", "2026-11-24T14:00:00Z", &s),
+        attempt(
+            &store,
+            "li.na",
+            "answer-call",
+            "喂,你好,光力物业,有什么事?",
+            "2026-11-20T09:00:00Z",
+            &s,
+        ),
+        attempt(
+            &store,
+            "zhang",
+            "answer-call",
+            "您好,广利物业。",
+            "2026-11-21T10:00:00Z",
+            &s,
+        ),
+        attempt(
+            &store,
+            "li.na",
+            "answer-call",
+            "你好,广利物业,请问有什么可以帮您?",
+            "2026-11-22T09:30:00Z",
+            &s,
+        ),
+        attempt(
+            &store,
+            "li.na",
+            "answer-call",
+            "您好,广利物业,请问有什么可以帮您?",
+            "2026-11-24T14:00:00Z",
+            &s,
+        ),
     ]
 }
 
