@@ -21,6 +21,10 @@ pub use model::{AttemptView, CheckView, ProgressView};
 
 use crate::store::{AttemptId, AttemptSummary, Query, SortKey, Timestamp, Verdict};
 
+/// The most attempts the queue lists at once; beyond that the trainer narrows the filters
+/// (a screen of 10,000 rows helps nobody, and listing them costs every redraw).
+pub const QUEUE_LIMIT: usize = 1000;
+
 /// The queue's filters; each maps onto one field of the store's [`Query`].
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Filter {
@@ -56,6 +60,7 @@ impl Filter {
             sort: self.sort,
             // Newest first by time, best first by score, A→Z by name.
             descending: matches!(self.sort, SortKey::Started | SortKey::Score),
+            limit: Some(QUEUE_LIMIT),
             ..Query::default()
         })
     }

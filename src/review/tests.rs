@@ -125,6 +125,7 @@ fn starting_lists_the_newest_attempts_first() {
         r.start(),
         vec![Effect::List(Query {
             descending: true,
+            limit: Some(QUEUE_LIMIT),
             ..Query::default()
         })]
     );
@@ -164,6 +165,7 @@ fn filters_become_store_queries() {
         fx,
         vec![Effect::List(Query {
             descending: true,
+            limit: Some(QUEUE_LIMIT),
             ..Query::default()
         })]
     );

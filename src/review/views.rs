@@ -32,6 +32,13 @@ pub fn render(r: &Review, frame: &mut Frame) {
     ])
     .areas(area);
     let title = match &r.screen {
+        Screen::Queue if r.rows.len() >= super::QUEUE_LIMIT => {
+            format!(
+                "{} · first {} attempts: narrow the filters",
+                S.queue_title,
+                r.rows.len()
+            )
+        }
         Screen::Queue => format!("{} · {} attempts", S.queue_title, r.rows.len()),
         Screen::Attempt(a) => format!("{} · {}", a.trainee, a.id),
         Screen::Progress(p) => format!("{} · {}", S.progress_title, p.trainee),
