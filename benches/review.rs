@@ -32,7 +32,11 @@ fn machine() -> String {
     let n = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(0);
-    format!("{cpu}, {n} vCPU, {} {}", std::env::consts::OS, std::env::consts::ARCH)
+    format!(
+        "{cpu}, {n} vCPU, {} {}",
+        std::env::consts::OS,
+        std::env::consts::ARCH
+    )
 }
 
 fn shared_audio() -> std::path::PathBuf {
@@ -124,7 +128,10 @@ fn main() {
                 },
                 score: f64::from(report.score),
                 passed: report.passed,
-                needs_review: report.checks.iter().any(|c| c.verdict == Verdict::Uncertain),
+                needs_review: report
+                    .checks
+                    .iter()
+                    .any(|c| c.verdict == Verdict::Uncertain),
                 report: serde_json::to_value(&report).unwrap(),
                 finished: started,
             },
@@ -133,7 +140,14 @@ fn main() {
     let id = summary.id;
     for i in 0..20 {
         store
-            .overrule(&id, "wang", "greeting", "pass", "fail", &format!("note {i}"))
+            .overrule(
+                &id,
+                "wang",
+                "greeting",
+                "pass",
+                "fail",
+                &format!("note {i}"),
+            )
             .unwrap();
     }
     println!(
