@@ -142,3 +142,18 @@ fn too_small() {
     t.draw(|f| views::render(&queue(), f)).unwrap();
     insta::assert_snapshot!(format!("{}", t.backend()));
 }
+
+#[test]
+fn attempt_interrupted_has_no_grade_but_can_be_played() {
+    let mut r = queue();
+    let mut v = view();
+    v.status = crate::store::AttemptStatus::Interrupted;
+    v.score = None;
+    v.passed = None;
+    v.normalized = String::new();
+    v.transcript = String::new();
+    v.checks = vec![];
+    r.update(Msg::Opened(Box::new(v)));
+    r.update(Msg::Key(Key::Char('e')));
+    insta::assert_snapshot!(render(&r));
+}

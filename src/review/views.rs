@@ -375,7 +375,9 @@ fn attempt(r: &Review, a: &AttemptView, frame: &mut Frame, area: Rect) {
     let chars: Vec<char> = a.normalized.chars().collect();
     let mut spans = vec![];
     if chars.is_empty() {
-        let shown = if a.transcript.trim().is_empty() {
+        let shown = if a.status == crate::store::AttemptStatus::Interrupted {
+            S.not_transcribed.to_string()
+        } else if a.transcript.trim().is_empty() {
             S.nothing_heard.to_string()
         } else {
             a.transcript.clone()
