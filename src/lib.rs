@@ -23,6 +23,8 @@ pub mod config;
 pub mod grading;
 pub mod models;
 pub mod practice;
+pub mod report;
+pub mod review;
 pub mod scenario;
 pub mod store;
 pub mod transcribe;

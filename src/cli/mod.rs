@@ -11,6 +11,8 @@ pub mod devices;
 pub mod grade;
 pub mod models;
 pub mod practice;
+pub mod report;
+pub mod review;
 pub mod scenarios;
 pub mod store;
 pub mod transcribe;
@@ -51,6 +53,10 @@ pub enum Command {
     Devices(devices::Args),
     /// Maintain the attempts store (rebuild, check, prune).
     Store(store::Args),
+    /// Review recorded attempts: listen, correct, overrule, see progress (trainers).
+    Review(review::Args),
+    /// Export a trainee's attempts as HTML (with plots), CSV or JSON.
+    Report(report::Args),
 }
 
 pub fn main() -> ExitCode {
@@ -74,6 +80,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Devices(a)) => devices::run(a),
         Some(Command::Config(a)) => config::run(a),
         Some(Command::Practice(a)) => practice::run(a),
+        Some(Command::Review(a)) => review::run(a),
+        Some(Command::Report(a)) => report::run(a),
         None => practice::run(cli.practice),
     }
 }

@@ -1,0 +1,110 @@
+//! `ringcoach report`: one trainee's attempts exported as a self-contained HTML page with
+//! plots, CSV (per attempt, or per check with --checks) or JSON, written atomically.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+
+use crate::report::{self, html};
+use crate::store::{default_data_dir, Store, Timestamp};
+
+#[derive(Debug, clap::Args)]
+#[command(group(clap::ArgGroup::new("format").required(true).multiple(true).args(["html", "csv", "json"])))]
+pub struct Args {
+    /// Whose attempts to report.
+    #[arg(long, value_name = "NAME")]
+    pub trainee: String,
+    /// Attempts started on or after this date (YYYY-MM-DD or RFC 3339).
+    #[arg(long, value_name = "DATE")]
+    pub from: Option<String>,
+    /// Attempts started up to this date (a bare date includes the whole day).
+    #[arg(long, value_name = "DATE")]
+    pub to: Option<String>,
+    /// Write an HTML page with plots (self-contained, printable).
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+    /// Write CSV, one row per attempt with one column per check.
+    #[arg(long, value_name = "FILE")]
+    pub csv: Option<PathBuf>,
+    /// With --csv: also write one row per check to FILE (long format).
+    #[arg(long, value_name = "FILE", requires = "csv")]
+    pub checks: Option<PathBuf>,
+    /// Write JSON (for learning-management systems).
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// A "generated at" text to print in the report (nothing is added unless given, so the
+    /// same data gives the same bytes).
+    #[arg(long, value_name = "TEXT")]
+    pub generated_at: Option<String>,
+    /// Data directory [default: $RINGCOACH_DATA_DIR, else the XDG data dir + /ringcoach]
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+}
+
+/// The store at `--data-dir` (or the default); a directory that does not exist is an error
+/// rather than a new empty store, so a typo does not look like "no attempts".
+pub fn open_existing(data_dir: Option<PathBuf>) -> anyhow::Result<Store> {
+    let dir = match data_dir {
+        Some(d) => d,
+        None => default_data_dir()?,
+    };
+    if !dir.is_dir() {
+        anyhow::bail!(
+            "no attempts store at {} (the directory does not exist): pass --data-dir DIR, or record attempts first with `ringcoach practice --trainee NAME`",
+            dir.display()
+        );
+    }
+    Store::open(&dir).with_context(|| format!("open the attempts store at {}", dir.display()))
+}
+
+fn write(
+    path: &Path,
+    render: impl FnOnce(&mut Vec<u8>) -> std::io::Result<()>,
+) -> anyhow::Result<()> {
+    let mut buf = Vec::new();
+    render(&mut buf).with_context(|| format!("render {}", path.display()))?;
+    crate::store::fsio::write_atomic(path, &buf, true)?;
+    Ok(())
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let from = args
+        .from
+        .as_deref()
+        .map(Timestamp::parse)
+        .transpose()
+        .context("--from")?;
+    let to = args
+        .to
+        .as_deref()
+        .map(report::parse_to)
+        .transpose()
+        .context("--to")?;
+    if let (Some(f), Some(t)) = (from, to) {
+        if t <= f {
+            anyhow::bail!("--to is not after --from: give the range oldest date first");
+        }
+    }
+    let store = open_existing(args.data_dir)?;
+    let mut r = report::gather(&store, &args.trainee, from, to)?;
+    r.generated_at = args.generated_at;
+    if let Some(p) = &args.html {
+        write(p, |w| html::write_html(&r, w))?;
+    }
+    if let Some(p) = &args.csv {
+        write(p, |w| report::write_csv(&r, w))?;
+    }
+    if let Some(p) = &args.checks {
+        write(p, |w| report::write_checks_csv(&r, w))?;
+    }
+    if let Some(p) = &args.json {
+        write(p, |w| report::write_json(&r, w))?;
+    }
+    eprintln!(
+        "ringcoach: report for {}: {} attempts",
+        r.trainee,
+        r.attempts.len()
+    );
+    Ok(ExitCode::SUCCESS)
+}

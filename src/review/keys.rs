@@ -1,0 +1,73 @@
+//! Keys as the review screens understand them, apart from the terminal library. Unlike the
+//! practice keys these keep every printable character: the review has text inputs (search,
+//! filters, an overrule note, the transcript editor).
+
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Key {
+    Up,
+    Down,
+    Left,
+    Right,
+    Home,
+    End,
+    Enter,
+    Esc,
+    Tab,
+    Backspace,
+    Delete,
+    Char(char),
+    /// Ctrl-C: quit from anywhere, inputs included.
+    Interrupt,
+}
+
+impl Key {
+    pub fn from_event(ev: &KeyEvent) -> Option<Key> {
+        if ev.kind == KeyEventKind::Release {
+            return None;
+        }
+        if ev.modifiers.contains(KeyModifiers::CONTROL) {
+            return matches!(ev.code, KeyCode::Char('c')).then_some(Key::Interrupt);
+        }
+        Some(match ev.code {
+            KeyCode::Up => Key::Up,
+            KeyCode::Down => Key::Down,
+            KeyCode::Left => Key::Left,
+            KeyCode::Right => Key::Right,
+            KeyCode::Home => Key::Home,
+            KeyCode::End => Key::End,
+            KeyCode::Enter => Key::Enter,
+            KeyCode::Esc => Key::Esc,
+            KeyCode::Tab => Key::Tab,
+            KeyCode::Backspace => Key::Backspace,
+            KeyCode::Delete => Key::Delete,
+            KeyCode::Char(c) => Key::Char(c),
+            _ => return None,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn printable_characters_survive_for_the_text_inputs() {
+        let e = KeyEvent::new(KeyCode::Char('您'), KeyModifiers::NONE);
+        assert_eq!(Key::from_event(&e), Some(Key::Char('您')));
+        let shifted = KeyEvent::new(KeyCode::Char('Q'), KeyModifiers::SHIFT);
+        assert_eq!(Key::from_event(&shifted), Some(Key::Char('Q')));
+    }
+
+    #[test]
+    fn ctrl_c_interrupts_releases_and_other_chords_are_ignored() {
+        let c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
+        assert_eq!(Key::from_event(&c), Some(Key::Interrupt));
+        let x = KeyEvent::new(KeyCode::Char('x'), KeyModifiers::CONTROL);
+        assert_eq!(Key::from_event(&x), None);
+        let mut up = KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE);
+        up.kind = KeyEventKind::Release;
+        assert_eq!(Key::from_event(&up), None);
+    }
+}

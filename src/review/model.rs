@@ -1,0 +1,251 @@
+//! What the review screens show, computed once from the store's files: an attempt's checks
+//! after overrules, its marked transcript, its audit log as lines, and where in the
+//! recording each check's evidence was said. Building these is pure (no I/O), so the
+//! screens never compute anything and these are tested without a store.
+
+use crate::grading::normalize::normalize;
+use crate::grading::{Report, Verdict};
+use crate::report::{current_report, effective_checks, ReportError, TraineeReport};
+use crate::store::{Attempt, AttemptId, AttemptStatus, AuditAction, AuditEntry, Timestamp};
+use crate::transcribe::Transcript;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct CheckView {
+    pub id: String,
+    pub category: String,
+    /// The grader's verdict.
+    pub graded: Verdict,
+    /// The verdict that counts (a trainer's overrule, else the grader's), as stored.
+    pub verdict: String,
+    pub critical: bool,
+    pub message_zh: String,
+    pub message_en: String,
+    /// Character spans into [`AttemptView::normalized`].
+    pub evidence: Vec<(usize, usize)>,
+    /// Where the first evidence span starts in the recording, when token timings say so.
+    pub at_ms: Option<u64>,
+    pub overruled_by: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct AttemptView {
+    pub id: AttemptId,
+    pub trainee: String,
+    pub scenario: String,
+    pub started: Timestamp,
+    pub duration_ms: u64,
+    pub status: AttemptStatus,
+    pub score: Option<u32>,
+    pub passed: Option<bool>,
+    /// The text the evidence offsets point into.
+    pub normalized: String,
+    /// The transcript as heard (or as corrected): what the editor starts from.
+    pub transcript: String,
+    pub corrected: bool,
+    pub regraded: bool,
+    pub reviewed: bool,
+    pub checks: Vec<CheckView>,
+    /// The audit log, oldest first, one line per entry.
+    pub audit: Vec<String>,
+}
+
+impl AttemptView {
+    pub fn build(a: &Attempt) -> Result<AttemptView, ReportError> {
+        let report: Option<Report> = current_report(a)?;
+        let heard = a.transcript.as_ref();
+        let current_text = a
+            .corrected_transcript
+            .as_ref()
+            .or(heard)
+            .map(|t| t.text.clone())
+            .unwrap_or_default();
+        let checks = match &report {
+            None => Vec::new(),
+            Some(r) => {
+                let eff = effective_checks(r, &a.audit);
+                r.checks
+                    .iter()
+                    .zip(eff)
+                    .map(|(c, e)| {
+                        let evidence: Vec<(usize, usize)> =
+                            c.evidence.iter().map(|ev| (ev.start, ev.end)).collect();
+                        let at_ms = c.evidence.first().and_then(|ev| {
+                            heard.and_then(|t| evidence_ms(&r.normalized, ev.start, &ev.text, t))
+                        });
+                        CheckView {
+                            id: c.id.clone(),
+                            category: c.category.clone(),
+                            graded: c.verdict,
+                            verdict: e.verdict,
+                            critical: c.critical,
+                            message_zh: c.message.zh.clone(),
+                            message_en: c.message.en.clone(),
+                            evidence,
+                            at_ms,
+                            overruled_by: e.overruled_by,
+                        }
+                    })
+                    .collect()
+            }
+        };
+        let reviewed = a
+            .audit
+            .iter()
+            .any(|e| matches!(e.action, AuditAction::Reviewed));
+        Ok(AttemptView {
+            id: a.meta.id.clone(),
+            trainee: a.meta.info.trainee.clone(),
+            scenario: a.meta.info.scenario.clone(),
+            started: a.meta.info.started,
+            duration_ms: a.meta.audio.duration_ms,
+            status: a.meta.status,
+            score: report.as_ref().map(|r| r.score),
+            passed: report.as_ref().map(|r| r.passed),
+            normalized: report
+                .as_ref()
+                .map(|r| r.normalized.clone())
+                .unwrap_or_default(),
+            transcript: current_text,
+            corrected: a.corrected_transcript.is_some(),
+            regraded: a.regraded_report.is_some(),
+            reviewed,
+            checks,
+            audit: a.audit.iter().map(audit_line).collect(),
+        })
+    }
+}
+
+/// "2026-11-27 09:12 wang overruled greeting fail → pass: heard 您好".
+pub fn audit_line(e: &AuditEntry) -> String {
+    let t = e.time.to_rfc3339();
+    let when = format!("{} {}", &t[..10], &t[11..16]);
+    let what = match &e.action {
+        AuditAction::Overrule {
+            check,
+            original,
+            verdict,
+        } => format!("overruled {check} {original} → {verdict}"),
+        AuditAction::Correction { .. } => "corrected the transcript".to_string(),
+        AuditAction::Regrade {
+            original_score,
+            score,
+            ..
+        } => match original_score {
+            Some(o) => format!("re-graded {o:.0} → {score:.0}"),
+            None => format!("re-graded → {score:.0}"),
+        },
+        AuditAction::Reviewed => "marked reviewed".to_string(),
+    };
+    if e.note.is_empty() {
+        format!("{when} {} {what}", e.trainer)
+    } else {
+        format!("{when} {} {what}: {}", e.trainer, e.note)
+    }
+}
+
+/// Where a span of the normalised report text was said, from the transcript's token
+/// timings: the tokens are normalised one by one and laid end to end; when that lines up
+/// with the report's text character for character, the span's first character gives its
+/// token; otherwise the evidence text is looked up in the tokens' text. None when neither
+/// works (a corrected transcript, no tokens): the caller plays from the start.
+pub fn evidence_ms(
+    normalized: &str,
+    start: usize,
+    evidence_text: &str,
+    transcript: &Transcript,
+) -> Option<u64> {
+    let mut chars: Vec<char> = Vec::new();
+    let mut owner: Vec<u64> = Vec::new();
+    for t in transcript.tokens() {
+        // whisper.cpp's special tokens ([_BEG_], [_TT_…]) carry no speech.
+        if t.text.starts_with("[_") {
+            continue;
+        }
+        for c in normalize(&t.text).chars() {
+            chars.push(c);
+            owner.push(t.start_ms);
+        }
+    }
+    if chars.is_empty() {
+        return None;
+    }
+    if normalized.chars().eq(chars.iter().copied()) {
+        return owner.get(start).copied();
+    }
+    let want: Vec<char> = normalize(evidence_text).chars().collect();
+    if want.is_empty() || want.len() > chars.len() {
+        return None;
+    }
+    (0..=chars.len() - want.len())
+        .find(|&i| chars[i..i + want.len()] == want[..])
+        .map(|i| owner[i])
+}
+
+/// The progress screen: one trainee's scores in time order and categories weakest first.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProgressView {
+    pub trainee: String,
+    /// (start time, score), oldest first.
+    pub scores: Vec<(Timestamp, f64)>,
+    pub attempts: usize,
+    pub passed: usize,
+    /// (category, pass rate 0–1, graded checks), weakest first.
+    pub categories: Vec<(String, f64, u32)>,
+}
+
+impl ProgressView {
+    pub fn from_report(r: &TraineeReport) -> ProgressView {
+        ProgressView {
+            trainee: r.trainee.clone(),
+            scores: r.scored().map(|(a, s)| (a.started, s)).collect(),
+            attempts: r.attempts.len(),
+            passed: r.scored().filter(|(a, _)| a.passed == Some(true)).count(),
+            categories: r
+                .weakest()
+                .iter()
+                .map(|c| (c.category.clone(), c.pass_rate(), c.total()))
+                .collect(),
+        }
+    }
+}
+
+/// Grades a corrected transcript as the original was graded: same scenario, organisation
+/// (and where it came from), pickup rings and audio facts per turn. A multi-turn reply is
+/// corrected one turn per line; lines beyond the original turns are joined to the last.
+pub fn regrade(
+    catalog: &crate::scenario::Catalog,
+    original: &Report,
+    corrected: &str,
+) -> Result<Report, crate::scenario::ScenarioError> {
+    use crate::grading::{grade, GradeInput, OrgSource, Pickup, Turn};
+    let sc = catalog.get(&original.scenario)?;
+    let want = original.turns.len().max(1);
+    let mut lines: Vec<String> = corrected.lines().map(str::to_string).collect();
+    if lines.is_empty() {
+        lines.push(String::new());
+    }
+    if lines.len() > want {
+        let tail = lines.split_off(want - 1).join(" ");
+        lines.push(tail);
+    }
+    let turns = lines
+        .iter()
+        .enumerate()
+        .map(|(i, text)| Turn {
+            text,
+            tokens: None,
+            facts: original.turns.get(i).and_then(|t| t.audio.as_ref()),
+        })
+        .collect();
+    let input = GradeInput {
+        turns,
+        pickup: original.rings.map_or(Pickup::Unknown, Pickup::Rings),
+        org: &original.org,
+        org_source: if original.org_source == OrgSource::Given.as_str() {
+            OrgSource::Given
+        } else {
+            OrgSource::DefaultProfile
+        },
+    };
+    Ok(grade(sc, &catalog.phrasebook, &input))
+}

@@ -1,0 +1,262 @@
+//! The review runtime: carries out the state machine's [`Effect`]s against the store, the
+//! grader and the speakers, and runs the terminal loop. The terminal is restored on every
+//! exit path (ratatui's panic hook included), and stderr goes to a log file meanwhile so
+//! audio-library noise cannot draw over the screen.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crossbeam_channel::{never, select, tick};
+use crossterm::event::Event as TermEvent;
+
+use super::model::{regrade, AttemptView, ProgressView};
+use super::{Effect, Key, Msg, Review};
+use crate::audio::capture::TARGET_RATE;
+use crate::audio::devices::AudioIoError;
+use crate::audio::file_source::read_wav_16k_mono;
+use crate::audio::playback::{AudioSink, Clip, Playback};
+use crate::report::{current_report, gather, ReportError};
+use crate::scenario::{Catalog, ScenarioError};
+use crate::store::{AttemptId, Store, StoreError};
+use crate::transcribe::Transcript;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReviewError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Report(#[from] ReportError),
+    #[error(transparent)]
+    Scenario(#[from] ScenarioError),
+    #[error(transparent)]
+    Audio(#[from] AudioIoError),
+    #[error("attempt {id} has no report to re-grade (it was interrupted)")]
+    NoReport { id: AttemptId },
+    #[error("the terminal failed: {0}; run ringcoach review in a real terminal")]
+    Terminal(#[from] std::io::Error),
+}
+
+/// What the screens act on: the store, the scenarios (for re-grading), the speakers.
+pub struct Runtime {
+    pub store: Store,
+    pub catalog: Catalog,
+    pub sink: Box<dyn AudioSink>,
+    pub trainer: String,
+    playback: Option<(Playback, u64)>,
+}
+
+impl Runtime {
+    pub fn new(store: Store, catalog: Catalog, sink: Box<dyn AudioSink>, trainer: &str) -> Self {
+        Runtime {
+            store,
+            catalog,
+            sink,
+            trainer: trainer.to_string(),
+            playback: None,
+        }
+    }
+
+    /// Loads an attempt as the attempt screen shows it.
+    pub fn open(&self, id: &AttemptId) -> Result<AttemptView, ReviewError> {
+        Ok(AttemptView::build(&self.store.load(id)?)?)
+    }
+
+    /// Starts playing an attempt's recording `from_ms` in.
+    pub fn play(&mut self, id: &AttemptId, from_ms: u64) -> Result<(), ReviewError> {
+        self.stop();
+        let samples = read_wav_16k_mono(&self.store.audio_path(id))?;
+        let skip = (from_ms * u64::from(TARGET_RATE) / 1000) as usize;
+        let rest = samples
+            .get(skip.min(samples.len())..)
+            .unwrap_or(&[])
+            .to_vec();
+        let p = self.sink.play(Box::new(Clip::new(rest, TARGET_RATE)))?;
+        self.playback = Some((p, from_ms));
+        Ok(())
+    }
+
+    pub fn stop(&mut self) {
+        if let Some((p, _)) = self.playback.take() {
+            p.stop();
+        }
+    }
+
+    /// Position of the playing recording, or None once it has ended.
+    pub fn position(&mut self) -> Option<u64> {
+        let done = self.playback.as_ref()?.0.is_finished();
+        if done {
+            self.playback = None;
+            return None;
+        }
+        self.playback.as_ref().map(|(p, from)| from + p.played_ms())
+    }
+
+    /// Saves the corrected transcript, re-grades it with the original's settings, and
+    /// stores the new report beside the original. Returns the new score.
+    pub fn correct(&self, id: &AttemptId, text: &str) -> Result<u32, ReviewError> {
+        let a = self.store.load(id)?;
+        let Some(original) = current_report(&a)? else {
+            return Err(ReviewError::NoReport { id: id.clone() });
+        };
+        let report = regrade(&self.catalog, &original, text)?;
+        let corrected = Transcript {
+            text: text.to_string(),
+            segments: vec![],
+        };
+        self.store
+            .correct_transcript(id, &self.trainer, &corrected, "")?;
+        let json = serde_json::to_value(&report).map_err(|e| {
+            StoreError::Invalid(format!("cannot serialise the re-graded report: {e}"))
+        })?;
+        self.store.regrade(
+            id,
+            &self.trainer,
+            &json,
+            f64::from(report.score),
+            report.passed,
+            "after transcript correction",
+        )?;
+        Ok(report.score)
+    }
+
+    /// Carries out one effect; returns the messages it produced. Failures become a status
+    /// line: the review goes on.
+    pub fn effect(&mut self, fx: Effect) -> Vec<Msg> {
+        match self.try_effect(fx) {
+            Ok(m) => m,
+            Err(e) => vec![Msg::Failed(e.to_string())],
+        }
+    }
+
+    fn try_effect(&mut self, fx: Effect) -> Result<Vec<Msg>, ReviewError> {
+        Ok(match fx {
+            Effect::List(q) => vec![Msg::Listed(self.store.list(&q)?)],
+            Effect::Open(id) => vec![Msg::Opened(Box::new(self.open(&id)?))],
+            Effect::Progress(trainee) => {
+                let r = gather(&self.store, &trainee, None, None)?;
+                vec![Msg::Progress(Box::new(ProgressView::from_report(&r)))]
+            }
+            Effect::Play { id, from_ms } => {
+                self.play(&id, from_ms)?;
+                vec![Msg::Playing { from_ms }]
+            }
+            Effect::StopPlay => {
+                self.stop();
+                vec![Msg::PlayEnded]
+            }
+            Effect::Overrule {
+                id,
+                check,
+                original,
+                verdict,
+                note,
+            } => {
+                self.store
+                    .overrule(&id, &self.trainer, &check, &original, &verdict, &note)?;
+                vec![
+                    Msg::Opened(Box::new(self.open(&id)?)),
+                    Msg::Done(format!(
+                        "{check}: {original} → {verdict}, saved to the audit log"
+                    )),
+                ]
+            }
+            Effect::Correct { id, text } => {
+                let score = self.correct(&id, &text)?;
+                vec![
+                    Msg::Opened(Box::new(self.open(&id)?)),
+                    Msg::Done(format!(
+                        "transcript corrected and re-graded: {score}/100 (the original is kept)"
+                    )),
+                ]
+            }
+            Effect::MarkReviewed(id) => {
+                self.store.mark_reviewed(&id, &self.trainer, "")?;
+                vec![
+                    Msg::Opened(Box::new(self.open(&id)?)),
+                    Msg::Done("marked reviewed".into()),
+                ]
+            }
+            Effect::Quit => vec![],
+        })
+    }
+}
+
+/// Feeds `msgs` through the state machine and the runtime until nothing is left; true when
+/// the review should end.
+pub fn pump(review: &mut Review, rt: &mut Runtime, mut msgs: Vec<Msg>) -> bool {
+    while !msgs.is_empty() {
+        let mut next = vec![];
+        for m in msgs {
+            for fx in review.update(m) {
+                if fx == Effect::Quit {
+                    rt.stop();
+                    return true;
+                }
+                next.extend(rt.effect(fx));
+            }
+        }
+        msgs = next;
+    }
+    false
+}
+
+/// Applies the first effects (the queue listing) before the screen opens.
+pub fn start(review: &mut Review, rt: &mut Runtime) {
+    let first: Vec<Msg> = review
+        .start()
+        .into_iter()
+        .flat_map(|fx| rt.effect(fx))
+        .collect();
+    pump(review, rt, first);
+}
+
+/// Runs the review screens until the trainer quits.
+pub fn run(mut review: Review, mut rt: Runtime, log: PathBuf) -> Result<(), ReviewError> {
+    start(&mut review, &mut rt);
+    let redirect = crate::tui::terminal::StderrToFile::redirect(&log).ok();
+    let mut terminal = ratatui::init();
+    let result = (|| -> Result<(), ReviewError> {
+        let (key_tx, key_rx) = crossbeam_channel::unbounded();
+        std::thread::Builder::new()
+            .name("ringcoach-review-keys".into())
+            .spawn(move || {
+                while let Ok(ev) = crossterm::event::read() {
+                    if key_tx.send(ev).is_err() {
+                        break;
+                    }
+                }
+            })?;
+        let ticker = tick(Duration::from_millis(100));
+        loop {
+            terminal.draw(|f| super::views::render(&review, f))?;
+            let ticks = if review.playing.is_some() {
+                ticker.clone()
+            } else {
+                never()
+            };
+            let mut msgs = vec![];
+            select! {
+                recv(key_rx) -> ev => match ev {
+                    Ok(TermEvent::Key(k)) => {
+                        if let Some(key) = Key::from_event(&k) {
+                            msgs.push(Msg::Key(key));
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(_) => return Ok(()),
+                },
+                recv(ticks) -> _ => msgs.push(match rt.position() {
+                    Some(ms) => Msg::PlayAt(ms),
+                    None => Msg::PlayEnded,
+                }),
+            }
+            if pump(&mut review, &mut rt, msgs) {
+                return Ok(());
+            }
+        }
+    })();
+    ratatui::restore();
+    drop(terminal);
+    drop(redirect);
+    result
+}

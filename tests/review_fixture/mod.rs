@@ -1,0 +1,117 @@
+//! A small attempts store for the review and report tests: attempts saved through the
+//! store's API with reports from the real grader on real reply texts, at fixed times.
+#![allow(dead_code)]
+
+use std::path::Path;
+
+use ringcoach::grading::{grade, GradeInput, OrgSource, Pickup, Turn, Verdict};
+use ringcoach::scenario::Catalog;
+use ringcoach::store::{AttemptId, AttemptInfo, AudioFormat, Outcome, Store, Timestamp};
+use ringcoach::transcribe::Transcript;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_ringcoach");
+
+/// Half a second of a quiet tone: the reports do not depend on the audio.
+pub fn tone() -> Vec<i16> {
+    (0..8000)
+        .map(|i| ((i as f32 * 0.07).sin() * 4000.0) as i16)
+        .collect()
+}
+
+/// Grades `text` as a reply to `scenario` (picked up on ring 1, for 广利物业) and saves it.
+pub fn attempt(
+    store: &Store,
+    trainee: &str,
+    scenario: &str,
+    text: &str,
+    started: &str,
+    samples: &[i16],
+) -> AttemptId {
+    let cat = Catalog::builtin().unwrap();
+    let sc = cat.get(scenario).unwrap();
+    let report = grade(
+        sc,
+        &cat.phrasebook,
+        &GradeInput {
+            turns: vec![Turn::text(text)],
+            pickup: Pickup::Rings(1),
+            org: "广利物业",
+            org_source: OrgSource::Given,
+        },
+    );
+    let started = Timestamp::parse(started).unwrap();
+    let info = AttemptInfo {
+        scenario: scenario.into(),
+        rubric_sha256: report.rubric_sha256.clone(),
+        model: "ggml-base-q5_1".into(),
+        trainee: trainee.into(),
+        device: "USB Headset".into(),
+        org: String::new(),
+        started,
+    };
+    let outcome = Outcome {
+        transcript: Transcript {
+            text: text.into(),
+            segments: vec![],
+        },
+        score: f64::from(report.score),
+        passed: report.passed,
+        needs_review: report
+            .checks
+            .iter()
+            .any(|c| c.verdict == Verdict::Uncertain),
+        report: serde_json::to_value(&report).unwrap(),
+        finished: Timestamp::from_unix_ms(started.unix_ms() + 8_000),
+    };
+    store
+        .save(info, AudioFormat::SPEECH, samples, outcome)
+        .unwrap()
+        .id
+}
+
+/// Three attempts by li.na (improving) and one by zhang, oldest first.
+pub fn make(dir: &Path) -> Vec<AttemptId> {
+    let store = Store::open(dir).unwrap();
+    let s = tone();
+    vec![
+        attempt(
+            &store,
+            "li.na",
+            "answer-call",
+            "喂,你好,光力物业,有什么事?",
+            "2026-11-20T09:00:00Z",
+            &s,
+        ),
+        attempt(
+            &store,
+            "zhang",
+            "answer-call",
+            "您好,广利物业。",
+            "2026-11-21T10:00:00Z",
+            &s,
+        ),
+        attempt(
+            &store,
+            "li.na",
+            "answer-call",
+            "你好,广利物业,请问有什么可以帮您?",
+            "2026-11-22T09:30:00Z",
+            &s,
+        ),
+        attempt(
+            &store,
+            "li.na",
+            "answer-call",
+            "您好,广利物业,请问有什么可以帮您?",
+            "2026-11-24T14:00:00Z",
+            &s,
+        ),
+    ]
+}
+
+/// `text` with each attempt id replaced by `<attempt N>` (ids hold a random part).
+pub fn redact(text: &str, ids: &[AttemptId]) -> String {
+    ids.iter().enumerate().fold(text.to_string(), |t, (i, id)| {
+        t.replace(id.as_str(), &format!("<attempt {}>", i + 1))
+    })
+}

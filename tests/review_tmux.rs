@@ -1,0 +1,179 @@
+//! The review screens end to end, as a trainer meets them: the real binary in a real
+//! terminal (tmux, 80×24) over a store made through the store's API with reports from the
+//! real grader. The test types the keys a trainer would, reads the screen back, and checks
+//! the result through the store's API afterwards.
+
+#[path = "review_fixture/mod.rs"]
+mod fixture;
+mod support;
+
+use std::path::Path;
+use std::time::Duration;
+
+use fixture::{make, BIN};
+use ringcoach::store::{AuditAction, Store};
+use support::tmux::Tmux;
+
+const SCREEN: Duration = Duration::from_secs(20);
+
+fn command(dir: &Path, data: &Path) -> String {
+    format!(
+        "cd {dir} && XDG_STATE_HOME='{dir}/state' {BIN} review --data-dir '{data}' --trainer wang --output null; echo EXITED=$?; sleep 60",
+        dir = dir.display(),
+        data = data.display(),
+    )
+}
+
+fn typed(t: &Tmux, text: &str) {
+    t.keys(&["-l", text]);
+}
+
+#[test]
+fn filter_open_overrule_with_a_note_mark_reviewed_and_quit() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let ids = make(&data);
+    let t = Tmux::start(dir.path(), &command(dir.path(), &data), 80, 24);
+    let s = t.wait_for("Review queue · 4 attempts", SCREEN);
+    assert!(s.contains("zhang"), "{s}");
+
+    // Only li.na's attempts, then only those a trainer should listen to.
+    t.keys(&["t"]);
+    typed(&t, "li.na");
+    t.keys(&["Enter"]);
+    let s = t.wait_for("3 attempts", SCREEN);
+    assert!(s.contains("trainee=li.na") && !s.contains("zhang"), "{s}");
+    t.keys(&["n"]);
+    let s = t.wait_for("1 attempts", SCREEN);
+    assert!(
+        s.contains("needs review") && s.contains("11-20 09:00"),
+        "{s}"
+    );
+
+    t.keys(&["Enter"]);
+    let s = t.wait_for("NOT PASSED 36/100", SCREEN);
+    assert!(s.contains("? organisation"), "{s}");
+    assert!(s.contains("no trainer actions yet"), "{s}");
+    // rings, late_apology, greeting, organisation.
+    t.keys(&["Down", "Down", "Down"]);
+    t.wait_for("光力物业", SCREEN);
+    t.keys(&["o"]);
+    t.wait_for("overrule organisation → pass, note:", SCREEN);
+    t.keys(&["Enter"]);
+    t.wait_for("An overrule needs a note", SCREEN);
+    typed(&t, "clearly 广利物业 on the recording");
+    t.keys(&["Enter"]);
+    let s = t.wait_for("(was uncertain, overruled by wang)", SCREEN);
+    assert!(s.contains("Audit log (1)"), "{s}");
+    assert!(
+        s.contains("wang overruled organisation uncertain → pass: clearly"),
+        "{s}"
+    );
+    t.keys(&["m"]);
+    let s = t.wait_for("Audit log (2)", SCREEN);
+    assert!(s.contains("· reviewed"), "{s}");
+
+    t.keys(&["q"]);
+    t.wait_for("Review queue", SCREEN);
+    t.keys(&["q"]);
+    let end = t.wait_for("EXITED=", SCREEN);
+    assert!(end.contains("EXITED=0"), "{end}");
+
+    let store = Store::open(&data).unwrap();
+    let a = store.load(&ids[0]).unwrap();
+    assert_eq!(a.audit.len(), 2, "{:?}", a.audit);
+    let o = &a.audit[0];
+    assert_eq!(o.trainer, "wang");
+    assert_eq!(o.note, "clearly 广利物业 on the recording");
+    assert_eq!(
+        o.action,
+        AuditAction::Overrule {
+            check: "organisation".into(),
+            original: "uncertain".into(),
+            verdict: "pass".into(),
+        }
+    );
+    assert_eq!(a.audit[1].action, AuditAction::Reviewed);
+    let s = store.summary(&ids[0]).unwrap().unwrap();
+    assert!(s.reviewed && s.overrules == 1, "{s:?}");
+    // The grader's report is untouched.
+    assert_eq!(a.regraded_report, None);
+}
+
+#[test]
+fn correcting_the_transcript_regrades_and_keeps_the_original() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let ids = make(&data);
+    let t = Tmux::start(dir.path(), &command(dir.path(), &data), 80, 24);
+    t.wait_for("Review queue · 4 attempts", SCREEN);
+    // Newest first: 11-24 (li.na), 11-22 (li.na, said 你好 for 您好).
+    t.keys(&["Down", "Enter"]);
+    t.wait_for("NOT PASSED 69/100", SCREEN);
+    t.keys(&["e"]);
+    t.wait_for("transcript: 你好", SCREEN);
+    t.keys(&["Home", "Delete"]);
+    typed(&t, "您");
+    t.keys(&["Enter"]);
+    let s = t.wait_for("PASSED 100/100", SCREEN);
+    assert!(!s.contains("NOT PASSED"), "{s}");
+    assert!(
+        s.contains("transcript corrected") && s.contains("re-graded"),
+        "{s}"
+    );
+    assert!(s.contains("re-graded 69 → 100"), "{s}");
+    t.keys(&["C-c"]);
+    let end = t.wait_for("EXITED=", SCREEN);
+    assert!(end.contains("EXITED=0"), "{end}");
+
+    let store = Store::open(&data).unwrap();
+    let a = store.load(&ids[2]).unwrap();
+    assert_eq!(
+        a.transcript.unwrap().text,
+        "你好,广利物业,请问有什么可以帮您?"
+    );
+    assert_eq!(
+        a.corrected_transcript.unwrap().text,
+        "您好,广利物业,请问有什么可以帮您?"
+    );
+    assert_eq!(a.report.unwrap()["score"], 69);
+    assert_eq!(a.regraded_report.unwrap()["score"], 100);
+    let s = store.summary(&ids[2]).unwrap().unwrap();
+    assert_eq!((s.score, s.passed), (Some(100.0), Some(true)));
+}
+
+#[test]
+fn an_empty_store_shows_an_empty_queue_that_says_how_to_make_attempts() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    Store::open(&data).unwrap();
+    let t = Tmux::start(dir.path(), &command(dir.path(), &data), 80, 24);
+    let s = t.wait_for("No attempts yet in", SCREEN);
+    assert!(s.contains("ringcoach practice --trainee NAME"), "{s}");
+    t.keys(&["Enter", "q"]);
+    let end = t.wait_for("EXITED=", SCREEN);
+    assert!(end.contains("EXITED=0"), "{end}");
+}
+
+#[test]
+fn a_missing_data_dir_is_one_line_before_the_screen_opens() {
+    let out = std::process::Command::new(BIN)
+        .args([
+            "review",
+            "--data-dir",
+            "/nonexistent/ringcoach",
+            "--trainer",
+            "wang",
+            "--output",
+            "null",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("/nonexistent/ringcoach") && err.contains("does not exist"),
+        "{err}"
+    );
+}
