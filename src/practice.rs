@@ -185,7 +185,25 @@ struct Recording {
     detector: SpeechDetector,
     heard_speech: bool,
     turn_started: Instant,
+    /// Sample index just after the last voiced chunk of the current turn.
+    last_voiced: usize,
+    /// A transcription started at a pause in the current turn, in case the pause is the end.
+    guess: Option<Guess>,
 }
+
+/// Transcribing while the trainee is still on the line: at each pause the reply so far is
+/// sent to the worker. If no word follows before the hang-over ends the turn, that result
+/// is the turn's transcript and the trainee waits for nothing; if they speak again, the next
+/// pause sends a newer guess and the worker drops the stale one (newest wins).
+struct Guess {
+    id: u64,
+    /// `last_voiced` when it was sent: still equal at the end of the turn means it heard it all.
+    upto: usize,
+    result: Option<Transcript>,
+}
+
+/// Silence after a word long enough to send a guess (the hang-over that ends a turn is longer).
+const GUESS_AFTER_PAUSE_MS: usize = 300;
 
 struct Call {
     scenario: usize,
@@ -313,6 +331,8 @@ impl<'a> Runtime<'a> {
                         detector,
                         heard_speech: false,
                         turn_started: Instant::now(),
+                        last_voiced: 0,
+                        guess: None,
                     });
                 }
             }
@@ -324,6 +344,8 @@ impl<'a> Runtime<'a> {
                     rec.turn_starts.push(rec.samples.len());
                     rec.detector = detector;
                     rec.heard_speech = false;
+                    rec.last_voiced = rec.samples.len();
+                    rec.guess = None;
                     rec.turn_started = Instant::now();
                     if let Some(path) = file {
                         let mut src: Box<dyn AudioSource> = InputChoice::File(path).open()?;
@@ -340,11 +362,22 @@ impl<'a> Runtime<'a> {
                             c.stop();
                         }
                         rec.turn_ends.push(rec.samples.len());
-                        let start = rec.turn_starts.get(turn).copied().unwrap_or(0);
-                        let audio = rec.samples[start..].to_vec();
-                        call.requests.push(id);
-                        call.transcripts.push(None);
-                        self.submit(id, audio)?;
+                        match rec.guess.take() {
+                            // Nothing was said after the last guess: it heard the whole turn.
+                            Some(g) if g.upto == rec.last_voiced => {
+                                call.requests.push(g.id);
+                                call.transcripts.push(g.result);
+                            }
+                            _ => {
+                                let start = rec.turn_starts.get(turn).copied().unwrap_or(0);
+                                let audio = rec.samples[start..].to_vec();
+                                call.requests.push(id);
+                                call.transcripts.push(None);
+                                if let Some(w) = &self.worker {
+                                    w.submit(id, audio)?;
+                                }
+                            }
+                        }
                     }
                 }
             }
@@ -435,7 +468,13 @@ impl<'a> Runtime<'a> {
 
     /// Audio arrived from the microphone or the file.
     fn audio(&mut self, chunk: Chunk) -> Vec<Msg> {
-        let Some(rec) = self.call.as_mut().and_then(|c| c.recording.as_mut()) else {
+        let Runtime {
+            call,
+            worker,
+            next_request,
+            ..
+        } = self;
+        let Some(rec) = call.as_mut().and_then(|c| c.recording.as_mut()) else {
             return vec![];
         };
         if rec.turn_starts.len() == rec.turn_ends.len() {
@@ -450,10 +489,34 @@ impl<'a> Runtime<'a> {
                 rec.saved = None;
             }
         }
+        let chunk_db = level::level(&chunk.samples).rms_dbfs;
+        let cfg = *rec.detector.config();
+        if chunk_db
+            > cfg
+                .min_speech_dbfs
+                .max(rec.detector.noise_floor_dbfs() + cfg.margin_db)
+        {
+            rec.last_voiced = rec.samples.len();
+        }
         for ev in rec.detector.push(&chunk.samples) {
             match ev {
                 SpeechEvent::Started { .. } => rec.heard_speech = true,
                 SpeechEvent::Ended { .. } => msgs.push(Msg::TurnEnded),
+            }
+        }
+        let pause = (rec.samples.len() - rec.last_voiced) * 1000 / TARGET_RATE as usize;
+        let fresh = rec.guess.as_ref().is_none_or(|g| g.upto != rec.last_voiced);
+        if rec.heard_speech && pause >= GUESS_AFTER_PAUSE_MS && fresh {
+            if let (Some(w), Some(&start)) = (worker.as_ref(), rec.turn_starts.last()) {
+                let id = *next_request;
+                *next_request += 1;
+                if w.submit(id, rec.samples[start..].to_vec()).is_ok() {
+                    rec.guess = Some(Guess {
+                        id,
+                        upto: rec.last_voiced,
+                        result: None,
+                    });
+                }
             }
         }
         let elapsed_ms = rec.turn_started.elapsed().as_millis() as u64;
@@ -465,7 +528,7 @@ impl<'a> Runtime<'a> {
         }
         msgs.push(Msg::Level {
             elapsed_ms,
-            level_db: level::level(&chunk.samples).rms_dbfs,
+            level_db: chunk_db,
             heard_speech: rec.heard_speech,
         });
         msgs
@@ -480,7 +543,12 @@ impl<'a> Runtime<'a> {
             transcribe::Event::LoadFailed(e) => vec![Msg::Failed(e.to_string())],
             transcribe::Event::Started { .. } => vec![],
             transcribe::Event::Superseded { id } => {
-                // A turn must never be dropped: ask again.
+                // A stale guess may go; a turn must never be dropped: ask again.
+                if let Some(rec) = self.call.as_mut().and_then(|c| c.recording.as_mut()) {
+                    if rec.guess.as_ref().is_some_and(|g| g.id == id) {
+                        rec.guess = None;
+                    }
+                }
                 self.resubmit(id);
                 vec![]
             }
@@ -557,6 +625,15 @@ impl<'a> Runtime<'a> {
             org_source: self.opts.org_source,
         };
         let report = grading::grade(scenario, &self.catalog.phrasebook, &input);
+        // Goes to the practice log (stderr is redirected while the screen is up): the wait a
+        // trainee had, for the README's numbers and for anyone asking why feedback was slow.
+        eprintln!(
+            "practice: {} graded {} ms after the last turn ended ({} turn(s), pickup {} ms)",
+            scenario.id(),
+            call.finishing.map_or(0, |t| t.elapsed().as_millis()),
+            transcripts.len(),
+            call.pickup_ms
+        );
         let mut fb = feedback(&report, call.pickup_ms, facts.first());
         let mut msgs = vec![];
         let mut rec = rec;

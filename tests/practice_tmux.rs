@@ -93,6 +93,13 @@ fn answer_a_call_in_the_terminal_and_read_the_feedback() {
     let end = t.wait_for("EXITED=", Duration::from_secs(10));
     assert!(end.contains("EXITED=0"), "{end}");
 
+    // How long the trainee waited after their last word's hang-over: printed, not asserted.
+    let log = std::fs::read_to_string(dir.path().join("state/ringcoach/practice.log"))
+        .unwrap_or_default();
+    for line in log.lines().filter(|l| l.contains(" graded ")) {
+        println!("{line}");
+    }
+
     // The attempt was saved where the trainer tools find it: graded, with its recording.
     let out = std::process::Command::new(BIN)
         .args(["store", "list", "--json"])
@@ -155,4 +162,51 @@ fn a_missing_input_file_is_one_line_before_the_screen_opens() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.contains("/nonexistent/answer.wav"), "{err}");
+}
+
+#[test]
+fn a_three_turn_call_is_graded_as_one() {
+    let _one = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let lines = [
+        "您好,广利物业,请问有什么可以帮您?",
+        "对不起,他暂时不在办公室,有什么事情需要我转告他吗?",
+        "好的,我一定转告他。谢谢您,再见。",
+    ];
+    let mut inputs = String::new();
+    for (i, line) in lines.iter().enumerate() {
+        let wav = dir.path().join(format!("turn{i}.wav"));
+        support::compose(line, &wav, &["--speed", "1.3"]);
+        inputs.push_str(&format!(" --input {}", wav.display()));
+    }
+    let t = Tmux::start(
+        dir.path(),
+        &command(
+            dir.path(),
+            &format!("{inputs} --output null --lang en --scenario absent-colleague"),
+        ),
+        80,
+        24,
+    );
+    t.wait_for("Enter start ringing", Duration::from_secs(30));
+    t.keys(&["Enter"]);
+    t.wait_for("The phone is ringing", Duration::from_secs(10));
+    t.keys(&["Space"]);
+    // Each caller line is shown in turn while the trainee's reply for it plays.
+    t.wait_for("turn 2/3", Duration::from_secs(30));
+    t.wait_for("turn 3/3", Duration::from_secs(30));
+    let screen = t.wait_for("PASSED", GRADING);
+    assert!(screen.contains("✔ greeting"), "{screen}");
+    for _ in 0..8 {
+        t.keys(&["Down"]);
+    }
+    let screen = t.wait_for("✔ closing", Duration::from_secs(5));
+    assert!(screen.contains("temporarily-out"), "{screen}");
+    for _ in 0..12 {
+        t.keys(&["Down"]);
+    }
+    let screen = t.wait_for("Model answer", Duration::from_secs(5));
+    assert!(screen.contains("转告他"), "{screen}");
+    t.keys(&["C-c"]);
+    t.wait_for("EXITED=0", Duration::from_secs(10));
 }
