@@ -97,6 +97,29 @@ pub struct Strings {
     pub help_title: &'static str,
     pub help_body: &'static str,
     pub too_small: &'static str,
+    /// The headings of `ringcoach report --html`, which trainers read beside these screens.
+    pub html: HtmlStrings,
+}
+
+pub struct HtmlStrings {
+    pub title: fn(&str) -> String,
+    pub all: &'static str,
+    pub from: fn(&str) -> String,
+    pub before: fn(&str) -> String,
+    /// attempts, scored, passed, mean score.
+    pub summary: fn(usize, usize, usize, &str) -> String,
+    pub generated: &'static str,
+    pub weakest: &'static str,
+    pub progress: &'static str,
+    pub pass_rate: &'static str,
+    pub attempts: &'static str,
+    pub columns: [&'static str; 6],
+    /// graded verdict, trainer, note: all already escaped for HTML.
+    pub was_overruled: fn(&str, &str, &str) -> String,
+    pub score_per_attempt: &'static str,
+    pub no_scored: &'static str,
+    pub x_axis: &'static str,
+    pub no_checks: &'static str,
 }
 
 pub fn strings(lang: Lang) -> &'static Strings {
@@ -220,6 +243,33 @@ static ZH: Strings = Strings {
     // has few, so a wrapped paragraph comes out ragged.
     help_body: "【队列】\nt/s/d 按学员、情景、起始日期筛选(输入后按 Enter)\nv 按结果筛选(通过/未通过/中断) · n 只看需要复核的\nu 只看未复核的 · / 搜索转写 · o 切换排序 · Enter 打开\n【练习】\n↑↓ 选检查项 · Enter 从证据处播放 · p 从头播放/停止\no 推翻判定(Tab 选判定,必须填写备注)\ne 更正转写并重新评分(原始转写保留) · m 标为已复核\n每次操作都连同你的名字和时间记入操作记录。\n\n按任意键关闭帮助。",
     too_small: "窗口太小:至少需要 80×24。",
+    html: HtmlStrings {
+        title: |name| format!("电话礼仪练习进度:{name}"),
+        all: "全部练习",
+        from: |t| format!("{t} 起"),
+        before: |t| format!("{t} 之前"),
+        summary: |attempts, scored, passed, mean| {
+            format!("共 {attempts} 次练习({scored} 次评分,{passed} 次通过) · 平均分 {mean}")
+        },
+        generated: "生成于",
+        weakest: "最弱的类别:",
+        progress: "历次得分",
+        pass_rate: "各类别通过率",
+        attempts: "练习记录",
+        columns: [
+            "开始时间(UTC)",
+            "情景",
+            "得分",
+            "结果",
+            "未通过或不确定的检查项",
+            "转写",
+        ],
+        was_overruled: |graded, by, note| format!("(原判{graded},{by} 推翻判定:{note})"),
+        score_per_attempt: "每次练习的得分",
+        no_scored: "还没有评过分的练习",
+        x_axis: "练习,从旧到新(实心 = 通过)",
+        no_checks: "还没有评过的检查项",
+    },
 };
 
 static EN: Strings = Strings {
@@ -313,6 +363,33 @@ static EN: Strings = Strings {
     help_title: "Help",
     help_body: "Queue: filter with t/s/d (type, Enter), v cycles passed/failed/interrupted, n shows only attempts with an uncertain check, u only unreviewed ones, / searches the transcript, o changes the order. Enter opens an attempt.\n\nAttempt: ↑↓ picks a check, Enter plays the recording from where its evidence was said, p plays from the start. o overrules the check (Tab picks the verdict, a note is required); e corrects the transcript and re-grades it (the original is kept); m marks it reviewed. Every action is kept in the audit log with your name and the time.\n\nAny key closes this help.",
     too_small: "The window is too small: make it at least 80×24.",
+    html: HtmlStrings {
+        title: |name| format!("Phone-etiquette progress: {name}"),
+        all: "all attempts",
+        from: |t| format!("from {t}"),
+        before: |t| format!("before {t}"),
+        summary: |attempts, scored, passed, mean| {
+            format!("{attempts} attempts ({scored} scored, {passed} passed) · mean score {mean}")
+        },
+        generated: "generated",
+        weakest: "Weakest categories:",
+        progress: "Progress over time",
+        pass_rate: "Pass rate per category",
+        attempts: "Attempts",
+        columns: [
+            "Started (UTC)",
+            "Scenario",
+            "Score",
+            "Result",
+            "Failed or uncertain checks",
+            "Transcript",
+        ],
+        was_overruled: |graded, by, note| format!("(was {graded}, overruled by {by}: {note})"),
+        score_per_attempt: "Score per attempt",
+        no_scored: "no scored attempts",
+        x_axis: "attempts, oldest → newest (filled = passed)",
+        no_checks: "no graded checks",
+    },
 };
 
 /// The mark before a check: ✔ pass, ✘ fail, ? uncertain, – not applicable.
