@@ -53,6 +53,8 @@ fn exports_are_deterministic_and_match_their_snapshots() {
             &[
                 "--trainee",
                 "li.na",
+                "--lang",
+                "en",
                 "--html",
                 d.join("r.html").to_str().unwrap(),
                 "--csv",
@@ -103,6 +105,55 @@ fn exports_are_deterministic_and_match_their_snapshots() {
     assert_eq!(org["verdict"], "pass");
     assert_eq!(org["graded"], "uncertain");
     assert_eq!(org["overruled_by"], "wang");
+}
+
+#[test]
+fn the_html_page_is_in_chinese_by_default() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let ids = make(&data);
+    Store::open(&data)
+        .unwrap()
+        .overrule(
+            &ids[0],
+            "wang",
+            "organisation",
+            "uncertain",
+            "pass",
+            "录音清楚",
+        )
+        .unwrap();
+    let page = dir.path().join("r.html");
+    // No --lang, and a config directory with no config in it: the default language.
+    let o = Command::new(BIN)
+        .env("XDG_CONFIG_HOME", dir.path().join("config"))
+        .args(["report", "--data-dir"])
+        .arg(&data)
+        .args([
+            "--trainee",
+            "li.na",
+            "--generated-at",
+            "2026-11-27",
+            "--html",
+        ])
+        .arg(&page)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let html = std::fs::read_to_string(&page).unwrap();
+    for want in [
+        "<h1>电话礼仪练习进度:li.na</h1>",
+        "全部练习 · 共 3 次练习(3 次评分,",
+        " · 生成于 2026-11-27</p>",
+        "<h2>历次得分</h2>",
+        "<h2>各类别通过率</h2>",
+        "<th>开始时间(UTC)</th><th>情景</th>",
+        "organisation <span class=\"pass\">通过</span> <span class=\"muted\">(原判不确定,wang 推翻判定:录音清楚)</span>",
+        "练习,从旧到新(实心 = 通过)",
+    ] {
+        assert!(html.contains(want), "{want} not in\n{html}");
+    }
+    assert!(!html.contains("Progress over time"), "{html}");
 }
 
 #[test]

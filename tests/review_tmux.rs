@@ -1,7 +1,8 @@
 //! The review screens end to end, as a trainer meets them: the real binary in a real
 //! terminal (tmux, 80×24) over a store made through the store's API with reports from the
 //! real grader. The test types the keys a trainer would, reads the screen back, and checks
-//! the result through the store's API afterwards.
+//! the result through the store's API afterwards. Most run in English (`--lang en`); one
+//! runs in the default language, Chinese, and one takes English from a config file.
 
 #[path = "review_fixture/mod.rs"]
 mod fixture;
@@ -16,12 +17,18 @@ use support::tmux::Tmux;
 
 const SCREEN: Duration = Duration::from_secs(20);
 
-fn command(dir: &Path, data: &Path) -> String {
+/// The review over `data`, with `extra` flags. The config directory is the test's own, so
+/// the language never comes from the config of whoever runs the tests.
+fn command_with(dir: &Path, data: &Path, extra: &str) -> String {
     format!(
-        "cd {dir} && XDG_STATE_HOME='{dir}/state' {BIN} review --data-dir '{data}' --trainer wang --output null; echo EXITED=$?; sleep 60",
+        "cd {dir} && XDG_STATE_HOME='{dir}/state' XDG_CONFIG_HOME='{dir}/config' {BIN} review --data-dir '{data}' --trainer wang --output null {extra}; echo EXITED=$?; sleep 60",
         dir = dir.display(),
         data = data.display(),
     )
+}
+
+fn command(dir: &Path, data: &Path) -> String {
+    command_with(dir, data, "--lang en")
 }
 
 fn typed(t: &Tmux, text: &str) {
@@ -147,12 +154,61 @@ fn an_empty_store_shows_an_empty_queue_that_says_how_to_make_attempts() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     Store::open(&data).unwrap();
-    let t = Tmux::start(dir.path(), &command(dir.path(), &data), 80, 24);
+    // English from the user's config file, with no --lang.
+    let config = dir.path().join("config/ringcoach");
+    std::fs::create_dir_all(&config).unwrap();
+    std::fs::write(config.join("config.toml"), "lang = \"en\"\n").unwrap();
+    let t = Tmux::start(dir.path(), &command_with(dir.path(), &data, ""), 80, 24);
     let s = t.wait_for("No attempts yet in", SCREEN);
     assert!(s.contains("ringcoach practice --trainee NAME"), "{s}");
     t.keys(&["Enter", "q"]);
     let end = t.wait_for("EXITED=", SCREEN);
     assert!(end.contains("EXITED=0"), "{end}");
+}
+
+#[test]
+fn in_chinese_by_default_a_trainer_overrules_with_a_note() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let ids = make(&data);
+    let t = Tmux::start(dir.path(), &command_with(dir.path(), &data, ""), 80, 24);
+    let s = t.wait_for("复核队列 · 共 4 次练习", SCREEN);
+    assert!(s.contains("培训师 wang") && s.contains("排序: 最新"), "{s}");
+    t.keys(&["n"]);
+    let s = t.wait_for("共 1 次练习", SCREEN);
+    assert!(s.contains("筛选: 需要复核"), "{s}");
+    t.keys(&["Enter"]);
+    let s = t.wait_for("未通过 36/100", SCREEN);
+    assert!(s.contains("? organisation") && s.contains("不确定"), "{s}");
+    assert!(s.contains("培训师尚未操作"), "{s}");
+    t.keys(&["Down", "Down", "Down"]);
+    t.keys(&["o"]);
+    t.wait_for("推翻判定 organisation → 通过,备注:", SCREEN);
+    t.keys(&["Enter"]);
+    t.wait_for("推翻判定必须填写备注", SCREEN);
+    typed(&t, "录音里是广利物业");
+    t.keys(&["Enter"]);
+    let s = t.wait_for("操作记录 (1)", SCREEN);
+    assert!(s.contains("(原判不确定,wang 推翻判定)"), "{s}");
+    assert!(s.contains("已记入操作记录"), "{s}");
+    t.keys(&["q"]);
+    t.wait_for("复核队列", SCREEN);
+    t.keys(&["q"]);
+    let end = t.wait_for("EXITED=", SCREEN);
+    assert!(end.contains("EXITED=0"), "{end}");
+
+    let a = Store::open(&data).unwrap().load(&ids[0]).unwrap();
+    assert_eq!(a.audit.len(), 1, "{:?}", a.audit);
+    assert_eq!(a.audit[0].note, "录音里是广利物业");
+    // The stored verdicts are the same words whatever the screen's language.
+    assert_eq!(
+        a.audit[0].action,
+        AuditAction::Overrule {
+            check: "organisation".into(),
+            original: "uncertain".into(),
+            verdict: "pass".into(),
+        }
+    );
 }
 
 #[test]

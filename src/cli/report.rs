@@ -6,6 +6,8 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 
+use super::practice::LangArg;
+use crate::config::{Config, Lang};
 use crate::report::{self, html};
 use crate::store::{default_data_dir, Store, Timestamp};
 
@@ -40,6 +42,12 @@ pub struct Args {
     /// Data directory [default: $RINGCOACH_DATA_DIR, else the XDG data dir + /ringcoach]
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
+    /// Language of the HTML page's headings [default: `lang` in the config file, else zh].
+    #[arg(long, value_enum)]
+    pub lang: Option<LangArg>,
+    /// Config file, read for its `lang` (default: ~/.config/ringcoach/config.toml).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }
 
 /// The store at `--data-dir` (or the default); a directory that does not exist is an error
@@ -90,7 +98,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut r = report::gather(&store, &args.trainee, from, to)?;
     r.generated_at = args.generated_at;
     if let Some(p) = &args.html {
-        write(p, |w| html::write_html(&r, w))?;
+        // Only an HTML page has words to translate; CSV and JSON keep their field names.
+        let lang = match args.lang {
+            Some(LangArg::Zh) => Lang::Zh,
+            Some(LangArg::En) => Lang::En,
+            None => Config::load(args.config.as_deref())?.lang,
+        };
+        let s = crate::review::strings(lang);
+        write(p, |w| html::write_html(&r, s, w))?;
     }
     if let Some(p) = &args.csv {
         write(p, |w| report::write_csv(&r, w))?;

@@ -7,7 +7,9 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 
+use super::practice::LangArg;
 use crate::audio::choice::OutputChoice;
+use crate::config::{Config, Lang};
 use crate::review::run::{run as run_screens, Runtime};
 use crate::review::Review;
 use crate::scenario::Catalog;
@@ -27,9 +29,22 @@ pub struct Args {
     /// Extra call situations (needed to re-grade attempts of scenarios that are not built in).
     #[arg(long, value_name = "DIR")]
     pub prompts: Option<PathBuf>,
+    /// Language of the screens [default: `lang` in the config file, else zh].
+    #[arg(long, value_enum)]
+    pub lang: Option<LangArg>,
+    /// Config file, read for its `lang` (default: ~/.config/ringcoach/config.toml).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    // The config is only read when --lang does not say, so a broken config file does not
+    // stand between a trainer and an explicit choice.
+    let lang = match args.lang {
+        Some(LangArg::Zh) => Lang::Zh,
+        Some(LangArg::En) => Lang::En,
+        None => Config::load(args.config.as_deref())?.lang,
+    };
     let trainer = args
         .trainer
         .clone()
@@ -45,7 +60,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let catalog = Catalog::load(prompts.as_deref())?;
     let output: OutputChoice = args.output.parse().unwrap_or(OutputChoice::Null);
     let sink = output.open()?;
-    let review = Review::new(&trainer, &store.root().display().to_string());
+    let review = Review::new(&trainer, &store.root().display().to_string(), lang);
     let rt = Runtime::new(store, catalog, sink, &trainer);
     let log = crate::tui::terminal::log_path().with_file_name("review.log");
     run_screens(review, rt, log).context("review")?;

@@ -1,11 +1,13 @@
 //! The HTML report: one self-contained file (inline CSS and SVG, no scripts, no external
 //! fonts or images) that a trainer can mail or print. Plots: score per attempt over time
-//! (with the pass line), and pass rate per category, weakest first.
+//! (with the pass line), and pass rate per category, weakest first. Its words come from
+//! the review screens' strings ([`crate::review::strings`]), in the language asked for.
 
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
 use super::TraineeReport;
+use crate::review::strings::Strings;
 
 /// Text for HTML element content and attribute values.
 pub fn esc(s: &str) -> String {
@@ -37,7 +39,7 @@ th{background:#eee}.pass{color:#0a6b20}.fail{color:#b00020;font-weight:bold}.unc
 
 /// Score per attempt, oldest left; a dashed line at the pass mark is not drawn because the
 /// pass mark belongs to each rubric — passed attempts are filled dots, failed ones hollow.
-fn progress_svg(r: &TraineeReport) -> String {
+fn progress_svg(r: &TraineeReport, s: &Strings) -> String {
     let pts: Vec<(usize, f64, bool)> = r
         .scored()
         .enumerate()
@@ -57,7 +59,8 @@ fn progress_svg(r: &TraineeReport) -> String {
     let mut o = String::new();
     let _ = write!(
         o,
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {w} {h}\" width=\"{w}\" height=\"{h}\" role=\"img\" aria-label=\"Score per attempt\">"
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {w} {h}\" width=\"{w}\" height=\"{h}\" role=\"img\" aria-label=\"{}\">",
+        s.html.score_per_attempt
     );
     for g in [0.0, 25.0, 50.0, 75.0, 100.0] {
         let _ = write!(
@@ -72,7 +75,8 @@ fn progress_svg(r: &TraineeReport) -> String {
     if pts.is_empty() {
         let _ = write!(
             o,
-            "<text x=\"{cx}\" y=\"{cy}\" text-anchor=\"middle\">no scored attempts</text>",
+            "<text x=\"{cx}\" y=\"{cy}\" text-anchor=\"middle\">{}</text>",
+            s.html.no_scored,
             cx = w / 2.0,
             cy = h / 2.0
         );
@@ -100,7 +104,8 @@ fn progress_svg(r: &TraineeReport) -> String {
         let last = date(scored[scored.len() - 1].0.started);
         let _ = write!(
             o,
-            "<text x=\"{l}\" y=\"{by}\">{first}</text><text x=\"{rx}\" y=\"{by}\" text-anchor=\"end\">{last}</text><text x=\"{cx}\" y=\"{by2}\" text-anchor=\"middle\">attempts, oldest → newest (filled = passed)</text>",
+            "<text x=\"{l}\" y=\"{by}\">{first}</text><text x=\"{rx}\" y=\"{by}\" text-anchor=\"end\">{last}</text><text x=\"{cx}\" y=\"{by2}\" text-anchor=\"middle\">{}</text>",
+            s.html.x_axis,
             by = h - b + 16.0,
             rx = w - rpad,
             cx = l + pw / 2.0,
@@ -112,7 +117,7 @@ fn progress_svg(r: &TraineeReport) -> String {
 }
 
 /// Horizontal bars: pass rate per category, weakest first.
-fn categories_svg(r: &TraineeReport) -> String {
+fn categories_svg(r: &TraineeReport, s: &Strings) -> String {
     let cats = r.weakest();
     let row_h = 22.0;
     let (w, l, rpad) = (640.0, 150.0, 60.0);
@@ -121,10 +126,11 @@ fn categories_svg(r: &TraineeReport) -> String {
     let mut o = String::new();
     let _ = write!(
         o,
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {w} {h}\" width=\"{w}\" height=\"{h}\" role=\"img\" aria-label=\"Pass rate per category\">"
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {w} {h}\" width=\"{w}\" height=\"{h}\" role=\"img\" aria-label=\"{}\">",
+        s.html.pass_rate
     );
     if cats.is_empty() {
-        o.push_str("<text x=\"10\" y=\"20\">no graded checks</text>");
+        let _ = write!(o, "<text x=\"10\" y=\"20\">{}</text>", s.html.no_checks);
     }
     for (i, c) in cats.iter().enumerate() {
         let y = 5.0 + i as f64 * row_h;
@@ -154,12 +160,14 @@ fn categories_svg(r: &TraineeReport) -> String {
     o
 }
 
-fn verdict_cell(v: &str) -> String {
-    format!("<span class=\"{}\">{}</span>", esc(v), esc(v))
+/// A verdict in the page's language, classed by its stored word for the colours.
+fn verdict_cell(v: &str, s: &Strings) -> String {
+    format!("<span class=\"{}\">{}</span>", esc(v), esc(s.verdict(v)))
 }
 
 /// Writes the whole page.
-pub fn write_html(r: &TraineeReport, out: &mut impl Write) -> io::Result<()> {
+pub fn write_html(r: &TraineeReport, s: &Strings, out: &mut impl Write) -> io::Result<()> {
+    let h = &s.html;
     let mut o = String::new();
     let title = format!("ringcoach — {}", r.trainee);
     let _ = write!(
@@ -167,11 +175,11 @@ pub fn write_html(r: &TraineeReport, out: &mut impl Write) -> io::Result<()> {
         "<!DOCTYPE html>\n<html lang=\"zh-Hans\">\n<head>\n<meta charset=\"utf-8\">\n<title>{}</title>\n<style>\n{CSS}\n</style>\n</head>\n<body>\n",
         esc(&title)
     );
-    let _ = writeln!(o, "<h1>Phone-etiquette progress: {}</h1>", esc(&r.trainee));
+    let _ = writeln!(o, "<h1>{}</h1>", (h.title)(&esc(&r.trainee)));
     let range = match (r.from, r.to) {
-        (None, None) => "all attempts".to_string(),
-        (Some(f), None) => format!("from {}", f.to_rfc3339()),
-        (None, Some(t)) => format!("before {}", t.to_rfc3339()),
+        (None, None) => h.all.to_string(),
+        (Some(f), None) => (h.from)(&f.to_rfc3339()),
+        (None, Some(t)) => (h.before)(&t.to_rfc3339()),
         (Some(f), Some(t)) => format!("{} – {}", f.to_rfc3339(), t.to_rfc3339()),
     };
     let scored = r.scored().count();
@@ -182,15 +190,12 @@ pub fn write_html(r: &TraineeReport, out: &mut impl Write) -> io::Result<()> {
         .unwrap_or_else(|| "–".into());
     let _ = writeln!(
         o,
-        "<p class=\"muted\">{} · {} attempts ({} scored, {} passed) · mean score {}{}</p>",
+        "<p class=\"muted\">{} · {}{}</p>",
         esc(&range),
-        r.attempts.len(),
-        scored,
-        passed,
-        mean,
+        (h.summary)(r.attempts.len(), scored, passed, &mean),
         r.generated_at
             .as_deref()
-            .map(|g| format!(" · generated {}", esc(g)))
+            .map(|g| format!(" · {} {}", h.generated, esc(g)))
             .unwrap_or_default()
     );
     let weakest: Vec<String> = r
@@ -200,41 +205,49 @@ pub fn write_html(r: &TraineeReport, out: &mut impl Write) -> io::Result<()> {
         .map(|c| format!("{} ({:.0}%)", esc(&c.category), c.pass_rate() * 100.0))
         .collect();
     if !weakest.is_empty() {
-        let _ = writeln!(o, "<p>Weakest categories: {}</p>", weakest.join(", "));
+        let _ = writeln!(o, "<p>{} {}</p>", h.weakest, weakest.join(", "));
     }
     let _ = writeln!(
         o,
-        "<h2>Progress over time</h2>\n{}\n<h2>Pass rate per category</h2>\n{}",
-        progress_svg(r),
-        categories_svg(r)
+        "<h2>{}</h2>\n{}\n<h2>{}</h2>\n{}",
+        h.progress,
+        progress_svg(r, s),
+        h.pass_rate,
+        categories_svg(r, s)
     );
-    o.push_str("<h2>Attempts</h2>\n<table>\n<tr><th>Started (UTC)</th><th>Scenario</th><th>Score</th><th>Result</th><th>Failed or uncertain checks</th><th>Transcript</th></tr>\n");
+    let _ = write!(o, "<h2>{}</h2>\n<table>\n<tr>", h.attempts);
+    for c in h.columns {
+        let _ = write!(o, "<th>{c}</th>");
+    }
+    o.push_str("</tr>\n");
     for a in &r.attempts {
         let result = match (a.status, a.passed) {
-            (crate::store::AttemptStatus::Interrupted, _) => "interrupted".to_string(),
-            (_, Some(true)) => verdict_cell("pass"),
-            (_, _) => verdict_cell("fail"),
+            (crate::store::AttemptStatus::Interrupted, _) => s.q_interrupted.to_string(),
+            (_, Some(true)) => verdict_cell("pass", s),
+            (_, _) => verdict_cell("fail", s),
         };
         let mut notes: Vec<String> = a
             .checks
             .iter()
             .filter(|c| c.verdict == "fail" || c.verdict == "uncertain" || c.overruled_by.is_some())
             .map(|c| {
-                let mut s = format!("{} {}", esc(&c.id), verdict_cell(&c.verdict));
+                let mut cell = format!("{} {}", esc(&c.id), verdict_cell(&c.verdict, s));
                 if let Some(by) = &c.overruled_by {
                     let _ = write!(
-                        s,
-                        " <span class=\"muted\">(was {}, overruled by {}: {})</span>",
-                        esc(&c.graded),
-                        esc(by),
-                        esc(c.overrule_note.as_deref().unwrap_or(""))
+                        cell,
+                        " <span class=\"muted\">{}</span>",
+                        (h.was_overruled)(
+                            &esc(s.verdict(&c.graded)),
+                            &esc(by),
+                            &esc(c.overrule_note.as_deref().unwrap_or(""))
+                        )
                     );
                 }
-                s
+                cell
             })
             .collect();
         if a.corrected {
-            notes.push("<span class=\"muted\">transcript corrected</span>".into());
+            notes.push(format!("<span class=\"muted\">{}</span>", s.corrected));
         }
         let _ = writeln!(
             o,

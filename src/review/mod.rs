@@ -18,7 +18,9 @@ mod tests;
 
 pub use keys::Key;
 pub use model::{AttemptView, CheckView, ProgressView};
+pub use strings::{strings, Strings};
 
+use crate::config::Lang;
 use crate::store::{AttemptId, AttemptSummary, Query, SortKey, Timestamp, Verdict};
 
 /// The most attempts the queue lists at once; beyond that the trainer narrows the filters
@@ -168,10 +170,39 @@ pub enum Msg {
     /// Where playback is now (ms into the recording).
     PlayAt(u64),
     PlayEnded,
-    /// A store action succeeded; shown on the status line.
-    Done(String),
+    /// A store action succeeded; shown on the status line in the screen's language.
+    Done(Done),
     /// Something failed; shown on the status line, the screen stays.
     Failed(String),
+}
+
+/// What a store action did, for the status line. The runtime says what happened; the
+/// state machine words it in the trainer's language.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Done {
+    Overruled {
+        check: String,
+        original: String,
+        verdict: String,
+    },
+    Corrected {
+        score: u32,
+    },
+    Reviewed,
+}
+
+impl Done {
+    pub fn text(&self, s: &Strings) -> String {
+        match self {
+            Done::Overruled {
+                check,
+                original,
+                verdict,
+            } => (s.done_overruled)(check, s.verdict(original), s.verdict(verdict)),
+            Done::Corrected { score } => (s.done_corrected)(*score),
+            Done::Reviewed => s.done_reviewed.to_string(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -219,10 +250,12 @@ pub struct Review {
     /// Shown on an empty queue, so the trainer knows which store is open.
     pub data_dir: String,
     pub help: bool,
+    /// The language every screen and status message is shown in.
+    pub lang: Lang,
 }
 
 impl Review {
-    pub fn new(trainer: &str, data_dir: &str) -> Review {
+    pub fn new(trainer: &str, data_dir: &str, lang: Lang) -> Review {
         Review {
             screen: Screen::Queue,
             rows: Vec::new(),
@@ -235,7 +268,13 @@ impl Review {
             trainer: trainer.to_string(),
             data_dir: data_dir.to_string(),
             help: false,
+            lang,
         }
+    }
+
+    /// The strings of the review's language.
+    pub fn s(&self) -> &'static Strings {
+        strings(self.lang)
     }
 
     /// The first effect: list the queue.
@@ -317,7 +356,11 @@ impl Review {
                 self.playing = None;
                 vec![]
             }
-            Msg::Done(s) | Msg::Failed(s) => {
+            Msg::Done(d) => {
+                self.status = Some(d.text(self.s()));
+                vec![]
+            }
+            Msg::Failed(s) => {
                 self.status = Some(s);
                 vec![]
             }
@@ -436,7 +479,7 @@ impl Review {
                 if a.status == crate::store::AttemptStatus::Finished {
                     self.input = Some(Input::Transcript(Line::new(&a.transcript)));
                 } else {
-                    self.status = Some(strings::S.nothing_to_correct.to_string());
+                    self.status = Some(self.s().nothing_to_correct.to_string());
                 }
             }
             Key::Char('m') => return vec![Effect::MarkReviewed(id)],
@@ -512,7 +555,7 @@ impl Review {
             } => {
                 let note = line.text.trim().to_string();
                 if note.is_empty() {
-                    self.status = Some(strings::S.note_required.to_string());
+                    self.status = Some(self.s().note_required.to_string());
                     self.input = Some(Input::Note {
                         check,
                         verdict,
@@ -540,7 +583,7 @@ impl Review {
                 };
                 let text = line.text.trim().to_string();
                 if text == a.transcript.trim() {
-                    self.status = Some(strings::S.unchanged.to_string());
+                    self.status = Some(self.s().unchanged.to_string());
                     return vec![];
                 }
                 vec![Effect::Correct {

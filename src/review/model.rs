@@ -3,6 +3,7 @@
 //! recording each check's evidence was said. Building these is pure (no I/O), so the
 //! screens never compute anything and these are tested without a store.
 
+use super::strings::Strings;
 use crate::grading::normalize::normalize;
 use crate::grading::{Report, Verdict};
 use crate::report::{current_report, effective_checks, ReportError, TraineeReport};
@@ -45,8 +46,8 @@ pub struct AttemptView {
     pub regraded: bool,
     pub reviewed: bool,
     pub checks: Vec<CheckView>,
-    /// The audit log, oldest first, one line per entry.
-    pub audit: Vec<String>,
+    /// The audit log, oldest first; the view words each entry in the screen's language.
+    pub audit: Vec<AuditEntry>,
 }
 
 impl AttemptView {
@@ -110,13 +111,14 @@ impl AttemptView {
             regraded: a.regraded_report.is_some(),
             reviewed,
             checks,
-            audit: a.audit.iter().map(audit_line).collect(),
+            audit: a.audit.clone(),
         })
     }
 }
 
-/// "2026-11-27 09:12 wang overruled greeting fail → pass: heard 您好".
-pub fn audit_line(e: &AuditEntry) -> String {
+/// "2026-11-27 09:12 wang overruled greeting fail → pass: heard 您好" (or in Chinese:
+/// "2026-11-27 09:12 wang 推翻判定 greeting 未通过 → 通过:heard 您好").
+pub fn audit_line(e: &AuditEntry, s: &Strings) -> String {
     let t = e.time.to_rfc3339();
     let when = format!("{} {}", &t[..10], &t[11..16]);
     let what = match &e.action {
@@ -124,22 +126,19 @@ pub fn audit_line(e: &AuditEntry) -> String {
             check,
             original,
             verdict,
-        } => format!("overruled {check} {original} → {verdict}"),
-        AuditAction::Correction { .. } => "corrected the transcript".to_string(),
+        } => (s.audit_overruled)(check, s.verdict(original), s.verdict(verdict)),
+        AuditAction::Correction { .. } => s.audit_corrected.to_string(),
         AuditAction::Regrade {
             original_score,
             score,
             ..
-        } => match original_score {
-            Some(o) => format!("re-graded {o:.0} → {score:.0}"),
-            None => format!("re-graded → {score:.0}"),
-        },
-        AuditAction::Reviewed => "marked reviewed".to_string(),
+        } => (s.audit_regraded)(*original_score, *score),
+        AuditAction::Reviewed => s.audit_reviewed.to_string(),
     };
     if e.note.is_empty() {
         format!("{when} {} {what}", e.trainer)
     } else {
-        format!("{when} {} {what}: {}", e.trainer, e.note)
+        format!("{when} {} {what}{}{}", e.trainer, s.note_sep, e.note)
     }
 }
 

@@ -10,7 +10,7 @@ use crossbeam_channel::{never, select, tick};
 use crossterm::event::Event as TermEvent;
 
 use super::model::{regrade, AttemptView, ProgressView};
-use super::{Effect, Key, Msg, Review};
+use super::{Done, Effect, Key, Msg, Review};
 use crate::audio::capture::TARGET_RATE;
 use crate::audio::devices::AudioIoError;
 use crate::audio::file_source::read_wav_16k_mono;
@@ -155,25 +155,25 @@ impl Runtime {
                     .overrule(&id, &self.trainer, &check, &original, &verdict, &note)?;
                 vec![
                     Msg::Opened(Box::new(self.open(&id)?)),
-                    Msg::Done(format!(
-                        "{check}: {original} → {verdict}, saved to the audit log"
-                    )),
+                    Msg::Done(Done::Overruled {
+                        check,
+                        original,
+                        verdict,
+                    }),
                 ]
             }
             Effect::Correct { id, text } => {
                 let score = self.correct(&id, &text)?;
                 vec![
                     Msg::Opened(Box::new(self.open(&id)?)),
-                    Msg::Done(format!(
-                        "transcript corrected and re-graded: {score}/100 (the original is kept)"
-                    )),
+                    Msg::Done(Done::Corrected { score }),
                 ]
             }
             Effect::MarkReviewed(id) => {
                 self.store.mark_reviewed(&id, &self.trainer, "")?;
                 vec![
                     Msg::Opened(Box::new(self.open(&id)?)),
-                    Msg::Done("marked reviewed".into()),
+                    Msg::Done(Done::Reviewed),
                 ]
             }
             Effect::Quit => vec![],

@@ -1,11 +1,14 @@
 //! Every review screen rendered at a fixed 80×24 with ratatui's TestBackend and compared
-//! with a stored snapshot.
+//! with a stored snapshot: all of them in English, the main ones (queue, attempt, overrule
+//! note, progress, help) also in Chinese, where every character takes two columns.
 
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
 
 use super::tests::{summary, view};
 use super::*;
+use crate::config::Lang;
+use crate::store::{AuditAction, AuditEntry};
 
 fn render(r: &Review) -> String {
     let mut t = Terminal::new(TestBackend::new(80, 24)).unwrap();
@@ -14,7 +17,11 @@ fn render(r: &Review) -> String {
 }
 
 fn queue() -> Review {
-    let mut r = Review::new("wang", "/home/wang/.local/share/ringcoach");
+    queue_in(Lang::En)
+}
+
+fn queue_in(lang: Lang) -> Review {
+    let mut r = Review::new("wang", "/home/wang/.local/share/ringcoach", lang);
     r.update(Msg::Listed(vec![
         summary(3, "li.na", None),
         summary(2, "zhang", Some(true)),
@@ -42,7 +49,7 @@ fn queue_filtered_while_searching() {
 
 #[test]
 fn queue_empty_store_says_how_to_make_attempts() {
-    insta::assert_snapshot!(render(&Review::new("wang", "/tmp/empty-store")));
+    insta::assert_snapshot!(render(&Review::new("wang", "/tmp/empty-store", Lang::En)));
 }
 
 #[test]
@@ -70,33 +77,68 @@ fn attempt_selected_uncertain_check_playing() {
     insta::assert_snapshot!(render(&r));
 }
 
-#[test]
-fn attempt_overruled_with_audit_log() {
-    let mut r = queue();
+fn overruled(lang: Lang) -> Review {
+    let mut r = queue_in(lang);
     let mut v = view();
     v.checks[1].verdict = "pass".into();
     v.checks[1].overruled_by = Some("wang".into());
     v.reviewed = true;
+    let at = |t: &str| Timestamp::parse(t).unwrap();
     v.audit = vec![
-        "2026-11-27 09:12 wang overruled org_name uncertain → pass: 说的是广利物业".into(),
-        "2026-11-27 09:13 wang marked reviewed".into(),
+        AuditEntry {
+            time: at("2026-11-27T09:12:00Z"),
+            trainer: "wang".into(),
+            action: AuditAction::Overrule {
+                check: "org_name".into(),
+                original: "uncertain".into(),
+                verdict: "pass".into(),
+            },
+            note: "说的是广利物业".into(),
+        },
+        AuditEntry {
+            time: at("2026-11-27T09:13:00Z"),
+            trainer: "wang".into(),
+            action: AuditAction::Reviewed,
+            note: String::new(),
+        },
     ];
     r.update(Msg::Opened(Box::new(v)));
-    r.update(Msg::Done(
-        "org_name: uncertain → pass, saved to the audit log".into(),
-    ));
-    insta::assert_snapshot!(render(&r));
+    r.update(Msg::Done(Done::Overruled {
+        check: "org_name".into(),
+        original: "uncertain".into(),
+        verdict: "pass".into(),
+    }));
+    r
 }
 
 #[test]
-fn attempt_writing_an_overrule_note() {
-    let mut r = queue();
+fn attempt_overruled_with_audit_log() {
+    insta::assert_snapshot!(render(&overruled(Lang::En)));
+}
+
+#[test]
+fn attempt_overruled_with_audit_log_zh() {
+    insta::assert_snapshot!(render(&overruled(Lang::Zh)));
+}
+
+fn writing_a_note(lang: Lang) -> Review {
+    let mut r = queue_in(lang);
     r.update(Msg::Opened(Box::new(view())));
     r.update(Msg::Key(Key::Char('o')));
     for c in "确实说了喂".chars() {
         r.update(Msg::Key(Key::Char(c)));
     }
-    insta::assert_snapshot!(render(&r));
+    r
+}
+
+#[test]
+fn attempt_writing_an_overrule_note() {
+    insta::assert_snapshot!(render(&writing_a_note(Lang::En)));
+}
+
+#[test]
+fn attempt_writing_an_overrule_note_zh() {
+    insta::assert_snapshot!(render(&writing_a_note(Lang::Zh)));
 }
 
 #[test]
@@ -108,9 +150,8 @@ fn attempt_correcting_the_transcript() {
     insta::assert_snapshot!(render(&r));
 }
 
-#[test]
-fn progress_chart() {
-    let mut r = queue();
+fn progress(lang: Lang) -> Review {
+    let mut r = queue_in(lang);
     let p = ProgressView {
         trainee: "li.na".into(),
         scores: [35.0, 50.0, 45.0, 70.0, 85.0, 90.0]
@@ -133,7 +174,64 @@ fn progress_chart() {
         ],
     };
     r.update(Msg::Progress(Box::new(p)));
+    r
+}
+
+#[test]
+fn progress_chart() {
+    insta::assert_snapshot!(render(&progress(Lang::En)));
+}
+
+#[test]
+fn progress_chart_zh() {
+    insta::assert_snapshot!(render(&progress(Lang::Zh)));
+}
+
+#[test]
+fn queue_with_attempts_zh() {
+    insta::assert_snapshot!(render(&queue_in(Lang::Zh)));
+}
+
+#[test]
+fn queue_filtered_while_searching_zh() {
+    let mut r = queue_in(Lang::Zh);
+    r.update(Msg::Key(Key::Char('n')));
+    r.update(Msg::Key(Key::Char('o')));
+    r.update(Msg::Listed(vec![summary(2, "王芳", Some(true))]));
+    r.update(Msg::Key(Key::Char('/')));
+    for c in "物业".chars() {
+        r.update(Msg::Key(Key::Char(c)));
+    }
     insta::assert_snapshot!(render(&r));
+}
+
+#[test]
+fn queue_empty_store_zh() {
+    insta::assert_snapshot!(render(&Review::new("wang", "/tmp/empty-store", Lang::Zh)));
+}
+
+#[test]
+fn queue_help_zh() {
+    let mut r = queue_in(Lang::Zh);
+    r.update(Msg::Key(Key::Char('?')));
+    insta::assert_snapshot!(render(&r));
+}
+
+#[test]
+fn attempt_selected_uncertain_check_playing_zh() {
+    let mut r = queue_in(Lang::Zh);
+    r.update(Msg::Opened(Box::new(view())));
+    r.update(Msg::Key(Key::Down));
+    r.update(Msg::Playing { from_ms: 1200 });
+    r.update(Msg::PlayAt(1900));
+    insta::assert_snapshot!(render(&r));
+}
+
+#[test]
+fn too_small_zh() {
+    let mut t = Terminal::new(TestBackend::new(60, 20)).unwrap();
+    t.draw(|f| views::render(&queue_in(Lang::Zh), f)).unwrap();
+    insta::assert_snapshot!(format!("{}", t.backend()));
 }
 
 #[test]

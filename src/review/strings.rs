@@ -1,18 +1,66 @@
-//! Every string the review screens show, in one place. English only for now: trainers
-//! read the Chinese transcript and the grader's zh/en messages, which are shown as stored.
+//! Every string the review screens show, in one place, in both languages (as the practice
+//! screens do in [`crate::tui::strings`]). Chinese is for trainers at a Chinese desk, so it
+//! says 复核, 推翻判定, 备注 as they would; check ids, trainee names and transcripts are data
+//! and are shown as stored. Texts with numbers or names in them are functions, so the word
+//! order can differ between the languages.
+
+use crate::config::Lang;
 
 pub struct Strings {
+    pub app: &'static str,
+    pub trainer: &'static str,
     pub queue_title: &'static str,
+    pub queue_count: fn(usize) -> String,
+    /// The queue is capped at [`super::QUEUE_LIMIT`] rows.
+    pub queue_capped: fn(usize) -> String,
+    /// Column headings over the queue, in the widths the rows use: started 11, trainee 10,
+    /// scenario 16, score 3, result 12, flags 3, then the transcript.
+    pub columns: [&'static str; 7],
     pub queue_keys: &'static str,
     pub attempt_keys: &'static str,
     pub progress_keys: &'static str,
     pub input_keys: &'static str,
     pub note_keys: &'static str,
-    pub empty_store: &'static str,
+    /// What to do about an empty store, given its directory.
+    pub empty_store: fn(&str) -> String,
     pub empty_filtered: &'static str,
     pub filters: &'static str,
     pub no_filters: &'static str,
+    pub sort: &'static str,
+    pub sort_newest: &'static str,
+    pub sort_score: &'static str,
+    pub sort_trainee: &'static str,
+    pub sort_scenario: &'static str,
+    pub f_trainee: &'static str,
+    pub f_scenario: &'static str,
+    pub f_since: &'static str,
+    pub f_text: &'static str,
+    pub f_passed: &'static str,
+    pub f_failed: &'static str,
+    pub f_interrupted: &'static str,
+    pub f_needs_review: &'static str,
+    pub f_unreviewed: &'static str,
+    pub in_search: &'static str,
+    pub in_trainee: &'static str,
+    pub in_scenario: &'static str,
+    pub in_since: &'static str,
+    pub in_transcript: &'static str,
+    /// The overrule note prompt, given the check id and the (translated) new verdict.
+    pub in_note: fn(&str, &str) -> String,
+    /// One word per attempt in the queue.
+    pub q_pass: &'static str,
+    pub q_fail: &'static str,
+    pub q_interrupted: &'static str,
+    /// A check's verdict.
+    pub v_pass: &'static str,
+    pub v_fail: &'static str,
+    pub v_uncertain: &'static str,
+    pub v_na: &'static str,
     pub checks: &'static str,
+    pub critical: &'static str,
+    /// "(was uncertain, overruled by wang)", given the translated graded verdict and who.
+    pub was_overruled: fn(&str, &str) -> String,
+    pub evidence_at: &'static str,
     pub transcript: &'static str,
     pub nothing_heard: &'static str,
     pub not_transcribed: &'static str,
@@ -25,32 +73,256 @@ pub struct Strings {
     pub corrected: &'static str,
     pub regraded: &'static str,
     pub playing: &'static str,
-    pub evidence_at: &'static str,
-    pub overruled_by: &'static str,
     pub note_required: &'static str,
     pub unchanged: &'static str,
     pub nothing_to_correct: &'static str,
+    /// Status after an overrule: check id, translated old and new verdicts.
+    pub done_overruled: fn(&str, &str, &str) -> String,
+    /// Status after a correction, given the new score.
+    pub done_corrected: fn(u32) -> String,
+    pub done_reviewed: &'static str,
+    /// Audit log lines (after "date time trainer "): check id, translated verdicts.
+    pub audit_overruled: fn(&str, &str, &str) -> String,
+    pub audit_corrected: &'static str,
+    pub audit_regraded: fn(Option<f64>, f64) -> String,
+    pub audit_reviewed: &'static str,
+    /// Between an audit entry and its note.
+    pub note_sep: &'static str,
     pub progress_title: &'static str,
+    /// attempts, scored, passed, mean score.
+    pub progress_line: fn(usize, usize, usize, &str) -> String,
     pub scores: &'static str,
     pub weakest: &'static str,
     pub no_scores: &'static str,
     pub help_title: &'static str,
     pub help_body: &'static str,
     pub too_small: &'static str,
+    /// The headings of `ringcoach report --html`, which trainers read beside these screens.
+    pub html: HtmlStrings,
 }
 
-pub static S: Strings = Strings {
+pub struct HtmlStrings {
+    pub title: fn(&str) -> String,
+    pub all: &'static str,
+    pub from: fn(&str) -> String,
+    pub before: fn(&str) -> String,
+    /// attempts, scored, passed, mean score.
+    pub summary: fn(usize, usize, usize, &str) -> String,
+    pub generated: &'static str,
+    pub weakest: &'static str,
+    pub progress: &'static str,
+    pub pass_rate: &'static str,
+    pub attempts: &'static str,
+    pub columns: [&'static str; 6],
+    /// graded verdict, trainer, note: all already escaped for HTML.
+    pub was_overruled: fn(&str, &str, &str) -> String,
+    pub score_per_attempt: &'static str,
+    pub no_scored: &'static str,
+    pub x_axis: &'static str,
+    pub no_checks: &'static str,
+}
+
+pub fn strings(lang: Lang) -> &'static Strings {
+    match lang {
+        Lang::Zh => &ZH,
+        Lang::En => &EN,
+    }
+}
+
+impl Strings {
+    /// A check's verdict as stored ("pass", "fail", "uncertain", "not_applicable").
+    pub fn verdict(&self, v: &str) -> &'static str {
+        match v {
+            "pass" => self.v_pass,
+            "fail" => self.v_fail,
+            "uncertain" => self.v_uncertain,
+            _ => self.v_na,
+        }
+    }
+
+    /// How an attempt in the queue is doing, as a short word.
+    pub fn verdict_word(&self, passed: Option<bool>) -> &'static str {
+        match passed {
+            Some(true) => self.q_pass,
+            Some(false) => self.q_fail,
+            None => self.q_interrupted,
+        }
+    }
+}
+
+static ZH: Strings = Strings {
+    app: "ringcoach 复核",
+    trainer: "培训师",
+    queue_title: "复核队列",
+    queue_count: |n| format!("共 {n} 次练习"),
+    queue_capped: |n| format!("仅列出前 {n} 次练习,请缩小筛选范围"),
+    columns: ["开始时间", "学员", "情景", "得分", "结果", "?✓✎", "转写"],
+    queue_keys: "↑↓ Enter 打开 · / 搜索 · t 学员 · s 情景 · d 日期 · v 结果 · n 需要复核 · u 未复核 · o 排序 · x 清除 · g 进度 · q 退出",
+    attempt_keys: "↑↓ 选检查项 · Enter 播放证据处 · p 播放/停止 · o 推翻判定 · e 更正转写 · m 标为已复核 · g 进度 · q 返回",
+    progress_keys: "q 返回",
+    input_keys: "Enter 确定 · Esc 取消",
+    note_keys: "输入备注 · Tab 切换判定 · Enter 保存 · Esc 取消",
+    empty_store: |dir| {
+        format!(
+            "{dir} 中还没有练习记录。\n\n学员在这个数据目录上练习后,记录会出现在这里:\n  ringcoach practice --trainee 姓名\n(或用 --data-dir DIR 打开其他数据目录。)"
+        )
+    },
+    empty_filtered: "没有符合筛选条件的练习。按 x 清除筛选。",
+    filters: "筛选:",
+    no_filters: "无",
+    sort: "排序:",
+    sort_newest: "最新",
+    sort_score: "得分",
+    sort_trainee: "学员",
+    sort_scenario: "情景",
+    f_trainee: "学员",
+    f_scenario: "情景",
+    f_since: "起始",
+    f_text: "转写含",
+    f_passed: "通过",
+    f_failed: "未通过",
+    f_interrupted: "中断",
+    f_needs_review: "需要复核",
+    f_unreviewed: "未复核",
+    in_search: "搜索转写:",
+    in_trainee: "学员:",
+    in_scenario: "情景:",
+    in_since: "起始日期(YYYY-MM-DD):",
+    in_transcript: "转写:",
+    in_note: |check, verdict| format!("推翻判定 {check} → {verdict},备注:"),
+    q_pass: "通过",
+    q_fail: "未通过",
+    q_interrupted: "中断",
+    v_pass: "通过",
+    v_fail: "未通过",
+    v_uncertain: "不确定",
+    v_na: "不适用",
+    checks: "检查项",
+    critical: "关键项",
+    was_overruled: |graded, by| format!("(原判{graded},{by} 推翻判定)"),
+    evidence_at: "录音位置",
+    transcript: "转写",
+    nothing_heard: "(没有听到讲话)",
+    not_transcribed: "(未转写:录音中断;按 p 播放已保存的部分)",
+    audit: "操作记录",
+    no_audit: "培训师尚未操作",
+    interrupted: "中断(未评分)",
+    passed: "通过",
+    not_passed: "未通过",
+    reviewed: "已复核",
+    corrected: "转写已更正",
+    regraded: "已重新评分",
+    playing: "▶ 正在播放",
+    note_required: "推翻判定必须填写备注,说明理由。",
+    unchanged: "转写没有改动,无需重新评分。",
+    nothing_to_correct: "中断的练习没有转写可更正。",
+    done_overruled: |check, original, verdict| {
+        format!("{check}:{original} → {verdict},已记入操作记录")
+    },
+    done_corrected: |score| format!("转写已更正并重新评分:{score}/100(原始结果保留)"),
+    done_reviewed: "已标为已复核",
+    audit_overruled: |check, original, verdict| {
+        format!("推翻判定 {check} {original} → {verdict}")
+    },
+    audit_corrected: "更正了转写",
+    audit_regraded: |original, score| match original {
+        Some(o) => format!("重新评分 {o:.0} → {score:.0}"),
+        None => format!("重新评分 → {score:.0}"),
+    },
+    audit_reviewed: "标为已复核",
+    note_sep: ":",
+    progress_title: "进度",
+    progress_line: |attempts, scored, passed, mean| {
+        format!("共 {attempts} 次练习 · {scored} 次评分 · {passed} 次通过 · 平均分 {mean}")
+    },
+    scores: "历次得分",
+    weakest: "各类别通过率(最弱在前)",
+    no_scores: "还没有评过分的练习。",
+    help_title: "帮助",
+    // Short lines rather than a paragraph: the wrapper breaks only at spaces, and Chinese
+    // has few, so a wrapped paragraph comes out ragged.
+    help_body: "【队列】\nt/s/d 按学员、情景、起始日期筛选(输入后按 Enter)\nv 按结果筛选(通过/未通过/中断) · n 只看需要复核的\nu 只看未复核的 · / 搜索转写 · o 切换排序 · Enter 打开\n【练习】\n↑↓ 选检查项 · Enter 从证据处播放 · p 从头播放/停止\no 推翻判定(Tab 选判定,必须填写备注)\ne 更正转写并重新评分(原始转写保留) · m 标为已复核\n每次操作都连同你的名字和时间记入操作记录。\n\n按任意键关闭帮助。",
+    too_small: "窗口太小:至少需要 80×24。",
+    html: HtmlStrings {
+        title: |name| format!("电话礼仪练习进度:{name}"),
+        all: "全部练习",
+        from: |t| format!("{t} 起"),
+        before: |t| format!("{t} 之前"),
+        summary: |attempts, scored, passed, mean| {
+            format!("共 {attempts} 次练习({scored} 次评分,{passed} 次通过) · 平均分 {mean}")
+        },
+        generated: "生成于",
+        weakest: "最弱的类别:",
+        progress: "历次得分",
+        pass_rate: "各类别通过率",
+        attempts: "练习记录",
+        columns: [
+            "开始时间(UTC)",
+            "情景",
+            "得分",
+            "结果",
+            "未通过或不确定的检查项",
+            "转写",
+        ],
+        was_overruled: |graded, by, note| format!("(原判{graded},{by} 推翻判定:{note})"),
+        score_per_attempt: "每次练习的得分",
+        no_scored: "还没有评过分的练习",
+        x_axis: "练习,从旧到新(实心 = 通过)",
+        no_checks: "还没有评过的检查项",
+    },
+};
+
+static EN: Strings = Strings {
+    app: "ringcoach review",
+    trainer: "trainer",
     queue_title: "Review queue",
+    queue_count: |n| format!("{n} attempts"),
+    queue_capped: |n| format!("first {n} attempts: narrow the filters"),
+    columns: ["started", "trainee", "scenario", "score", "result", "?✓✎", "transcript"],
     queue_keys: "↑↓ Enter open · / search · t trainee · s scenario · d since · v verdict · n needs review · u unreviewed · o sort · x clear · g progress · q quit",
     attempt_keys: "↑↓ check · Enter play evidence · p play/stop · o overrule · e correct · m reviewed · g progress · q back",
     progress_keys: "q back",
     input_keys: "Enter apply · Esc cancel",
     note_keys: "type a note · Tab verdict · Enter save · Esc cancel",
-    empty_store: "No attempts yet in",
+    empty_store: |dir| {
+        format!(
+            "No attempts yet in {dir}.\n\nAttempts appear here once trainees practise on this data directory:\n  ringcoach practice --trainee NAME\n(or open another store with --data-dir DIR)."
+        )
+    },
     empty_filtered: "No attempts match these filters. x clears them.",
     filters: "Filters:",
     no_filters: "none",
+    sort: "sort:",
+    sort_newest: "newest",
+    sort_score: "score",
+    sort_trainee: "trainee",
+    sort_scenario: "scenario",
+    f_trainee: "trainee",
+    f_scenario: "scenario",
+    f_since: "since",
+    f_text: "text",
+    f_passed: "passed",
+    f_failed: "failed",
+    f_interrupted: "interrupted",
+    f_needs_review: "needs review",
+    f_unreviewed: "unreviewed",
+    in_search: "search transcript: ",
+    in_trainee: "trainee: ",
+    in_scenario: "scenario: ",
+    in_since: "since (YYYY-MM-DD): ",
+    in_transcript: "transcript: ",
+    in_note: |check, verdict| format!("overrule {check} → {verdict}, note: "),
+    q_pass: "pass",
+    q_fail: "fail",
+    q_interrupted: "interrupted",
+    v_pass: "pass",
+    v_fail: "fail",
+    v_uncertain: "uncertain",
+    v_na: "n/a",
     checks: "Checks",
+    critical: "critical",
+    was_overruled: |graded, by| format!("(was {graded}, overruled by {by})"),
+    evidence_at: "said at",
     transcript: "Transcript",
     nothing_heard: "(nothing heard)",
     not_transcribed: "(not transcribed: the recording was interrupted; p plays what was kept)",
@@ -63,28 +335,62 @@ pub static S: Strings = Strings {
     corrected: "transcript corrected",
     regraded: "re-graded",
     playing: "▶ playing",
-    evidence_at: "said at",
-    overruled_by: "overruled by",
     note_required: "An overrule needs a note saying why.",
     unchanged: "The transcript is unchanged; nothing to re-grade.",
     nothing_to_correct: "An interrupted attempt has no transcript to correct.",
+    done_overruled: |check, original, verdict| {
+        format!("{check}: {original} → {verdict}, saved to the audit log")
+    },
+    done_corrected: |score| {
+        format!("transcript corrected and re-graded: {score}/100 (the original is kept)")
+    },
+    done_reviewed: "marked reviewed",
+    audit_overruled: |check, original, verdict| format!("overruled {check} {original} → {verdict}"),
+    audit_corrected: "corrected the transcript",
+    audit_regraded: |original, score| match original {
+        Some(o) => format!("re-graded {o:.0} → {score:.0}"),
+        None => format!("re-graded → {score:.0}"),
+    },
+    audit_reviewed: "marked reviewed",
+    note_sep: ": ",
     progress_title: "Progress",
+    progress_line: |attempts, scored, passed, mean| {
+        format!("{attempts} attempts · {scored} scored · {passed} passed · mean score {mean}")
+    },
     scores: "Scores over time",
     weakest: "Pass rate per category (weakest first)",
     no_scores: "No scored attempts yet.",
     help_title: "Help",
     help_body: "Queue: filter with t/s/d (type, Enter), v cycles passed/failed/interrupted, n shows only attempts with an uncertain check, u only unreviewed ones, / searches the transcript, o changes the order. Enter opens an attempt.\n\nAttempt: ↑↓ picks a check, Enter plays the recording from where its evidence was said, p plays from the start. o overrules the check (Tab picks the verdict, a note is required); e corrects the transcript and re-grades it (the original is kept); m marks it reviewed. Every action is kept in the audit log with your name and the time.\n\nAny key closes this help.",
     too_small: "The window is too small: make it at least 80×24.",
+    html: HtmlStrings {
+        title: |name| format!("Phone-etiquette progress: {name}"),
+        all: "all attempts",
+        from: |t| format!("from {t}"),
+        before: |t| format!("before {t}"),
+        summary: |attempts, scored, passed, mean| {
+            format!("{attempts} attempts ({scored} scored, {passed} passed) · mean score {mean}")
+        },
+        generated: "generated",
+        weakest: "Weakest categories:",
+        progress: "Progress over time",
+        pass_rate: "Pass rate per category",
+        attempts: "Attempts",
+        columns: [
+            "Started (UTC)",
+            "Scenario",
+            "Score",
+            "Result",
+            "Failed or uncertain checks",
+            "Transcript",
+        ],
+        was_overruled: |graded, by, note| format!("(was {graded}, overruled by {by}: {note})"),
+        score_per_attempt: "Score per attempt",
+        no_scored: "no scored attempts",
+        x_axis: "attempts, oldest → newest (filled = passed)",
+        no_checks: "no graded checks",
+    },
 };
-
-/// How an attempt in the queue is doing, as a short word.
-pub fn verdict_word(passed: Option<bool>) -> &'static str {
-    match passed {
-        Some(true) => "pass",
-        Some(false) => "fail",
-        None => "interrupted",
-    }
-}
 
 /// The mark before a check: ✔ pass, ✘ fail, ? uncertain, – not applicable.
 pub fn mark(verdict: &str) -> &'static str {

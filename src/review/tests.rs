@@ -3,6 +3,7 @@
 
 use super::model::{audit_line, evidence_ms, regrade};
 use super::*;
+use crate::config::Lang;
 use crate::store::{AttemptStatus, AuditAction, AuditEntry};
 use crate::transcribe::{Segment, Token, Transcript};
 
@@ -97,7 +98,7 @@ pub(super) fn view() -> AttemptView {
 }
 
 fn queue() -> Review {
-    let mut r = Review::new("wang", "/data");
+    let mut r = Review::new("wang", "/data", Lang::En);
     r.update(Msg::Listed(vec![
         summary(1, "li.na", Some(false)),
         summary(2, "zhang", Some(true)),
@@ -120,7 +121,7 @@ fn opened() -> Review {
 
 #[test]
 fn starting_lists_the_newest_attempts_first() {
-    let r = Review::new("wang", "/data");
+    let r = Review::new("wang", "/data", Lang::En);
     assert_eq!(
         r.start(),
         vec![Effect::List(Query {
@@ -241,7 +242,7 @@ fn enter_opens_the_selected_attempt_and_g_shows_its_trainee() {
 
 #[test]
 fn an_empty_queue_opens_nothing() {
-    let mut r = Review::new("wang", "/data");
+    let mut r = Review::new("wang", "/data", Lang::En);
     assert_eq!(r.update(Msg::Key(Key::Enter)), vec![]);
     assert_eq!(r.update(Msg::Key(Key::Char('g'))), vec![]);
 }
@@ -416,9 +417,75 @@ fn audit_lines_say_who_did_what_when_and_why() {
         note: "heard 您好".into(),
     };
     assert_eq!(
-        audit_line(&e),
+        audit_line(&e, strings(Lang::En)),
         "2026-11-27 09:12 wang overruled greeting fail → pass: heard 您好"
     );
+    assert_eq!(
+        audit_line(&e, strings(Lang::Zh)),
+        "2026-11-27 09:12 wang 推翻判定 greeting 未通过 → 通过:heard 您好"
+    );
+    let regraded = AuditEntry {
+        action: AuditAction::Regrade {
+            original_score: Some(69.0),
+            original_passed: Some(false),
+            score: 100.0,
+            passed: true,
+        },
+        note: String::new(),
+        ..e
+    };
+    assert_eq!(
+        audit_line(&regraded, strings(Lang::Zh)),
+        "2026-11-27 09:12 wang 重新评分 69 → 100"
+    );
+}
+
+#[test]
+fn status_messages_are_in_the_review_language() {
+    let mut zh = Review::new("wang", "/data", Lang::Zh);
+    zh.update(Msg::Opened(Box::new(view())));
+    zh.update(Msg::Done(Done::Overruled {
+        check: "org_name".into(),
+        original: "uncertain".into(),
+        verdict: "pass".into(),
+    }));
+    assert_eq!(
+        zh.status.as_deref(),
+        Some("org_name:不确定 → 通过,已记入操作记录")
+    );
+    // An overrule without a note is refused in Chinese too.
+    zh.update(Msg::Key(Key::Char('o')));
+    zh.update(Msg::Key(Key::Enter));
+    assert_eq!(
+        zh.status.as_deref(),
+        Some("推翻判定必须填写备注,说明理由。")
+    );
+    assert!(matches!(zh.input, Some(Input::Note { .. })));
+
+    let mut en = Review::new("wang", "/data", Lang::En);
+    en.update(Msg::Done(Done::Corrected { score: 100 }));
+    assert_eq!(
+        en.status.as_deref(),
+        Some("transcript corrected and re-graded: 100/100 (the original is kept)")
+    );
+    en.update(Msg::Done(Done::Reviewed));
+    assert_eq!(en.status.as_deref(), Some("marked reviewed"));
+}
+
+#[test]
+fn both_languages_word_every_verdict() {
+    for lang in [Lang::Zh, Lang::En] {
+        let s = strings(lang);
+        let words: Vec<&str> = ["pass", "fail", "uncertain", "not_applicable"]
+            .iter()
+            .map(|v| s.verdict(v))
+            .collect();
+        let mut unique = words.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), 4, "{lang:?}: {words:?}");
+    }
+    assert_eq!(strings(Lang::Zh).verdict("uncertain"), "不确定");
 }
 
 #[test]

@@ -10,18 +10,20 @@ use ratatui::widgets::{
 };
 use ratatui::Frame;
 
-use super::model::{AttemptView, ProgressView};
-use super::strings::{mark, verdict_word, S};
+use super::model::{audit_line, AttemptView, ProgressView};
+use super::strings::{mark, Strings};
 use super::{Field, Input, Review, Screen};
+use crate::config::Lang;
 use crate::store::{SortKey, Timestamp, Verdict};
 
 pub const MIN_WIDTH: u16 = 80;
 pub const MIN_HEIGHT: u16 = 24;
 
 pub fn render(r: &Review, frame: &mut Frame) {
+    let s = r.s();
     let area = frame.area();
     if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
-        frame.render_widget(Paragraph::new(S.too_small).wrap(Wrap { trim: true }), area);
+        frame.render_widget(Paragraph::new(s.too_small).wrap(Wrap { trim: true }), area);
         return;
     }
     let [header, body, status, footer] = Layout::vertical([
@@ -33,44 +35,40 @@ pub fn render(r: &Review, frame: &mut Frame) {
     .areas(area);
     let title = match &r.screen {
         Screen::Queue if r.rows.len() >= super::QUEUE_LIMIT => {
-            format!(
-                "{} · first {} attempts: narrow the filters",
-                S.queue_title,
-                r.rows.len()
-            )
+            format!("{} · {}", s.queue_title, (s.queue_capped)(r.rows.len()))
         }
-        Screen::Queue => format!("{} · {} attempts", S.queue_title, r.rows.len()),
+        Screen::Queue => format!("{} · {}", s.queue_title, (s.queue_count)(r.rows.len())),
         Screen::Attempt(a) => format!("{} · {}", a.trainee, a.id),
-        Screen::Progress(p) => format!("{} · {}", S.progress_title, p.trainee),
+        Screen::Progress(p) => format!("{} · {}", s.progress_title, p.trainee),
     };
     frame.render_widget(
         TLine::from(vec![
-            Span::styled("ringcoach review", Style::new().bold()),
-            Span::raw(format!("  ·  {title}  ·  trainer {}", r.trainer)),
+            Span::styled(s.app, Style::new().bold()),
+            Span::raw(format!("  ·  {title}  ·  {} {}", s.trainer, r.trainer)),
         ]),
         header,
     );
     match &r.screen {
         Screen::Queue => queue(r, frame, body),
         Screen::Attempt(a) => attempt(r, a, frame, body),
-        Screen::Progress(p) => progress(p, frame, body),
+        Screen::Progress(p) => progress(s, p, frame, body),
     }
     // The status line: an input being typed, else the last message, else playback.
     let status_line = match &r.input {
         Some(input) => input_line(r, input),
         None => match (&r.status, r.playing) {
             (Some(msg), _) => TLine::from(Span::styled(msg.clone(), Style::new().fg(Color::Red))),
-            (None, Some(ms)) => TLine::from(format!("{} {}", S.playing, clock(ms))),
+            (None, Some(ms)) => TLine::from(format!("{} {}", s.playing, clock(ms))),
             (None, None) => TLine::default(),
         },
     };
     frame.render_widget(status_line, status);
     let keys = match (&r.input, &r.screen) {
-        (Some(Input::Note { .. }), _) => S.note_keys,
-        (Some(_), _) => S.input_keys,
-        (None, Screen::Queue) => S.queue_keys,
-        (None, Screen::Attempt(_)) => S.attempt_keys,
-        (None, Screen::Progress(_)) => S.progress_keys,
+        (Some(Input::Note { .. }), _) => s.note_keys,
+        (Some(_), _) => s.input_keys,
+        (None, Screen::Queue) => s.queue_keys,
+        (None, Screen::Attempt(_)) => s.attempt_keys,
+        (None, Screen::Progress(_)) => s.progress_keys,
     };
     // While typing, a complaint about the input (a bad date, a missing note) takes the
     // footer, since the status line holds the input itself.
@@ -83,9 +81,9 @@ pub fn render(r: &Review, frame: &mut Frame) {
         let popup = centered(body, 64, 16);
         frame.render_widget(Clear, popup);
         frame.render_widget(
-            Paragraph::new(S.help_body)
+            Paragraph::new(s.help_body)
                 .wrap(Wrap { trim: true })
-                .block(Block::bordered().title(S.help_title)),
+                .block(Block::bordered().title(s.help_title)),
             popup,
         );
     }
@@ -102,6 +100,24 @@ fn centered(area: Rect, w: u16, h: u16) -> Rect {
     )
 }
 
+/// `text` cut or padded to `width` terminal columns. Chinese characters take two columns,
+/// so `format!("{:<10}")`, which counts characters, would push the columns after a Chinese
+/// name or word out of line.
+fn fit(text: &str, width: usize) -> String {
+    let mut out = String::new();
+    let mut used = 0;
+    for c in text.chars() {
+        let w = Span::raw(c.to_string()).width();
+        if used + w > width {
+            break;
+        }
+        out.push(c);
+        used += w;
+    }
+    out.extend(std::iter::repeat_n(' ', width - used));
+    out
+}
+
 fn clock(ms: u64) -> String {
     format!("{}:{:02}.{}", ms / 60_000, ms / 1000 % 60, ms / 100 % 10)
 }
@@ -113,13 +129,14 @@ fn short_time(t: Timestamp) -> String {
 }
 
 fn input_line(r: &Review, input: &Input) -> TLine<'static> {
+    let s = r.s();
     let (label, line) = match input {
         Input::Filter(f, l) => (
             match f {
-                Field::Search => "search transcript: ".to_string(),
-                Field::Trainee => "trainee: ".to_string(),
-                Field::Scenario => "scenario: ".to_string(),
-                Field::Since => "since (YYYY-MM-DD): ".to_string(),
+                Field::Search => s.in_search.to_string(),
+                Field::Trainee => s.in_trainee.to_string(),
+                Field::Scenario => s.in_scenario.to_string(),
+                Field::Since => s.in_since.to_string(),
             },
             l,
         ),
@@ -133,11 +150,11 @@ fn input_line(r: &Review, input: &Input) -> TLine<'static> {
                 _ => None,
             };
             (
-                format!("overrule {} → {verdict}, note: ", id.unwrap_or_default()),
+                (s.in_note)(&id.unwrap_or_default(), s.verdict(verdict)),
                 line,
             )
         }
-        Input::Transcript(l) => ("transcript: ".to_string(), l),
+        Input::Transcript(l) => (s.in_transcript.to_string(), l),
     };
     // The cursor is drawn as a reversed cell so it shows in any terminal (and in snapshots
     // as the character under it).
@@ -157,51 +174,53 @@ fn input_line(r: &Review, input: &Input) -> TLine<'static> {
 }
 
 fn filter_summary(r: &Review) -> String {
+    let s = r.s();
     let f = &r.filter;
     let mut parts = vec![];
     if let Some(t) = &f.trainee {
-        parts.push(format!("trainee={t}"));
+        parts.push(format!("{}={t}", s.f_trainee));
     }
-    if let Some(s) = &f.scenario {
-        parts.push(format!("scenario={s}"));
+    if let Some(sc) = &f.scenario {
+        parts.push(format!("{}={sc}", s.f_scenario));
     }
     if let Some(d) = &f.since {
-        parts.push(format!("since={d}"));
+        parts.push(format!("{}={d}", s.f_since));
     }
     if let Some(v) = f.verdict {
         parts.push(
             match v {
-                Verdict::Passed => "passed",
-                Verdict::Failed => "failed",
-                Verdict::Interrupted => "interrupted",
+                Verdict::Passed => s.f_passed,
+                Verdict::Failed => s.f_failed,
+                Verdict::Interrupted => s.f_interrupted,
             }
             .to_string(),
         );
     }
     if f.needs_review {
-        parts.push("needs review".into());
+        parts.push(s.f_needs_review.into());
     }
     if f.unreviewed {
-        parts.push("unreviewed".into());
+        parts.push(s.f_unreviewed.into());
     }
     if let Some(t) = &f.text {
-        parts.push(format!("text~{t}"));
+        parts.push(format!("{}~{t}", s.f_text));
     }
     let sort = match f.sort {
-        SortKey::Started => "newest",
-        SortKey::Score => "score",
-        SortKey::Trainee => "trainee",
-        SortKey::Scenario => "scenario",
+        SortKey::Started => s.sort_newest,
+        SortKey::Score => s.sort_score,
+        SortKey::Trainee => s.sort_trainee,
+        SortKey::Scenario => s.sort_scenario,
     };
     let shown = if parts.is_empty() {
-        S.no_filters.to_string()
+        s.no_filters.to_string()
     } else {
         parts.join(" · ")
     };
-    format!("{} {shown}  ·  sort: {sort}", S.filters)
+    format!("{} {shown}  ·  {} {sort}", s.filters, s.sort)
 }
 
 fn queue(r: &Review, frame: &mut Frame, area: Rect) {
+    let s = r.s();
     let [filters, list] = Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(area);
     frame.render_widget(
         TLine::from(Span::styled(
@@ -212,12 +231,9 @@ fn queue(r: &Review, frame: &mut Frame, area: Rect) {
     );
     if r.rows.is_empty() {
         let text = if r.filter.is_empty() {
-            format!(
-                "{} {}.\n\nAttempts appear here once trainees practise on this data directory:\n  ringcoach practice --trainee NAME\n(or open another store with --data-dir DIR).",
-                S.empty_store, r.data_dir
-            )
+            (s.empty_store)(&r.data_dir)
         } else {
-            S.empty_filtered.to_string()
+            s.empty_filtered.to_string()
         };
         frame.render_widget(
             Paragraph::new(text)
@@ -231,14 +247,14 @@ fn queue(r: &Review, frame: &mut Frame, area: Rect) {
         .rows
         .iter()
         .map(|a| {
-            let score = a.score.map_or("  –".to_string(), |s| format!("{s:>3.0}"));
+            let score = a.score.map_or("  –".to_string(), |n| format!("{n:>3.0}"));
             let flags = format!(
                 "{}{}{}",
                 if a.needs_review { "?" } else { " " },
                 if a.reviewed { "✓" } else { " " },
                 if a.overrules > 0 { "✎" } else { " " },
             );
-            let word = verdict_word(a.passed);
+            let word = s.verdict_word(a.passed);
             let colour = match a.passed {
                 Some(true) => Color::Green,
                 Some(false) => Color::Red,
@@ -246,24 +262,33 @@ fn queue(r: &Review, frame: &mut Frame, area: Rect) {
             };
             ListItem::new(TLine::from(vec![
                 Span::raw(format!(
-                    "{} {:<10.10} {:<16.16} {score} ",
+                    "{} {} {} {score} ",
                     short_time(a.started),
-                    a.trainee,
-                    a.scenario
+                    fit(&a.trainee, 10),
+                    fit(&a.scenario, 16)
                 )),
-                Span::styled(format!("{word:<12}"), Style::new().fg(colour)),
+                Span::styled(fit(word, 12), Style::new().fg(colour)),
                 Span::raw(format!("{flags} {}", a.text)),
             ]))
         })
         .collect();
+    // The headings line up with the row fields (after the one column of the ▸ marker);
+    // "score" is wider than its numbers, so it takes two columns of the scenario's.
+    let [started, trainee, scenario, score, result, flags, text] = s.columns;
+    let heading = format!(
+        " {} {} {} {} {} {} {} ",
+        fit(started, 11),
+        fit(trainee, 10),
+        fit(scenario, 14),
+        fit(score, 5),
+        fit(result, 11),
+        flags,
+        text,
+    );
     let mut state = ListState::default().with_selected(Some(r.selected));
     frame.render_stateful_widget(
         List::new(items)
-            .block(
-                Block::bordered().title(
-                    " started      trainee    scenario       score result     ?✓✎ transcript ",
-                ),
-            )
+            .block(Block::bordered().title(heading))
             .highlight_symbol("▸")
             .highlight_style(Style::new().add_modifier(Modifier::REVERSED)),
         list,
@@ -272,6 +297,7 @@ fn queue(r: &Review, frame: &mut Frame, area: Rect) {
 }
 
 fn attempt(r: &Review, a: &AttemptView, frame: &mut Frame, area: Rect) {
+    let s = r.s();
     let [summary, checks, detail, transcript, audit] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Min(5),
@@ -284,17 +310,17 @@ fn attempt(r: &Review, a: &AttemptView, frame: &mut Frame, area: Rect) {
     let mut head = vec![];
     match (a.status, a.passed) {
         (crate::store::AttemptStatus::Interrupted, _) | (_, None) => head.push(Span::styled(
-            S.interrupted,
+            s.interrupted,
             Style::new().fg(Color::DarkGray),
         )),
-        (_, Some(true)) => head.push(Span::styled(S.passed, Style::new().fg(Color::Green).bold())),
+        (_, Some(true)) => head.push(Span::styled(s.passed, Style::new().fg(Color::Green).bold())),
         (_, Some(false)) => head.push(Span::styled(
-            S.not_passed,
+            s.not_passed,
             Style::new().fg(Color::Red).bold(),
         )),
     }
-    if let Some(s) = a.score {
-        head.push(Span::raw(format!(" {s}/100")));
+    if let Some(n) = a.score {
+        head.push(Span::raw(format!(" {n}/100")));
     }
     head.push(Span::raw(format!(
         " · {} · {} · {}",
@@ -303,9 +329,9 @@ fn attempt(r: &Review, a: &AttemptView, frame: &mut Frame, area: Rect) {
         clock(a.duration_ms)
     )));
     for (on, word) in [
-        (a.reviewed, S.reviewed),
-        (a.corrected, S.corrected),
-        (a.regraded, S.regraded),
+        (a.reviewed, s.reviewed),
+        (a.corrected, s.corrected),
+        (a.regraded, s.regraded),
     ] {
         if on {
             head.push(Span::styled(
@@ -328,21 +354,24 @@ fn attempt(r: &Review, a: &AttemptView, frame: &mut Frame, area: Rect) {
             };
             let mut spans = vec![
                 Span::styled(format!("{} ", mark(&c.verdict)), Style::new().fg(colour)),
-                Span::raw(format!("{:<22}", c.id)),
-                Span::styled(format!("{:<10}", c.verdict), Style::new().fg(colour)),
+                Span::raw(fit(&c.id, 22)),
+                Span::styled(fit(s.verdict(&c.verdict), 10), Style::new().fg(colour)),
             ];
             if c.critical {
-                spans.push(Span::raw("critical "));
+                spans.push(Span::raw(format!("{} ", s.critical)));
             }
             if let Some(by) = &c.overruled_by {
                 spans.push(Span::styled(
-                    format!("(was {}, {} {by}) ", c.graded, S.overruled_by),
+                    format!(
+                        "{} ",
+                        (s.was_overruled)(s.verdict(&c.graded.to_string()), by)
+                    ),
                     Style::new().fg(Color::Cyan),
                 ));
             }
             if let Some(ms) = c.at_ms {
                 spans.push(Span::styled(
-                    format!("{} {}", S.evidence_at, clock(ms)),
+                    format!("{} {}", s.evidence_at, clock(ms)),
                     Style::new().dim(),
                 ));
             }
@@ -352,7 +381,7 @@ fn attempt(r: &Review, a: &AttemptView, frame: &mut Frame, area: Rect) {
     let mut state = ListState::default().with_selected((!a.checks.is_empty()).then_some(r.check));
     frame.render_stateful_widget(
         List::new(items)
-            .block(Block::bordered().title(format!(" {} ", S.checks)))
+            .block(Block::bordered().title(format!(" {} ", s.checks)))
             .highlight_symbol("▸")
             .highlight_style(Style::new().add_modifier(Modifier::REVERSED)),
         checks,
@@ -361,11 +390,12 @@ fn attempt(r: &Review, a: &AttemptView, frame: &mut Frame, area: Rect) {
 
     let selected = a.checks.get(r.check);
     if let Some(c) = selected {
+        let message = match r.lang {
+            Lang::Zh => &c.message_zh,
+            Lang::En => &c.message_en,
+        };
         frame.render_widget(
-            Paragraph::new(vec![
-                TLine::from(c.message_zh.clone()),
-                TLine::from(Span::styled(c.message_en.clone(), Style::new().dim())),
-            ]),
+            Paragraph::new(message.as_str()).wrap(Wrap { trim: true }),
             detail,
         );
     }
@@ -376,9 +406,9 @@ fn attempt(r: &Review, a: &AttemptView, frame: &mut Frame, area: Rect) {
     let mut spans = vec![];
     if chars.is_empty() {
         let shown = if a.status == crate::store::AttemptStatus::Interrupted {
-            S.not_transcribed.to_string()
+            s.not_transcribed.to_string()
         } else if a.transcript.trim().is_empty() {
-            S.nothing_heard.to_string()
+            s.nothing_heard.to_string()
         } else {
             a.transcript.clone()
         };
@@ -404,29 +434,29 @@ fn attempt(r: &Review, a: &AttemptView, frame: &mut Frame, area: Rect) {
     frame.render_widget(
         Paragraph::new(TLine::from(spans))
             .wrap(Wrap { trim: false })
-            .block(Block::bordered().title(format!(" {} ", S.transcript))),
+            .block(Block::bordered().title(format!(" {} ", s.transcript))),
         transcript,
     );
 
     let lines: Vec<TLine> = if a.audit.is_empty() {
-        vec![TLine::from(Span::styled(S.no_audit, Style::new().dim()))]
+        vec![TLine::from(Span::styled(s.no_audit, Style::new().dim()))]
     } else {
         // The newest entries, which are what a trainer has just done.
         let skip = a.audit.len().saturating_sub(2);
         a.audit[skip..]
             .iter()
-            .map(|l| TLine::from(l.clone()))
+            .map(|e| TLine::from(audit_line(e, s)))
             .collect()
     };
     frame.render_widget(
         Paragraph::new(lines)
             .wrap(Wrap { trim: true })
-            .block(Block::bordered().title(format!(" {} ({}) ", S.audit, a.audit.len()))),
+            .block(Block::bordered().title(format!(" {} ({}) ", s.audit, a.audit.len()))),
         audit,
     );
 }
 
-fn progress(p: &ProgressView, frame: &mut Frame, area: Rect) {
+fn progress(s: &Strings, p: &ProgressView, frame: &mut Frame, area: Rect) {
     let [line, chart, bars] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Percentage(55),
@@ -438,21 +468,21 @@ fn progress(p: &ProgressView, frame: &mut Frame, area: Rect) {
     } else {
         format!(
             "{:.0}",
-            p.scores.iter().map(|(_, s)| s).sum::<f64>() / p.scores.len() as f64
+            p.scores.iter().map(|(_, n)| n).sum::<f64>() / p.scores.len() as f64
         )
     };
     frame.render_widget(
-        TLine::from(format!(
-            "{} attempts · {} scored · {} passed · mean score {mean}",
+        TLine::from((s.progress_line)(
             p.attempts,
             p.scores.len(),
-            p.passed
+            p.passed,
+            &mean,
         )),
         line,
     );
     if p.scores.is_empty() {
         frame.render_widget(
-            Paragraph::new(S.no_scores).block(Block::bordered().title(format!(" {} ", S.scores))),
+            Paragraph::new(s.no_scores).block(Block::bordered().title(format!(" {} ", s.scores))),
             chart,
         );
     } else {
@@ -460,7 +490,7 @@ fn progress(p: &ProgressView, frame: &mut Frame, area: Rect) {
             .scores
             .iter()
             .enumerate()
-            .map(|(i, (_, s))| ((i + 1) as f64, *s))
+            .map(|(i, (_, n))| ((i + 1) as f64, *n))
             .collect();
         let n = data.len() as f64;
         let first = p
@@ -480,7 +510,7 @@ fn progress(p: &ProgressView, frame: &mut Frame, area: Rect) {
             .data(&data);
         frame.render_widget(
             Chart::new(vec![ds])
-                .block(Block::bordered().title(format!(" {} ", S.scores)))
+                .block(Block::bordered().title(format!(" {} ", s.scores)))
                 .x_axis(
                     Axis::default()
                         .bounds([1.0, n.max(2.0)])
@@ -507,7 +537,7 @@ fn progress(p: &ProgressView, frame: &mut Frame, area: Rect) {
         .collect();
     frame.render_widget(
         BarChart::default()
-            .block(Block::bordered().title(format!(" {} ", S.weakest)))
+            .block(Block::bordered().title(format!(" {} ", s.weakest)))
             .data(BarGroup::default().bars(&bars_data))
             .bar_width(9)
             .bar_gap(1)
