@@ -23,8 +23,9 @@
 //! 9.3 % (faster-whisper 0 / 6.7 / 4.7 %). At load average 3–4 the two-thread times
 //! swing 2–7× (ggml's spinning barriers); one thread is then the faster choice.
 
-#[path = "../tests/transcribe_support/mod.rs"]
-mod support;
+#[path = "../tests/support/mod.rs"]
+mod test_support;
+use test_support::speech as support;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

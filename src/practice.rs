@@ -243,6 +243,16 @@ impl<'a> Runtime<'a> {
             InputChoice::File(input.clone()).open()?;
         }
         let sink = opts.output.open()?;
+        // Prove the speaker and the microphone work now, while an error is still one plain
+        // line on the console ("no audio input device found: use `--input FILE.wav` …").
+        sink.play(Box::new(Clip::new(vec![0.0; 160], TARGET_RATE)))?
+            .stop();
+        let mic = if opts.inputs.is_empty() {
+            let mut src = InputChoice::Device(opts.input_device.clone()).open()?;
+            Some(src.start()?)
+        } else {
+            None
+        };
         let (tx, worker_rx) = crossbeam_channel::unbounded();
         let cfg = WhisperConfig::new(opts.model.clone(), opts.vad_model.clone());
         transcribe::whisper::route_logging();
@@ -254,7 +264,7 @@ impl<'a> Runtime<'a> {
             store,
             trainee: opts.config.trainee_name(),
             sink,
-            mic: None,
+            mic,
             worker: Some(worker),
             worker_rx,
             model_ready: false,
@@ -557,6 +567,20 @@ impl<'a> Runtime<'a> {
                     return vec![];
                 };
                 let Some(turn) = call.requests.iter().position(|r| *r == id) else {
+                    // A guess for the turn still being recorded: keep it for the turn's end,
+                    // or forget it if it failed (the turn's end then asks properly).
+                    if let Some(rec) = call.recording.as_mut() {
+                        if rec.guess.as_ref().is_some_and(|g| g.id == id) {
+                            match result {
+                                Ok(t) => {
+                                    if let Some(g) = rec.guess.as_mut() {
+                                        g.result = Some(t);
+                                    }
+                                }
+                                Err(_) => rec.guess = None,
+                            }
+                        }
+                    }
                     return vec![];
                 };
                 match result {

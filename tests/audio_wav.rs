@@ -1,10 +1,10 @@
 //! WAV reading and signal facts on real recordings (no model needed): the other-speaker
 //! clips, and etiquette lines composed with a known leading silence, clean and in noise.
 
-mod transcribe_support;
+mod support;
 
 use ringcoach::audio::{facts, wav};
-use transcribe_support::*;
+use support::speech::*;
 
 #[test]
 fn the_reference_recordings_read_and_have_speech() {

@@ -1,13 +1,13 @@
 //! `ringcoach grade` on recordings: the real binary, the real model, real voices composed at
 //! test time. The same report as `--text`, plus token probabilities and audio facts.
 
-mod transcribe_support;
+mod support;
 
 use std::path::Path;
 use std::process::{Command, Output};
 
 use ringcoach::audio::wav;
-use transcribe_support::*;
+use support::speech::*;
 
 fn grade(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_ringcoach"))

@@ -17,28 +17,19 @@ const BIN: &str = env!("CARGO_BIN_EXE_ringcoach");
 const GRADING: Duration = Duration::from_secs(120);
 
 /// One call at a time: two Whisper runs on two cores would only measure the contention.
-static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
 fn serial() -> std::sync::MutexGuard<'static, ()> {
-    ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner())
+    support::speech::model_lock()
 }
 
 fn command(dir: &Path, args: &str) -> String {
     // A private data/state dir so the test never touches the user's attempts or logs;
     // the models stay where `models fetch` put them.
-    let home_models = std::env::var("RINGCOACH_MODEL_DIR")
-        .unwrap_or_else(|_| dirs_model_dir().to_string_lossy().into_owned());
+    let home_models = support::speech::model_dir();
     format!(
-        "cd {dir} && RINGCOACH_MODEL_DIR='{home_models}' RINGCOACH_DATA_DIR='{dir}/data' XDG_STATE_HOME='{dir}/state' {BIN} {args}; echo EXITED=$?; sleep 60",
+        "cd {dir} && RINGCOACH_MODEL_DIR='{models}' RINGCOACH_DATA_DIR='{dir}/data' XDG_STATE_HOME='{dir}/state' {BIN} {args}; echo EXITED=$?; sleep 60",
         dir = dir.display(),
+        models = home_models.display(),
     )
-}
-
-fn dirs_model_dir() -> std::path::PathBuf {
-    let data = std::env::var_os("XDG_DATA_HOME")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| Path::new(&std::env::var("HOME").expect("HOME")).join(".local/share"));
-    data.join("ringcoach/models")
 }
 
 #[test]
@@ -207,6 +198,70 @@ fn a_three_turn_call_is_graded_as_one() {
     }
     let screen = t.wait_for("Model answer", Duration::from_secs(5));
     assert!(screen.contains("转告他"), "{screen}");
+    t.keys(&["C-c"]);
+    t.wait_for("EXITED=0", Duration::from_secs(10));
+}
+
+#[test]
+fn no_sound_card_is_one_line_that_names_the_way_out() {
+    // No sound server and no card: the output is checked first, then the microphone.
+    let run = |args: &[&str]| {
+        std::process::Command::new(BIN)
+            .args(args)
+            .env("PULSE_SERVER", "unix:/nonexistent/pulse")
+            .env("RINGCOACH_DATA_DIR", tempfile::tempdir().unwrap().path())
+            .env("RINGCOACH_MODEL_DIR", support::speech::model_dir())
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap()
+    };
+    let out = run(&[]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("--output null"), "{err}");
+    let out = run(&["--output", "null"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("--input FILE.wav"), "{err}");
+}
+
+#[test]
+fn a_call_through_the_real_microphone_path() {
+    if !support::virtual_audio_or_skip("a_call_through_the_real_microphone_path") {
+        return;
+    }
+    let _one = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let wav = dir.path().join("answer.wav");
+    support::compose(
+        "您好,广利物业,请问有什么可以帮您?",
+        &wav,
+        &["--speed", "1.3"],
+    );
+    // The default microphone is the private PulseAudio's virtual one, the default speaker
+    // its null sink: the ring really plays, the reply really arrives through cpal.
+    let t = Tmux::start(
+        dir.path(),
+        &command(dir.path(), "--lang en --scenario answer-call"),
+        80,
+        24,
+    );
+    t.wait_for("Enter start ringing", Duration::from_secs(30));
+    t.keys(&["Enter"]);
+    t.wait_for("The phone is ringing", Duration::from_secs(10));
+    t.keys(&["Space"]);
+    t.wait_for("listening", Duration::from_secs(10));
+    let status = std::process::Command::new("paplay")
+        .args(["-d", "vmic_sink"])
+        .arg(&wav)
+        .status()
+        .expect("paplay (pulseaudio-utils) is installed by scripts/test");
+    assert!(status.success());
+    let screen = t.wait_for("PASSED", GRADING);
+    assert!(!screen.contains("NOT PASSED"), "{screen}");
+    assert!(screen.contains("您好"), "{screen}");
     t.keys(&["C-c"]);
     t.wait_for("EXITED=0", Duration::from_secs(10));
 }

@@ -2,7 +2,7 @@
 //! (composed at test time), other speakers with reference transcripts, and generated
 //! silence, noise and hum that must never turn into words.
 
-mod transcribe_support;
+mod support;
 
 use std::time::Duration;
 
@@ -12,7 +12,7 @@ use ringcoach::transcribe::clip;
 use ringcoach::transcribe::{
     AudioContext, Event, TranscribeError, Transcriber, WhisperTranscriber, Worker,
 };
-use transcribe_support::*;
+use support::speech::*;
 
 const MAX: Duration = Duration::from_secs(600);
 

@@ -1,20 +1,20 @@
 //! `ringcoach transcribe` as a user runs it: real binary, real model, real files, a
 //! batch with a bad file in the middle.
 
-mod transcribe_support;
+mod support;
 
 use std::path::Path;
 use std::process::{Command, Output};
 
 use ringcoach::audio::wav;
-use transcribe_support::*;
+use support::speech::*;
 
 fn ringcoach(args: &[&str]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_ringcoach"));
     cmd.arg("transcribe")
         .env("RINGCOACH_MODEL", test_model())
         .env("RINGCOACH_VAD_MODEL", test_vad_model())
-        // Machine speed must not decide a test (see transcribe_support::config).
+        // Machine speed must not decide a test (see support::speech::config).
         .args(["--time-limit", "600"]);
     if let Ok(n) = std::env::var("RINGCOACH_THREADS") {
         cmd.args(["--threads", &n]);

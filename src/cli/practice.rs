@@ -5,8 +5,6 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Context;
-
 use crate::audio::choice::OutputChoice;
 use crate::config::{Config, Lang};
 use crate::grading::OrgSource;
@@ -112,7 +110,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let data_dir = crate::store::default_data_dir()?;
     let store = Store::open(&data_dir)?;
     super::store::report_recovery(&store);
-    practice::run(&opts, &catalog, &store).context("practice")?;
+    practice::run(&opts, &catalog, &store)?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -5,15 +5,22 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+pub mod speech;
 pub mod tmux;
 
-/// ../shared/audio beside the repository (CI layout), /work/shared/audio locally.
+/// The test voices: `RINGCOACH_SHARED_AUDIO`, else `../shared/audio` beside the repository
+/// (where CI lays shared/).
 pub fn shared_audio() -> PathBuf {
-    let beside = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/audio");
-    if beside.join("compose.py").exists() {
-        return beside;
-    }
-    PathBuf::from("/work/shared/audio")
+    let p = std::env::var_os("RINGCOACH_SHARED_AUDIO")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/audio"));
+    assert!(
+        p.join("compose.py").is_file(),
+        "test voices not found at {}: lay shared/ beside the clone or set RINGCOACH_SHARED_AUDIO",
+        p.display()
+    );
+    p
 }
 
 /// Speaks `text` in real Mandarin voices into `out` (16 kHz mono 16-bit), with extra

@@ -3,7 +3,6 @@
 #![allow(dead_code)] // each test binary uses a different subset
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::{Mutex, MutexGuard};
 
 use ringcoach::transcribe::{WhisperConfig, WhisperTranscriber};
@@ -37,7 +36,8 @@ pub fn test_vad_model() -> PathBuf {
     p
 }
 
-fn model_dir() -> PathBuf {
+/// The model cache the tests use (where `ringcoach models fetch` puts the models).
+pub fn model_dir() -> PathBuf {
     std::env::var_os("RINGCOACH_MODEL_DIR")
         .filter(|v| !v.is_empty())
         .map(PathBuf::from)
@@ -48,35 +48,10 @@ fn model_dir() -> PathBuf {
         })
 }
 
-/// `../shared/audio` beside the repository (CI lays it there), or RINGCOACH_SHARED_AUDIO.
-pub fn shared_audio() -> PathBuf {
-    let p = std::env::var_os("RINGCOACH_SHARED_AUDIO")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/audio"));
-    assert!(
-        p.join("compose.py").is_file(),
-        "test voices not found at {}: lay shared/ beside the clone or set RINGCOACH_SHARED_AUDIO",
-        p.display()
-    );
-    p
-}
-
 /// Speaks `line` in the real recorded voices into `dir/name` and returns the path.
 pub fn compose(dir: &Path, name: &str, line: &str, extra: &[&str]) -> PathBuf {
     let out = dir.join(name);
-    let status = Command::new("python3")
-        .arg(shared_audio().join("compose.py"))
-        .arg(line)
-        .arg(&out)
-        .args(extra)
-        .output()
-        .expect("python3 is needed to compose test speech");
-    assert!(
-        status.status.success(),
-        "compose.py failed for {line:?}: {}",
-        String::from_utf8_lossy(&status.stderr)
-    );
+    super::compose(line, &out, extra);
     out
 }
 
@@ -195,7 +170,7 @@ pub fn cer(reference: &str, hypothesis: &str) -> f64 {
 
 /// The reference transcripts of ../shared/audio/real, read from its README table.
 pub fn real_references() -> Vec<(PathBuf, String)> {
-    let dir = shared_audio().join("real");
+    let dir = super::shared_audio().join("real");
     let readme = std::fs::read_to_string(dir.join("README.md")).expect("real/README.md");
     readme
         .lines()
