@@ -51,7 +51,7 @@ pub enum Command {
     Config(config::Args),
     /// List audio input and output devices.
     Devices(devices::Args),
-    /// Maintain the attempts store (rebuild, check, prune).
+    /// The attempts store: list and filter attempts, rebuild the index, check, prune.
     Store(store::Args),
     /// Review recorded attempts: listen, correct, overrule, see progress (trainers).
     Review(review::Args),
