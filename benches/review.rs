@@ -7,6 +7,9 @@
 //! `cargo bench --bench review` (or `-- 30` for fewer repetitions). Prints the machine.
 //! The output device is `null` (clocked, silent); `-- default` also tries the default device.
 
+mod bench_support;
+use bench_support::machine;
+
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -19,25 +22,6 @@ use ringcoach::store::{AttemptInfo, AudioFormat, Outcome, Store, StoreOptions, T
 use ringcoach::transcribe::Transcript;
 
 const TEXT: &str = "您好,广利物业,请问有什么可以帮您?我们马上安排师傅上门维修,谢谢您的来电,再见。";
-
-fn machine() -> String {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("model name"))
-                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
-        })
-        .unwrap_or_else(|| "unknown CPU".into());
-    let n = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(0);
-    format!(
-        "{cpu}, {n} vCPU, {} {}",
-        std::env::consts::OS,
-        std::env::consts::ARCH
-    )
-}
 
 fn shared_audio() -> std::path::PathBuf {
     let beside = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/audio");

@@ -4,6 +4,9 @@
 //!
 //! `cargo bench --bench store` (or `-- 2000` for a smaller store). Prints the machine.
 
+mod bench_support;
+use bench_support::machine;
+
 use std::time::{Duration, Instant};
 
 use ringcoach::store::{
@@ -18,25 +21,6 @@ const PHRASES: [&str; 5] = [
     "对不起,让您久等了,请问您贵姓?",
     "谢谢您的来电,再见",
 ];
-
-fn machine() -> String {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("model name"))
-                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
-        })
-        .unwrap_or_else(|| "unknown CPU".into());
-    let n = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(0);
-    format!(
-        "{cpu}, {n} vCPU, {} {}",
-        std::env::consts::OS,
-        std::env::consts::ARCH
-    )
-}
 
 fn time<T>(reps: usize, mut f: impl FnMut() -> T) -> (Duration, Duration, Duration, T) {
     let mut times = Vec::with_capacity(reps);

@@ -23,6 +23,9 @@
 //! 9.3 % (faster-whisper 0 / 6.7 / 4.7 %). At load average 3–4 the two-thread times
 //! swing 2–7× (ggml's spinning barriers); one thread is then the faster choice.
 
+mod bench_support;
+use bench_support::machine;
+
 #[path = "../tests/support/mod.rs"]
 mod test_support;
 use test_support::speech as support;
@@ -56,21 +59,6 @@ fn main() {
     }
     // cargo bench passes --bench; anything else is ignored.
     parent();
-}
-
-fn machine() -> String {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("model name"))
-                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
-        })
-        .unwrap_or_else(|| "unknown CPU".into());
-    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
-    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
-    let load: Vec<&str> = load.split_whitespace().take(3).collect();
-    format!("{cores} vCPU, {cpu}, load average {}", load.join(" "))
 }
 
 fn parent() {

@@ -149,13 +149,6 @@ pub fn feedback(report: &Report, pickup_ms: u64, first_turn: Option<&AudioFacts>
             message_en: format!("not applicable: {list}"),
         });
     }
-    let voiced_ms: u64 = report
-        .turns
-        .iter()
-        .filter_map(|t| t.audio.as_ref())
-        .map(|a| a.speaking_ms)
-        .sum();
-    let chars: usize = report.normalized.chars().count();
     Feedback {
         transcript: report.normalized.clone(),
         marks,
@@ -165,8 +158,7 @@ pub fn feedback(report: &Report, pickup_ms: u64, first_turn: Option<&AudioFacts>
         rings: report.rings.unwrap_or(0),
         pickup_ms,
         first_words_ms: first_turn.and_then(|f| f.first_words_ms),
-        chars_per_minute: (voiced_ms > 0 && chars > 0)
-            .then(|| chars as f32 * 60_000.0 / voiced_ms as f32),
+        chars_per_minute: report.speech_rate_cpm().map(|r| r as f32),
         saved_as: None,
     }
 }

@@ -32,6 +32,15 @@ fn command(dir: &Path, args: &str) -> String {
     )
 }
 
+/// From the situation card: ring the phone, pick up on the first ring. Returns the card.
+fn ring_and_pick_up(t: &Tmux) -> String {
+    let card = t.wait_for("Enter start ringing", Duration::from_secs(30));
+    t.keys(&["Enter"]);
+    t.wait_for("The phone is ringing", Duration::from_secs(10));
+    t.keys(&["Space"]);
+    card
+}
+
 #[test]
 fn answer_a_call_in_the_terminal_and_read_the_feedback() {
     let _one = serial();
@@ -56,11 +65,8 @@ fn answer_a_call_in_the_terminal_and_read_the_feedback() {
         80,
         24,
     );
-    let card = t.wait_for("Enter start ringing", Duration::from_secs(30));
+    let card = ring_and_pick_up(&t);
     assert!(card.contains("Answering a call"), "{card}");
-    t.keys(&["Enter"]);
-    t.wait_for("The phone is ringing", Duration::from_secs(10));
-    t.keys(&["Space"]);
     t.wait_for("hearing you", Duration::from_secs(15));
     let screen = t.wait_for("PASSED", GRADING);
     // The trainee said everything the opening needs, within one ring.
@@ -131,10 +137,7 @@ fn a_rude_answer_fails_with_the_banned_phrase_marked() {
         80,
         24,
     );
-    t.wait_for("Enter start ringing", Duration::from_secs(30));
-    t.keys(&["Enter"]);
-    t.wait_for("The phone is ringing", Duration::from_secs(10));
-    t.keys(&["Space"]);
+    ring_and_pick_up(&t);
     let screen = t.wait_for("PASSED", GRADING);
     assert!(screen.contains("NOT PASSED"), "{screen}");
     assert!(screen.contains("✘ greeting"), "{screen}");
@@ -179,10 +182,7 @@ fn a_three_turn_call_is_graded_as_one() {
         80,
         24,
     );
-    t.wait_for("Enter start ringing", Duration::from_secs(30));
-    t.keys(&["Enter"]);
-    t.wait_for("The phone is ringing", Duration::from_secs(10));
-    t.keys(&["Space"]);
+    ring_and_pick_up(&t);
     // Each caller line is shown in turn while the trainee's reply for it plays.
     t.wait_for("turn 2/3", Duration::from_secs(30));
     t.wait_for("turn 3/3", Duration::from_secs(30));
@@ -248,10 +248,7 @@ fn a_call_through_the_real_microphone_path() {
         80,
         24,
     );
-    t.wait_for("Enter start ringing", Duration::from_secs(30));
-    t.keys(&["Enter"]);
-    t.wait_for("The phone is ringing", Duration::from_secs(10));
-    t.keys(&["Space"]);
+    ring_and_pick_up(&t);
     t.wait_for("listening", Duration::from_secs(10));
     let status = std::process::Command::new("paplay")
         .args(["-d", "vmic_sink"])

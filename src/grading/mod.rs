@@ -85,6 +85,16 @@ pub struct GradeInput<'a> {
     pub org_source: OrgSource,
 }
 
+/// Characters per minute of voiced time over `(characters, voiced ms)` per turn; None when
+/// nothing was voiced or said. The speech-rate check and every screen that shows a rate use
+/// this, so the number on screen is the number that was graded.
+pub fn speech_rate_cpm(turns: impl IntoIterator<Item = (usize, u64)>) -> Option<f64> {
+    let (chars, ms) = turns
+        .into_iter()
+        .fold((0usize, 0u64), |(c, m), (tc, tm)| (c + tc, m + tm));
+    (chars > 0 && ms > 0).then(|| chars as f64 * 60_000.0 / ms as f64)
+}
+
 /// Rings heard before pickup `ms` after the first ring began: a ring counts once it starts.
 /// The same arithmetic the ringer uses ([`crate::audio::ring::RingCadence`]), so a pickup time
 /// from the command line and one from the practice screen count alike.
@@ -1035,23 +1045,12 @@ fn manner_checks(cx: &mut Ctx) {
         }
     }
 
-    let speaking: u64 = with_facts.iter().map(|(_, f)| f.speaking_ms).sum();
-    let chars: usize = with_facts
-        .iter()
-        .map(|(i, _)| cx.turns[*i].text.len())
-        .sum();
-    if with_facts.is_empty() || speaking == 0 || chars == 0 {
-        cx.push(
-            "speech_rate",
-            "speech_rate",
-            Verdict::NotApplicable,
-            w.speech_rate,
-            false,
-            vec![],
-            na(),
-        );
-    } else {
-        let cpm = chars as f64 * 60_000.0 / speaking as f64;
+    let rate = speech_rate_cpm(
+        with_facts
+            .iter()
+            .map(|(i, f)| (cx.turns[*i].text.len(), f.speaking_ms)),
+    );
+    if let Some(cpm) = rate {
         let (lo, hi) = (s.rate_min_cpm, s.rate_max_cpm);
         let (v, zh, en) = if cpm < lo {
             (Verdict::Fail, "语速偏慢", "too slow")
@@ -1072,8 +1071,19 @@ fn manner_checks(cx: &mut Ctx) {
                 format!("{en}: {cpm:.0} chars/min of speech (band {lo:.0}–{hi:.0})"),
             ),
         );
+    } else {
+        cx.push(
+            "speech_rate",
+            "speech_rate",
+            Verdict::NotApplicable,
+            w.speech_rate,
+            false,
+            vec![],
+            na(),
+        );
     }
 
+    let speaking: u64 = with_facts.iter().map(|(_, f)| f.speaking_ms).sum();
     if with_facts.is_empty() || speaking == 0 {
         cx.push(
             "loudness",

@@ -89,6 +89,16 @@ pub struct Report {
 }
 
 impl Report {
+    /// The speech rate the grader judged: characters per minute of voiced time over the
+    /// turns that were recorded. None for text-only grading.
+    pub fn speech_rate_cpm(&self) -> Option<f64> {
+        super::speech_rate_cpm(self.turns.iter().filter_map(|t| {
+            t.audio
+                .as_ref()
+                .map(|a| (t.normalized.chars().count(), a.speaking_ms))
+        }))
+    }
+
     /// The checks a person should look at: failed or uncertain.
     pub fn attention(&self) -> impl Iterator<Item = &Check> {
         self.checks
