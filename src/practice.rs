@@ -298,7 +298,6 @@ pub struct Runtime<'a> {
     /// Always Some until drop; an Option so quitting need not wait for a transcription.
     worker: Option<Worker>,
     worker_rx: Receiver<transcribe::Event>,
-    model_ready: bool,
     call: Option<Call>,
     next_request: u64,
     playback: Option<Playback>,
@@ -323,11 +322,19 @@ impl<'a> Runtime<'a> {
         } else {
             None
         };
+        let ring = opts.config.ring;
+        let cadence = RingCadence {
+            tone_hz: ring.tone_hz,
+            on_ms: ring.on_ms,
+            off_ms: ring.off_ms,
+            ..RingCadence::MAINLAND_CHINA
+        };
+        // A config with on_ms = 0 or an inaudible tone is said now, not as a silent phone.
+        cadence.validate()?;
         let (tx, worker_rx) = crossbeam_channel::unbounded();
         let cfg = WhisperConfig::new(opts.model.clone(), opts.vad_model.clone());
         transcribe::whisper::route_logging();
         let worker = Worker::spawn_loading(move || WhisperTranscriber::new(cfg), tx);
-        let ring = opts.config.ring;
         Ok(Runtime {
             opts,
             catalog,
@@ -337,17 +344,11 @@ impl<'a> Runtime<'a> {
             mic,
             worker: Some(worker),
             worker_rx,
-            model_ready: false,
             call: None,
             next_request: 1,
             playback: None,
             last_audio: None,
-            cadence: RingCadence {
-                tone_hz: ring.tone_hz,
-                on_ms: ring.on_ms,
-                off_ms: ring.off_ms,
-                ..RingCadence::MAINLAND_CHINA
-            },
+            cadence,
         })
     }
 
@@ -608,12 +609,8 @@ impl<'a> Runtime<'a> {
 
     fn worker_event(&mut self, ev: transcribe::Event) -> Vec<Msg> {
         match ev {
-            transcribe::Event::Ready => {
-                self.model_ready = true;
-                vec![]
-            }
+            transcribe::Event::Ready | transcribe::Event::Started { .. } => vec![],
             transcribe::Event::LoadFailed(e) => vec![Msg::Failed(e.to_string())],
-            transcribe::Event::Started { .. } => vec![],
             transcribe::Event::Superseded { id } => {
                 // A stale guess may go; a turn must never be dropped: ask again.
                 if let Some(rec) = self.call.as_mut().and_then(|c| c.recording.as_mut()) {

@@ -262,3 +262,26 @@ fn a_call_through_the_real_microphone_path() {
     t.keys(&["C-c"]);
     t.wait_for("EXITED=0", Duration::from_secs(10));
 }
+
+#[test]
+fn a_ring_without_tone_in_the_config_is_one_line_before_the_screen_opens() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.toml");
+    std::fs::write(&config, "[ring]\non_ms = 0\n").unwrap();
+    let wav = dir.path().join("a.wav");
+    support::compose("您好", &wav, &[]);
+    let out = std::process::Command::new(BIN)
+        .args(["--output", "null", "--config"])
+        .arg(&config)
+        .arg("--input")
+        .arg(&wav)
+        .env("RINGCOACH_DATA_DIR", dir.path().join("data"))
+        .env("RINGCOACH_MODEL_DIR", support::speech::model_dir())
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("on_ms"), "{err}");
+}
