@@ -214,7 +214,20 @@ fn odd_formats_are_heard_like_the_original() {
 fn other_speakers_character_error_rate_is_reported() {
     let _lock = model_lock();
     let refs = real_references();
-    assert_eq!(refs.len(), 4, "expected the four reference clips");
+    // The shared folder grows (a fifth AISHELL-1 clip arrived after the first landing):
+    // every listed clip is heard, and at least the original four must be there.
+    assert!(
+        refs.len() >= 4,
+        "expected at least four reference clips, found {}",
+        refs.len()
+    );
+    for (path, _) in &refs {
+        assert!(
+            path.is_file(),
+            "listed in real/README.md but missing: {}",
+            path.display()
+        );
+    }
     let mut t = transcriber();
     let mut total = 0.0;
     for (path, reference) in &refs {
