@@ -17,11 +17,12 @@ use crossterm::event::Event as TermEvent;
 use crate::app::{
     App, CheckRow, Effect, Feedback, Key, Mark, Msg, Screen, Situation, Verdict as UiVerdict,
 };
-use crate::audio::capture::{AudioSource, Capture, Chunk, TARGET_RATE};
+use crate::audio::capture::{AudioSource, Capture, Chunk};
 use crate::audio::choice::{InputChoice, OutputChoice};
 use crate::audio::facts::{self, AudioFacts};
 use crate::audio::level::{self, DetectorConfig, SpeechDetector, SpeechEvent};
 use crate::audio::playback::{AudioSink, Clip, Playback, Ringer};
+use crate::audio::resample::TARGET_RATE;
 use crate::audio::ring::RingCadence;
 use crate::config::Config;
 use crate::grading::{self, GradeInput, OrgSource, Pickup, Report, Turn, Verdict};

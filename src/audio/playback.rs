@@ -17,8 +17,8 @@ use cpal::{FromSample, SampleFormat, SizedSample};
 use serde::Serialize;
 
 use crate::audio::devices::{self, AudioIoError, Direction};
-use crate::audio::file_source::read_wav_16k_mono;
 use crate::audio::ring::{RingCadence, RingPosition, RingTone};
+use crate::audio::wav;
 
 /// Something that can be played: mono samples generated on demand at the sink's rate.
 /// Implementations run inside the audio callback: no allocation, no locks, no I/O.
@@ -29,7 +29,8 @@ pub trait Signal: Send + 'static {
 }
 
 /// Recorded audio (the caller's line, the trainee's own reply) as a [`Signal`], converted to
-/// the sink's rate by linear interpolation (fine for listening; never fed to Whisper).
+/// the sink's rate by linear interpolation (fine for listening; never fed to Whisper, which
+/// hears files through [`wav::read_wav_16k`]).
 #[derive(Debug, Clone)]
 pub struct Clip {
     samples: Arc<Vec<f32>>,
@@ -47,12 +48,17 @@ impl Clip {
         }
     }
 
-    /// A WAV file, mixed down to mono.
+    /// A WAV file, mixed down to mono, at its own rate (the one reader, no length limit: a
+    /// stored call is played whatever its length).
     pub fn from_wav(path: &Path) -> Result<Self, AudioIoError> {
-        Ok(Clip::new(
-            read_wav_16k_mono(path)?,
-            crate::audio::capture::TARGET_RATE,
-        ))
+        let pcm = wav::read_wav_limited(path, Duration::MAX)?;
+        Ok(Clip::new(pcm.samples, pcm.sample_rate))
+    }
+
+    /// The same clip, played from `ms` in (past its end: nothing).
+    pub fn starting_at_ms(mut self, ms: u64) -> Self {
+        self.pos = ms as f64 * f64::from(self.rate) / 1000.0;
+        self
     }
 
     pub fn duration_ms(&self) -> u64 {
@@ -517,5 +523,27 @@ mod tests {
     #[test]
     fn clip_duration() {
         assert_eq!(Clip::new(vec![0.0; 8_000], 16_000).duration_ms(), 500);
+    }
+
+    #[test]
+    fn clip_starts_where_asked() {
+        let samples: Vec<f32> = (0..16).map(|i| i as f32).collect();
+        let mut clip = Clip::new(samples, 8_000).starting_at_ms(1);
+        let mut out = [0.0f32; 16];
+        assert_eq!(clip.fill(&mut out, 8_000), 8);
+        assert_eq!(&out[..3], &[8.0, 9.0, 10.0]);
+        let mut past = Clip::new(vec![0.5; 16], 8_000).starting_at_ms(10);
+        assert_eq!(past.fill(&mut out, 8_000), 0);
+    }
+
+    #[test]
+    fn clip_from_wav_keeps_the_files_rate() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("c.wav");
+        wav::write_wav_mono_i16(&p, &[0.25; 4_410], 44_100).unwrap();
+        let clip = Clip::from_wav(&p).unwrap();
+        assert_eq!(clip.duration_ms(), 100);
+        let err = Clip::from_wav(&dir.path().join("absent.wav")).unwrap_err();
+        assert!(err.to_string().starts_with("cannot read WAV file"), "{err}");
     }
 }
