@@ -13,8 +13,9 @@ use std::time::{Duration, Instant};
 use ringcoach::audio::capture::{AudioSource, MicOptions, MicSource};
 use ringcoach::audio::file_source::FileSource;
 use ringcoach::audio::level::{level, DetectorConfig, SpeechDetector};
-use ringcoach::audio::playback::{NullSink, Ringer};
+use ringcoach::audio::playback::NullSink;
 use ringcoach::audio::ring::RingCadence;
+use ringcoach::audio::ringer::Ringer;
 use ringcoach::audio::wav;
 
 /// User + system CPU time of this process, from /proc (Linux).

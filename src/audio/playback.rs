@@ -1,6 +1,5 @@
-//! Audio out: the [`AudioSink`] seam (cpal output or `null`), [`Signal`]s to play through it
-//! (a WAV [`Clip`], the [`RingTone`]), and the [`Ringer`] that rings until the trainee picks up
-//! and says how many rings that took.
+//! Audio out: the [`AudioSink`] seam (cpal output or `null`) and the [`Signal`]s played
+//! through it (a recorded [`Clip`] here; the ring tone in [`crate::audio::ringer`]).
 //!
 //! The cpal callback pulls from the signal into a scratch buffer allocated before the stream
 //! starts, so it never allocates or blocks. The `null` sink pulls the same signal on a clock,
@@ -17,7 +16,6 @@ use cpal::{FromSample, SampleFormat, SizedSample};
 use serde::Serialize;
 
 use crate::audio::devices::{self, AudioIoError, Direction};
-use crate::audio::ring::{RingCadence, RingPosition, RingTone};
 use crate::audio::wav;
 
 /// Something that can be played: mono samples generated on demand at the sink's rate.
@@ -442,68 +440,6 @@ where
         move |e| err_shared.error(&e),
         Some(Duration::from_secs(5)),
     )
-}
-
-/// Where a ringing phone stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RingStatus {
-    pub elapsed_ms: u64,
-    pub position: RingPosition,
-}
-
-/// What the grader needs from the pickup.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct Pickup {
-    /// From the start of ring 1 to the pickup.
-    pub pickup_ms: u64,
-    /// Rings heard, counting the one in progress (see [`RingCadence::rings_at_pickup`]).
-    pub rings: u32,
-}
-
-/// Rings (audibly, or silently through [`NullSink`]) until picked up.
-pub struct Ringer {
-    playback: Playback,
-    cadence: RingCadence,
-    started: Instant,
-}
-
-impl Ringer {
-    /// Starts ringing now. Time 0 is when the sink accepted the tone.
-    pub fn start(sink: &dyn AudioSink, cadence: RingCadence) -> Result<Ringer, AudioIoError> {
-        let playback = sink.play(Box::new(RingTone::new(cadence)))?;
-        Ok(Ringer {
-            playback,
-            cadence,
-            started: Instant::now(),
-        })
-    }
-
-    pub fn elapsed_ms(&self) -> u64 {
-        self.started.elapsed().as_millis() as u64
-    }
-
-    /// Which ring is sounding now (for the ring counter on screen).
-    pub fn status(&self) -> RingStatus {
-        let elapsed_ms = self.elapsed_ms();
-        RingStatus {
-            elapsed_ms,
-            position: self.cadence.position(elapsed_ms),
-        }
-    }
-
-    /// Stops the ring and reports when it was picked up.
-    pub fn pick_up(self) -> Pickup {
-        let pickup_ms = self.elapsed_ms();
-        let _ = self.playback.stop();
-        Pickup {
-            pickup_ms,
-            rings: self.cadence.rings_at_pickup(pickup_ms),
-        }
-    }
-
-    pub fn playback_stats(&self) -> PlaybackStats {
-        self.playback.stats()
-    }
 }
 
 #[cfg(test)]

@@ -1,13 +1,12 @@
 //! The telephone ring: cadence arithmetic ("which ring are we in at t ms", "how many rings
 //! had the caller heard when the trainee picked up") and the ring-back tone as samples.
-//! Pure: no clock, no device. [`crate::audio::playback::Ringer`] drives it through a sink.
+//! Pure: no clock, no device, no imports from the rest of `audio`. [`crate::audio::ringer`]
+//! plays it through a sink; the grader counts `--pickup-ms` in rings with the same arithmetic.
 //!
 //! Default: the mainland China ring-back tone, 450 Hz, 1 s on / 4 s off (YD/T 1384 style
 //! cadence as heard on PSTN lines); tone, on and off times are configurable.
 
 use serde::{Deserialize, Serialize};
-
-use crate::audio::playback::Signal;
 
 /// How the phone rings. Times in milliseconds; `on_ms + off_ms` is one ring cycle.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -57,6 +56,15 @@ impl RingCadence {
         off_ms: 4000,
         amplitude: 0.3,
     };
+
+    /// The mainland tone with another cadence: `on_ms` of tone, then `off_ms` of silence.
+    pub const fn timed(on_ms: u64, off_ms: u64) -> RingCadence {
+        RingCadence {
+            on_ms,
+            off_ms,
+            ..RingCadence::MAINLAND_CHINA
+        }
+    }
 
     /// Checks the values a config file or flag may have got wrong.
     pub fn validate(&self) -> Result<(), CadenceError> {
@@ -148,10 +156,9 @@ impl RingTone {
             .map(|f| Self::sample_at(cadence, f, rate))
             .collect()
     }
-}
 
-impl Signal for RingTone {
-    fn fill(&mut self, out: &mut [f32], rate: u32) -> usize {
+    /// The next `out.len()` samples at `rate` Hz; the tone never ends, so all are written.
+    pub fn fill(&mut self, out: &mut [f32], rate: u32) -> usize {
         for s in out.iter_mut() {
             *s = Self::sample_at(&self.cadence, self.frame, rate);
             self.frame += 1;

@@ -13,8 +13,8 @@ use anyhow::Context;
 use crate::audio::choice::{InputChoice, OutputChoice};
 use crate::audio::devices::{self, DeviceInfo};
 use crate::audio::level::{level, DetectorConfig, SpeechDetector, SpeechEvent};
-use crate::audio::playback::Ringer;
 use crate::audio::ring::RingCadence;
+use crate::audio::ringer::Ringer;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
