@@ -4,7 +4,9 @@
 //! plays it through a sink; the grader counts `--pickup-ms` in rings with the same arithmetic.
 //!
 //! Default: the mainland China ring-back tone, 450 Hz, 1 s on / 4 s off (YD/T 1384 style
-//! cadence as heard on PSTN lines); tone, on and off times are configurable.
+//! cadence as heard on PSTN lines). Where a different cadence comes from: the phrase book's
+//! `[settings]` (`ring_on_ms`, `ring_off_ms`) set when the phone rings, for the ringer and the
+//! grader alike; the user's config sets only the tone's pitch.
 
 use serde::{Deserialize, Serialize};
 
@@ -38,7 +40,7 @@ pub struct RingPosition {
 /// Why a cadence is unusable.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum CadenceError {
-    #[error("ring cadence has no tone time (on_ms = 0): set on_ms to e.g. 1000")]
+    #[error("the ring has no tone time (0 ms on): ring for e.g. 1000 ms on, 4000 ms off")]
     NoTone,
     #[error(
         "ring tone {0} Hz is not audible or not representable: use 100–3400 Hz (telephone band)"
@@ -66,7 +68,8 @@ impl RingCadence {
         }
     }
 
-    /// Checks the values a config file or flag may have got wrong.
+    /// Checks the values a phrase book, config file or flag may have got wrong. The one
+    /// check of a cadence: everything that rings or counts rings goes through it.
     pub fn validate(&self) -> Result<(), CadenceError> {
         if self.on_ms == 0 {
             return Err(CadenceError::NoTone);

@@ -45,7 +45,8 @@ pub struct Args {
         requires = "ring"
     )]
     pub output: String,
-    /// With --ring: tone on/off in milliseconds.
+    /// With --ring: tone on/off in milliseconds, to try a cadence on the speakers (practice
+    /// rings with the phrase book's cadence, `[settings] ring_on_ms` / `ring_off_ms`).
     #[arg(
         long,
         value_name = "ON/OFF",
