@@ -2,8 +2,8 @@
 //! `scripts/with-virtual-audio` it also measures the real capture path). Prints numbers to
 //! write down with the machine; asserts nothing.
 //!
-//! - converting a 48 kHz stereo WAV to 16 kHz mono (the file source and the capture thread
-//!   use the same windowed-sinc resampler)
+//! - converting a 48 kHz stereo WAV to 16 kHz mono (every file and the capture thread use the
+//!   same resampler)
 //! - the end-of-speech detector and the level meter over a minute of audio
 //! - CPU used while ringing into the null sink and while a file source plays (idle cost)
 //! - with a virtual device: first-callback delay, callback sizes, backend latency
@@ -11,10 +11,12 @@
 use std::time::{Duration, Instant};
 
 use ringcoach::audio::capture::{AudioSource, MicOptions, MicSource};
-use ringcoach::audio::file_source::{read_wav_16k_mono, FileSource};
+use ringcoach::audio::file_source::FileSource;
 use ringcoach::audio::level::{level, DetectorConfig, SpeechDetector};
-use ringcoach::audio::playback::{NullSink, Ringer};
+use ringcoach::audio::playback::NullSink;
 use ringcoach::audio::ring::RingCadence;
+use ringcoach::audio::ringer::Ringer;
+use ringcoach::audio::wav;
 
 /// User + system CPU time of this process, from /proc (Linux).
 fn cpu_time() -> Duration {
@@ -66,7 +68,7 @@ fn main() {
         w.finalize().expect("finalize");
     }
     let t = Instant::now();
-    let samples = read_wav_16k_mono(&wav).expect("convert");
+    let samples = wav::read_wav_16k(&wav, wav::DEFAULT_MAX_DURATION).expect("convert");
     let ms = t.elapsed().as_secs_f64() * 1000.0;
     println!(
         "read + convert {seconds} s of 48 kHz stereo to 16 kHz mono: {ms:.0} ms ({:.0}× real time)",

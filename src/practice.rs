@@ -17,12 +17,14 @@ use crossterm::event::Event as TermEvent;
 use crate::app::{
     App, CheckRow, Effect, Feedback, Key, Mark, Msg, Screen, Situation, Verdict as UiVerdict,
 };
-use crate::audio::capture::{AudioSource, Capture, Chunk, TARGET_RATE};
+use crate::audio::capture::{AudioSource, Capture, Chunk};
 use crate::audio::choice::{InputChoice, OutputChoice};
 use crate::audio::facts::{self, AudioFacts};
 use crate::audio::level::{self, DetectorConfig, SpeechDetector, SpeechEvent};
-use crate::audio::playback::{AudioSink, Clip, Playback, Ringer};
+use crate::audio::playback::{AudioSink, Clip, Playback};
+use crate::audio::resample::TARGET_RATE;
 use crate::audio::ring::RingCadence;
+use crate::audio::ringer::Ringer;
 use crate::config::Config;
 use crate::grading::{self, GradeInput, OrgSource, Pickup, Report, Turn, Verdict};
 use crate::scenario::{phrases, rubric_sha256, Catalog, Scenario, ORG_PLACEHOLDER};
@@ -322,15 +324,13 @@ impl<'a> Runtime<'a> {
         } else {
             None
         };
-        let ring = opts.config.ring;
-        let cadence = RingCadence {
-            tone_hz: ring.tone_hz,
-            on_ms: ring.on_ms,
-            off_ms: ring.off_ms,
-            ..RingCadence::MAINLAND_CHINA
-        };
-        // A config with on_ms = 0 or an inaudible tone is said now, not as a silent phone.
-        cadence.validate()?;
+        // The phrase book's cadence (the grader counts rings by it) at the configured pitch.
+        // An inaudible tone, or an old config cadence that disagrees, is said now, not as a
+        // silent phone or a miscounted ring.
+        let cadence = opts
+            .config
+            .ring
+            .cadence(catalog.phrasebook.settings.ring_cadence())?;
         let (tx, worker_rx) = crossbeam_channel::unbounded();
         let cfg = WhisperConfig::new(opts.model.clone(), opts.vad_model.clone());
         transcribe::whisper::route_logging();

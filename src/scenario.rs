@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use toml::Spanned;
 
+use crate::audio::ring::RingCadence;
 use crate::grading::normalize::normalize;
 
 /// Environment variable naming an extra prompts directory (same as `--prompts DIR`).
@@ -266,6 +267,8 @@ pub struct PhraseGroup {
 #[serde(deny_unknown_fields, default)]
 pub struct Settings {
     pub max_rings: u32,
+    /// The ring cadence, the one source of it: practice rings with it and the grader counts
+    /// `--pickup-ms` in rings with it (see [`Settings::ring_cadence`]).
     pub ring_on_ms: u64,
     pub ring_off_ms: u64,
     /// The greeting must start within this many characters of the turn (after any apology).
@@ -289,12 +292,19 @@ pub struct Settings {
     pub uncertain_credit: f64,
 }
 
+impl Settings {
+    /// When the phone rings, for the ringer and for the grader's ring count alike.
+    pub fn ring_cadence(&self) -> RingCadence {
+        RingCadence::timed(self.ring_on_ms, self.ring_off_ms)
+    }
+}
+
 impl Default for Settings {
     fn default() -> Self {
         Settings {
             max_rings: 3,
-            ring_on_ms: 1000,
-            ring_off_ms: 4000,
+            ring_on_ms: RingCadence::MAINLAND_CHINA.on_ms,
+            ring_off_ms: RingCadence::MAINLAND_CHINA.off_ms,
             opening_window_chars: 8,
             apology_window_chars: 3,
             low_probability: 0.4,
@@ -724,11 +734,14 @@ pub fn parse_phrasebook(file: &str, src: &str) -> Result<Phrasebook, Vec<Problem
         }
     }
     let s = &b.settings;
-    if s.ring_on_ms + s.ring_off_ms == 0
-        || s.rate_min_cpm > s.rate_max_cpm
-        || !(0.0..=1.0).contains(&s.near_similarity)
-    {
-        v.at(0..0, "settings: ring cadence must be positive, rate_min_cpm ≤ rate_max_cpm, near_similarity within 0–1".into());
+    if let Err(e) = s.ring_cadence().validate() {
+        v.at(0..0, format!("settings: ring_on_ms / ring_off_ms: {e}"));
+    }
+    if s.rate_min_cpm > s.rate_max_cpm || !(0.0..=1.0).contains(&s.near_similarity) {
+        v.at(
+            0..0,
+            "settings: rate_min_cpm ≤ rate_max_cpm, near_similarity within 0–1".into(),
+        );
     }
     if v.problems.is_empty() {
         Ok(b)

@@ -16,8 +16,9 @@ use std::time::{Duration, Instant};
 use ringcoach::audio::capture::{AudioSource, CaptureStats, MicOptions, MicSource};
 use ringcoach::audio::devices::{self, AudioIoError, Direction};
 use ringcoach::audio::level::level;
-use ringcoach::audio::playback::{AudioSink, Clip, DeviceSink, NullSink, Ringer};
+use ringcoach::audio::playback::{AudioSink, Clip, DeviceSink, NullSink};
 use ringcoach::audio::ring::RingCadence;
+use ringcoach::audio::ringer::Ringer;
 
 static DEVICE: Mutex<()> = Mutex::new(());
 

@@ -9,9 +9,13 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use ringcoach::audio::capture::{AudioSource, Chunk};
+use ringcoach::audio::choice::InputChoice;
 use ringcoach::audio::devices::AudioIoError;
-use ringcoach::audio::file_source::{read_wav_16k_mono, AfterEnd, FileSource, FILE_CHUNK_MS};
+use ringcoach::audio::file_source::{AfterEnd, FileSource, FILE_CHUNK_MS};
 use ringcoach::audio::level::{level, DetectorConfig, SpeechDetector, SpeechEvent};
+use ringcoach::audio::wav;
+use ringcoach::transcribe::clip::hear_file;
+use ringcoach::transcribe::{TranscribeError, Transcriber, Transcript};
 
 const LINE: &str = "您好,广利物业,请问有什么可以帮您?";
 
@@ -252,7 +256,7 @@ fn wavs_at_other_rates_and_channel_counts_become_16k_mono() {
         inter.push(0.0);
     }
     support::write_wav(&wav, &inter, 44_100, 2);
-    let s = read_wav_16k_mono(&wav).unwrap();
+    let s = FileSource::open(&wav).unwrap().samples().to_vec();
     assert_eq!(s.len(), 16_000);
     let body = &s[200..15_800];
     let crossings = body
@@ -264,6 +268,76 @@ fn wavs_at_other_rates_and_channel_counts_become_16k_mono() {
     // Mixed down: half the amplitude of the left channel.
     let peak = body.iter().fold(0f32, |m, x| m.max(x.abs()));
     assert!((peak - 0.25).abs() < 0.01, "{peak}");
+}
+
+/// Keeps what it was asked to transcribe: Whisper's input, exactly.
+#[derive(Default)]
+struct Overhear(Vec<f32>);
+
+impl Transcriber for Overhear {
+    fn transcribe(&mut self, samples_16k_mono: &[f32]) -> Result<Transcript, TranscribeError> {
+        self.0 = samples_16k_mono.to_vec();
+        Ok(Transcript::default())
+    }
+}
+
+#[test]
+fn one_file_reaches_whisper_bit_for_bit_the_same_from_grade_and_from_practice_input() {
+    let dir = tempfile::tempdir().unwrap();
+    // A real voice in the format a sound editor exports: 44.1 kHz, stereo, 32-bit float, the
+    // two channels different (the right one quieter and a little late).
+    let voice = dir.path().join("voice.wav");
+    support::compose("您好,广利物业", &voice, &[]);
+    let (speech, rate) = support::read_mono(&voice);
+    assert_eq!(rate, 16_000);
+    let n = speech.len() * 44_100 / 16_000;
+    let at = |t: f64| {
+        let i = (t as usize).min(speech.len() - 2);
+        speech[i] + (speech[i + 1] - speech[i]) * (t - i as f64) as f32
+    };
+    let stereo: Vec<f32> = (0..n)
+        .map(|i| i as f64 * 16_000.0 / 44_100.0)
+        .flat_map(|t| [at(t), 0.6 * at((t - 3.0).max(0.0))])
+        .collect();
+    let odd = dir.path().join("exported.wav");
+    support::write_wav_f32(&odd, &stereo, 44_100, 2);
+
+    // `grade FILE.wav` / `transcribe FILE.wav`: what the transcriber is handed.
+    let mut whisper = Overhear::default();
+    hear_file(&mut whisper, &odd, wav::DEFAULT_MAX_DURATION).unwrap();
+    let graded = whisper.0;
+    assert_eq!(
+        graded.len(),
+        (n as f64 * 16_000.0 / 44_100.0).round() as usize
+    );
+
+    // Practice `--input FILE.wav`: the chunks the practice loop records and transcribes.
+    let mut src = InputChoice::File(odd.clone()).open().unwrap();
+    let cap = src.start().unwrap();
+    let mut practised: Vec<f32> = Vec::new();
+    while practised.len() < graded.len() + 16 * 100 {
+        let chunk = cap
+            .chunks()
+            .recv_timeout(Duration::from_secs(10))
+            .expect("chunks keep coming");
+        assert_eq!(chunk.start_sample, practised.len() as u64);
+        practised.extend(chunk.samples);
+    }
+    cap.stop();
+    // Bit for bit, not "close": a different conversion must not hide under a tolerance.
+    let differ: Vec<usize> = (0..graded.len())
+        .filter(|&i| practised[i].to_bits() != graded[i].to_bits())
+        .collect();
+    assert!(
+        differ.is_empty(),
+        "the same file reached Whisper as other samples: {} of {} differ, the first at {}",
+        differ.len(),
+        graded.len(),
+        differ[0]
+    );
+    assert!(practised[graded.len()..].iter().all(|&s| s == 0.0));
+    // And it is the voice, not silence: the conversion kept it.
+    assert!(level(&graded).rms_dbfs > -40.0, "{:?}", level(&graded));
 }
 
 #[test]

@@ -13,6 +13,7 @@ use cpal::traits::{DeviceTrait, HostTrait};
 use serde::Serialize;
 
 use crate::audio::quiet;
+use crate::audio::wav::WavError;
 
 /// Everything that can go wrong opening or running an audio device or a file-as-microphone.
 #[derive(Debug, thiserror::Error)]
@@ -50,8 +51,38 @@ pub enum AudioIoError {
     BadWav { path: PathBuf, reason: String },
     #[error("WAV file {path} holds no audio (0 samples): record or compose a non-empty file")]
     EmptyWav { path: PathBuf },
+    #[error(transparent)]
+    Wav(WavError),
     #[error("could not start the audio thread: {0}")]
     Thread(std::io::Error),
+}
+
+/// A WAV file that cannot be played or used as the microphone: the reader's finding, said the
+/// way the audio commands say it.
+impl From<WavError> for AudioIoError {
+    fn from(e: WavError) -> Self {
+        let (path, reason) = match e {
+            WavError::Empty { path } => return AudioIoError::EmptyWav { path },
+            WavError::Open { path, source } => (path, source.to_string()),
+            WavError::NotWav { path, detail } => (path, format!("not a WAV file ({detail})")),
+            WavError::Unsupported { path, detail } => {
+                (path, format!("unsupported sample format ({detail})"))
+            }
+            WavError::Truncated {
+                path,
+                expected,
+                got,
+            } => (
+                path,
+                format!(
+                    "truncated: the header promises {expected} samples but only {got} are there"
+                ),
+            ),
+            // Not a format problem: the reader's own message says what to do.
+            e @ (WavError::TooLong { .. } | WavError::Write { .. }) => return AudioIoError::Wav(e),
+        };
+        AudioIoError::BadWav { path, reason }
+    }
 }
 
 impl AudioIoError {

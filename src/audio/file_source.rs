@@ -1,6 +1,8 @@
 //! `--input FILE.wav`: a WAV file played as if it were the microphone, in real time (paced by
 //! the clock, one 20 ms chunk every 20 ms), then silence until stopped. For demos, tests and
 //! machines without a sound card; the practice loop cannot tell it from a [`MicSource`].
+//! The file is read and converted by [`wav::read_wav_16k`], exactly as `grade FILE.wav` reads
+//! it, so Whisper hears the same samples whichever command the file was given to.
 //!
 //! [`MicSource`]: crate::audio::capture::MicSource
 
@@ -9,8 +11,10 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::audio::capture::{AudioSource, Capture, Chunk, Shared, StreamResampler, TARGET_RATE};
+use crate::audio::capture::{AudioSource, Capture, Chunk, Shared};
 use crate::audio::devices::AudioIoError;
+use crate::audio::resample::TARGET_RATE;
+use crate::audio::wav;
 
 /// Length of each chunk a file source delivers.
 pub const FILE_CHUNK_MS: u64 = 20;
@@ -34,9 +38,10 @@ pub struct FileSource {
 
 impl FileSource {
     /// Reads and converts the whole file up front, so a bad file fails here, before the phone
-    /// rings, with a message naming the file.
+    /// rings, with a message naming the file. Files longer than [`wav::DEFAULT_MAX_DURATION`]
+    /// are refused, as `grade` refuses them.
     pub fn open(path: &Path) -> Result<Self, AudioIoError> {
-        let samples = read_wav_16k_mono(path)?;
+        let samples = wav::read_wav_16k(path, wav::DEFAULT_MAX_DURATION)?;
         Ok(FileSource {
             path: path.to_path_buf(),
             samples: Arc::new(samples),
@@ -117,60 +122,4 @@ impl AudioSource for FileSource {
         shared.started.store(true, Ordering::Relaxed);
         Ok(Capture::new(rx, shared, thread, self.describe()))
     }
-}
-
-/// Any PCM WAV → 16 kHz mono f32. Kept to this one function so it can be swapped for the
-/// shared reader in `audio::wav` once that lands.
-pub fn read_wav_16k_mono(path: &Path) -> Result<Vec<f32>, AudioIoError> {
-    let bad = |reason: String| AudioIoError::BadWav {
-        path: path.to_path_buf(),
-        reason,
-    };
-    let mut reader = hound::WavReader::open(path).map_err(|e| bad(e.to_string()))?;
-    let spec = reader.spec();
-    if spec.channels == 0 || spec.sample_rate == 0 {
-        return Err(bad(format!(
-            "{} channels at {} Hz",
-            spec.channels, spec.sample_rate
-        )));
-    }
-    let interleaved: Vec<f32> = match (spec.sample_format, spec.bits_per_sample) {
-        (hound::SampleFormat::Float, 32) => reader.samples::<f32>().collect::<Result<_, _>>(),
-        (hound::SampleFormat::Int, bits @ 1..=32) => {
-            let scale = 1.0 / (1u64 << (bits - 1)) as f32;
-            reader
-                .samples::<i32>()
-                .map(|s| s.map(|v| v as f32 * scale))
-                .collect::<Result<_, _>>()
-        }
-        (fmt, bits) => {
-            return Err(bad(format!(
-                "unsupported sample format {fmt:?} with {bits} bits"
-            )))
-        }
-    }
-    .map_err(|e| bad(e.to_string()))?;
-    let ch = usize::from(spec.channels);
-    let mono: Vec<f32> = interleaved
-        .chunks_exact(ch)
-        .map(|f| f.iter().sum::<f32>() / ch as f32)
-        .collect();
-    if mono.is_empty() {
-        return Err(AudioIoError::EmptyWav {
-            path: path.to_path_buf(),
-        });
-    }
-    if spec.sample_rate == TARGET_RATE {
-        return Ok(mono);
-    }
-    let mut r = StreamResampler::new(spec.sample_rate).map_err(bad)?;
-    let want =
-        (mono.len() as u64 * u64::from(TARGET_RATE)).div_ceil(u64::from(spec.sample_rate)) as usize;
-    let mut out = Vec::with_capacity(want + 256);
-    r.push(&mono, &mut out);
-    let delay = r.delay();
-    r.finish(&mut out, want + delay);
-    out.drain(..delay.min(out.len()));
-    out.truncate(want);
-    Ok(out)
 }

@@ -1,6 +1,5 @@
-//! Audio out: the [`AudioSink`] seam (cpal output or `null`), [`Signal`]s to play through it
-//! (a WAV [`Clip`], the [`RingTone`]), and the [`Ringer`] that rings until the trainee picks up
-//! and says how many rings that took.
+//! Audio out: the [`AudioSink`] seam (cpal output or `null`) and the [`Signal`]s played
+//! through it (a recorded [`Clip`] here; the ring tone in [`crate::audio::ringer`]).
 //!
 //! The cpal callback pulls from the signal into a scratch buffer allocated before the stream
 //! starts, so it never allocates or blocks. The `null` sink pulls the same signal on a clock,
@@ -17,8 +16,7 @@ use cpal::{FromSample, SampleFormat, SizedSample};
 use serde::Serialize;
 
 use crate::audio::devices::{self, AudioIoError, Direction};
-use crate::audio::file_source::read_wav_16k_mono;
-use crate::audio::ring::{RingCadence, RingPosition, RingTone};
+use crate::audio::wav;
 
 /// Something that can be played: mono samples generated on demand at the sink's rate.
 /// Implementations run inside the audio callback: no allocation, no locks, no I/O.
@@ -29,7 +27,8 @@ pub trait Signal: Send + 'static {
 }
 
 /// Recorded audio (the caller's line, the trainee's own reply) as a [`Signal`], converted to
-/// the sink's rate by linear interpolation (fine for listening; never fed to Whisper).
+/// the sink's rate by linear interpolation (fine for listening; never fed to Whisper, which
+/// hears files through [`wav::read_wav_16k`]).
 #[derive(Debug, Clone)]
 pub struct Clip {
     samples: Arc<Vec<f32>>,
@@ -47,12 +46,17 @@ impl Clip {
         }
     }
 
-    /// A WAV file, mixed down to mono.
+    /// A WAV file, mixed down to mono, at its own rate (the one reader, no length limit: a
+    /// stored call is played whatever its length).
     pub fn from_wav(path: &Path) -> Result<Self, AudioIoError> {
-        Ok(Clip::new(
-            read_wav_16k_mono(path)?,
-            crate::audio::capture::TARGET_RATE,
-        ))
+        let pcm = wav::read_wav_limited(path, Duration::MAX)?;
+        Ok(Clip::new(pcm.samples, pcm.sample_rate))
+    }
+
+    /// The same clip, played from `ms` in (past its end: nothing).
+    pub fn starting_at_ms(mut self, ms: u64) -> Self {
+        self.pos = ms as f64 * f64::from(self.rate) / 1000.0;
+        self
     }
 
     pub fn duration_ms(&self) -> u64 {
@@ -438,68 +442,6 @@ where
     )
 }
 
-/// Where a ringing phone stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RingStatus {
-    pub elapsed_ms: u64,
-    pub position: RingPosition,
-}
-
-/// What the grader needs from the pickup.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct Pickup {
-    /// From the start of ring 1 to the pickup.
-    pub pickup_ms: u64,
-    /// Rings heard, counting the one in progress (see [`RingCadence::rings_at_pickup`]).
-    pub rings: u32,
-}
-
-/// Rings (audibly, or silently through [`NullSink`]) until picked up.
-pub struct Ringer {
-    playback: Playback,
-    cadence: RingCadence,
-    started: Instant,
-}
-
-impl Ringer {
-    /// Starts ringing now. Time 0 is when the sink accepted the tone.
-    pub fn start(sink: &dyn AudioSink, cadence: RingCadence) -> Result<Ringer, AudioIoError> {
-        let playback = sink.play(Box::new(RingTone::new(cadence)))?;
-        Ok(Ringer {
-            playback,
-            cadence,
-            started: Instant::now(),
-        })
-    }
-
-    pub fn elapsed_ms(&self) -> u64 {
-        self.started.elapsed().as_millis() as u64
-    }
-
-    /// Which ring is sounding now (for the ring counter on screen).
-    pub fn status(&self) -> RingStatus {
-        let elapsed_ms = self.elapsed_ms();
-        RingStatus {
-            elapsed_ms,
-            position: self.cadence.position(elapsed_ms),
-        }
-    }
-
-    /// Stops the ring and reports when it was picked up.
-    pub fn pick_up(self) -> Pickup {
-        let pickup_ms = self.elapsed_ms();
-        let _ = self.playback.stop();
-        Pickup {
-            pickup_ms,
-            rings: self.cadence.rings_at_pickup(pickup_ms),
-        }
-    }
-
-    pub fn playback_stats(&self) -> PlaybackStats {
-        self.playback.stats()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -517,5 +459,27 @@ mod tests {
     #[test]
     fn clip_duration() {
         assert_eq!(Clip::new(vec![0.0; 8_000], 16_000).duration_ms(), 500);
+    }
+
+    #[test]
+    fn clip_starts_where_asked() {
+        let samples: Vec<f32> = (0..16).map(|i| i as f32).collect();
+        let mut clip = Clip::new(samples, 8_000).starting_at_ms(1);
+        let mut out = [0.0f32; 16];
+        assert_eq!(clip.fill(&mut out, 8_000), 8);
+        assert_eq!(&out[..3], &[8.0, 9.0, 10.0]);
+        let mut past = Clip::new(vec![0.5; 16], 8_000).starting_at_ms(10);
+        assert_eq!(past.fill(&mut out, 8_000), 0);
+    }
+
+    #[test]
+    fn clip_from_wav_keeps_the_files_rate() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("c.wav");
+        wav::write_wav_mono_i16(&p, &[0.25; 4_410], 44_100).unwrap();
+        let clip = Clip::from_wav(&p).unwrap();
+        assert_eq!(clip.duration_ms(), 100);
+        let err = Clip::from_wav(&dir.path().join("absent.wav")).unwrap_err();
+        assert!(err.to_string().starts_with("cannot read WAV file"), "{err}");
     }
 }

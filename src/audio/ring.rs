@@ -1,13 +1,14 @@
 //! The telephone ring: cadence arithmetic ("which ring are we in at t ms", "how many rings
 //! had the caller heard when the trainee picked up") and the ring-back tone as samples.
-//! Pure: no clock, no device. [`crate::audio::playback::Ringer`] drives it through a sink.
+//! Pure: no clock, no device, no imports from the rest of `audio`. [`crate::audio::ringer`]
+//! plays it through a sink; the grader counts `--pickup-ms` in rings with the same arithmetic.
 //!
 //! Default: the mainland China ring-back tone, 450 Hz, 1 s on / 4 s off (YD/T 1384 style
-//! cadence as heard on PSTN lines); tone, on and off times are configurable.
+//! cadence as heard on PSTN lines). Where a different cadence comes from: the phrase book's
+//! `[settings]` (`ring_on_ms`, `ring_off_ms`) set when the phone rings, for the ringer and the
+//! grader alike; the user's config sets only the tone's pitch.
 
 use serde::{Deserialize, Serialize};
-
-use crate::audio::playback::Signal;
 
 /// How the phone rings. Times in milliseconds; `on_ms + off_ms` is one ring cycle.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -39,7 +40,7 @@ pub struct RingPosition {
 /// Why a cadence is unusable.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum CadenceError {
-    #[error("ring cadence has no tone time (on_ms = 0): set on_ms to e.g. 1000")]
+    #[error("the ring has no tone time (0 ms on): ring for e.g. 1000 ms on, 4000 ms off")]
     NoTone,
     #[error(
         "ring tone {0} Hz is not audible or not representable: use 100–3400 Hz (telephone band)"
@@ -58,7 +59,17 @@ impl RingCadence {
         amplitude: 0.3,
     };
 
-    /// Checks the values a config file or flag may have got wrong.
+    /// The mainland tone with another cadence: `on_ms` of tone, then `off_ms` of silence.
+    pub const fn timed(on_ms: u64, off_ms: u64) -> RingCadence {
+        RingCadence {
+            on_ms,
+            off_ms,
+            ..RingCadence::MAINLAND_CHINA
+        }
+    }
+
+    /// Checks the values a phrase book, config file or flag may have got wrong. The one
+    /// check of a cadence: everything that rings or counts rings goes through it.
     pub fn validate(&self) -> Result<(), CadenceError> {
         if self.on_ms == 0 {
             return Err(CadenceError::NoTone);
@@ -148,10 +159,9 @@ impl RingTone {
             .map(|f| Self::sample_at(cadence, f, rate))
             .collect()
     }
-}
 
-impl Signal for RingTone {
-    fn fill(&mut self, out: &mut [f32], rate: u32) -> usize {
+    /// The next `out.len()` samples at `rate` Hz; the tone never ends, so all are written.
+    pub fn fill(&mut self, out: &mut [f32], rate: u32) -> usize {
         for s in out.iter_mut() {
             *s = Self::sample_at(&self.cadence, self.frame, rate);
             self.frame += 1;

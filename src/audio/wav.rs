@@ -1,7 +1,9 @@
-//! WAV files in and out. Reading accepts whatever a user has (8/16/24/32-bit integer or
-//! 32-bit float, any channel count, any sample rate) and yields mono f32 at the source
-//! rate; [`crate::audio::resample`] takes it to 16 kHz. Writing produces the one format
-//! the rest of the product stores: 16 kHz, mono, 16-bit PCM, written atomically.
+//! WAV files in and out: the one reader. Reading accepts whatever a user has (8/16/24/32-bit
+//! integer or 32-bit float, any channel count, any sample rate) and yields mono f32 at the
+//! source rate; [`read_wav_16k`] then takes it to 16 kHz with [`crate::audio::resample`].
+//! `grade`, `transcribe` and the file-as-microphone all read through it, so a file reaches
+//! Whisper as the same samples whichever command it was given to. Writing produces the one
+//! format the rest of the product stores: 16 kHz, mono, 16-bit PCM, written atomically.
 
 use std::fs::File;
 use std::io::{BufReader, BufWriter};
@@ -168,11 +170,20 @@ pub fn read_wav_limited(path: &Path, max_duration: Duration) -> Result<Pcm, WavE
 
 /// Reads a WAV file and returns it as 16 kHz mono, the form every consumer wants.
 pub fn read_wav_16k(path: &Path, max_duration: Duration) -> Result<Vec<f32>, WavError> {
+    read_wav_16k_with_format(path, max_duration).map(|(samples, _)| samples)
+}
+
+/// [`read_wav_16k`], and how the file stored its samples (for reports).
+pub fn read_wav_16k_with_format(
+    path: &Path,
+    max_duration: Duration,
+) -> Result<(Vec<f32>, WavFormat), WavError> {
     let pcm = read_wav_limited(path, max_duration)?;
-    pcm.to_16k().map_err(|e| WavError::Unsupported {
+    let samples = pcm.to_16k().map_err(|e| WavError::Unsupported {
         path: path.to_owned(),
         detail: e.to_string(),
-    })
+    })?;
+    Ok((samples, pcm.format))
 }
 
 fn collect<S, R>(

@@ -13,8 +13,8 @@ use anyhow::Context;
 use crate::audio::choice::{InputChoice, OutputChoice};
 use crate::audio::devices::{self, DeviceInfo};
 use crate::audio::level::{level, DetectorConfig, SpeechDetector, SpeechEvent};
-use crate::audio::playback::Ringer;
 use crate::audio::ring::RingCadence;
+use crate::audio::ringer::Ringer;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -45,7 +45,8 @@ pub struct Args {
         requires = "ring"
     )]
     pub output: String,
-    /// With --ring: tone on/off in milliseconds.
+    /// With --ring: tone on/off in milliseconds, to try a cadence on the speakers (practice
+    /// rings with the phrase book's cadence, `[settings] ring_on_ms` / `ring_off_ms`).
     #[arg(
         long,
         value_name = "ON/OFF",

@@ -44,7 +44,8 @@ pub struct Args {
     /// Rings before pickup.
     #[arg(long, conflicts_with = "pickup_ms")]
     pub rings: Option<u32>,
-    /// Milliseconds from the first ring to pickup (turned into rings by the ring cadence).
+    /// Milliseconds from the first ring to pickup, counted in rings by the phrase book's ring
+    /// cadence (`[settings] ring_on_ms` / `ring_off_ms`: the cadence practice rings with).
     #[arg(long, value_name = "MS")]
     pub pickup_ms: Option<u64>,
     /// The reply as text; repeat for several trainee turns.

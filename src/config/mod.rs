@@ -5,6 +5,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::audio::ring::{CadenceError, RingCadence};
+
 /// The commented default configuration, exactly as shipped.
 pub const DEFAULT_TOML: &str = include_str!("default.toml");
 
@@ -22,6 +24,15 @@ pub enum ConfigError {
         col: usize,
         message: String,
     },
+    #[error("the config's [ring] {key} = {value} is not the ring cadence in use (the phrase book's {book_key} = {book_value}): the phrase book ([settings] in prompts/phrases.toml, or the one in --prompts) sets when the phone rings, for the ringer and the grader alike; delete {key} from the config's [ring]")]
+    RingCadence {
+        key: &'static str,
+        value: u64,
+        book_key: &'static str,
+        book_value: u64,
+    },
+    #[error("the config's [ring] tone_hz: {0}")]
+    RingTone(CadenceError),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -53,12 +64,47 @@ pub struct AudioConfig {
     pub max_reply_s: u64,
 }
 
+/// `[ring]`: how the ring sounds at this desk. When it rings (the cadence, which decides how
+/// many rings a pickup counts as) is not a desk setting: it is the phrase book's
+/// (`[settings] ring_on_ms`, `ring_off_ms`), so the ringer and the grader always agree.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RingConfig {
-    pub on_ms: u64,
-    pub off_ms: u64,
     pub tone_hz: f32,
+    /// Older config files carried the cadence here; it is accepted only where it is the
+    /// phrase book's, and refused (not silently overruled) where it is not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub on_ms: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub off_ms: Option<u64>,
+}
+
+impl RingConfig {
+    /// The ring this desk plays: the phrase book's cadence (`book`) at the configured pitch.
+    pub fn cadence(&self, book: RingCadence) -> Result<RingCadence, ConfigError> {
+        for (key, value, book_key, book_value) in [
+            ("on_ms", self.on_ms, "ring_on_ms", book.on_ms),
+            ("off_ms", self.off_ms, "ring_off_ms", book.off_ms),
+        ] {
+            match value {
+                Some(value) if value != book_value => {
+                    return Err(ConfigError::RingCadence {
+                        key,
+                        value,
+                        book_key,
+                        book_value,
+                    })
+                }
+                _ => {}
+            }
+        }
+        let cadence = RingCadence {
+            tone_hz: self.tone_hz,
+            ..book
+        };
+        cadence.validate().map_err(ConfigError::RingTone)?;
+        Ok(cadence)
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -95,9 +141,9 @@ impl Default for AudioConfig {
 impl Default for RingConfig {
     fn default() -> Self {
         RingConfig {
-            on_ms: 1000,
-            off_ms: 4000,
-            tone_hz: 450.0,
+            tone_hz: RingCadence::MAINLAND_CHINA.tone_hz,
+            on_ms: None,
+            off_ms: None,
         }
     }
 }
@@ -174,9 +220,38 @@ mod tests {
         )
         .unwrap();
         assert_eq!(c.lang, Lang::En);
-        assert_eq!(c.ring.off_ms, 2000);
-        assert_eq!(c.ring.on_ms, 1000);
+        assert_eq!(c.ring.off_ms, Some(2000));
+        assert_eq!(c.ring.on_ms, None);
+        assert_eq!(c.ring.tone_hz, 450.0);
         assert_eq!(c.audio.hangover_ms, 1000);
+    }
+
+    #[test]
+    fn the_ring_cadence_is_the_phrase_books_at_the_desks_pitch() {
+        let book = RingCadence::timed(400, 200);
+        let c = Config::parse("[ring]\ntone_hz = 425\n", Path::new("c.toml")).unwrap();
+        let rung = c.ring.cadence(book).unwrap();
+        assert_eq!((rung.on_ms, rung.off_ms, rung.tone_hz), (400, 200, 425.0));
+        // An older file's cadence is fine where it agrees with the phrase book ...
+        let old = "[ring]\non_ms = 1000\noff_ms = 4000\ntone_hz = 450\n";
+        let c = Config::parse(old, Path::new("c.toml")).unwrap();
+        assert_eq!(
+            c.ring.cadence(RingCadence::MAINLAND_CHINA).unwrap(),
+            RingCadence::MAINLAND_CHINA
+        );
+        // ... and refused, naming both places, where it does not.
+        let err = c.ring.cadence(book).unwrap_err().to_string();
+        assert!(
+            err.contains("on_ms = 1000") && err.contains("ring_on_ms = 400"),
+            "{err}"
+        );
+        // The pitch is checked by the one cadence check.
+        let c = Config::parse("[ring]\ntone_hz = 20\n", Path::new("c.toml")).unwrap();
+        let err = c.ring.cadence(book).unwrap_err().to_string();
+        assert!(
+            err.contains("tone_hz") && err.contains("100–3400 Hz"),
+            "{err}"
+        );
     }
 
     #[test]

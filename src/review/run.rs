@@ -11,9 +11,7 @@ use crossterm::event::Event as TermEvent;
 
 use super::model::{regrade, AttemptView, ProgressView};
 use super::{Done, Effect, Key, Msg, Review};
-use crate::audio::capture::TARGET_RATE;
 use crate::audio::devices::AudioIoError;
-use crate::audio::file_source::read_wav_16k_mono;
 use crate::audio::playback::{AudioSink, Clip, Playback};
 use crate::report::{current_report, gather, ReportError};
 use crate::scenario::{Catalog, ScenarioError};
@@ -64,13 +62,8 @@ impl Runtime {
     /// Starts playing an attempt's recording `from_ms` in.
     pub fn play(&mut self, id: &AttemptId, from_ms: u64) -> Result<(), ReviewError> {
         self.stop();
-        let samples = read_wav_16k_mono(&self.store.audio_path(id))?;
-        let skip = (from_ms * u64::from(TARGET_RATE) / 1000) as usize;
-        let rest = samples
-            .get(skip.min(samples.len())..)
-            .unwrap_or(&[])
-            .to_vec();
-        let p = self.sink.play(Box::new(Clip::new(rest, TARGET_RATE)))?;
+        let clip = Clip::from_wav(&self.store.audio_path(id))?.starting_at_ms(from_ms);
+        let p = self.sink.play(Box::new(clip))?;
         self.playback = Some((p, from_ms));
         Ok(())
     }

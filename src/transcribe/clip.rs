@@ -46,12 +46,8 @@ pub fn hear_file<T: Transcriber + ?Sized>(
     path: &Path,
     max_duration: Duration,
 ) -> Result<Heard, HearError> {
-    let pcm = wav::read_wav_limited(path, max_duration)?;
-    let samples = pcm.to_16k().map_err(|e| WavError::Unsupported {
-        path: path.to_owned(),
-        detail: e.to_string(),
-    })?;
-    Ok(hear_samples(transcriber, &samples, pcm.format)?)
+    let (samples, format) = wav::read_wav_16k_with_format(path, max_duration)?;
+    Ok(hear_samples(transcriber, &samples, format)?)
 }
 
 /// Measures and transcribes 16 kHz mono samples (from a file or the microphone).

@@ -59,16 +59,42 @@ pub fn read_mono(path: &Path) -> (Vec<f32>, u32) {
 }
 
 pub fn write_wav(path: &Path, samples: &[f32], rate: u32, channels: u16) {
+    write_wav_as(path, samples, rate, channels, hound::SampleFormat::Int);
+}
+
+/// Writes interleaved 32-bit float samples: the format sound editors export.
+pub fn write_wav_f32(path: &Path, interleaved: &[f32], rate: u32, channels: u16) {
+    write_wav_as(
+        path,
+        interleaved,
+        rate,
+        channels,
+        hound::SampleFormat::Float,
+    );
+}
+
+fn write_wav_as(
+    path: &Path,
+    samples: &[f32],
+    rate: u32,
+    channels: u16,
+    format: hound::SampleFormat,
+) {
+    let float = format == hound::SampleFormat::Float;
     let spec = hound::WavSpec {
         channels,
         sample_rate: rate,
-        bits_per_sample: 16,
-        sample_format: hound::SampleFormat::Int,
+        bits_per_sample: if float { 32 } else { 16 },
+        sample_format: format,
     };
     let mut w = hound::WavWriter::create(path, spec).expect("create WAV");
     for &s in samples {
-        w.write_sample((s.clamp(-1.0, 1.0) * 32767.0) as i16)
-            .expect("write sample");
+        if float {
+            w.write_sample(s)
+        } else {
+            w.write_sample((s.clamp(-1.0, 1.0) * 32767.0) as i16)
+        }
+        .expect("write sample");
     }
     w.finalize().expect("finalize WAV");
 }
