@@ -4,9 +4,12 @@
 //! transcribes the reply and a rubric drawn from the source material grades it.
 //!
 //! Module map (who owns what):
-//! - [`grading`]: pure. Normalise Chinese text, match phrases on characters and pinyin,
-//!   run the checks of a rubric, score. No I/O, no clock.
-//! - [`scenario`]: `prompts/*.toml` → typed call situations and rubrics, with file:line:col errors.
+//! - [`text`]: normalise Chinese text (width, Traditional → Simplified, punctuation) and
+//!   its pinyin. Imports nothing from the crate.
+//! - [`scenario`]: `prompts/*.toml` → typed call situations and rubrics, with file:line:col
+//!   errors. Never calls the grader.
+//! - [`grading`]: pure. Match phrases on characters and pinyin, run the checks of a rubric,
+//!   score; and the lint of scenario files that needs the grader (model answers).
 //! - [`audio`]: WAV I/O, resampling to 16 kHz mono, signal facts (levels, voiced time,
 //!   first words), and the only place that imports cpal (devices, capture, playback).
 //! - [`transcribe`]: the [`transcribe::Transcriber`] seam, the only place that imports
@@ -27,5 +30,6 @@ pub mod report;
 pub mod review;
 pub mod scenario;
 pub mod store;
+pub mod text;
 pub mod transcribe;
 pub mod tui;

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use toml::Spanned;
 
-use crate::grading::normalize::normalize;
+use crate::text::normalize;
 
 /// Environment variable naming an extra prompts directory (same as `--prompts DIR`).
 pub const PROMPTS_ENV: &str = "RINGCOACH_PROMPTS";
@@ -25,10 +25,9 @@ pub const PHRASEBOOK_FILE: &str = "phrases.toml";
 pub const ORG_FILE: &str = "org.toml";
 /// Where the organisation goes in model answers.
 pub const ORG_PLACEHOLDER: &str = "{org}";
-/// Marks a gap of up to [`GAP_MAX_CHARS`] characters inside a pattern: `有本事…投诉`.
+/// Marks a gap inside a banned pattern: `有本事…投诉` (how far it reaches is the matcher's
+/// business: `grading::matcher::GAP_MAX_CHARS`).
 pub const GAP: char = '…';
-/// The longest gap a `…` in a pattern bridges, in normalised characters.
-pub const GAP_MAX_CHARS: usize = 12;
 
 const BUILTIN_PHRASEBOOK: &str = include_str!("../prompts/phrases.toml");
 const BUILTIN_ORG: &str = include_str!("../prompts/org.toml");
@@ -93,6 +92,20 @@ pub type Phrases = Spanned<Vec<Spanned<String>>>;
 /// The phrases of a list as plain strings.
 pub fn phrases(list: &Phrases) -> impl Iterator<Item = &str> {
     list.get_ref().iter().map(|s| s.get_ref().as_str())
+}
+
+/// The normalised parts of a banned pattern between its [`GAP`]s. A pattern that would match
+/// nothing or everything is an error saying why: nothing left once punctuation is removed,
+/// or a gap without text on both sides.
+pub fn pattern_parts(pattern: &str) -> Result<Vec<String>, String> {
+    let parts: Vec<String> = pattern.split(GAP).map(normalize).collect();
+    if parts.iter().all(|p| p.is_empty()) {
+        return Err("nothing is left once punctuation and spaces are removed".into());
+    }
+    if parts.iter().any(|p| p.is_empty()) {
+        return Err(format!("a `{GAP}` gap needs text on both sides"));
+    }
+    Ok(parts)
 }
 
 /// Text in both languages: what the trainee reads (zh) and its gloss (en).
@@ -242,7 +255,7 @@ pub struct BannedFamily {
     pub id: Spanned<String>,
     pub zh: String,
     pub en: String,
-    /// Exact phrases; `…` bridges a gap of up to [`GAP_MAX_CHARS`] characters.
+    /// Exact phrases; a [`GAP`] (`…`) bridges a short gap (see [`pattern_parts`]).
     pub patterns: Phrases,
     /// A pattern found inside one of these contexts is not flagged (喂 inside 喂养).
     #[serde(default)]
@@ -577,73 +590,42 @@ fn read_text(path: &Path) -> Result<String, Problem> {
     })
 }
 
-/// Validates files as `scenarios check` does: each file is a scenario, or the phrase book /
-/// org profile by its name. Duplicate ids across the given files are problems too.
-pub fn check_files(paths: &[PathBuf]) -> Result<Vec<Problem>, ScenarioError> {
-    let mut problems = Vec::new();
-    let mut seen = BTreeMap::new();
-    let builtin = Catalog::builtin()?;
-    for path in paths {
-        let name = path.display().to_string();
-        let src = match read_text(path) {
-            Ok(s) => s,
-            Err(p) => {
-                problems.push(p);
-                continue;
-            }
-        };
-        match path.file_name().and_then(|n| n.to_str()) {
-            Some(PHRASEBOOK_FILE) => {
-                problems.extend(parse_phrasebook(&name, &src).err().unwrap_or_default())
-            }
-            Some(ORG_FILE) => problems.extend(parse_org(&name, &src).err().unwrap_or_default()),
-            _ => match parse_scenario(&name, &src) {
-                Ok(sc) => {
-                    if let Some(p) = duplicate(&name, &src, &sc, &mut seen) {
-                        problems.push(p);
-                    }
-                    problems.extend(model_answer_problems(&name, &src, &sc, &builtin));
-                }
-                Err(p) => problems.extend(p),
-            },
-        }
-    }
-    Ok(problems)
+/// One file as `scenarios check` reads it: what is wrong with it, and the scenario it holds
+/// if it is a scenario file that parsed (for the checks that need the grader).
+#[derive(Debug)]
+pub struct CheckedFile {
+    pub problems: Vec<Problem>,
+    pub scenario: Option<Scenario>,
 }
 
-/// Every model answer must pass its own scenario with the default organisation; one that
-/// does not means the rubric and its examples disagree.
-pub fn model_answer_problems(
-    file: &str,
-    src: &str,
-    sc: &Scenario,
-    catalog: &Catalog,
-) -> Vec<Problem> {
-    let mut out = Vec::new();
-    for (i, answer) in sc.model_answers.get_ref().iter().enumerate() {
-        let report =
-            crate::grading::grade_model_answer(sc, &catalog.phrasebook, &catalog.org, answer);
-        use crate::grading::Verdict;
-        let failing: Vec<String> = report
-            .checks
-            .iter()
-            .filter(|c| matches!(c.verdict, Verdict::Fail | Verdict::Uncertain))
-            .map(|c| format!("{} ({})", c.id, c.verdict))
-            .collect();
-        // Trainees copy model answers: passing on points is not enough, every check must pass.
-        if !report.passed || !failing.is_empty() {
-            out.push(problem_at(
-                file,
-                src,
-                answer.turns.span(),
-                format!(
-                    "model answer {} does not pass its own rubric (score {}; {}): fix the answer or the rubric",
-                    i + 1,
-                    report.score,
-                    failing.join(", ")
-                ),
-            ));
+/// Reads and validates files as `scenarios check` does: each file is a scenario, or the
+/// phrase book / org profile by its name. Duplicate ids across the given files are problems
+/// too. One entry per path, in order. The model answers are checked by the grader
+/// (`grading::lint::check_files`).
+pub fn read_files(paths: &[PathBuf]) -> Vec<CheckedFile> {
+    let mut seen = BTreeMap::new();
+    let mut out = Vec::with_capacity(paths.len());
+    for path in paths {
+        let name = path.display().to_string();
+        let mut problems = Vec::new();
+        let mut scenario = None;
+        match read_text(path) {
+            Err(p) => problems.push(p),
+            Ok(src) => match path.file_name().and_then(|n| n.to_str()) {
+                Some(PHRASEBOOK_FILE) => {
+                    problems.extend(parse_phrasebook(&name, &src).err().unwrap_or_default())
+                }
+                Some(ORG_FILE) => problems.extend(parse_org(&name, &src).err().unwrap_or_default()),
+                _ => match parse_scenario(&name, &src) {
+                    Ok(sc) => {
+                        problems.extend(duplicate(&name, &src, &sc, &mut seen));
+                        scenario = Some(sc);
+                    }
+                    Err(p) => problems.extend(p),
+                },
+            },
         }
+        out.push(CheckedFile { problems, scenario });
     }
     out
 }
@@ -827,7 +809,7 @@ impl Validator<'_> {
             );
         }
         for p in f.patterns.get_ref() {
-            if let Err(why) = crate::grading::matcher::Pattern::parse(p.get_ref()) {
+            if let Err(why) = pattern_parts(p.get_ref()) {
                 self.at(
                     p.span(),
                     format!(
@@ -843,9 +825,8 @@ impl Validator<'_> {
             for u in unless.get_ref() {
                 let nu = normalize(u.get_ref());
                 let covers = f.patterns.get_ref().iter().any(|p| {
-                    crate::grading::matcher::Pattern::parse(p.get_ref())
-                        .map(|pat| pat.first_part().is_some_and(|part| nu.contains(part)))
-                        .unwrap_or(false)
+                    pattern_parts(p.get_ref())
+                        .is_ok_and(|parts| parts.first().is_some_and(|part| nu.contains(part)))
                 });
                 if !nu.is_empty() && !covers {
                     self.at(
@@ -863,7 +844,8 @@ fn toml_problem(file: &str, src: &str, e: &toml::de::Error) -> Problem {
     problem_at(file, src, span, e.message().trim().replace('\n', " "))
 }
 
-fn problem_at(file: &str, src: &str, span: Range<usize>, message: String) -> Problem {
+/// A problem at byte offset `span.start` of `src`, located as file:line:col.
+pub fn problem_at(file: &str, src: &str, span: Range<usize>, message: String) -> Problem {
     let (line, col) = line_col(src, span.start);
     Problem {
         file: file.to_string(),

@@ -12,8 +12,8 @@
 //! Banned phrases are matched exactly (plus homophones of long ones → `uncertain`) and are
 //! excused by `unless` contexts that contain them (您想知道 is not 不知道-as-an-answer).
 
+pub mod lint;
 pub mod matcher;
-pub mod normalize;
 pub mod report;
 
 use std::ops::Range;
@@ -25,9 +25,9 @@ use crate::scenario::{
     phrases, rubric_sha256, BannedFamily, ClosingPart, ModelAnswer, OrgProfile, PhraseGroup,
     Phrasebook, Phrases, Scenario, ORG_PLACEHOLDER,
 };
+use crate::text::normalize;
 use crate::transcribe::Token;
 use matcher::{best, exact_all, Fuzzy, Hit, Kind, Pattern, Phrase, Text};
-use normalize::normalize;
 
 /// Where the organisation name came from; the report says so.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
