@@ -35,13 +35,6 @@ pub struct Strings {
     pub no_checks: &'static str,
 }
 
-pub fn strings(lang: Lang) -> &'static Strings {
-    match lang {
-        Lang::Zh => &ZH,
-        Lang::En => &EN,
-    }
-}
-
 impl Strings {
     /// A check's verdict as stored ("pass", "fail", "uncertain", "not_applicable").
     pub fn verdict(&self, v: &str) -> &'static str {
@@ -51,6 +44,14 @@ impl Strings {
             "uncertain" => self.v_uncertain,
             _ => self.v_na,
         }
+    }
+}
+
+/// The report's words in `lang`.
+pub fn strings(lang: Lang) -> &'static Strings {
+    match lang {
+        Lang::Zh => &ZH,
+        Lang::En => &EN,
     }
 }
 

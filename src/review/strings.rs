@@ -108,8 +108,7 @@ pub fn strings(lang: Lang) -> &'static Strings {
 }
 
 impl Strings {
-    /// A check's verdict as stored ("pass", "fail", "uncertain", "not_applicable"), in the
-    /// words of the reports.
+    /// A stored verdict in the reports' words, so the screen and the printed page agree.
     pub fn verdict(&self, v: &str) -> &'static str {
         self.report.verdict(v)
     }
