@@ -259,40 +259,30 @@ pub fn organisation_check(cx: &mut Ctx, org: &str) -> Option<Hit> {
     let wt = cx.book.weights.organisation;
     let list = [Phrase::new(org)];
     let t0 = &cx.turns[0].text;
-    match best(t0, &list, cx.fuzzy, 0..t0.len()) {
-        Some(h) => {
-            let (v, zh, en) = cx.found(0, &h, org);
-            let ev = vec![cx.evidence(0, h.start..h.end)];
-            cx.push(
-                "organisation",
-                "organisation",
-                v,
-                wt,
-                false,
-                ev,
-                msg(
-                    format!("报单位:{zh}"),
-                    format!("names the organisation: {en}"),
-                ),
-            );
-            Some(h)
-        }
-        None => {
-            cx.push(
-                "organisation",
-                "organisation",
-                Verdict::Fail,
-                wt,
-                false,
-                vec![],
-                msg(
-                    format!("没有报单位「{org}」"),
-                    format!("does not name the organisation 「{org}」"),
-                ),
-            );
-            None
-        }
-    }
+    let Some(h) = best(t0, &list, cx.fuzzy, 0..t0.len()) else {
+        let m = msg(
+            format!("没有报单位「{org}」"),
+            format!("does not name the organisation 「{org}」"),
+        );
+        cx.push(
+            "organisation",
+            "organisation",
+            Verdict::Fail,
+            wt,
+            false,
+            vec![],
+            m,
+        );
+        return None;
+    };
+    let (v, zh, en) = cx.found(0, &h, org);
+    let ev = vec![cx.evidence(0, h.start..h.end)];
+    let m = msg(
+        format!("报单位:{zh}"),
+        format!("names the organisation: {en}"),
+    );
+    cx.push("organisation", "organisation", v, wt, false, ev, m);
+    Some(h)
 }
 
 /// Offers help anywhere in the first turn; the hit, for the order check.
@@ -300,37 +290,27 @@ pub fn offer_help_check(cx: &mut Ctx) -> Option<Hit> {
     let wt = cx.book.weights.offer_help;
     let offers = compile(&cx.book.offer_help.phrases);
     let t0 = &cx.turns[0].text;
-    match best(t0, &offers, cx.fuzzy, 0..t0.len()) {
-        Some(h) => {
-            let (v, zh, en) = cx.found(0, &h, &offers[h.phrase].text);
-            let ev = vec![cx.evidence(0, h.start..h.end)];
-            cx.push(
-                "offer_help",
-                "offer_help",
-                v,
-                wt,
-                false,
-                ev,
-                msg(format!("问候语:{zh}"), format!("offers help: {en}")),
-            );
-            Some(h)
-        }
-        None => {
-            cx.push(
-                "offer_help",
-                "offer_help",
-                Verdict::Fail,
-                wt,
-                false,
-                vec![],
-                msg(
-                    "没有询问来电目的(如「请问有什么可以帮您」)",
-                    "does not offer help (e.g. 请问有什么可以帮您)",
-                ),
-            );
-            None
-        }
-    }
+    let Some(h) = best(t0, &offers, cx.fuzzy, 0..t0.len()) else {
+        let m = msg(
+            "没有询问来电目的(如「请问有什么可以帮您」)",
+            "does not offer help (e.g. 请问有什么可以帮您)",
+        );
+        cx.push(
+            "offer_help",
+            "offer_help",
+            Verdict::Fail,
+            wt,
+            false,
+            vec![],
+            m,
+        );
+        return None;
+    };
+    let (v, zh, en) = cx.found(0, &h, &offers[h.phrase].text);
+    let ev = vec![cx.evidence(0, h.start..h.end)];
+    let m = msg(format!("问候语:{zh}"), format!("offers help: {en}"));
+    cx.push("offer_help", "offer_help", v, wt, false, ev, m);
+    Some(h)
 }
 
 pub fn order_check(cx: &mut Ctx, parts: &[(&str, Hit)]) {
