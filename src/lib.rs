@@ -15,7 +15,10 @@
 //! - [`transcribe`]: the [`transcribe::Transcriber`] seam, the only place that imports
 //!   whisper-rs, and the worker thread that runs it off the UI thread.
 //! - [`models`]: the model cache, CTranslate2 → ggml conversion, fetch/verify.
-//! - [`store`]: attempts on disk (WAV, transcript, report) and their SQLite index.
+//! - [`store`]: attempts on disk (WAV, transcript, report; recording, the audit log,
+//!   recovery, maintenance) behind the [`store::AttemptIndex`] seam (SQLite today).
+//! - [`report`]: one trainee's attempts from the store, with trainers' overrules applied,
+//!   as JSON, CSV and HTML, in its own words; review uses it, never the reverse.
 //! - [`app`] / [`tui`]: the practice and review state machines apart from rendering.
 //! - [`cli`]: one file per subcommand; thin wrappers over the library.
 
