@@ -15,7 +15,9 @@
 //! Where things are: `checks/` holds one file per family of checks (opening, politeness,
 //! banned phrases, must-say, closing, manner) and what they share; `score` adds them up;
 //! [`matcher`] finds phrases; [`report`] is the result; [`lint`] checks scenario files that
-//! need the grader. The grader reads the scenario types and never the other way round.
+//! need the grader (its `check_files`, for `scenarios check`, is the one place here that
+//! reads files, through the scenario loader). The grader reads the scenario types and never
+//! the other way round.
 
 mod checks;
 pub mod lint;
