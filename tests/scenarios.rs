@@ -4,7 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use ringcoach::scenario::{check_files, Catalog, Problem};
+use ringcoach::grading::lint::check_files;
+use ringcoach::scenario::{Catalog, Problem};
 
 const ANSWER_CALL: &str = include_str!("../prompts/answer-call.toml");
 

@@ -104,7 +104,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             Some(LangArg::En) => Lang::En,
             None => Config::load(args.config.as_deref())?.lang,
         };
-        let s = crate::review::strings(lang);
+        let s = report::strings::strings(lang);
         write(p, |w| html::write_html(&r, s, w))?;
     }
     if let Some(p) = &args.csv {

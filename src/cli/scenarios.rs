@@ -8,9 +8,8 @@ use std::process::ExitCode;
 use anyhow::Context;
 use serde::Serialize;
 
-use crate::scenario::{
-    check_files, model_answer_problems, Bilingual, Catalog, Direction, Scenario, PROMPTS_ENV,
-};
+use crate::grading::lint::{check_files, model_answer_problems};
+use crate::scenario::{Bilingual, Catalog, Direction, Scenario, PROMPTS_ENV};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {

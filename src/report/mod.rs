@@ -11,6 +11,7 @@
 //! audit log) replaces the grader's verdict, and the original is kept beside it.
 
 pub mod html;
+pub mod strings;
 
 use std::collections::BTreeMap;
 use std::io::{self, Write};

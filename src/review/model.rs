@@ -4,10 +4,10 @@
 //! screens never compute anything and these are tested without a store.
 
 use super::strings::Strings;
-use crate::grading::normalize::normalize;
 use crate::grading::{Report, Verdict};
 use crate::report::{current_report, effective_checks, ReportError, TraineeReport};
 use crate::store::{Attempt, AttemptId, AttemptStatus, AuditAction, AuditEntry, Timestamp};
+use crate::text::normalize;
 use crate::transcribe::Transcript;
 
 #[derive(Debug, Clone, PartialEq)]

@@ -3,8 +3,13 @@
 //! says 复核, 推翻判定, 备注 as they would; check ids, trainee names and transcripts are data
 //! and are shown as stored. Texts with numbers or names in them are functions, so the word
 //! order can differ between the languages.
+//!
+//! The words these screens share with `ringcoach report` (a check's verdict, an interrupted
+//! attempt, a corrected transcript) are the report's ([`crate::report::strings`]), reached
+//! through [`Strings::report`], so a verdict reads the same on screen and on paper.
 
 use crate::config::Lang;
+use crate::report::strings as report;
 
 pub struct Strings {
     pub app: &'static str,
@@ -47,15 +52,9 @@ pub struct Strings {
     pub in_transcript: &'static str,
     /// The overrule note prompt, given the check id and the (translated) new verdict.
     pub in_note: fn(&str, &str) -> String,
-    /// One word per attempt in the queue.
+    /// One word per attempt in the queue (an interrupted one: `report.interrupted`).
     pub q_pass: &'static str,
     pub q_fail: &'static str,
-    pub q_interrupted: &'static str,
-    /// A check's verdict.
-    pub v_pass: &'static str,
-    pub v_fail: &'static str,
-    pub v_uncertain: &'static str,
-    pub v_na: &'static str,
     pub checks: &'static str,
     pub critical: &'static str,
     /// "(was uncertain, overruled by wang)", given the translated graded verdict and who.
@@ -70,7 +69,6 @@ pub struct Strings {
     pub passed: &'static str,
     pub not_passed: &'static str,
     pub reviewed: &'static str,
-    pub corrected: &'static str,
     pub regraded: &'static str,
     pub playing: &'static str,
     pub note_required: &'static str,
@@ -97,29 +95,9 @@ pub struct Strings {
     pub help_title: &'static str,
     pub help_body: &'static str,
     pub too_small: &'static str,
-    /// The headings of `ringcoach report --html`, which trainers read beside these screens.
-    pub html: HtmlStrings,
-}
-
-pub struct HtmlStrings {
-    pub title: fn(&str) -> String,
-    pub all: &'static str,
-    pub from: fn(&str) -> String,
-    pub before: fn(&str) -> String,
-    /// attempts, scored, passed, mean score.
-    pub summary: fn(usize, usize, usize, &str) -> String,
-    pub generated: &'static str,
-    pub weakest: &'static str,
-    pub progress: &'static str,
-    pub pass_rate: &'static str,
-    pub attempts: &'static str,
-    pub columns: [&'static str; 6],
-    /// graded verdict, trainer, note: all already escaped for HTML.
-    pub was_overruled: fn(&str, &str, &str) -> String,
-    pub score_per_attempt: &'static str,
-    pub no_scored: &'static str,
-    pub x_axis: &'static str,
-    pub no_checks: &'static str,
+    /// The words shared with `ringcoach report` (verdicts, interrupted, corrected), which
+    /// trainers read beside these screens.
+    pub report: &'static report::Strings,
 }
 
 pub fn strings(lang: Lang) -> &'static Strings {
@@ -130,14 +108,9 @@ pub fn strings(lang: Lang) -> &'static Strings {
 }
 
 impl Strings {
-    /// A check's verdict as stored ("pass", "fail", "uncertain", "not_applicable").
+    /// A stored verdict in the reports' words, so the screen and the printed page agree.
     pub fn verdict(&self, v: &str) -> &'static str {
-        match v {
-            "pass" => self.v_pass,
-            "fail" => self.v_fail,
-            "uncertain" => self.v_uncertain,
-            _ => self.v_na,
-        }
+        self.report.verdict(v)
     }
 
     /// How an attempt in the queue is doing, as a short word.
@@ -145,7 +118,7 @@ impl Strings {
         match passed {
             Some(true) => self.q_pass,
             Some(false) => self.q_fail,
-            None => self.q_interrupted,
+            None => self.report.interrupted,
         }
     }
 }
@@ -192,11 +165,6 @@ static ZH: Strings = Strings {
     in_note: |check, verdict| format!("推翻判定 {check} → {verdict},备注:"),
     q_pass: "通过",
     q_fail: "未通过",
-    q_interrupted: "中断",
-    v_pass: "通过",
-    v_fail: "未通过",
-    v_uncertain: "不确定",
-    v_na: "不适用",
     checks: "检查项",
     critical: "关键项",
     was_overruled: |graded, by| format!("(原判{graded},{by} 推翻判定)"),
@@ -210,7 +178,6 @@ static ZH: Strings = Strings {
     passed: "通过",
     not_passed: "未通过",
     reviewed: "已复核",
-    corrected: "转写已更正",
     regraded: "已重新评分",
     playing: "▶ 正在播放",
     note_required: "推翻判定必须填写备注,说明理由。",
@@ -243,33 +210,7 @@ static ZH: Strings = Strings {
     // has few, so a wrapped paragraph comes out ragged.
     help_body: "【队列】\nt/s/d 按学员、情景、起始日期筛选(输入后按 Enter)\nv 按结果筛选(通过/未通过/中断) · n 只看需要复核的\nu 只看未复核的 · / 搜索转写 · o 切换排序 · Enter 打开\n【练习】\n↑↓ 选检查项 · Enter 从证据处播放 · p 从头播放/停止\no 推翻判定(Tab 选判定,必须填写备注)\ne 更正转写并重新评分(原始转写保留) · m 标为已复核\n每次操作都连同你的名字和时间记入操作记录。\n\n按任意键关闭帮助。",
     too_small: "窗口太小:至少需要 80×24。",
-    html: HtmlStrings {
-        title: |name| format!("电话礼仪练习进度:{name}"),
-        all: "全部练习",
-        from: |t| format!("{t} 起"),
-        before: |t| format!("{t} 之前"),
-        summary: |attempts, scored, passed, mean| {
-            format!("共 {attempts} 次练习({scored} 次评分,{passed} 次通过) · 平均分 {mean}")
-        },
-        generated: "生成于",
-        weakest: "最弱的类别:",
-        progress: "历次得分",
-        pass_rate: "各类别通过率",
-        attempts: "练习记录",
-        columns: [
-            "开始时间(UTC)",
-            "情景",
-            "得分",
-            "结果",
-            "未通过或不确定的检查项",
-            "转写",
-        ],
-        was_overruled: |graded, by, note| format!("(原判{graded},{by} 推翻判定:{note})"),
-        score_per_attempt: "每次练习的得分",
-        no_scored: "还没有评过分的练习",
-        x_axis: "练习,从旧到新(实心 = 通过)",
-        no_checks: "还没有评过的检查项",
-    },
+    report: &report::ZH,
 };
 
 static EN: Strings = Strings {
@@ -314,11 +255,6 @@ static EN: Strings = Strings {
     in_note: |check, verdict| format!("overrule {check} → {verdict}, note: "),
     q_pass: "pass",
     q_fail: "fail",
-    q_interrupted: "interrupted",
-    v_pass: "pass",
-    v_fail: "fail",
-    v_uncertain: "uncertain",
-    v_na: "n/a",
     checks: "Checks",
     critical: "critical",
     was_overruled: |graded, by| format!("(was {graded}, overruled by {by})"),
@@ -332,7 +268,6 @@ static EN: Strings = Strings {
     passed: "PASSED",
     not_passed: "NOT PASSED",
     reviewed: "reviewed",
-    corrected: "transcript corrected",
     regraded: "re-graded",
     playing: "▶ playing",
     note_required: "An overrule needs a note saying why.",
@@ -363,33 +298,7 @@ static EN: Strings = Strings {
     help_title: "Help",
     help_body: "Queue: filter with t/s/d (type, Enter), v cycles passed/failed/interrupted, n shows only attempts with an uncertain check, u only unreviewed ones, / searches the transcript, o changes the order. Enter opens an attempt.\n\nAttempt: ↑↓ picks a check, Enter plays the recording from where its evidence was said, p plays from the start. o overrules the check (Tab picks the verdict, a note is required); e corrects the transcript and re-grades it (the original is kept); m marks it reviewed. Every action is kept in the audit log with your name and the time.\n\nAny key closes this help.",
     too_small: "The window is too small: make it at least 80×24.",
-    html: HtmlStrings {
-        title: |name| format!("Phone-etiquette progress: {name}"),
-        all: "all attempts",
-        from: |t| format!("from {t}"),
-        before: |t| format!("before {t}"),
-        summary: |attempts, scored, passed, mean| {
-            format!("{attempts} attempts ({scored} scored, {passed} passed) · mean score {mean}")
-        },
-        generated: "generated",
-        weakest: "Weakest categories:",
-        progress: "Progress over time",
-        pass_rate: "Pass rate per category",
-        attempts: "Attempts",
-        columns: [
-            "Started (UTC)",
-            "Scenario",
-            "Score",
-            "Result",
-            "Failed or uncertain checks",
-            "Transcript",
-        ],
-        was_overruled: |graded, by, note| format!("(was {graded}, overruled by {by}: {note})"),
-        score_per_attempt: "Score per attempt",
-        no_scored: "no scored attempts",
-        x_axis: "attempts, oldest → newest (filled = passed)",
-        no_checks: "no graded checks",
-    },
+    report: &report::EN,
 };
 
 /// The mark before a check: ✔ pass, ✘ fail, ? uncertain, – not applicable.

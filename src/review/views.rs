@@ -330,7 +330,7 @@ fn attempt(r: &Review, a: &AttemptView, frame: &mut Frame, area: Rect) {
     )));
     for (on, word) in [
         (a.reviewed, s.reviewed),
-        (a.corrected, s.corrected),
+        (a.corrected, s.report.corrected),
         (a.regraded, s.regraded),
     ] {
         if on {

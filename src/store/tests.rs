@@ -2,8 +2,10 @@
 //! recovery after a (simulated) crash, rebuild, check and prune. Killing real processes is
 //! in tests/store.rs.
 
-use std::fs;
+use std::fs::{self, OpenOptions};
+use std::io::Write;
 use std::path::PathBuf;
+use std::time::SystemTime;
 
 use super::*;
 use crate::transcribe::{Segment, Token};
@@ -865,12 +867,14 @@ fn a_temp_marker_of_a_dead_recorder_is_a_leftover() {
     let mut child = std::process::Command::new("true").spawn().unwrap();
     let dead = child.id();
     child.wait().unwrap();
-    assert!(super::temp_marker_owner_is_dead(&format!(
+    assert!(super::recovery::temp_marker_owner_is_dead(&format!(
         ".20261127T000000.000000Z-1a2b3c4d.tmp-{dead}"
     )));
     let me = std::process::id();
-    assert!(!super::temp_marker_owner_is_dead(&format!(
+    assert!(!super::recovery::temp_marker_owner_is_dead(&format!(
         ".20261127T000000.000000Z-1a2b3c4d.tmp-{me}"
     )));
-    assert!(!super::temp_marker_owner_is_dead(".x.tmp-notapid"));
+    assert!(!super::recovery::temp_marker_owner_is_dead(
+        ".x.tmp-notapid"
+    ));
 }

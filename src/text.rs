@@ -2,6 +2,9 @@
 //! says compare equal: full-width → half-width, Traditional → Simplified (fast2s),
 //! punctuation, symbols and whitespace removed, ASCII lower-cased. Offsets in reports are
 //! character offsets into this normalised text.
+//!
+//! A leaf: it imports nothing from the rest of the crate, so the scenario loader, the grader
+//! and the review screens can all use it without depending on one another.
 
 use pinyin::ToPinyin;
 

@@ -2,21 +2,25 @@
 //! shared [`Phrasebook`] (greetings, offers of help, closings, banned phrases, thresholds) and
 //! the [`OrgProfile`] (default organisation name).
 //!
-//! The built-in files are compiled into the binary (so an installed `ringcoach` works from any
-//! directory); an optional directory adds scenarios or overrides them by id. A malformed file
-//! becomes a [`Problem`] with file:line:col and is skipped; it never takes the others down.
+//! This file is the format: the types, parsing and validating one file, and locating a
+//! problem as file:line:col. [`catalog`] is where the files come from (built in, a prompts
+//! directory). The loader never calls the grader: the checks that need it (model answers
+//! passing their rubric) are `grading::lint`'s.
+
+pub mod catalog;
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::ops::Range;
-use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use toml::Spanned;
 
 use crate::audio::ring::RingCadence;
-use crate::grading::normalize::normalize;
+use crate::text::normalize;
+
+pub use catalog::{read_files, Catalog, CheckedFile, ScenarioError};
 
 /// Environment variable naming an extra prompts directory (same as `--prompts DIR`).
 pub const PROMPTS_ENV: &str = "RINGCOACH_PROMPTS";
@@ -26,67 +30,9 @@ pub const PHRASEBOOK_FILE: &str = "phrases.toml";
 pub const ORG_FILE: &str = "org.toml";
 /// Where the organisation goes in model answers.
 pub const ORG_PLACEHOLDER: &str = "{org}";
-/// Marks a gap of up to [`GAP_MAX_CHARS`] characters inside a pattern: `有本事…投诉`.
+/// Marks a gap inside a banned pattern: `有本事…投诉` (how far it reaches is the matcher's
+/// business: `grading::matcher::GAP_MAX_CHARS`).
 pub const GAP: char = '…';
-/// The longest gap a `…` in a pattern bridges, in normalised characters.
-pub const GAP_MAX_CHARS: usize = 12;
-
-const BUILTIN_PHRASEBOOK: &str = include_str!("../prompts/phrases.toml");
-const BUILTIN_ORG: &str = include_str!("../prompts/org.toml");
-const BUILTIN_SCENARIOS: &[(&str, &str)] = &[
-    (
-        "prompts/answer-call.toml",
-        include_str!("../prompts/answer-call.toml"),
-    ),
-    (
-        "prompts/outgoing-call.toml",
-        include_str!("../prompts/outgoing-call.toml"),
-    ),
-    (
-        "prompts/complaint-call.toml",
-        include_str!("../prompts/complaint-call.toml"),
-    ),
-    (
-        "prompts/repair-request.toml",
-        include_str!("../prompts/repair-request.toml"),
-    ),
-    (
-        "prompts/fee-enquiry.toml",
-        include_str!("../prompts/fee-enquiry.toml"),
-    ),
-    (
-        "prompts/fee-reminder.toml",
-        include_str!("../prompts/fee-reminder.toml"),
-    ),
-    (
-        "prompts/absent-colleague.toml",
-        include_str!("../prompts/absent-colleague.toml"),
-    ),
-    (
-        "prompts/transfer-call.toml",
-        include_str!("../prompts/transfer-call.toml"),
-    ),
-    (
-        "prompts/cannot-hear.toml",
-        include_str!("../prompts/cannot-hear.toml"),
-    ),
-    (
-        "prompts/silent-call.toml",
-        include_str!("../prompts/silent-call.toml"),
-    ),
-    (
-        "prompts/dialect-caller.toml",
-        include_str!("../prompts/dialect-caller.toml"),
-    ),
-    (
-        "prompts/angry-caller.toml",
-        include_str!("../prompts/angry-caller.toml"),
-    ),
-    (
-        "prompts/end-call.toml",
-        include_str!("../prompts/end-call.toml"),
-    ),
-];
 
 /// A list of phrases with the span of the list and of each entry, for file:line:col problems.
 pub type Phrases = Spanned<Vec<Spanned<String>>>;
@@ -94,6 +40,20 @@ pub type Phrases = Spanned<Vec<Spanned<String>>>;
 /// The phrases of a list as plain strings.
 pub fn phrases(list: &Phrases) -> impl Iterator<Item = &str> {
     list.get_ref().iter().map(|s| s.get_ref().as_str())
+}
+
+/// The normalised parts of a banned pattern between its [`GAP`]s. A pattern that would match
+/// nothing or everything is an error saying why: nothing left once punctuation is removed,
+/// or a gap without text on both sides.
+pub fn pattern_parts(pattern: &str) -> Result<Vec<String>, String> {
+    let parts: Vec<String> = pattern.split(GAP).map(normalize).collect();
+    if parts.iter().all(|p| p.is_empty()) {
+        return Err("nothing is left once punctuation and spaces are removed".into());
+    }
+    if parts.iter().any(|p| p.is_empty()) {
+        return Err(format!("a `{GAP}` gap needs text on both sides"));
+    }
+    Ok(parts)
 }
 
 /// Text in both languages: what the trainee reads (zh) and its gloss (en).
@@ -243,7 +203,7 @@ pub struct BannedFamily {
     pub id: Spanned<String>,
     pub zh: String,
     pub en: String,
-    /// Exact phrases; `…` bridges a gap of up to [`GAP_MAX_CHARS`] characters.
+    /// Exact phrases; a [`GAP`] (`…`) bridges a short gap (see [`pattern_parts`]).
     pub patterns: Phrases,
     /// A pattern found inside one of these contexts is not flagged (喂 inside 喂养).
     #[serde(default)]
@@ -406,256 +366,6 @@ impl fmt::Display for Problem {
             self.file, self.line, self.col, self.message
         )
     }
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum ScenarioError {
-    #[error("cannot read prompts directory {path}: {source} (check the path given with --prompts or {PROMPTS_ENV})")]
-    ReadDir {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("cannot read scenario file {path}: {source} (check the path and its permissions)")]
-    ReadFile {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("unknown scenario `{id}`: valid ids are {valid} (see `ringcoach scenarios`)")]
-    UnknownScenario { id: String, valid: String },
-    #[error(
-        "the built-in {file} is invalid: {problem} (this is a bug in ringcoach; please report it)"
-    )]
-    BrokenBuiltin { file: String, problem: String },
-}
-
-/// Scenarios, phrase book and organisation profile, with the problems found loading them.
-#[derive(Debug, Clone)]
-pub struct Catalog {
-    /// In id order.
-    pub scenarios: Vec<Scenario>,
-    pub phrasebook: Phrasebook,
-    pub org: OrgProfile,
-    /// Malformed files that were skipped.
-    pub problems: Vec<Problem>,
-}
-
-impl Catalog {
-    /// The built-in catalog only.
-    pub fn builtin() -> Result<Catalog, ScenarioError> {
-        Catalog::load(None)
-    }
-
-    /// The built-in catalog plus `dir`'s files, which override by id (and may replace
-    /// `phrases.toml` and `org.toml`). Malformed files are recorded in `problems` and skipped.
-    pub fn load(dir: Option<&Path>) -> Result<Catalog, ScenarioError> {
-        let mut problems = Vec::new();
-        let mut phrasebook = parse_phrasebook("prompts/phrases.toml", BUILTIN_PHRASEBOOK)
-            .map_err(|p| broken("prompts/phrases.toml", p))?;
-        let mut org = parse_org("prompts/org.toml", BUILTIN_ORG)
-            .map_err(|p| broken("prompts/org.toml", p))?;
-        let mut by_id: BTreeMap<String, Scenario> = BTreeMap::new();
-        let mut seen = BTreeMap::new();
-        for (file, src) in BUILTIN_SCENARIOS {
-            let sc = parse_scenario(file, src).map_err(|p| broken(file, p))?;
-            if let Some(p) = duplicate(file, src, &sc, &mut seen) {
-                return Err(broken(file, vec![p]));
-            }
-            by_id.insert(sc.id().to_string(), sc);
-        }
-        if let Some(dir) = dir {
-            let files = toml_files(dir)?;
-            let mut seen = BTreeMap::new();
-            for path in files {
-                let name = path.display().to_string();
-                let src = match read_text(&path) {
-                    Ok(s) => s,
-                    Err(p) => {
-                        problems.push(p);
-                        continue;
-                    }
-                };
-                match path.file_name().and_then(|n| n.to_str()) {
-                    Some(PHRASEBOOK_FILE) => match parse_phrasebook(&name, &src) {
-                        Ok(b) => phrasebook = b,
-                        Err(p) => problems.extend(p),
-                    },
-                    Some(ORG_FILE) => match parse_org(&name, &src) {
-                        Ok(o) => org = o,
-                        Err(p) => problems.extend(p),
-                    },
-                    _ => match parse_scenario(&name, &src) {
-                        Ok(sc) => match duplicate(&name, &src, &sc, &mut seen) {
-                            Some(p) => problems.push(p),
-                            None => {
-                                by_id.insert(sc.id().to_string(), sc);
-                            }
-                        },
-                        Err(p) => problems.extend(p),
-                    },
-                }
-            }
-        }
-        Ok(Catalog {
-            scenarios: by_id.into_values().collect(),
-            phrasebook,
-            org,
-            problems,
-        })
-    }
-
-    pub fn get(&self, id: &str) -> Result<&Scenario, ScenarioError> {
-        self.scenarios
-            .iter()
-            .find(|s| s.id() == id)
-            .ok_or_else(|| ScenarioError::UnknownScenario {
-                id: id.to_string(),
-                valid: self.ids().join(", "),
-            })
-    }
-
-    pub fn ids(&self) -> Vec<&str> {
-        self.scenarios.iter().map(|s| s.id()).collect()
-    }
-}
-
-fn broken(file: &str, problems: Vec<Problem>) -> ScenarioError {
-    let problem = problems
-        .iter()
-        .map(|p| p.to_string())
-        .collect::<Vec<_>>()
-        .join("; ");
-    ScenarioError::BrokenBuiltin {
-        file: file.to_string(),
-        problem,
-    }
-}
-
-fn duplicate(
-    file: &str,
-    src: &str,
-    sc: &Scenario,
-    seen: &mut BTreeMap<String, String>,
-) -> Option<Problem> {
-    match seen.get(sc.id()) {
-        Some(first) => Some(problem_at(
-            file,
-            src,
-            sc.id.span(),
-            format!(
-                "duplicate scenario id `{}` (also in {first}): give one of them another id",
-                sc.id()
-            ),
-        )),
-        None => {
-            seen.insert(sc.id().to_string(), file.to_string());
-            None
-        }
-    }
-}
-
-fn toml_files(dir: &Path) -> Result<Vec<PathBuf>, ScenarioError> {
-    let rd = std::fs::read_dir(dir).map_err(|source| ScenarioError::ReadDir {
-        path: dir.to_path_buf(),
-        source,
-    })?;
-    let mut files: Vec<PathBuf> = rd
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
-        .collect();
-    files.sort();
-    Ok(files)
-}
-
-fn read_text(path: &Path) -> Result<String, Problem> {
-    let name = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|e| Problem {
-        file: name.clone(),
-        line: 1,
-        col: 1,
-        message: format!("cannot read: {e}"),
-    })?;
-    String::from_utf8(bytes).map_err(|e| {
-        let prefix = &e.as_bytes()[..e.utf8_error().valid_up_to()];
-        let text = String::from_utf8_lossy(prefix);
-        let (line, col) = line_col(&text, text.len());
-        Problem {
-            file: name,
-            line,
-            col,
-            message: "not valid UTF-8: save the file as UTF-8".into(),
-        }
-    })
-}
-
-/// Validates files as `scenarios check` does: each file is a scenario, or the phrase book /
-/// org profile by its name. Duplicate ids across the given files are problems too.
-pub fn check_files(paths: &[PathBuf]) -> Result<Vec<Problem>, ScenarioError> {
-    let mut problems = Vec::new();
-    let mut seen = BTreeMap::new();
-    let builtin = Catalog::builtin()?;
-    for path in paths {
-        let name = path.display().to_string();
-        let src = match read_text(path) {
-            Ok(s) => s,
-            Err(p) => {
-                problems.push(p);
-                continue;
-            }
-        };
-        match path.file_name().and_then(|n| n.to_str()) {
-            Some(PHRASEBOOK_FILE) => {
-                problems.extend(parse_phrasebook(&name, &src).err().unwrap_or_default())
-            }
-            Some(ORG_FILE) => problems.extend(parse_org(&name, &src).err().unwrap_or_default()),
-            _ => match parse_scenario(&name, &src) {
-                Ok(sc) => {
-                    if let Some(p) = duplicate(&name, &src, &sc, &mut seen) {
-                        problems.push(p);
-                    }
-                    problems.extend(model_answer_problems(&name, &src, &sc, &builtin));
-                }
-                Err(p) => problems.extend(p),
-            },
-        }
-    }
-    Ok(problems)
-}
-
-/// Every model answer must pass its own scenario with the default organisation; one that
-/// does not means the rubric and its examples disagree.
-pub fn model_answer_problems(
-    file: &str,
-    src: &str,
-    sc: &Scenario,
-    catalog: &Catalog,
-) -> Vec<Problem> {
-    let mut out = Vec::new();
-    for (i, answer) in sc.model_answers.get_ref().iter().enumerate() {
-        let report =
-            crate::grading::grade_model_answer(sc, &catalog.phrasebook, &catalog.org, answer);
-        use crate::grading::Verdict;
-        let failing: Vec<String> = report
-            .checks
-            .iter()
-            .filter(|c| matches!(c.verdict, Verdict::Fail | Verdict::Uncertain))
-            .map(|c| format!("{} ({})", c.id, c.verdict))
-            .collect();
-        // Trainees copy model answers: passing on points is not enough, every check must pass.
-        if !report.passed || !failing.is_empty() {
-            out.push(problem_at(
-                file,
-                src,
-                answer.turns.span(),
-                format!(
-                    "model answer {} does not pass its own rubric (score {}; {}): fix the answer or the rubric",
-                    i + 1,
-                    report.score,
-                    failing.join(", ")
-                ),
-            ));
-        }
-    }
-    out
 }
 
 /// Parses and validates one scenario file.
@@ -840,7 +550,7 @@ impl Validator<'_> {
             );
         }
         for p in f.patterns.get_ref() {
-            if let Err(why) = crate::grading::matcher::Pattern::parse(p.get_ref()) {
+            if let Err(why) = pattern_parts(p.get_ref()) {
                 self.at(
                     p.span(),
                     format!(
@@ -856,9 +566,8 @@ impl Validator<'_> {
             for u in unless.get_ref() {
                 let nu = normalize(u.get_ref());
                 let covers = f.patterns.get_ref().iter().any(|p| {
-                    crate::grading::matcher::Pattern::parse(p.get_ref())
-                        .map(|pat| pat.first_part().is_some_and(|part| nu.contains(part)))
-                        .unwrap_or(false)
+                    pattern_parts(p.get_ref())
+                        .is_ok_and(|parts| parts.first().is_some_and(|part| nu.contains(part)))
                 });
                 if !nu.is_empty() && !covers {
                     self.at(
@@ -876,7 +585,8 @@ fn toml_problem(file: &str, src: &str, e: &toml::de::Error) -> Problem {
     problem_at(file, src, span, e.message().trim().replace('\n', " "))
 }
 
-fn problem_at(file: &str, src: &str, span: Range<usize>, message: String) -> Problem {
+/// A problem at byte offset `span.start` of `src`, located as file:line:col.
+pub fn problem_at(file: &str, src: &str, span: Range<usize>, message: String) -> Problem {
     let (line, col) = line_col(src, span.start);
     Problem {
         file: file.to_string(),
@@ -922,30 +632,6 @@ pub fn rubric_sha256(sc: &Scenario, book: &Phrasebook) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn builtin_catalog_loads_with_all_required_ids() {
-        let c = Catalog::builtin().unwrap();
-        for id in [
-            "answer-call",
-            "outgoing-call",
-            "complaint-call",
-            "repair-request",
-            "fee-enquiry",
-            "fee-reminder",
-            "absent-colleague",
-            "transfer-call",
-            "cannot-hear",
-            "silent-call",
-            "dialect-caller",
-            "angry-caller",
-            "end-call",
-        ] {
-            assert!(c.get(id).is_ok(), "missing {id}");
-        }
-        assert!(c.problems.is_empty());
-        assert_eq!(c.org.name, "广利物业");
-    }
 
     #[test]
     fn line_col_counts_characters() {

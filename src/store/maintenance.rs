@@ -1,0 +1,360 @@
+//! Keeping the store sound: `store rebuild` (the index from the files), `store check`
+//! (files against `meta.json` and the index, repairing what is safe), `store prune`
+//! (attempts older than a cut-off). All of them walk `attempts/YYYY/MM/DD/<id>/`.
+
+use std::fs::{self, OpenOptions, TryLockError};
+use std::path::{Path, PathBuf};
+
+use super::audit::read_audit;
+use super::fsio::{self, io_err, sha256_file};
+use super::recording::Started;
+use super::recovery::Recovered;
+use super::{
+    read_optional, wav_stream, AttemptId, Store, StoreError, Timestamp, AUDIO, AUDIT, META, STARTED,
+};
+
+/// A problem found by [`Store::check`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Problem {
+    pub id: Option<AttemptId>,
+    pub path: PathBuf,
+    pub what: String,
+    pub repaired: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CheckReport {
+    pub attempts: usize,
+    pub in_progress: usize,
+    pub problems: Vec<Problem>,
+}
+
+impl CheckReport {
+    pub fn unrepaired(&self) -> usize {
+        self.problems.iter().filter(|p| !p.repaired).count()
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RebuildReport {
+    pub indexed: usize,
+    /// Attempt directories without `meta.json` (in progress or awaiting recovery).
+    pub unfinished: usize,
+    pub removed_rows: usize,
+    /// Directories that could not be read, with why; `store check` says more.
+    pub unreadable: Vec<(PathBuf, String)>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PruneReport {
+    /// Deleted (or, in a dry run, would be deleted): id and start time.
+    pub pruned: Vec<(AttemptId, Timestamp)>,
+    pub skipped_in_progress: usize,
+}
+
+/// One attempt directory found by a scan.
+struct Found {
+    id: AttemptId,
+    dir: PathBuf,
+}
+
+impl Store {
+    /// Is an attempt being recorded right now (its marker is locked by a live process)?
+    fn in_progress(&self, id: &AttemptId) -> bool {
+        let path = self.root.join("inflight").join(id.as_str());
+        match OpenOptions::new().write(true).open(path) {
+            Ok(f) => matches!(f.try_lock(), Err(TryLockError::WouldBlock)),
+            Err(_) => false,
+        }
+    }
+
+    /// Every attempt directory, plus anything under `attempts/` that should not be there.
+    fn scan(&self) -> Result<(Vec<Found>, Vec<PathBuf>), StoreError> {
+        let mut found = Vec::new();
+        let mut strays = Vec::new();
+        let root = self.root.join("attempts");
+        let list = |d: &Path| -> Result<Vec<(String, PathBuf, bool)>, StoreError> {
+            let mut v = Vec::new();
+            for e in fs::read_dir(d).map_err(io_err("read", d))? {
+                let e = e.map_err(io_err("read", d))?;
+                let is_dir = e.file_type().map(|t| t.is_dir()).unwrap_or(false);
+                v.push((
+                    e.file_name().to_string_lossy().into_owned(),
+                    e.path(),
+                    is_dir,
+                ));
+            }
+            v.sort();
+            Ok(v)
+        };
+        let numeric = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit());
+        for (y, yp, yd) in list(&root)? {
+            if !(yd && numeric(&y, 4)) {
+                strays.push(yp);
+                continue;
+            }
+            for (m, mp, md) in list(&yp)? {
+                if !(md && numeric(&m, 2)) {
+                    strays.push(mp);
+                    continue;
+                }
+                for (d, dp, dd) in list(&mp)? {
+                    if !(dd && numeric(&d, 2)) {
+                        strays.push(dp);
+                        continue;
+                    }
+                    for (name, path, is_dir) in list(&dp)? {
+                        match AttemptId::parse(&name) {
+                            Ok(id)
+                                if is_dir
+                                    && id.rel_dir()
+                                        == Path::new(&y).join(&m).join(&d).join(&name) =>
+                            {
+                                found.push(Found { id, dir: path })
+                            }
+                            _ => strays.push(path),
+                        }
+                    }
+                }
+            }
+        }
+        Ok((found, strays))
+    }
+
+    /// Re-indexes every finished attempt from its files and drops rows whose attempt is
+    /// gone. Safe while another process records: rows are upserted, never wiped wholesale.
+    pub fn rebuild(&self) -> Result<RebuildReport, StoreError> {
+        let (found, _) = self.scan()?;
+        let mut report = RebuildReport::default();
+        let mut rows = Vec::with_capacity(found.len());
+        for f in &found {
+            match self.summarise(&f.id) {
+                Ok(Some(s)) => rows.push(s),
+                Ok(None) => report.unfinished += 1,
+                Err(e) => report.unreadable.push((f.dir.clone(), e.to_string())),
+            }
+        }
+        self.index.upsert_many(&rows)?;
+        report.indexed = rows.len();
+        let on_disk: std::collections::HashSet<&AttemptId> = found.iter().map(|f| &f.id).collect();
+        for id in self.index.ids()? {
+            // Re-check the disk: the attempt may have been finished since the scan.
+            if !on_disk.contains(&id) && !self.attempt_dir(&id).join(META).exists() {
+                self.index.remove(&id)?;
+                report.removed_rows += 1;
+            }
+        }
+        Ok(report)
+    }
+
+    /// Compares files and index; with `repair`, fixes what can be fixed without losing
+    /// data. `verify_hashes` also re-hashes every file against `meta.json` (reads all audio).
+    pub fn check(&self, repair: bool, verify_hashes: bool) -> Result<CheckReport, StoreError> {
+        let (found, strays) = self.scan()?;
+        let mut report = CheckReport::default();
+        let problem = |report: &mut CheckReport,
+                       id: Option<&AttemptId>,
+                       path: &Path,
+                       what: String,
+                       repaired: bool| {
+            report.problems.push(Problem {
+                id: id.cloned(),
+                path: path.to_path_buf(),
+                what,
+                repaired,
+            })
+        };
+        for p in strays {
+            problem(
+                &mut report,
+                None,
+                &p,
+                "not an attempt directory (left alone)".into(),
+                false,
+            );
+        }
+        let mut on_disk = std::collections::HashSet::new();
+        for f in &found {
+            on_disk.insert(f.id.clone());
+            if self.in_progress(&f.id) {
+                report.in_progress += 1;
+                continue;
+            }
+            report.attempts += 1;
+            if !f.dir.join(META).exists() {
+                if repair {
+                    let what = match self.recover_attempt(&f.id) {
+                        Ok(Some(Recovered::Interrupted { frames, .. })) => {
+                            format!("unfinished; recovered as interrupted ({frames} frames)")
+                        }
+                        Ok(Some(Recovered::Removed { .. })) => {
+                            "unfinished with no audio; removed".into()
+                        }
+                        Ok(_) => "unfinished; re-indexed".into(),
+                        Err(e) => {
+                            problem(
+                                &mut report,
+                                Some(&f.id),
+                                &f.dir,
+                                format!("unfinished and not recoverable: {e}"),
+                                false,
+                            );
+                            continue;
+                        }
+                    };
+                    let marker = self.root.join("inflight").join(f.id.as_str());
+                    let _ = fs::remove_file(marker);
+                    problem(&mut report, Some(&f.id), &f.dir, what, true);
+                } else {
+                    problem(
+                        &mut report,
+                        Some(&f.id),
+                        &f.dir,
+                        "unfinished (no meta.json); `--repair` recovers it".into(),
+                        false,
+                    );
+                }
+                continue;
+            }
+            self.check_files(f, repair, verify_hashes, &mut report);
+        }
+        for id in self.index.ids()? {
+            if !on_disk.contains(&id) && !self.attempt_dir(&id).exists() {
+                if repair {
+                    self.index.remove(&id)?;
+                }
+                problem(
+                    &mut report,
+                    Some(&id),
+                    &self.attempt_dir(&id),
+                    "indexed but its files are gone".into(),
+                    repair,
+                );
+            }
+        }
+        Ok(report)
+    }
+
+    fn check_files(&self, f: &Found, repair: bool, verify_hashes: bool, report: &mut CheckReport) {
+        let mut problem = |what: String, path: &Path, repaired: bool| {
+            report.problems.push(Problem {
+                id: Some(f.id.clone()),
+                path: path.to_path_buf(),
+                what,
+                repaired,
+            })
+        };
+        let meta = match self.read_meta(&f.id) {
+            Ok(m) => m,
+            Err(e) => return problem(format!("cannot read: {e}"), &f.dir.join(META), false),
+        };
+        if let Ok(entries) = fs::read_dir(&f.dir) {
+            for e in entries.flatten() {
+                let name = e.file_name().to_string_lossy().into_owned();
+                if fsio::is_temp_name(&name) {
+                    let fixed = repair && fs::remove_file(e.path()).is_ok();
+                    problem("leftover temporary file".into(), &e.path(), fixed);
+                }
+            }
+        }
+        let audio = f.dir.join(AUDIO);
+        match wav_stream::repair(&audio, false) {
+            Ok(Some(r)) if r.frames == meta.audio.frames && !r.repaired => {}
+            Ok(Some(r)) => problem(
+                format!("WAV holds {} frames (header consistent: {}), meta.json says {}; restore it from a backup", r.frames, !r.repaired, meta.audio.frames),
+                &audio,
+                false,
+            ),
+            Ok(None) => problem("WAV has no header; restore it from a backup".into(), &audio, false),
+            Err(e) => problem(e.to_string(), &audio, false),
+        }
+        for (name, want) in &meta.files {
+            let p = f.dir.join(name);
+            if !p.exists() {
+                problem("missing".into(), &p, false);
+            } else if verify_hashes {
+                match sha256_file(&p) {
+                    Ok(h) if &h == want => {}
+                    Ok(_) => problem(
+                        "content differs from its SHA-256 in meta.json".into(),
+                        &p,
+                        false,
+                    ),
+                    Err(e) => problem(e.to_string(), &p, false),
+                }
+            }
+        }
+        match read_audit(&f.dir) {
+            Ok((_, 0)) => {}
+            Ok((_, n)) => problem(
+                format!("{n} unreadable line(s) (torn by a crash; the rest is intact)"),
+                &f.dir.join(AUDIT),
+                false,
+            ),
+            Err(e) => problem(e.to_string(), &f.dir.join(AUDIT), false),
+        }
+        let want = match self.summarise(&f.id) {
+            Ok(Some(s)) => s,
+            Ok(None) => return,
+            Err(e) => return problem(format!("cannot summarise: {e}"), &f.dir, false),
+        };
+        let (what, path) = match self.index.get(&f.id) {
+            Ok(Some(row)) if row == want => return,
+            Ok(Some(_)) => (
+                "index row differs from the files",
+                self.root.join("index.sqlite"),
+            ),
+            Ok(None) => ("not in the index", self.root.join("index.sqlite")),
+            Err(e) => return problem(e.to_string(), &self.root.join("index.sqlite"), false),
+        };
+        let fixed = repair && self.index.upsert(&want).is_ok();
+        problem(what.into(), &path, fixed);
+    }
+
+    /// Deletes attempts that started before `cutoff` (files and index rows). Attempts
+    /// being recorded are skipped. With `dry_run`, only reports what would go.
+    pub fn prune(&self, cutoff: Timestamp, dry_run: bool) -> Result<PruneReport, StoreError> {
+        let (found, _) = self.scan()?;
+        let mut report = PruneReport::default();
+        for f in found {
+            // The id encodes the creation time, which is never before the start: a quick
+            // skip of recent attempts without reading their files.
+            let started = match self.read_meta(&f.id) {
+                Ok(m) => m.info.started,
+                Err(_) => match read_optional::<Started>(&f.dir.join(STARTED)) {
+                    Ok(Some(s)) => s.info.started,
+                    // Nothing says when it started: fall back to the id's creation time.
+                    _ => id_time(&f.id),
+                },
+            };
+            if started >= cutoff {
+                continue;
+            }
+            if self.in_progress(&f.id) {
+                report.skipped_in_progress += 1;
+                continue;
+            }
+            if !dry_run {
+                self.remove_attempt(&f.id)?;
+            }
+            report.pruned.push((f.id, started));
+        }
+        Ok(report)
+    }
+}
+
+/// The creation time an id encodes.
+fn id_time(id: &AttemptId) -> Timestamp {
+    let s = id.as_str();
+    let iso = format!(
+        "{}-{}-{}T{}:{}:{}.{}Z",
+        &s[0..4],
+        &s[4..6],
+        &s[6..8],
+        &s[9..11],
+        &s[11..13],
+        &s[13..15],
+        &s[16..22]
+    );
+    Timestamp::parse(&iso).unwrap_or(Timestamp::from_unix_ms(0))
+}
