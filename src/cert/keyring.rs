@@ -541,16 +541,21 @@ pub fn write_new(path: &Path, bytes: &[u8]) -> Result<(), CertError> {
             .map_err(CertError::io("create", &tmp))?;
         f.write_all(bytes).map_err(CertError::io("write", &tmp))?;
         f.sync_all().map_err(CertError::io("sync", &tmp))?;
-        fs::hard_link(&tmp, path).map_err(|e| {
-            if e.kind() == std::io::ErrorKind::AlreadyExists {
-                CertError::Invalid(format!(
-                    "{} already exists; a signed file is never overwritten: choose another name",
-                    path.display()
-                ))
-            } else {
-                CertError::io("create", path)(e)
+        let exists = || {
+            CertError::Invalid(format!(
+                "{} already exists; a signed file is never overwritten: choose another name",
+                path.display()
+            ))
+        };
+        match fs::hard_link(&tmp, path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return Err(exists()),
+            // Filesystems without hard links (FAT on a USB stick): check, then rename.
+            Err(_) if !path.exists() => {
+                fs::rename(&tmp, path).map_err(CertError::io("rename into place", path))?
             }
-        })?;
+            Err(_) => return Err(exists()),
+        }
         crate::store::fsio::sync_parent(path).map_err(CertError::from_store)
     })();
     let _ = fs::remove_file(&tmp);
