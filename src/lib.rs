@@ -24,6 +24,7 @@
 
 pub mod app;
 pub mod audio;
+pub mod cert;
 pub mod cli;
 pub mod config;
 pub mod grading;

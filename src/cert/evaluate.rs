@@ -1,0 +1,299 @@
+//! The certificate's result, recomputed from what the certificate holds: pure, no I/O.
+//!
+//! Per call the score is the grader's (from the final verdicts, as graded); this module applies
+//! the suite's pass rules to those scores and to the final verdicts of critical checks, and
+//! checks that the record explains itself: each final verdict is the machine verdict with the
+//! recorded overrules applied in order, nothing is left uncertain, every call was taken once.
+//! The issuer runs it before signing; a verifier runs it to refuse a certificate whose stated
+//! result disagrees.
+
+use serde::{Deserialize, Serialize};
+
+use super::credential::{CallRecord, CheckRecord, ResultStatus, StatedResult};
+use crate::grading::Verdict;
+
+/// The suite's pass rules, as the certificate states them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PassRules {
+    /// How many calls the suite has.
+    pub total_calls: u32,
+    /// The score a call needs to pass (0–100).
+    pub call_mark: u32,
+    /// The overall score (mean of all calls, a call not taken counting 0) the certificate needs.
+    pub overall_mark: u32,
+    /// How many calls must pass.
+    pub calls_required: u32,
+    /// Check ids, or `prefix*` patterns (`banned_phrase:*`), whose failure fails the call and
+    /// the certificate, besides the checks the rubrics mark critical.
+    pub critical: Vec<String>,
+}
+
+impl PassRules {
+    /// Whether a failed `check` fails the certificate.
+    pub fn is_critical(&self, check: &CheckRecord) -> bool {
+        check.critical
+            || self.critical.iter().any(|p| match p.strip_suffix('*') {
+                Some(prefix) => check.id.starts_with(prefix),
+                None => check.id == *p,
+            })
+    }
+
+    /// What is impossible about the rules themselves.
+    pub fn problems(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.total_calls == 0 {
+            out.push("the rules count no calls".to_string());
+        }
+        if self.calls_required > self.total_calls {
+            out.push(format!(
+                "the rules require {} calls passed of {}",
+                self.calls_required, self.total_calls
+            ));
+        }
+        if self.call_mark > 100 || self.overall_mark > 100 {
+            out.push("a pass mark above 100".to_string());
+        }
+        out
+    }
+}
+
+/// One call, recomputed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CallOutcome {
+    pub index: u32,
+    /// False for a call of the suite the sitting never reached.
+    pub taken: bool,
+    pub score: u32,
+    pub passed: bool,
+    /// Critical checks whose final verdict is fail.
+    pub critical_failures: Vec<String>,
+}
+
+/// The recomputed result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Outcome {
+    /// Every call of the suite, taken or not.
+    pub calls: Vec<CallOutcome>,
+    /// Mean of the call scores, rounded half up.
+    pub score: u32,
+    pub calls_passed: u32,
+    pub passed: bool,
+    /// Why the certificate failed, for people (empty when it passed).
+    pub reasons: Vec<String>,
+    /// What makes the record unfit to certify (uncertain verdicts, unexplained final
+    /// verdicts, repeated attempts, a broken call order). Empty for a sound record.
+    pub problems: Vec<String>,
+}
+
+impl Outcome {
+    pub fn status(&self) -> ResultStatus {
+        if self.passed {
+            ResultStatus::Passed
+        } else {
+            ResultStatus::Failed
+        }
+    }
+
+    /// The result as a certificate states it.
+    pub fn stated(&self) -> StatedResult {
+        StatedResult {
+            score: self.score,
+            calls_passed: self.calls_passed,
+            status: self.status(),
+        }
+    }
+
+    /// Where a stated result (overall and per call) disagrees with this recomputation.
+    pub fn disagreements(&self, stated: &StatedResult, calls: &[CallRecord]) -> Vec<String> {
+        let mut out = Vec::new();
+        if stated.score != self.score {
+            out.push(format!(
+                "the certificate states an overall score of {}, the calls give {}",
+                stated.score, self.score
+            ));
+        }
+        if stated.calls_passed != self.calls_passed {
+            out.push(format!(
+                "the certificate states {} calls passed, the calls give {}",
+                stated.calls_passed, self.calls_passed
+            ));
+        }
+        if stated.status != self.status() {
+            out.push(format!(
+                "the certificate states {:?}, the rules give {:?}",
+                stated.status,
+                self.status()
+            ));
+        }
+        for (call, got) in calls.iter().zip(&self.calls) {
+            if call.passed != got.passed {
+                out.push(format!(
+                    "call {} is stated {}, the rules give {}",
+                    call.index,
+                    if call.passed { "passed" } else { "failed" },
+                    if got.passed { "passed" } else { "failed" }
+                ));
+            }
+        }
+        out
+    }
+}
+
+fn verdict_name(v: Verdict) -> String {
+    v.to_string()
+}
+
+/// Applies `rules` to `calls` (the certificate's calls, in order).
+pub fn evaluate(rules: &PassRules, calls: &[CallRecord]) -> Outcome {
+    let mut problems = rules.problems();
+    if calls.len() > rules.total_calls as usize {
+        problems.push(format!(
+            "{} calls recorded for a suite of {}",
+            calls.len(),
+            rules.total_calls
+        ));
+    }
+    let mut outcomes = Vec::new();
+    for (i, call) in calls.iter().enumerate() {
+        let n = call.index;
+        if n as usize != i + 1 {
+            problems.push(format!("call {} is recorded in position {}", n, i + 1));
+        }
+        if call.attempts != 1 {
+            problems.push(format!(
+                "call {n} records {} attempts; a certification call is taken once",
+                call.attempts
+            ));
+        }
+        if call.score > 100 {
+            problems.push(format!(
+                "call {n} has a score of {} (above 100)",
+                call.score
+            ));
+        }
+        problems.extend(check_verdicts(call));
+        let critical_failures: Vec<String> = call
+            .checks
+            .iter()
+            .filter(|c| c.final_verdict == Verdict::Fail && rules.is_critical(c))
+            .map(|c| c.id.clone())
+            .collect();
+        outcomes.push(CallOutcome {
+            index: n,
+            taken: true,
+            score: call.score.min(100),
+            passed: call.score >= rules.call_mark && critical_failures.is_empty(),
+            critical_failures,
+        });
+    }
+    for n in calls.len() as u32 + 1..=rules.total_calls {
+        outcomes.push(CallOutcome {
+            index: n,
+            taken: false,
+            score: 0,
+            passed: false,
+            critical_failures: Vec::new(),
+        });
+    }
+
+    let total = u64::from(rules.total_calls.max(1));
+    let sum: u64 = outcomes.iter().map(|c| u64::from(c.score)).sum();
+    let score = ((2 * sum + total) / (2 * total)) as u32;
+    let calls_passed = outcomes.iter().filter(|c| c.passed).count() as u32;
+
+    let mut reasons = Vec::new();
+    let not_taken: Vec<String> = outcomes
+        .iter()
+        .filter(|c| !c.taken)
+        .map(|c| c.index.to_string())
+        .collect();
+    if !not_taken.is_empty() {
+        reasons.push(format!(
+            "call(s) {} not taken: the sitting ended early",
+            not_taken.join(", ")
+        ));
+    }
+    for c in outcomes.iter().filter(|c| !c.critical_failures.is_empty()) {
+        reasons.push(format!(
+            "call {}: critical check(s) failed: {}",
+            c.index,
+            c.critical_failures.join(", ")
+        ));
+    }
+    if calls_passed < rules.calls_required {
+        reasons.push(format!(
+            "{calls_passed} of {} calls passed, {} required",
+            rules.total_calls, rules.calls_required
+        ));
+    }
+    if score < rules.overall_mark {
+        reasons.push(format!(
+            "overall score {score} is below the mark of {}",
+            rules.overall_mark
+        ));
+    }
+    Outcome {
+        calls: outcomes,
+        score,
+        calls_passed,
+        passed: reasons.is_empty(),
+        reasons,
+        problems,
+    }
+}
+
+/// Each final verdict must be the machine verdict with the call's overrules applied in order,
+/// and none may be uncertain.
+fn check_verdicts(call: &CallRecord) -> Vec<String> {
+    let n = call.index;
+    let mut out = Vec::new();
+    let mut current: Vec<(&str, Verdict)> = Vec::new();
+    for c in &call.checks {
+        if current.iter().any(|(id, _)| *id == c.id) {
+            out.push(format!("call {n}: check {} is recorded twice", c.id));
+        } else {
+            current.push((&c.id, c.machine));
+        }
+    }
+    for o in &call.overrules {
+        match current.iter_mut().find(|(id, _)| *id == o.item) {
+            None => out.push(format!(
+                "call {n}: an overrule by {} names {}, which is not a check of the call",
+                o.trainer, o.item
+            )),
+            Some((_, v)) => {
+                if *v != o.from {
+                    out.push(format!(
+                        "call {n}: {}'s overrule of {} is from {}, but the verdict was {}",
+                        o.trainer,
+                        o.item,
+                        verdict_name(o.from),
+                        verdict_name(*v)
+                    ));
+                }
+                *v = o.to;
+            }
+        }
+    }
+    for c in &call.checks {
+        let Some((_, settled)) = current.iter().find(|(id, _)| *id == c.id) else {
+            continue;
+        };
+        if c.final_verdict == Verdict::Uncertain {
+            out.push(format!(
+                "call {n}: check {} is still uncertain; a trainer must settle it",
+                c.id
+            ));
+        } else if *settled != c.final_verdict {
+            out.push(format!(
+                "call {n}: check {} is final {}, but the machine verdict {} and the overrules give {}",
+                c.id,
+                verdict_name(c.final_verdict),
+                verdict_name(c.machine),
+                verdict_name(*settled)
+            ));
+        }
+    }
+    out
+}
