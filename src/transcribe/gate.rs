@@ -1,6 +1,7 @@
 //! Which audio Whisper gets to hear. Whisper invents text on silence and noise, so only
 //! stretches that the Silero VAD calls speech *and* the energy detector sees as standing
-//! out from the noise floor are kept, padded a little, and joined with short gaps into one
+//! out from the noise floor are kept. Each is widened to the voiced frames it touches (the
+//! VAD misses onsets: never cut a word), padded, and joined with short gaps into one
 //! buffer. [`TimeMap`] maps times in that buffer back to the original clip. Pure.
 
 use std::ops::Range;
@@ -9,7 +10,8 @@ const RATE: usize = 16_000;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct GateConfig {
-    /// Audio kept on each side of a speech stretch, so word onsets and endings survive.
+    /// Audio kept on each side of a speech stretch (after widening it to the voiced frames
+    /// it touches), so word onsets and endings survive.
     pub pad_ms: u32,
     /// Silence put between kept stretches in the joined buffer.
     pub join_gap_ms: u32,
@@ -96,9 +98,35 @@ pub fn plan(
         return None;
     }
 
+    // The VAD is late at onsets after silence and early at soft endings (a 3 s lead
+    // silence: the voice starts at 3.00 s, the VAD at 3.65 s, and 您 was lost; a fast 喂
+    // before a short pause was dropped whole). The energy detector marks the voiced
+    // frames themselves, so each confirmed stretch grows to cover the voiced stretches it
+    // touches, and those they touch in turn: Whisper hears from the first voiced frame to
+    // the last, whatever the VAD said.
+    let mut grown: Vec<Range<usize>> = confirmed
+        .iter()
+        .map(|v| {
+            let mut r = v.clone();
+            loop {
+                let wider = energy
+                    .iter()
+                    .filter(|e| e.start < r.end + slack && r.start < e.end + slack)
+                    .fold(r.clone(), |r, e| {
+                        r.start.min(e.start)..r.end.max(e.end).min(samples.len())
+                    });
+                if wider == r {
+                    break r;
+                }
+                r = wider;
+            }
+        })
+        .collect();
+    grown.sort_by_key(|r| r.start);
+
     let pad = ms(cfg.pad_ms);
     let mut kept: Vec<Range<usize>> = Vec::new();
-    for r in confirmed {
+    for r in grown {
         let r = r.start.saturating_sub(pad)..(r.end + pad).min(samples.len());
         match kept.last_mut() {
             Some(last) if r.start <= last.end => last.end = last.end.max(r.end),
@@ -180,6 +208,32 @@ mod tests {
         let second_cs = ((S + 2 * pad + gap) * 100 / S) as i64;
         assert_eq!(p.map.to_original_ms(second_cs), 3800);
         assert_eq!(p.map.to_original_ms(second_cs + 50), 4300);
+    }
+
+    #[test]
+    fn a_late_vad_onset_and_an_early_vad_end_never_cut_voiced_frames() {
+        let clip = vec![0.0; 8 * S];
+        let pad = S / 5;
+        // Voice from 3.00 s to 6.00 s; the VAD only heard 3.65 s to 5.50 s.
+        let energy = [3 * S..6 * S];
+        let vad = [3 * S + 65 * S / 100..5 * S + S / 2];
+        let p = plan(&clip, &vad, &energy, &GateConfig::default()).unwrap();
+        assert_eq!(p.kept, vec![3 * S - pad..6 * S + pad]);
+        // A short word before a pause that the VAD left out entirely (喂, …) comes along
+        // when its voiced stretch is within the slack of the speech, directly or through
+        // another voiced stretch.
+        let energy = [S..S + S / 4, S + S / 2..4 * S];
+        let vad = [S + S / 2 + S / 10..4 * S];
+        let p = plan(&clip, &vad, &energy, &GateConfig::default()).unwrap();
+        assert_eq!(p.kept, vec![S - pad..4 * S + pad]);
+        // Only the VAD's speech decides *whether* anything is heard: a voiced stretch far
+        // from it (a knock, a cough) is not pulled in.
+        let energy = [S / 2..S / 2 + S / 10, 4 * S..5 * S];
+        let vad = [4 * S..5 * S];
+        let p = plan(&clip, &vad, &energy, &GateConfig::default()).unwrap();
+        assert_eq!(p.kept, vec![4 * S - pad..5 * S + pad]);
+        // The speech measure (and so the decoding budget) stays the VAD's.
+        assert_eq!(p.speech_ms, 1000);
     }
 
     #[test]
