@@ -15,7 +15,8 @@ pub struct GateConfig {
     pub pad_ms: u32,
     /// Silence put between kept stretches in the joined buffer.
     pub join_gap_ms: u32,
-    /// Less speech than this in total counts as none (a cough, a click, a breath).
+    /// Less voiced time than this around the VAD's speech counts as none (a cough, a
+    /// click, a breath).
     pub min_speech_ms: u32,
     /// A VAD stretch survives if an energy-voiced stretch lies within this distance.
     pub energy_slack_ms: u32,
@@ -73,6 +74,20 @@ pub struct SpeechPlan {
     pub kept: Vec<Range<usize>>,
 }
 
+/// Samples covered by `sorted` ranges (sorted by start), overlaps counted once.
+fn merged_len(sorted: &[Range<usize>]) -> usize {
+    let mut total = 0;
+    let mut reach = 0;
+    for r in sorted {
+        let start = r.start.max(reach);
+        if r.end > start {
+            total += r.end - start;
+        }
+        reach = reach.max(r.end);
+    }
+    total
+}
+
 /// Decides what Whisper hears. `None` means no speech: the caller must return an empty
 /// transcript without running Whisper at all.
 pub fn plan(
@@ -93,17 +108,6 @@ pub fn plan(
         .map(|v| v.start.min(samples.len())..v.end.min(samples.len()))
         .filter(|v| !v.is_empty())
         .collect();
-    let speech: usize = confirmed.iter().map(|r| r.len()).sum();
-    if speech < ms(cfg.min_speech_ms) {
-        return None;
-    }
-
-    // The VAD is late at onsets after silence and early at soft endings (a 3 s lead
-    // silence: the voice starts at 3.00 s, the VAD at 3.65 s, and 您 was lost; a fast 喂
-    // before a short pause was dropped whole). The energy detector marks the voiced
-    // frames themselves, so each confirmed stretch grows to cover the voiced stretches it
-    // touches, and those they touch in turn: Whisper hears from the first voiced frame to
-    // the last, whatever the VAD said.
     let mut grown: Vec<Range<usize>> = confirmed
         .iter()
         .map(|v| {
@@ -123,6 +127,13 @@ pub fn plan(
         })
         .collect();
     grown.sort_by_key(|r| r.start);
+    // Whether there is speech at all is the VAD's call, but a short word is measured by
+    // its voiced frames: a lone 喂 the VAD gives 150 ms is a word, not a click.
+    let voiced: usize = merged_len(&grown);
+    if confirmed.is_empty() || voiced < ms(cfg.min_speech_ms) {
+        return None;
+    }
+    let speech: usize = confirmed.iter().map(|r| r.len()).sum();
 
     let pad = ms(cfg.pad_ms);
     let mut kept: Vec<Range<usize>> = Vec::new();
@@ -184,6 +195,13 @@ mod tests {
         let clip = vec![0.1; 3 * S];
         let blip = [S..S + S / 10];
         assert_eq!(plan(&clip, &blip, &blip, &GateConfig::default()), None);
+        // A short word the VAD gives less than the minimum is kept when its voiced
+        // frames reach it (a lone, quick 喂).
+        let vad = [S..S + S * 15 / 100];
+        let voiced = [S - S / 20..S + S / 4];
+        let p = plan(&clip, &vad, &voiced, &GateConfig::default()).unwrap();
+        assert_eq!(p.kept, vec![S - S / 20 - S / 5..S + S / 4 + S / 5]);
+        assert_eq!(p.speech_ms, 150);
     }
 
     #[test]

@@ -237,6 +237,12 @@ impl WhisperTranscriber {
         self.cfg.audio_ctx = audio_ctx;
     }
 
+    /// How later [`Transcriber::score_readings`] calls decode; the last free decode is
+    /// kept, so the same readings can be scored again with another setting.
+    pub fn set_score_config(&mut self, score: ScoreConfig) {
+        self.cfg.score = score;
+    }
+
     /// Details of the last [`Transcriber::transcribe`] call.
     pub fn last_run(&self) -> Option<&RunInfo> {
         self.last.as_ref()
@@ -250,7 +256,9 @@ impl WhisperTranscriber {
         };
         let mut p = WhisperVadParams::new();
         p.set_threshold(self.cfg.vad_threshold);
-        p.set_min_speech_duration(250);
+        // Short: a lone, quick 喂 is 200–300 ms and must reach the gate, which measures
+        // it by its voiced frames (clicks and breaths stay out there).
+        p.set_min_speech_duration(100);
         p.set_min_silence_duration(100);
         // Our own padding is applied by the gate, after the energy check.
         p.set_speech_pad(0);
