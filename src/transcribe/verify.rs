@@ -226,13 +226,13 @@ pub(crate) struct TokenEdit {
 
 /// Maps `reading` (a variant of `transcript`, the text the transcriber returned for the
 /// free decode `free`) onto the free tokens: which tokens change and into what text.
-/// `None` when the reading is the transcript itself. `token_count` tells how many tokens
-/// the model's vocabulary needs for a string (it picks Traditional forms the model knows).
+/// `None` when the reading is the transcript itself. `tokens_of` is the model's tokenizer
+/// (it picks the Traditional forms the model knows best).
 pub(crate) fn plan_edit(
     free: &[FreeToken],
     transcript: &str,
     reading: &str,
-    token_count: &dyn Fn(&str) -> usize,
+    tokens_of: &dyn Fn(&str) -> Vec<i32>,
 ) -> Result<Option<TokenEdit>, ScoreError> {
     let fail = |detail: &str| ScoreError::Unmappable {
         reading: reading.to_string(),
@@ -347,7 +347,7 @@ pub(crate) fn plan_edit(
         ));
     }
 
-    let in_script = to_model_script(&replacement, &raw, token_count);
+    let in_script = to_model_script(&replacement, &raw, tokens_of);
     let middle = format!("{}{}{}", &raw[lo_byte..a], in_script, &raw[b..hi_byte]);
     let scored_text = format!("{}{}{}", &raw[..a], in_script, &raw[b..]);
     Ok(Some(TokenEdit {
@@ -366,18 +366,16 @@ pub(crate) fn writes_traditional(model_text: &str) -> bool {
         .any(|c| simplify(&c.to_string()) != c.to_string())
 }
 
-/// Simplified characters that are also the Traditional form in what callers say, although
-/// some other Traditional character simplifies to them (餵 → 喂 is "to feed").
-const ALSO_TRADITIONAL: &[char] = &['喂'];
-
 /// `s` (Simplified) written in the script of `model_text`. In Traditional: a character
-/// the model itself wrote is reused (it wrote 廣 for 广); otherwise the Traditional form
-/// that the model's vocabulary writes in the fewest tokens (the common one among variants:
-/// 為 over 爲; then the lowest code point) is taken.
+/// the model itself wrote is reused (it wrote 廣 for 广); otherwise, among the character
+/// and every Traditional form that simplifies to it, the one the model's vocabulary knows
+/// best: the fewest tokens (喂 over 餵, 管 over 琯), then, as one token, the earliest
+/// learned (lowest id: 裡 over 里, 為 over 为), else a Traditional form over the
+/// Simplified one (廣 over 广, both two byte tokens).
 pub(crate) fn to_model_script(
     s: &str,
     model_text: &str,
-    token_count: &dyn Fn(&str) -> usize,
+    tokens_of: &dyn Fn(&str) -> Vec<i32>,
 ) -> String {
     if !writes_traditional(model_text) {
         return s.to_string();
@@ -394,17 +392,18 @@ pub(crate) fn to_model_script(
             if let Some(&t) = seen.get(&c) {
                 return t;
             }
-            if ALSO_TRADITIONAL.contains(&c) {
+            let forms = traditional_forms(c);
+            if forms.is_empty() {
                 return c;
             }
-            match traditional_forms(c) {
-                [] => c,
-                [only] => *only,
-                many => *many
-                    .iter()
-                    .min_by_key(|t| token_count(&t.to_string()))
-                    .unwrap_or(&c),
-            }
+            std::iter::once(c)
+                .chain(forms.iter().copied())
+                .min_by_key(|&f| {
+                    let ids = tokens_of(&f.to_string());
+                    let id = if ids.len() == 1 { ids[0] } else { 0 };
+                    (ids.len(), id, f == c, f as u32)
+                })
+                .unwrap_or(c)
         })
         .collect()
 }
@@ -449,8 +448,26 @@ mod tests {
             .collect()
     }
 
-    fn one(_: &str) -> usize {
-        1
+    /// A stand-in for Whisper's tokenizer: the counts and ids it gives these characters
+    /// (廣 and 广 are two byte tokens each; 為 was learned before 为), else one
+    /// token per character numbered by its code point.
+    fn one(s: &str) -> Vec<i32> {
+        match s {
+            "广" => vec![3509, 123],
+            "廣" => vec![17527, 96],
+            "为" => vec![13992],
+            "為" => vec![6344],
+            "爲" => vec![8164, 110],
+            "喂" => vec![35142],
+            "餵" => vec![22217, 113],
+            "餧" => vec![22217, 100],
+            "管" => vec![23131],
+            "归" => vec![7391, 240],
+            "歸" => vec![4287, 116],
+            "琯" => vec![10568, 107],
+            "筦" => vec![7973, 99],
+            _ => s.chars().map(|c| c as i32).collect(),
+        }
     }
 
     #[test]
@@ -585,15 +602,17 @@ mod tests {
         assert_eq!(to_model_script("投诉", "有本事就去投足我", &one), "投诉");
         // Traditional: characters the model wrote are reused, others looked up.
         assert_eq!(to_model_script("广利物业", "廣立物業", &one), "廣利物業");
+        assert_eq!(to_model_script("广利", "請", &one), "廣利");
         assert_eq!(to_model_script("投诉", "請您別著急", &one), "投訴");
         assert_eq!(to_model_script("你问我我问谁", "請", &one), "你問我我問誰");
-        // 喂 stays 喂 (餵 is "to feed").
+        // Where the Simplified character is also the common Traditional one, it stays:
+        // 喂 (餵 is "to feed"), 管 (琯 is a jade tube).
         assert_eq!(to_model_script("喂", "請", &one), "喂");
-        // Among variants the one the vocabulary knows best wins.
-        let prefers = |s: &str| if s == "爲" { 3 } else { 1 };
-        assert_eq!(to_model_script("为", "請", &prefers), "為");
-        let prefers = |s: &str| if s == "為" { 3 } else { 1 };
-        assert_eq!(to_model_script("为", "請", &prefers), "爲");
+        assert_eq!(to_model_script("不归我管", "請", &one), "不歸我管");
+        // Among single-token forms the earliest learned wins.
+        assert_eq!(to_model_script("为", "請", &one), "為");
+        let late = |s: &str| if s == "為" { vec![40000] } else { one(s) };
+        assert_eq!(to_model_script("为", "請", &late), "为");
         assert!(writes_traditional("廣立"));
         assert!(!writes_traditional("不知道"));
     }

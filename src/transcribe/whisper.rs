@@ -496,7 +496,7 @@ impl Transcriber for WhisperTranscriber {
         let cfg = self.cfg.score;
         let threads = cfg.threads.max(1);
         let ctx = &self.ctx;
-        let token_count = |s: &str| ctx.tokenize(s, s.len() + 8).map_or(usize::MAX, |t| t.len());
+        let tokens_of = |s: &str| ctx.tokenize(s, s.len() + 8).unwrap_or_default();
 
         // The forced sequence: the prompt of a decode without timestamps, the model's
         // own text tokens, the end. Both sides use it, so the prompt's choice cancels.
@@ -522,7 +522,7 @@ impl Transcriber for WhisperTranscriber {
         // Each reading as a body of tokens, and the stretch where it is compared.
         let mut plans: Vec<Result<Option<Plan>, ScoreError>> = Vec::with_capacity(readings.len());
         for reading in readings {
-            let plan = verify::plan_edit(&dec.tokens, &dec.text, &reading.text, &token_count)
+            let plan = verify::plan_edit(&dec.tokens, &dec.text, &reading.text, &tokens_of)
                 .and_then(|edit| {
                     let Some(edit) = edit else { return Ok(None) };
                     let middle =
