@@ -294,3 +294,23 @@ fn after_a_lead_silence_the_first_word_is_heard_and_nothing_is_cut() {
         }
     }
 }
+
+#[test]
+fn a_reply_longer_than_one_window_is_refused_with_a_reason() {
+    let _lock = model_lock();
+    let dir = tempfile::tempdir().unwrap();
+    let mut t = transcriber();
+    let line = "您好,广利物业,请问有什么可以帮您?对不起,让您久等了。我们马上安排维修师傅上门。谢谢您的来电,再见。";
+    let wav = compose(dir.path(), "long.wav", &format!("{line}{line}"), &[]);
+    let heard = clip::hear_file(&mut t, &wav, MAX).unwrap();
+    println!(
+        "{} ms: heard {:?}",
+        heard.facts.duration_ms, heard.transcript.text
+    );
+    assert!(heard.facts.duration_ms > 31_000);
+    let err = t
+        .score_readings(&[Reading::at_onset(&heard.transcript.text, "喂,")])
+        .unwrap_err();
+    assert!(matches!(err, ScoreError::TooLong { .. }), "{err}");
+    assert!(err.to_string().contains("30 s"), "{err}");
+}
