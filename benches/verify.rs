@@ -22,10 +22,11 @@ use ringcoach::transcribe::{Reading, ScoreConfig, Transcriber, WhisperTranscribe
 
 const RUNS: usize = 5;
 
-/// Model answers of the scenarios, 5–8 s when spoken (their lengths are printed).
+/// Model answers of the scenarios, spoken at 1.2× to make 5–8 s replies (their lengths
+/// are printed).
 const REPLIES: [&str; 4] = [
     "您好,广利物业,请问有什么可以帮您?",
-    "您好,广利物业,很高兴为您服务,请问有什么可以帮助您?",
+    "您好,广利物业,很高兴为您服务。",
     "对不起,他暂时不在办公室,有什么事情需要我转告他吗?",
     "您好,广利物业服务中心。请问您室内哪里要维修?",
 ];
@@ -62,11 +63,16 @@ fn main() {
     println!("each time is the median of {RUNS} runs after one warm-up\n");
     let dir = tempfile::tempdir().unwrap();
     println!(
-        "| reply | speech | free decode | threads | tail | readings | tokens compared | scoring | per reading | per token |"
+        "| reply | clip | free decode | threads | tail | readings | tokens compared | scoring | per reading | per token |"
     );
     println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
     for (k, line) in REPLIES.iter().enumerate() {
-        let p = support::compose(dir.path(), &format!("{k}.wav"), line, &["--lead-ms", "300"]);
+        let p = support::compose(
+            dir.path(),
+            &format!("{k}.wav"),
+            line,
+            &["--lead-ms", "300", "--speed", "1.2"],
+        );
         let samples = wav::read_wav_16k(&p, std::time::Duration::from_secs(60)).unwrap();
         let secs = samples.len() as f64 / 16_000.0;
         for threads in [1usize, 2] {

@@ -83,6 +83,10 @@ struct Row {
     phrase: String,
     /// True when the phrase was really said there.
     said: bool,
+    /// What the transcript has where the phrase was (or would be): the replaced
+    /// characters, or for 喂 at the onset what the spoken 喂 was heard as ("" = dropped).
+    #[serde(default)]
+    heard_as: String,
     reading: String,
     scored_text: String,
     /// Margins with the default tail (4 tokens after the reading rejoins), 2 tokens, and
@@ -93,6 +97,9 @@ struct Row {
     tokens: usize,
     free_tokens: usize,
 }
+
+/// A question: (question, kind, phrase, said, what was heard there, the reading).
+type Question = (String, String, String, bool, String, Reading);
 
 /// A scored reading: margin, its tokens, the free tokens, the reading as scored.
 type Answer = (f32, usize, usize, String);
@@ -500,7 +507,7 @@ fn main() {
                 continue;
             }
             // The questions a grader would ask about this reply.
-            let mut questions: Vec<(String, String, String, bool, Reading)> = Vec::new();
+            let mut questions: Vec<Question> = Vec::new();
             let (heard_spoken, _) = spoken(&text);
             let said_phrases: Vec<(String, Range<usize>, bool)> = {
                 let mut v: Vec<_> = occurrences(&line.text, &phrases.expected)
@@ -522,7 +529,14 @@ fn main() {
                 }
                 let kind = if *banned { "banned" } else { "expected" };
                 if let Ok(r) = Reading::substitute(&text, at, phrase) {
-                    questions.push(("substitute".into(), kind.into(), phrase.clone(), true, r));
+                    questions.push((
+                        "substitute".into(),
+                        kind.into(),
+                        phrase.clone(),
+                        true,
+                        now,
+                        r,
+                    ));
                 }
             }
             if let Some((said, asked)) = &line.near_miss {
@@ -531,12 +545,14 @@ fn main() {
                     .next()
                 {
                     let at = heard_span(&line.text, &text, span);
+                    let now: String = text.chars().skip(at.start).take(at.len()).collect();
                     if let Ok(r) = Reading::substitute(&text, at, asked) {
                         questions.push((
                             "substitute".into(),
                             "expected".into(),
                             asked.clone(),
                             false,
+                            now,
                             r,
                         ));
                     }
@@ -544,12 +560,19 @@ fn main() {
             }
             if heard_spoken.first() != Some(&'喂') {
                 let said = line.text.starts_with('喂');
+                let heard_as: String = if said {
+                    let at = heard_span(&line.text, &text, 0..1);
+                    text.chars().skip(at.start).take(at.len()).collect()
+                } else {
+                    String::new()
+                };
                 for p in ["喂,", "喂"] {
                     questions.push((
                         "onset".into(),
                         "banned".into(),
                         p.into(),
                         said,
+                        heard_as.clone(),
                         Reading::at_onset(&text, p),
                     ));
                 }
@@ -561,9 +584,17 @@ fn main() {
                     .next()
                 {
                     let at = heard_span(&line.text, &text, span);
+                    let now: String = text.chars().skip(at.start).take(at.len()).collect();
                     let wrong = rng.pick(WRONG_ORGS).to_string();
                     if let Ok(r) = Reading::substitute(&text, at, &wrong) {
-                        questions.push(("substitute".into(), "expected".into(), wrong, false, r));
+                        questions.push((
+                            "substitute".into(),
+                            "expected".into(),
+                            wrong,
+                            false,
+                            now,
+                            r,
+                        ));
                     }
                 }
                 // A banned phrase over some other words of the same length.
@@ -574,15 +605,27 @@ fn main() {
                     let s = ((rng.unit() * (n - len + 1) as f32) as usize).min(n - len);
                     let (_, pos) = spoken(&text);
                     let at = pos[s]..pos[s + len - 1] + 1;
-                    if let Ok(r) = Reading::substitute(&text, at, &b) {
-                        questions.push(("substitute".into(), "banned".into(), b, false, r));
+                    let now: String = text.chars().skip(at.start).take(at.len()).collect();
+                    // Not where the line itself says it (不清楚 in 听不清楚).
+                    if !line.text.contains(b.as_str()) {
+                        if let Ok(r) = Reading::substitute(&text, at, &b) {
+                            questions.push((
+                                "substitute".into(),
+                                "banned".into(),
+                                b,
+                                false,
+                                now,
+                                r,
+                            ));
+                        }
                     }
                 }
             }
+            questions.retain(|q| q.5.text != text);
             if questions.is_empty() {
                 continue;
             }
-            let readings: Vec<Reading> = questions.iter().map(|q| q.4.clone()).collect();
+            let readings: Vec<Reading> = questions.iter().map(|q| q.5.clone()).collect();
             let mut margins: Vec<Vec<Option<Answer>>> = Vec::new();
             for tail in [Some(4), Some(2), None] {
                 t.set_score_config(ScoreConfig {
@@ -616,7 +659,9 @@ fn main() {
                         .collect(),
                 );
             }
-            for (qi, (question, kind, phrase, said, reading)) in questions.into_iter().enumerate() {
+            for (qi, (question, kind, phrase, said, heard_as, reading)) in
+                questions.into_iter().enumerate()
+            {
                 let (Some(m4), Some(m2), Some(mf)) =
                     (&margins[0][qi], &margins[1][qi], &margins[2][qi])
                 else {
@@ -639,6 +684,7 @@ fn main() {
                     kind,
                     phrase,
                     said,
+                    heard_as,
                     reading: reading.text,
                     scored_text: m4.3.clone(),
                     margin: m4.0,
@@ -694,31 +740,50 @@ fn pct(sorted: &[f32], q: f32) -> f32 {
     sorted[((sorted.len() - 1) as f32 * q).round() as usize]
 }
 
-/// Distributions of margins for phrases said and not said, per question, and the
-/// thresholds they support.
+/// What a row asks about, for the summary: the organisation, the greeting 您好 (where
+/// 你好 may have been said), other expected phrases; 喂 in front of the reply, 喂 in front
+/// of a reply where a spoken 喂 was heard as another word (the question to ask there is
+/// 喂 in its place), 喂 or another banned phrase in place of other words.
+fn class(r: &Row) -> &'static str {
+    match (r.kind.as_str(), r.question.as_str()) {
+        ("expected", _) if r.phrase.ends_with("物业") || r.phrase.ends_with("银行") => {
+            "organisation"
+        }
+        ("expected", _) if r.phrase == "您好" => "greeting 您好",
+        ("expected", _) => "other expected",
+        (_, "onset") if r.said && !r.heard_as.is_empty() => "喂 onset, heard as a word",
+        (_, "onset") => "喂 onset",
+        _ if r.phrase == "喂" => "喂 in place",
+        _ => "other banned",
+    }
+}
+
+fn stats(v: &mut [f32]) -> String {
+    v.sort_by(f32::total_cmp);
+    format!(
+        "n={:3}  {:7.2} {:7.2} {:7.2} {:7.2} {:7.2} {:7.2} {:7.2}",
+        v.len(),
+        v[0],
+        pct(v, 0.05),
+        pct(v, 0.25),
+        pct(v, 0.5),
+        pct(v, 0.75),
+        pct(v, 0.95),
+        v[v.len() - 1]
+    )
+}
+
+/// Distributions of margins for phrases said and not said, per kind of question, and the
+/// share of each above candidate thresholds.
 fn summarize(rows: &[Row]) {
-    let mut groups: BTreeMap<(String, String, bool), Vec<f32>> = BTreeMap::new();
+    let mut groups: BTreeMap<(&str, bool), Vec<f32>> = BTreeMap::new();
     for r in rows {
-        groups
-            .entry((r.kind.clone(), r.question.clone(), r.said))
-            .or_default()
-            .push(r.margin);
+        groups.entry((class(r), r.said)).or_default().push(r.margin);
     }
     println!("\nmargin (tail 4) by question: n, min, p5, p25, median, p75, p95, max");
-    for ((kind, q, said), mut v) in groups {
-        v.sort_by(f32::total_cmp);
-        println!(
-            "  {kind:8} {q:10} {:9} n={:3}  {:7.2} {:7.2} {:7.2} {:7.2} {:7.2} {:7.2} {:7.2}",
-            if said { "said" } else { "not said" },
-            v.len(),
-            v[0],
-            pct(&v, 0.05),
-            pct(&v, 0.25),
-            pct(&v, 0.5),
-            pct(&v, 0.75),
-            pct(&v, 0.95),
-            v[v.len() - 1]
-        );
+    for ((c, said), mut v) in groups {
+        let said = if said { "said" } else { "not said" };
+        println!("  {c:27} {said:9} {}", stats(&mut v));
     }
     let diff = |f: fn(&Row) -> f32| {
         let mut d: Vec<f32> = rows.iter().map(|r| (f(r) - r.margin_full).abs()).collect();
@@ -731,28 +796,54 @@ fn summarize(rows: &[Row]) {
     ] {
         if !d.is_empty() {
             println!(
-                "|{name} − full| margin: median {:.2}, p95 {:.2}, max {:.2}",
+                "|{name} − whole tail| margin: median {:.2}, p95 {:.2}, max {:.2}",
                 pct(&d, 0.5),
                 pct(&d, 0.95),
                 d[d.len() - 1]
             );
         }
     }
-    let mut said: Vec<f32> = rows.iter().filter(|r| r.said).map(|r| r.margin).collect();
-    let mut not: Vec<f32> = rows.iter().filter(|r| !r.said).map(|r| r.margin).collect();
-    said.sort_by(f32::total_cmp);
-    not.sort_by(f32::total_cmp);
-    if said.is_empty() || not.is_empty() {
-        return;
-    }
-    println!("\nthreshold candidates: share of said / not-said phrases at or above a margin");
-    for th in [-1.0, -2.0, -3.0, -4.0, -5.0, -6.0, -7.0, -8.0, -9.0, -10.0] {
-        let s = said.iter().filter(|&&m| m >= th).count() as f32 / said.len() as f32;
-        let n = not.iter().filter(|&&m| m >= th).count() as f32 / not.len() as f32;
+    // Expected phrases (the greeting apart: 您/你 are not told apart) and banned ones
+    // (喂 in front of a reply where it was heard as another word apart: wrong question).
+    type Pick = fn(&Row) -> bool;
+    let sets: [(&str, Pick); 3] = [
+        ("expected, not 您好", |r| {
+            r.kind == "expected" && class(r) != "greeting 您好"
+        }),
+        ("greeting 您好", |r| class(r) == "greeting 您好"),
+        ("banned", |r| {
+            r.kind == "banned" && class(r) != "喂 onset, heard as a word"
+        }),
+    ];
+    for (name, pick) in sets {
+        let said: Vec<f32> = rows
+            .iter()
+            .filter(|r| pick(r) && r.said)
+            .map(|r| r.margin)
+            .collect();
+        let not: Vec<f32> = rows
+            .iter()
+            .filter(|r| pick(r) && !r.said)
+            .map(|r| r.margin)
+            .collect();
+        if said.is_empty() || not.is_empty() {
+            continue;
+        }
         println!(
-            "  margin ≥ {th:5.1}: said {:5.1} %, not said {:5.1} %",
-            s * 100.0,
-            n * 100.0
+            "\n{name}: share at or above a margin, said (n={}) / not said (n={})",
+            said.len(),
+            not.len()
         );
+        for th in [
+            0.0, -1.0, -2.0, -3.0, -4.0, -5.0, -6.0, -7.0, -8.0, -9.0, -10.0, -12.0,
+        ] {
+            let s = said.iter().filter(|&&m| m >= th).count() as f32 / said.len() as f32;
+            let n = not.iter().filter(|&&m| m >= th).count() as f32 / not.len() as f32;
+            println!(
+                "  ≥ {th:5.1}: said {:5.1} %, not said {:5.1} %",
+                s * 100.0,
+                n * 100.0
+            );
+        }
     }
 }
