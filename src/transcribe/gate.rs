@@ -1,6 +1,7 @@
 //! Which audio Whisper gets to hear. Whisper invents text on silence and noise, so only
 //! stretches that the Silero VAD calls speech *and* the energy detector sees as standing
-//! out from the noise floor are kept, padded a little, and joined with short gaps into one
+//! out from the noise floor are kept. Each is widened to the voiced frames it touches (the
+//! VAD misses onsets: never cut a word), padded, and joined with short gaps into one
 //! buffer. [`TimeMap`] maps times in that buffer back to the original clip. Pure.
 
 use std::ops::Range;
@@ -9,11 +10,13 @@ const RATE: usize = 16_000;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct GateConfig {
-    /// Audio kept on each side of a speech stretch, so word onsets and endings survive.
+    /// Audio kept on each side of a speech stretch (after widening it to the voiced frames
+    /// it touches), so word onsets and endings survive.
     pub pad_ms: u32,
     /// Silence put between kept stretches in the joined buffer.
     pub join_gap_ms: u32,
-    /// Less speech than this in total counts as none (a cough, a click, a breath).
+    /// Less voiced time than this around the VAD's speech counts as none (a cough, a
+    /// click, a breath).
     pub min_speech_ms: u32,
     /// A VAD stretch survives if an energy-voiced stretch lies within this distance.
     pub energy_slack_ms: u32,
@@ -71,6 +74,20 @@ pub struct SpeechPlan {
     pub kept: Vec<Range<usize>>,
 }
 
+/// Samples covered by `sorted` ranges (sorted by start), overlaps counted once.
+fn merged_len(sorted: &[Range<usize>]) -> usize {
+    let mut total = 0;
+    let mut reach = 0;
+    for r in sorted {
+        let start = r.start.max(reach);
+        if r.end > start {
+            total += r.end - start;
+        }
+        reach = reach.max(r.end);
+    }
+    total
+}
+
 /// Decides what Whisper hears. `None` means no speech: the caller must return an empty
 /// transcript without running Whisper at all.
 pub fn plan(
@@ -91,14 +108,36 @@ pub fn plan(
         .map(|v| v.start.min(samples.len())..v.end.min(samples.len()))
         .filter(|v| !v.is_empty())
         .collect();
-    let speech: usize = confirmed.iter().map(|r| r.len()).sum();
-    if speech < ms(cfg.min_speech_ms) {
+    let mut grown: Vec<Range<usize>> = confirmed
+        .iter()
+        .map(|v| {
+            let mut r = v.clone();
+            loop {
+                let wider = energy
+                    .iter()
+                    .filter(|e| e.start < r.end + slack && r.start < e.end + slack)
+                    .fold(r.clone(), |r, e| {
+                        r.start.min(e.start)..r.end.max(e.end).min(samples.len())
+                    });
+                if wider == r {
+                    break r;
+                }
+                r = wider;
+            }
+        })
+        .collect();
+    grown.sort_by_key(|r| r.start);
+    // Whether there is speech at all is the VAD's call, but a short word is measured by
+    // its voiced frames: a lone 喂 the VAD gives 150 ms is a word, not a click.
+    let voiced: usize = merged_len(&grown);
+    if confirmed.is_empty() || voiced < ms(cfg.min_speech_ms) {
         return None;
     }
+    let speech: usize = confirmed.iter().map(|r| r.len()).sum();
 
     let pad = ms(cfg.pad_ms);
     let mut kept: Vec<Range<usize>> = Vec::new();
-    for r in confirmed {
+    for r in grown {
         let r = r.start.saturating_sub(pad)..(r.end + pad).min(samples.len());
         match kept.last_mut() {
             Some(last) if r.start <= last.end => last.end = last.end.max(r.end),
@@ -156,6 +195,13 @@ mod tests {
         let clip = vec![0.1; 3 * S];
         let blip = [S..S + S / 10];
         assert_eq!(plan(&clip, &blip, &blip, &GateConfig::default()), None);
+        // A short word the VAD gives less than the minimum is kept when its voiced
+        // frames reach it (a lone, quick 喂).
+        let vad = [S..S + S * 15 / 100];
+        let voiced = [S - S / 20..S + S / 4];
+        let p = plan(&clip, &vad, &voiced, &GateConfig::default()).unwrap();
+        assert_eq!(p.kept, vec![S - S / 20 - S / 5..S + S / 4 + S / 5]);
+        assert_eq!(p.speech_ms, 150);
     }
 
     #[test]
@@ -180,6 +226,32 @@ mod tests {
         let second_cs = ((S + 2 * pad + gap) * 100 / S) as i64;
         assert_eq!(p.map.to_original_ms(second_cs), 3800);
         assert_eq!(p.map.to_original_ms(second_cs + 50), 4300);
+    }
+
+    #[test]
+    fn a_late_vad_onset_and_an_early_vad_end_never_cut_voiced_frames() {
+        let clip = vec![0.0; 8 * S];
+        let pad = S / 5;
+        // Voice from 3.00 s to 6.00 s; the VAD only heard 3.65 s to 5.50 s.
+        let energy = [3 * S..6 * S];
+        let vad = [3 * S + 65 * S / 100..5 * S + S / 2];
+        let p = plan(&clip, &vad, &energy, &GateConfig::default()).unwrap();
+        assert_eq!(p.kept, vec![3 * S - pad..6 * S + pad]);
+        // A short word before a pause that the VAD left out entirely (喂, …) comes along
+        // when its voiced stretch is within the slack of the speech, directly or through
+        // another voiced stretch.
+        let energy = [S..S + S / 4, S + S / 2..4 * S];
+        let vad = [S + S / 2 + S / 10..4 * S];
+        let p = plan(&clip, &vad, &energy, &GateConfig::default()).unwrap();
+        assert_eq!(p.kept, vec![S - pad..4 * S + pad]);
+        // Only the VAD's speech decides *whether* anything is heard: a voiced stretch far
+        // from it (a knock, a cough) is not pulled in.
+        let energy = [S / 2..S / 2 + S / 10, 4 * S..5 * S];
+        let vad = [4 * S..5 * S];
+        let p = plan(&clip, &vad, &energy, &GateConfig::default()).unwrap();
+        assert_eq!(p.kept, vec![4 * S - pad..5 * S + pad]);
+        // The speech measure (and so the decoding budget) stays the VAD's.
+        assert_eq!(p.speech_ms, 1000);
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //!
 //! - [`gate`]: what Whisper may hear (Silero VAD confirmed by the energy detector).
 //! - [`text`]: byte tokens → characters, Traditional → Simplified.
+//! - [`verify`]: alternative readings of a reply and what the model makes of them.
 //! - [`worker`]: the thread that owns a transcriber so the UI never waits on it.
 //! - [`clip`]: a WAV file or a recording heard end to end (facts + transcript), as
 //!   `ringcoach transcribe` and `ringcoach grade FILE.wav` use it.
@@ -55,9 +56,11 @@ impl Transcript {
 pub mod clip;
 pub mod gate;
 pub mod text;
+pub mod verify;
 pub mod whisper;
 pub mod worker;
 
+pub use verify::{Likeness, Reading, ReadingScore, ScoreConfig, ScoreError, Thresholds};
 pub use whisper::{AudioContext, WhisperConfig, WhisperTranscriber};
 pub use worker::{Event, Worker};
 
@@ -67,6 +70,13 @@ pub trait Transcriber: Send {
     /// Transcribes one reply given as 16 kHz mono samples in -1.0..=1.0. Silence and noise
     /// must come back as an empty transcript, not as invented words.
     fn transcribe(&mut self, samples_16k_mono: &[f32]) -> Result<Transcript, TranscribeError>;
+
+    /// Scores alternative readings of the reply last transcribed against the same audio
+    /// (see [`verify`]): one result per reading, in order. The outer error means no
+    /// reading could be scored (nothing transcribed yet, the engine failed).
+    fn score_readings(&mut self, _readings: &[Reading]) -> verify::Scored {
+        Err(ScoreError::NotSupported)
+    }
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -11,6 +11,7 @@
 //! output converted to Simplified. Decoding is bounded by a step budget proportional to
 //! the speech and by a wall-clock limit, both enforced through whisper.cpp's callbacks.
 
+use std::collections::HashMap;
 use std::ffi::c_void;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -24,6 +25,7 @@ use whisper_rs::{
 
 use super::gate::{self, GateConfig};
 use super::text::{self, RawToken};
+use super::verify::{self, FreeToken, Reading, ReadingScore, ScoreConfig, ScoreError};
 use super::{Segment, TranscribeError, Transcriber, Transcript};
 use crate::audio::facts::{self, VoicingConfig};
 
@@ -112,6 +114,8 @@ pub struct WhisperConfig {
     pub voicing: VoicingConfig,
     /// Never etiquette phrases: Whisper repeats the prompt on silence and noise.
     pub initial_prompt: Option<String>,
+    /// How [`Transcriber::score_readings`] decodes.
+    pub score: ScoreConfig,
 }
 
 impl WhisperConfig {
@@ -130,6 +134,7 @@ impl WhisperConfig {
             gate: GateConfig::default(),
             voicing: VoicingConfig::default(),
             initial_prompt: None,
+            score: ScoreConfig::default(),
         }
     }
 }
@@ -152,6 +157,22 @@ pub struct WhisperTranscriber {
     vad: Option<WhisperVadContext>,
     cfg: WhisperConfig,
     last: Option<RunInfo>,
+    /// The last free decode, kept so readings can be scored against the same audio.
+    decoded: Option<Decoded>,
+}
+
+/// What [`Transcriber::score_readings`] needs from the last free decode.
+struct Decoded {
+    /// Every text token the model wrote, in order (segments dropped as hallucinations
+    /// included, marked invisible).
+    tokens: Vec<FreeToken>,
+    /// The transcript returned for it.
+    text: String,
+    /// The audio Whisper heard (the gate's joined speech).
+    audio: Vec<f32>,
+    /// Encoder windows `full()` ran: after more than one the state holds the last
+    /// window's encoding, and scoring encodes the whole clip again.
+    windows: u32,
 }
 
 /// Routes whisper.cpp and ggml logging into the `log` crate so nothing is written over
@@ -204,6 +225,7 @@ impl WhisperTranscriber {
             vad,
             cfg,
             last: None,
+            decoded: None,
         })
     }
 
@@ -213,6 +235,12 @@ impl WhisperTranscriber {
 
     pub fn set_audio_ctx(&mut self, audio_ctx: AudioContext) {
         self.cfg.audio_ctx = audio_ctx;
+    }
+
+    /// How later [`Transcriber::score_readings`] calls decode; the last free decode is
+    /// kept, so the same readings can be scored again with another setting.
+    pub fn set_score_config(&mut self, score: ScoreConfig) {
+        self.cfg.score = score;
     }
 
     /// Details of the last [`Transcriber::transcribe`] call.
@@ -228,7 +256,9 @@ impl WhisperTranscriber {
         };
         let mut p = WhisperVadParams::new();
         p.set_threshold(self.cfg.vad_threshold);
-        p.set_min_speech_duration(250);
+        // Short: a lone, quick 喂 is 200–300 ms and must reach the gate, which measures
+        // it by its voiced frames (clicks and breaths stay out there).
+        p.set_min_speech_duration(100);
         p.set_min_silence_duration(100);
         // Our own padding is applied by the gate, after the energy check.
         p.set_speech_pad(0);
@@ -257,6 +287,20 @@ struct Budget {
     deadline: Instant,
     over_steps: AtomicBool,
     over_time: AtomicBool,
+    /// Encoder runs (30 s windows) so far.
+    windows: AtomicU32,
+}
+
+/// Called by whisper.cpp before each encoder run: counts the windows.
+unsafe extern "C" fn count_window(
+    _ctx: *mut whisper_rs::WhisperSysContext,
+    _state: *mut whisper_rs::WhisperSysState,
+    user_data: *mut c_void,
+) -> bool {
+    // SAFETY: as for `count_step`.
+    let budget = unsafe { &*(user_data as *const Budget) };
+    budget.windows.fetch_add(1, Ordering::Relaxed);
+    true
 }
 
 /// Called once per decoder step with the logits: counts the step.
@@ -292,6 +336,7 @@ impl Transcriber for WhisperTranscriber {
     fn transcribe(&mut self, samples: &[f32]) -> Result<Transcript, TranscribeError> {
         let mut info = RunInfo::default();
         self.last = None;
+        self.decoded = None;
         if samples.is_empty() {
             self.last = Some(info);
             return Ok(Transcript::default());
@@ -322,6 +367,7 @@ impl Transcriber for WhisperTranscriber {
                 + self.cfg.time_per_speech_second.mul_f32(speech_s),
             over_steps: AtomicBool::new(false),
             over_time: AtomicBool::new(false),
+            windows: AtomicU32::new(0),
         };
         let limit_ms = (budget.deadline - Instant::now()).as_millis() as u64;
 
@@ -353,6 +399,8 @@ impl Transcriber for WhisperTranscriber {
             params.set_filter_logits_callback_user_data(budget_ptr);
             params.set_abort_callback(Some(should_abort));
             params.set_abort_callback_user_data(budget_ptr);
+            params.set_start_encoder_callback(Some(count_window));
+            params.set_start_encoder_callback_user_data(budget_ptr);
         }
 
         let t_dec = Instant::now();
@@ -376,9 +424,11 @@ impl Transcriber for WhisperTranscriber {
 
         let eot = self.ctx.token_eot();
         let mut segments = Vec::new();
+        let mut free = Vec::new();
         for seg in self.state.as_iter() {
             let (s0, s1) = (seg.start_timestamp(), seg.end_timestamp());
             let mut raw = Vec::new();
+            let first_free = free.len();
             for i in 0..seg.n_tokens() {
                 let Some(tok) = seg.get_token(i) else {
                     continue;
@@ -387,6 +437,11 @@ impl Transcriber for WhisperTranscriber {
                 if tok.token_id() >= eot {
                     continue;
                 }
+                free.push(FreeToken {
+                    id: tok.token_id(),
+                    bytes: tok.to_bytes().map(<[u8]>::to_vec).unwrap_or_default(),
+                    visible: true,
+                });
                 let data = tok.token_data();
                 let (t0, t1) = if data.t0 >= 0 && data.t1 >= data.t0 {
                     (data.t0.clamp(s0, s1), data.t1.clamp(s0, s1))
@@ -407,6 +462,9 @@ impl Transcriber for WhisperTranscriber {
                 if !seg_text.is_empty() {
                     log::debug!("dropped a known Whisper hallucination: {seg_text}");
                 }
+                for t in &mut free[first_free..] {
+                    t.visible = false;
+                }
                 continue;
             }
             segments.push(Segment {
@@ -417,7 +475,244 @@ impl Transcriber for WhisperTranscriber {
             });
         }
         let text = text::join_segments(segments.iter().map(|s| s.text.as_str()));
+        if !text.is_empty() {
+            self.decoded = Some(Decoded {
+                tokens: free,
+                text: text.clone(),
+                audio: plan.audio,
+                windows: budget.windows.load(Ordering::Relaxed),
+            });
+        }
         Ok(Transcript { text, segments })
+    }
+
+    fn score_readings(&mut self, readings: &[Reading]) -> verify::Scored {
+        let Some(dec) = self.decoded.as_ref() else {
+            return Err(ScoreError::NothingHeard);
+        };
+        let engine = |e: whisper_rs::WhisperError| ScoreError::Engine {
+            detail: e.to_string(),
+        };
+        let cfg = self.cfg.score;
+        let threads = cfg.threads.max(1);
+        let ctx = &self.ctx;
+        let tokens_of = |s: &str| ctx.tokenize(s, s.len() + 8).unwrap_or_default();
+
+        // The forced sequence: the prompt of a decode without timestamps, the model's
+        // own text tokens, the end. Both sides use it, so the prompt's choice cancels.
+        let zh = whisper_rs::get_lang_id("zh").ok_or_else(|| ScoreError::Engine {
+            detail: "the model has no Chinese language token".into(),
+        })?;
+        let prompt = [
+            ctx.token_sot(),
+            ctx.token_lang(zh),
+            ctx.token_transcribe(),
+            ctx.token_not(),
+        ];
+        let p = prompt.len();
+        let eot = ctx.token_eot();
+        let free_body: Vec<i32> = dec
+            .tokens
+            .iter()
+            .map(|t| t.id)
+            .chain(std::iter::once(eot))
+            .collect();
+        let n_ctx = ctx.n_text_ctx().max(0) as usize;
+
+        // Each reading as a body of tokens, and the stretch where it is compared.
+        let mut plans: Vec<Result<Option<Plan>, ScoreError>> = Vec::with_capacity(readings.len());
+        for reading in readings {
+            let plan = verify::plan_edit(&dec.tokens, &dec.text, &reading.text, &tokens_of)
+                .and_then(|edit| {
+                    let Some(edit) = edit else { return Ok(None) };
+                    let middle =
+                        ctx.tokenize(&edit.middle, edit.middle.len() + 8)
+                            .map_err(|e| ScoreError::Unmappable {
+                                reading: reading.text.clone(),
+                                detail: format!("the tokenizer refused it: {e}"),
+                            })?;
+                    let mut alt = free_body[..edit.start].to_vec();
+                    alt.extend(middle);
+                    alt.extend_from_slice(&free_body[edit.end..]);
+                    if p + alt.len().max(free_body.len()) >= n_ctx {
+                        return Err(ScoreError::Unmappable {
+                            reading: reading.text.clone(),
+                            detail: format!("longer than the decoder's {n_ctx} tokens"),
+                        });
+                    }
+                    Ok(Plan::new(
+                        &free_body,
+                        alt,
+                        edit.scored_text,
+                        cfg.tail_tokens,
+                    ))
+                });
+            plans.push(plan);
+        }
+
+        let mut wanted: Vec<usize> = plans
+            .iter()
+            .filter_map(|p| p.as_ref().ok().and_then(Option::as_ref))
+            .flat_map(|pl| std::iter::once(pl.diverge).chain(pl.diverge..pl.free_end))
+            .map(|k| k + p)
+            .collect();
+        wanted.sort_unstable();
+        wanted.dedup();
+
+        if !wanted.is_empty() && dec.windows != 1 {
+            // The state holds the encoding of the last window only: encode the whole
+            // clip again (it fits one window, or it cannot be scored at all).
+            let secs = dec.audio.len() as f32 / RATE as f32;
+            if dec.audio.len() > 30 * RATE {
+                return Err(ScoreError::TooLong { secs });
+            }
+            self.state.pcm_to_mel(&dec.audio, threads).map_err(engine)?;
+            self.state.encode(0, threads).map_err(engine)?;
+            if let Some(d) = self.decoded.as_mut() {
+                d.windows = 1;
+            }
+        }
+
+        // The free sequence, token by token where a comparison needs its probability
+        // and in one call in between; each reading's first token is read off the same
+        // logits as the free token it replaces.
+        let seq: Vec<i32> = prompt
+            .iter()
+            .copied()
+            .chain(free_body.iter().copied())
+            .collect();
+        let mut free_lp: HashMap<usize, f32> = HashMap::new();
+        let mut first_lp: HashMap<usize, f32> = HashMap::new();
+        let mut cur = 0usize;
+        for &q in &wanted {
+            if q - 1 > cur {
+                self.state
+                    .decode(&seq[cur..q - 1], cur, threads)
+                    .map_err(engine)?;
+            }
+            self.state
+                .decode(&seq[q - 1..q], q - 1, threads)
+                .map_err(engine)?;
+            cur = q;
+            let lp = LogProbs::new(self.state.get_logits().map_err(engine)?);
+            free_lp.insert(q - p, lp.of(seq[q]));
+            for (i, pl) in plans.iter().enumerate() {
+                if let Ok(Some(pl)) = pl {
+                    if pl.diverge + p == q {
+                        first_lp.insert(i, lp.of(pl.alt[pl.diverge]));
+                    }
+                }
+            }
+        }
+
+        // Readings from the last divergence to the first, so that each finds the free
+        // tokens before its divergence still in the decoder's cache.
+        let mut order: Vec<usize> = (0..plans.len()).collect();
+        order.sort_by_key(|&i| match &plans[i] {
+            Ok(Some(pl)) => std::cmp::Reverse(pl.diverge),
+            _ => std::cmp::Reverse(0),
+        });
+        let mut alt_lps: HashMap<usize, Vec<f32>> = HashMap::new();
+        for i in order {
+            let Ok(Some(pl)) = &plans[i] else { continue };
+            let mut lps = vec![first_lp[&i]];
+            for k in pl.diverge + 1..pl.alt_end {
+                self.state
+                    .decode(&pl.alt[k - 1..k], p + k - 1, threads)
+                    .map_err(engine)?;
+                let lp = LogProbs::new(self.state.get_logits().map_err(engine)?);
+                lps.push(lp.of(pl.alt[k]));
+            }
+            alt_lps.insert(i, lps);
+        }
+
+        Ok(plans
+            .into_iter()
+            .enumerate()
+            .map(|(i, plan)| {
+                let reading = &readings[i];
+                let Some(pl) = plan? else {
+                    return Ok(ReadingScore::same_as_heard(reading));
+                };
+                let token_logprobs = alt_lps.remove(&i).unwrap_or_default();
+                let free_token_logprobs: Vec<f32> =
+                    (pl.diverge..pl.free_end).map(|k| free_lp[&k]).collect();
+                let logprob: f32 = token_logprobs.iter().sum();
+                let free_logprob: f32 = free_token_logprobs.iter().sum();
+                Ok(ReadingScore {
+                    text: reading.text.clone(),
+                    scored_text: pl.scored_text,
+                    logprob,
+                    token_logprobs,
+                    free_logprob,
+                    free_token_logprobs,
+                    margin: logprob - free_logprob,
+                })
+            })
+            .collect())
+    }
+}
+
+/// One reading laid over the free body: where it departs from it and where the
+/// comparison stops on each side (body indices, end exclusive).
+struct Plan {
+    alt: Vec<i32>,
+    diverge: usize,
+    free_end: usize,
+    alt_end: usize,
+    scored_text: String,
+}
+
+impl Plan {
+    /// `None` when the reading tokenizes exactly like the free body.
+    fn new(free: &[i32], alt: Vec<i32>, scored_text: String, tail: Option<usize>) -> Option<Plan> {
+        let diverge = free.iter().zip(&alt).take_while(|(a, b)| a == b).count();
+        let room = free.len().min(alt.len()) - diverge;
+        let common_tail = free
+            .iter()
+            .rev()
+            .zip(alt.iter().rev())
+            .take(room)
+            .take_while(|(a, b)| a == b)
+            .count();
+        if diverge == free.len() && diverge == alt.len() {
+            return None;
+        }
+        let keep = tail.map_or(common_tail, |k| k.min(common_tail));
+        let free_end = free.len() - common_tail + keep;
+        let alt_end = alt.len() - common_tail + keep;
+        Some(Plan {
+            // A reading that only deletes tokens still compares the token after them.
+            free_end: free_end.max(diverge + 1).min(free.len()),
+            alt_end: alt_end.max(diverge + 1).min(alt.len()),
+            alt,
+            diverge,
+            scored_text,
+        })
+    }
+}
+
+/// Log-softmax over one row of logits, computed once and read per token.
+struct LogProbs<'a> {
+    logits: &'a [f32],
+    log_norm: f32,
+}
+
+impl<'a> LogProbs<'a> {
+    fn new(logits: &'a [f32]) -> Self {
+        let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        let sum: f64 = logits.iter().map(|&l| f64::from(l - max).exp()).sum();
+        LogProbs {
+            logits,
+            log_norm: max + sum.ln() as f32,
+        }
+    }
+
+    fn of(&self, token: i32) -> f32 {
+        usize::try_from(token)
+            .ok()
+            .and_then(|t| self.logits.get(t))
+            .map_or(f32::NEG_INFINITY, |&l| l - self.log_norm)
     }
 }
 
