@@ -13,6 +13,7 @@
 //!   whisper-rs, and the worker thread that runs it off the UI thread.
 //! - [`models`]: the model cache, CTranslate2 → ggml conversion, fetch/verify.
 //! - [`store`]: attempts on disk (WAV, transcript, report) and their SQLite index.
+//! - [`db`]: a training room's shared store in PostgreSQL, fed from each desk's store.
 //! - [`app`] / [`tui`]: the practice and review state machines apart from rendering.
 //! - [`cli`]: one file per subcommand; thin wrappers over the library.
 
@@ -20,6 +21,7 @@ pub mod app;
 pub mod audio;
 pub mod cli;
 pub mod config;
+pub mod db;
 pub mod grading;
 pub mod models;
 pub mod practice;
