@@ -449,20 +449,17 @@ fn pass(
         .collect();
     pending.sort();
     let mut decisions_due = local.with_new_decisions(store);
-    let prune_due: Vec<AttemptId> = match opts.keep_uploaded {
-        Some(keep) => {
-            let cutoff = Timestamp::now().minus(keep);
-            local
-                .finished
-                .iter()
-                .filter(|(id, started)| *started < cutoff && local.uploaded.contains_key(id))
-                .map(|(id, _)| id.clone())
-                .collect()
-        }
-        None => Vec::new(),
+    // Old enough to prune once the server confirms it (checked after this pass's uploads).
+    let old_enough = |started: &Timestamp| {
+        opts.keep_uploaded
+            .is_some_and(|keep| *started < Timestamp::now().minus(keep))
     };
+    let prune_soon = local
+        .finished
+        .iter()
+        .any(|(id, started)| old_enough(started) && local.uploaded.contains_key(id));
     report.decisions_waiting = decisions_due.len();
-    if pending.is_empty() && decisions_due.is_empty() && prune_due.is_empty() {
+    if pending.is_empty() && decisions_due.is_empty() && !prune_soon {
         // Nothing to send: no connection, no traffic.
         return Ok(report);
     }
@@ -549,12 +546,25 @@ fn pass(
     report.decisions_waiting = decisions_left;
 
     // Local copies the server confirms, past the retention.
-    if !prune_due.is_empty() {
-        let index = SqliteIndex::open(&store.root().join("index.sqlite"), true)?;
-        for id in prune_due {
-            let Some(c) = client.as_mut() else { break };
-            match prune_one(store, state, c, &index, &id) {
-                Ok(true) => report.pruned.push(id),
+    if opts.keep_uploaded.is_some() {
+        let uploaded = state.uploaded()?;
+        let due: Vec<&AttemptId> = local
+            .finished
+            .iter()
+            .filter(|(id, started)| old_enough(started) && uploaded.contains_key(id))
+            .map(|(id, _)| id)
+            .collect();
+        let index = if due.is_empty() {
+            None
+        } else {
+            Some(SqliteIndex::open(&store.root().join("index.sqlite"), true)?)
+        };
+        for id in due {
+            let (Some(c), Some(index)) = (client.as_mut(), index.as_ref()) else {
+                break;
+            };
+            match prune_one(store, state, c, index, id) {
+                Ok(true) => report.pruned.push(id.clone()),
                 Ok(false) => {}
                 Err(e) if e.is_transient() => {
                     went_offline(&mut report, client, e);

@@ -146,11 +146,16 @@ impl TestDb {
 
     /// The server's `pg_ctl stop` / `start`.
     pub fn ctl(&self, what: &str) {
-        let st = std::process::Command::new(&self.server.ctl)
+        let out = std::process::Command::new(&self.server.ctl)
             .arg(what)
-            .status()
+            .output()
             .expect("run the server's pg_ctl wrapper");
-        assert!(st.success(), "pg_ctl {what} failed");
+        assert!(
+            out.status.success(),
+            "pg_ctl {what} failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 }
 
