@@ -313,6 +313,25 @@ fn the_worker_uploads_in_the_background_and_counts_what_waits() {
         assert!(Instant::now() < deadline, "worker: {:?}", w.last_report());
         std::thread::sleep(Duration::from_millis(20));
     }
+    // A desk recording under a name that is not its database user: refused by the server,
+    // counted as waiting, and the reason stays in every later report.
+    record(&store, &t.user("li"), 9);
+    w.nudge();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !(w.waiting() == 1 && w.last_report().is_some_and(|r| r.rejected.len() == 1)) {
+        assert!(Instant::now() < deadline, "worker: {:?}", w.last_report());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    for _ in 0..3 {
+        w.nudge();
+        std::thread::sleep(Duration::from_millis(100));
+        let r = w.last_report().unwrap();
+        assert!(
+            r.rejected[0].contains("row-level security") && r.waiting == 1,
+            "{r:?}"
+        );
+    }
+    assert_eq!(on_server(&t).len(), 5);
     assert!(w.stop(Duration::from_secs(10)));
     let err = SyncWorker::start(Path::new("/nonexistent/store"), t.socket_settings(&a), fast)
         .unwrap_err();

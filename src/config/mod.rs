@@ -300,6 +300,22 @@ mod tests {
     }
 
     #[test]
+    fn the_database_section_parses_and_its_url_stays_out_of_debug_output() {
+        let c = Config::parse(
+            "[database]\nurl = \"postgresql://wang@db.example/room\"\nca_file = \"/etc/ca.pem\"\nkeep_uploaded = \"30d\"\n",
+            Path::new("c.toml"),
+        )
+        .unwrap();
+        assert_eq!(
+            c.database.url.as_deref(),
+            Some("postgresql://wang@db.example/room")
+        );
+        assert_eq!(c.database.keep_uploaded.as_deref(), Some("30d"));
+        assert_eq!(c.database.connect_timeout_s, 10);
+        assert!(!format!("{c:?}").contains("db.example"));
+    }
+
+    #[test]
     fn unknown_key_is_reported_with_its_position() {
         let err = Config::parse(
             "lang = \"zh\"\n[audio]\nhangover = 5\n",

@@ -104,10 +104,23 @@ impl DbSettings {
     /// when no URL is set anywhere (a single desk, nothing to share).
     pub fn from_env_and_config(cfg: &DatabaseConfig) -> Result<Option<DbSettings>, DbError> {
         let env = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
-        let url = match env(DATABASE_URL_ENV) {
-            Some(u) => u
-                .into_string()
-                .map_err(|_| DbError::Config(format!("{DATABASE_URL_ENV} is not valid UTF-8")))?,
+        let url = env(DATABASE_URL_ENV)
+            .map(|u| {
+                u.into_string()
+                    .map_err(|_| DbError::Config(format!("{DATABASE_URL_ENV} is not valid UTF-8")))
+            })
+            .transpose()?;
+        Self::from_parts(url, env(PASSWORD_FILE_ENV).map(PathBuf::from), cfg)
+    }
+
+    /// As [`DbSettings::from_env_and_config`], with the environment's values given.
+    pub fn from_parts(
+        env_url: Option<String>,
+        env_password_file: Option<PathBuf>,
+        cfg: &DatabaseConfig,
+    ) -> Result<Option<DbSettings>, DbError> {
+        let url = match env_url.filter(|u| !u.trim().is_empty()) {
+            Some(u) => u,
             None => match &cfg.url {
                 Some(u) if !u.trim().is_empty() => u.clone(),
                 _ => return Ok(None),
@@ -116,9 +129,7 @@ impl DbSettings {
         let mut s = DbSettings::new(url)
             .connect_timeout(Duration::from_secs(cfg.connect_timeout_s.max(1)))
             .keepalives_idle(Duration::from_secs(cfg.keepalives_idle_s.max(1)));
-        s.password_file = env(PASSWORD_FILE_ENV)
-            .map(PathBuf::from)
-            .or_else(|| cfg.password_file.clone());
+        s.password_file = env_password_file.or_else(|| cfg.password_file.clone());
         s.ca_file = cfg.ca_file.clone();
         // Refuse a bad URL now, not at the first upload.
         s.parse()?;
@@ -432,6 +443,41 @@ mod tests {
         let err = DbSettings::new(url).transport().unwrap_err().to_string();
         assert!(err.contains("not valid"), "{err}");
         assert!(!err.contains("secretish") && !err.contains(url), "{err}");
+    }
+
+    #[test]
+    fn the_environment_wins_over_the_config_and_no_url_means_no_shared_store() {
+        let cfg = DatabaseConfig {
+            url: Some("postgresql://wang@cfg.example/ringcoach".into()),
+            password_file: Some("/cfg/pw".into()),
+            ca_file: Some("/cfg/ca.pem".into()),
+            connect_timeout_s: 3,
+            ..DatabaseConfig::default()
+        };
+        let s = DbSettings::from_parts(None, None, &cfg).unwrap().unwrap();
+        assert_eq!(s.target(), "cfg.example:5432/ringcoach as wang");
+        assert_eq!(s.password_file.as_deref(), Some(Path::new("/cfg/pw")));
+        assert_eq!(s.connect_timeout, Duration::from_secs(3));
+        let s = DbSettings::from_parts(
+            Some("postgresql://li@env.example/room".into()),
+            Some("/env/pw".into()),
+            &cfg,
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(s.target(), "env.example:5432/room as li");
+        assert_eq!(s.password_file.as_deref(), Some(Path::new("/env/pw")));
+        assert_eq!(s.ca_file.as_deref(), Some(Path::new("/cfg/ca.pem")));
+        assert!(
+            DbSettings::from_parts(None, None, &DatabaseConfig::default())
+                .unwrap()
+                .is_none()
+        );
+        let bad = DatabaseConfig {
+            url: Some("postgresql://li:pw@x.example/room".into()),
+            ..DatabaseConfig::default()
+        };
+        assert!(DbSettings::from_parts(None, None, &bad).is_err());
     }
 
     #[test]

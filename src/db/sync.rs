@@ -289,8 +289,37 @@ fn files_digest(files: &std::collections::BTreeMap<String, String>) -> String {
 /// until it is restarted ([`sync_now`] always asks).
 #[derive(Debug, Default)]
 struct Refused {
-    attempts: HashSet<AttemptId>,
-    decisions: HashSet<String>,
+    /// Attempt → why (one line, as reported).
+    attempts: HashMap<AttemptId, String>,
+    /// Decision id → why.
+    decisions: HashMap<String, String>,
+    /// Attempts old enough to prune that could not be, with their audit log's length then:
+    /// looked at again only when that changes.
+    unprunable: HashMap<AttemptId, u64>,
+}
+
+impl Refused {
+    /// Every pass reports what is still refused, so the last report always says why
+    /// something waits.
+    fn remind(&self, report: &mut SyncReport) {
+        let mut lines: Vec<&String> = self
+            .attempts
+            .values()
+            .chain(self.decisions.values())
+            .collect();
+        lines.sort();
+        for l in lines {
+            if !report.rejected.contains(l) {
+                report.rejected.push(l.clone());
+            }
+        }
+    }
+}
+
+fn audit_len(store: &Store, id: &AttemptId) -> u64 {
+    fs::metadata(store.attempt_dir(id).join(AUDIT))
+        .map(|m| m.len())
+        .unwrap_or(0)
 }
 
 /// One audit log's lines that are complete and readable: (line, entry), and how many bytes
@@ -385,10 +414,7 @@ impl Local {
             .iter()
             .filter_map(|(id, _)| {
                 let row = self.uploaded.get(id)?;
-                let len = fs::metadata(store.attempt_dir(id).join(AUDIT))
-                    .map(|m| m.len())
-                    .unwrap_or(0);
-                (len > row.audit_bytes).then(|| id.clone())
+                (audit_len(store, id) > row.audit_bytes).then(|| id.clone())
             })
             .collect()
     }
@@ -444,7 +470,7 @@ fn pass(
     progress(report.waiting);
     let mut pending: Vec<AttemptId> = local
         .pending()
-        .filter(|id| !refused.attempts.contains(*id))
+        .filter(|id| !refused.attempts.contains_key(*id))
         .cloned()
         .collect();
     pending.sort();
@@ -454,11 +480,17 @@ fn pass(
         opts.keep_uploaded
             .is_some_and(|keep| *started < Timestamp::now().minus(keep))
     };
-    let prune_soon = local
-        .finished
-        .iter()
-        .any(|(id, started)| old_enough(started) && local.uploaded.contains_key(id));
+    let prunable = |refused: &Refused, id: &AttemptId| {
+        refused
+            .unprunable
+            .get(id)
+            .is_none_or(|&len| len != audit_len(store, id))
+    };
+    let prune_soon = local.finished.iter().any(|(id, started)| {
+        old_enough(started) && local.uploaded.contains_key(id) && prunable(refused, id)
+    });
     report.decisions_waiting = decisions_due.len();
+    refused.remind(&mut report);
     if pending.is_empty() && decisions_due.is_empty() && !prune_soon {
         // Nothing to send: no connection, no traffic.
         return Ok(report);
@@ -483,8 +515,9 @@ fn pass(
         let files = match AttemptFiles::read(&store.attempt_dir(&id)) {
             Ok(f) => f,
             Err(e) => {
-                report.rejected.push(format!("{id}: {e}"));
-                refused.attempts.insert(id);
+                let line = format!("{id}: {e}");
+                report.rejected.push(line.clone());
+                refused.attempts.insert(id, line);
                 continue;
             }
         };
@@ -517,8 +550,9 @@ fn pass(
                 return Ok(report);
             }
             Err(e) => {
-                report.rejected.push(format!("{id}: {e}"));
-                refused.attempts.insert(id);
+                let line = format!("{id}: {e}");
+                report.rejected.push(line.clone());
+                refused.attempts.insert(id, line);
             }
         }
     }
@@ -551,7 +585,9 @@ fn pass(
         let due: Vec<&AttemptId> = local
             .finished
             .iter()
-            .filter(|(id, started)| old_enough(started) && uploaded.contains_key(id))
+            .filter(|(id, started)| {
+                old_enough(started) && uploaded.contains_key(id) && prunable(refused, id)
+            })
             .map(|(id, _)| id)
             .collect();
         let index = if due.is_empty() {
@@ -563,9 +599,12 @@ fn pass(
             let (Some(c), Some(index)) = (client.as_mut(), index.as_ref()) else {
                 break;
             };
+            let len = audit_len(store, id);
             match prune_one(store, state, c, index, id) {
                 Ok(true) => report.pruned.push(id.clone()),
-                Ok(false) => {}
+                Ok(false) => {
+                    refused.unprunable.insert(id.clone(), len);
+                }
                 Err(e) if e.is_transient() => {
                     went_offline(&mut report, client, e);
                     return Ok(report);
@@ -598,7 +637,7 @@ fn send_decisions(
         if state.decision_sent(&did)? {
             continue;
         }
-        if refused.decisions.contains(&did) {
+        if refused.decisions.contains_key(&did) {
             all_sent = false;
             continue;
         }
@@ -613,10 +652,9 @@ fn send_decisions(
             }
             Err(e) if e.is_transient() => return Err(e),
             Err(e) => {
-                report
-                    .rejected
-                    .push(format!("{id}: {}'s decision: {e}", entry.trainer));
-                refused.decisions.insert(did);
+                let line = format!("{id}: {}'s decision: {e}", entry.trainer);
+                report.rejected.push(line.clone());
+                refused.decisions.insert(did, line);
                 all_sent = false;
             }
         }
@@ -870,6 +908,7 @@ fn run(
     };
     let mut client: Option<Client> = None;
     let mut refused = Refused::default();
+    let mut logged: HashSet<String> = HashSet::new();
     let mut backoff = opts.backoff_min;
     let progress = |n: usize| shared.waiting.store(n, Ordering::Relaxed);
     loop {
@@ -884,10 +923,14 @@ fn run(
         ) {
             Ok(r) => {
                 for line in &r.rejected {
-                    log::warn!("upload refused: {line}");
+                    if logged.insert(line.clone()) {
+                        log::warn!("upload refused: {line}");
+                    }
                 }
                 for id in &r.conflicts {
-                    log::warn!("upload conflict: attempt {id} is on the server with other content; it was left as it is on both sides");
+                    if logged.insert(id.to_string()) {
+                        log::warn!("upload conflict: attempt {id} is on the server with other content; it was left as it is on both sides");
+                    }
                 }
                 let offline = r.offline.is_some();
                 if let Some(e) = &r.offline {
