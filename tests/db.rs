@@ -6,7 +6,7 @@ mod db_support;
 
 use std::os::unix::fs::PermissionsExt;
 
-use db_support::{samples, TestDb};
+use db_support::{same_id_other_grade, samples, TestDb};
 use ringcoach::db::load::save_attempt;
 use ringcoach::db::upload::{decision_id, record_decision};
 use ringcoach::db::{
@@ -331,20 +331,7 @@ fn uploads_are_idempotent_and_other_content_under_the_same_id_is_a_conflict() {
     // report and so other hashes.
     let dir = tempfile::tempdir().unwrap();
     let other = dir.path().join(ids[0].as_str());
-    std::fs::create_dir(&other).unwrap();
-    for name in ["audio.wav", "transcript.json"] {
-        std::fs::copy(s.attempt_dir(&ids[0]).join(name), other.join(name)).unwrap();
-    }
-    let report = "{\"score\": 12}\n";
-    std::fs::write(other.join("report.json"), report).unwrap();
-    let mut meta = f.meta.clone();
-    meta.files
-        .insert("report.json".into(), sha256(report.as_bytes()));
-    std::fs::write(
-        other.join("meta.json"),
-        serde_json::to_string_pretty(&meta).unwrap(),
-    )
-    .unwrap();
+    same_id_other_grade(&s.attempt_dir(&ids[0]), &other);
     let g = AttemptFiles::read(&other).unwrap();
     match upload_attempt(&mut c, &g).unwrap() {
         Uploaded::Conflict {
@@ -385,14 +372,6 @@ fn uploads_are_idempotent_and_other_content_under_the_same_id_is_a_conflict() {
         .unwrap()
         .get(0);
     assert_eq!(got, decision_id(&ids[0], &line));
-}
-
-fn sha256(b: &[u8]) -> String {
-    use sha2::Digest;
-    sha2::Sha256::digest(b)
-        .iter()
-        .map(|x| format!("{x:02x}"))
-        .collect()
 }
 
 #[test]

@@ -7,7 +7,7 @@ mod db_support;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use db_support::{samples, TestDb};
+use db_support::{compose, same_id_other_grade, samples, TestDb};
 use ringcoach::db::load::{self, save_attempt};
 use ringcoach::db::sync::{self, STATE_FILE};
 use ringcoach::db::{sync_now, DbSettings, PgStore, Role, SyncOptions, SyncWorker};
@@ -141,23 +141,8 @@ fn the_same_id_with_other_content_is_a_conflict_and_stays_as_it_is_on_both_sides
     // A second desk holds an attempt under the same id with another grade (a restored
     // backup of another machine, say): consistent in itself, different from the server's.
     let s2 = Store::open(d2.path()).unwrap();
-    let src = s1.attempt_dir(&id);
     let dst = s2.attempt_dir(&id);
-    std::fs::create_dir_all(&dst).unwrap();
-    for name in ["audio.wav", "transcript.json", "started.json"] {
-        std::fs::copy(src.join(name), dst.join(name)).unwrap();
-    }
-    let report = "{\"score\": 12.0}\n";
-    std::fs::write(dst.join("report.json"), report).unwrap();
-    let mut meta: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(src.join("meta.json")).unwrap()).unwrap();
-    meta["files"]["report.json"] = serde_json::Value::String(sha256(report.as_bytes()));
-    meta["score"] = 12.0.into();
-    std::fs::write(
-        dst.join("meta.json"),
-        serde_json::to_vec_pretty(&meta).unwrap(),
-    )
-    .unwrap();
+    let report = same_id_other_grade(&s1.attempt_dir(&id), &dst);
     s2.rebuild().unwrap();
 
     for _ in 0..2 {
@@ -179,14 +164,6 @@ fn the_same_id_with_other_content_is_a_conflict_and_stays_as_it_is_on_both_sides
         report,
         "nor the desk's"
     );
-}
-
-fn sha256(b: &[u8]) -> String {
-    use sha2::Digest;
-    sha2::Sha256::digest(b)
-        .iter()
-        .map(|x| format!("{x:02x}"))
-        .collect()
 }
 
 #[test]
@@ -336,24 +313,6 @@ fn the_worker_uploads_in_the_background_and_counts_what_waits() {
     let err = SyncWorker::start(Path::new("/nonexistent/store"), t.socket_settings(&a), fast)
         .unwrap_err();
     assert!(err.to_string().contains("no attempts store"), "{err}");
-}
-
-/// Real voices, composed by the shared `compose.py` (5–15 s each in the full run).
-fn compose(text: &str, out: &Path) -> Vec<i16> {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/audio/compose.py");
-    let st = std::process::Command::new("python3")
-        .arg(&script)
-        .args([text, out.to_str().unwrap()])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .status()
-        .expect("run python3 compose.py");
-    assert!(st.success(), "compose.py failed");
-    hound::WavReader::open(out)
-        .unwrap()
-        .samples::<i16>()
-        .map(Result::unwrap)
-        .collect()
 }
 
 #[test]

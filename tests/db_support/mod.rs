@@ -9,7 +9,7 @@
 //! to the test, and drops them afterwards; tests run in parallel on one server.
 #![allow(dead_code)]
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use ringcoach::db::{self, Client, DbSettings, Role};
@@ -185,5 +185,53 @@ pub fn samples(seed: u64) -> Vec<i16> {
         .map(|i| {
             ((i.wrapping_mul(2_654_435_761).wrapping_add(seed * 97) >> 7) % 4000) as i16 - 2000
         })
+        .collect()
+}
+
+pub fn sha256(b: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(b)
+        .iter()
+        .map(|x| format!("{x:02x}"))
+        .collect()
+}
+
+/// Writes into `dst` the attempt in `src` under the same id with another grade (a restored
+/// backup of another machine, say): consistent in itself, other hashes than the original.
+/// Returns the new report's text.
+pub fn same_id_other_grade(src: &Path, dst: &Path) -> &'static str {
+    std::fs::create_dir_all(dst).unwrap();
+    for name in ["audio.wav", "transcript.json", "started.json"] {
+        std::fs::copy(src.join(name), dst.join(name)).unwrap();
+    }
+    let report = "{\"score\": 12.0}\n";
+    std::fs::write(dst.join("report.json"), report).unwrap();
+    let mut meta: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(src.join("meta.json")).unwrap()).unwrap();
+    meta["files"]["report.json"] = serde_json::Value::String(sha256(report.as_bytes()));
+    meta["score"] = 12.0.into();
+    std::fs::write(
+        dst.join("meta.json"),
+        serde_json::to_vec_pretty(&meta).unwrap(),
+    )
+    .unwrap();
+    report
+}
+
+/// Real voices, composed by the shared `compose.py`: 16 kHz mono samples.
+pub fn compose(text: &str, out: &Path) -> Vec<i16> {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/audio/compose.py");
+    let st = std::process::Command::new("python3")
+        .arg(&script)
+        .args([text, out.to_str().unwrap()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .expect("run python3 compose.py");
+    assert!(st.success(), "compose.py failed");
+    hound::WavReader::open(out)
+        .unwrap()
+        .samples::<i16>()
+        .map(Result::unwrap)
         .collect()
 }
