@@ -19,6 +19,7 @@
 //!   recovery, maintenance) behind the [`store::AttemptIndex`] seam (SQLite today).
 //! - [`report`]: one trainee's attempts from the store, with trainers' overrules applied,
 //!   as JSON, CSV and HTML, in its own words; review uses it, never the reverse.
+//! - [`db`]: a training room's shared store in PostgreSQL, fed from each desk's store.
 //! - [`app`] / [`tui`]: the practice and review state machines apart from rendering.
 //! - [`cli`]: one file per subcommand; thin wrappers over the library.
 
@@ -27,6 +28,7 @@ pub mod audio;
 pub mod cert;
 pub mod cli;
 pub mod config;
+pub mod db;
 pub mod grading;
 pub mod models;
 pub mod practice;

@@ -52,6 +52,7 @@ pub struct Config {
     pub audio: AudioConfig,
     pub ring: RingConfig,
     pub model: ModelConfig,
+    pub database: DatabaseConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -113,6 +114,49 @@ pub struct ModelConfig {
     pub path: Option<PathBuf>,
 }
 
+/// `[database]`: the training room's shared store (PostgreSQL). Absent for a single desk.
+/// `RINGCOACH_DATABASE_URL` and `RINGCOACH_DATABASE_PASSWORD_FILE` win over `url` and
+/// `password_file`. The rules (no password in the URL, TLS over TCP) are in `db::connect`.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseConfig {
+    pub url: Option<String>,
+    pub password_file: Option<PathBuf>,
+    pub ca_file: Option<PathBuf>,
+    pub connect_timeout_s: u64,
+    pub keepalives_idle_s: u64,
+    /// Delete the local copy of an attempt this long (`30d`, `12h`) after it started, once the
+    /// server holds it verified. None: keep every local copy.
+    pub keep_uploaded: Option<String>,
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        DatabaseConfig {
+            url: None,
+            password_file: None,
+            ca_file: None,
+            connect_timeout_s: 10,
+            keepalives_idle_s: 30,
+            keep_uploaded: None,
+        }
+    }
+}
+
+// The URL stays out of debug output (and so out of logs), as everywhere else.
+impl std::fmt::Debug for DatabaseConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DatabaseConfig")
+            .field("url", &self.url.as_ref().map(|_| "(set)"))
+            .field("password_file", &self.password_file)
+            .field("ca_file", &self.ca_file)
+            .field("connect_timeout_s", &self.connect_timeout_s)
+            .field("keepalives_idle_s", &self.keepalives_idle_s)
+            .field("keep_uploaded", &self.keep_uploaded)
+            .finish()
+    }
+}
+
 impl Default for Config {
     fn default() -> Self {
         Config {
@@ -122,6 +166,7 @@ impl Default for Config {
             audio: AudioConfig::default(),
             ring: RingConfig::default(),
             model: ModelConfig::default(),
+            database: DatabaseConfig::default(),
         }
     }
 }
@@ -252,6 +297,22 @@ mod tests {
             err.contains("tone_hz") && err.contains("100–3400 Hz"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn the_database_section_parses_and_its_url_stays_out_of_debug_output() {
+        let c = Config::parse(
+            "[database]\nurl = \"postgresql://wang@db.example/room\"\nca_file = \"/etc/ca.pem\"\nkeep_uploaded = \"30d\"\n",
+            Path::new("c.toml"),
+        )
+        .unwrap();
+        assert_eq!(
+            c.database.url.as_deref(),
+            Some("postgresql://wang@db.example/room")
+        );
+        assert_eq!(c.database.keep_uploaded.as_deref(), Some("30d"));
+        assert_eq!(c.database.connect_timeout_s, 10);
+        assert!(!format!("{c:?}").contains("db.example"));
     }
 
     #[test]
