@@ -16,7 +16,6 @@
 //! - [`app`] / [`tui`]: the practice and review state machines apart from rendering.
 //! - [`cli`]: one file per subcommand; thin wrappers over the library.
 
-pub mod app;
 pub mod audio;
 pub mod cli;
 pub mod config;

@@ -1,9 +1,4 @@
-//! The practice terminal UI: rendering ([`views`]), strings ([`strings`]), and the
-//! terminal loop that turns keys, ticks, audio and worker results into [`crate::app::Msg`]s.
+//! What every terminal screen shares: taking the terminal over and giving it back, stderr to
+//! a log file meanwhile ([`terminal`]).
 
-pub mod strings;
 pub mod terminal;
-pub mod views;
-
-#[cfg(test)]
-mod snapshots;

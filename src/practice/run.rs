@@ -1,5 +1,5 @@
 //! The practice runtime: owns the terminal, the clock, the audio source and sink, the
-//! transcription worker and the store, and drives the pure [`crate::app::App`] with one
+//! transcription worker and the store, and drives the pure [`super::App`] with one
 //! stream of events (keys, ticks, audio chunks, worker results) selected in one loop.
 //!
 //! Threads: the audio callback (cpal, inside [`crate::audio`]) only copies into a ring
@@ -14,9 +14,8 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{never, select, tick, Receiver, Sender};
 use crossterm::event::Event as TermEvent;
 
-use crate::app::{
-    App, CheckRow, Effect, Feedback, Key, Mark, Msg, Screen, Situation, Verdict as UiVerdict,
-};
+use super::model::{feedback, situations};
+use super::{App, Effect, Guesser, Key, Msg, Screen};
 use crate::audio::capture::{AudioSource, Capture, Chunk, TARGET_RATE};
 use crate::audio::choice::{InputChoice, OutputChoice};
 use crate::audio::facts::{self, AudioFacts};
@@ -24,8 +23,8 @@ use crate::audio::level::{self, DetectorConfig, SpeechDetector, SpeechEvent};
 use crate::audio::playback::{AudioSink, Clip, Playback, Ringer};
 use crate::audio::ring::RingCadence;
 use crate::config::Config;
-use crate::grading::{self, GradeInput, OrgSource, Pickup, Report, Turn, Verdict};
-use crate::scenario::{phrases, rubric_sha256, Catalog, Scenario, ORG_PLACEHOLDER};
+use crate::grading::{self, GradeInput, OrgSource, Pickup, Turn, Verdict};
+use crate::scenario::{rubric_sha256, Catalog};
 use crate::store::{self, AttemptInfo, AudioFormat, Outcome, Query, SortKey, Store, Timestamp};
 use crate::transcribe::{self, Transcript, WhisperConfig, WhisperTranscriber, Worker};
 
@@ -47,122 +46,6 @@ pub struct Options {
     pub scenario: Option<String>,
 }
 
-/// Situations as the pick list shows them.
-pub fn situations(
-    catalog: &Catalog,
-    org: &str,
-    best: impl Fn(&str) -> Option<u8>,
-) -> Vec<Situation> {
-    catalog
-        .scenarios
-        .iter()
-        .map(|sc| Situation {
-            id: sc.id().to_string(),
-            title_zh: sc.title.zh.clone(),
-            title_en: sc.title.en.clone(),
-            direction: sc.direction.to_string(),
-            difficulty: difficulty(sc),
-            brief_zh: sc.situation.zh.clone(),
-            brief_en: sc.situation.en.clone(),
-            caller_turns: sc
-                .caller_turns
-                .iter()
-                .map(|t| (t.zh.clone(), t.en.clone()))
-                .collect(),
-            model_answer: sc
-                .model_answers
-                .get_ref()
-                .first()
-                .map(|m| {
-                    phrases(&m.turns)
-                        .collect::<Vec<_>>()
-                        .join(" / ")
-                        .replace(ORG_PLACEHOLDER, org)
-                })
-                .unwrap_or_default(),
-            best_score: best(sc.id()),
-        })
-        .collect()
-}
-
-/// 1–3 stars: more turns and more must-say items make a harder call.
-fn difficulty(sc: &Scenario) -> u8 {
-    let load = sc.caller_turns.len() + sc.rubric.must_say.len();
-    match load {
-        0..=2 => 1,
-        3..=4 => 2,
-        _ => 3,
-    }
-}
-
-/// The feedback screen's view of a report. Evidence on failed checks is marked as a
-/// problem, on uncertain ones as uncertain, on passed ones as found.
-pub fn feedback(report: &Report, pickup_ms: u64, first_turn: Option<&AudioFacts>) -> Feedback {
-    let mut marks = Vec::new();
-    let mut checks = Vec::new();
-    let mut banned_ok = 0;
-    let mut not_graded = Vec::new();
-    for c in &report.checks {
-        let (mark, verdict) = match c.verdict {
-            Verdict::Pass => (Mark::Found, UiVerdict::Pass),
-            Verdict::Fail => (Mark::Banned, UiVerdict::Fail),
-            Verdict::Uncertain => (Mark::Uncertain, UiVerdict::Uncertain),
-            Verdict::NotApplicable => (Mark::Found, UiVerdict::NotApplicable),
-        };
-        if c.verdict != Verdict::NotApplicable {
-            marks.extend(c.evidence.iter().map(|e| (e.start, e.end, mark)));
-        }
-        // What the trainee did not do is worth a row each; eleven "did not swear" rows and
-        // the checks that did not apply are one row each, so the screen stays readable.
-        if c.category == "banned_phrase" && c.verdict == Verdict::Pass {
-            banned_ok += 1;
-            continue;
-        }
-        if c.verdict == Verdict::NotApplicable {
-            not_graded.push(c.id.clone());
-            continue;
-        }
-        checks.push(CheckRow {
-            category: c.id.clone(),
-            verdict,
-            critical: c.critical,
-            message_zh: c.message.zh.clone(),
-            message_en: c.message.en.clone(),
-        });
-    }
-    if banned_ok > 0 {
-        checks.push(CheckRow {
-            category: "banned_phrase".into(),
-            verdict: UiVerdict::Pass,
-            critical: true,
-            message_zh: format!("未使用服务忌语(检查了{banned_ok}类)"),
-            message_en: format!("no banned phrase used ({banned_ok} kinds checked)"),
-        });
-    }
-    if !not_graded.is_empty() {
-        let list = not_graded.join(", ");
-        checks.push(CheckRow {
-            category: "—".into(),
-            verdict: UiVerdict::NotApplicable,
-            critical: false,
-            message_zh: format!("不适用:{list}"),
-            message_en: format!("not applicable: {list}"),
-        });
-    }
-    Feedback {
-        transcript: report.normalized.clone(),
-        marks,
-        checks,
-        score: report.score.min(100) as u8,
-        passed: report.passed,
-        rings: report.rings.unwrap_or(0),
-        pickup_ms,
-        first_words_ms: first_turn.and_then(|f| f.first_words_ms),
-        chars_per_minute: report.speech_rate_cpm().map(|r| r as f32),
-        saved_as: None,
-    }
-}
-
 /// Audio of the call in progress.
 struct Recording {
     /// The attempt in the store, its WAV written as the audio arrives, so a killed process
@@ -178,101 +61,6 @@ struct Recording {
     heard_speech: bool,
     turn_started: Instant,
     guesser: Guesser,
-}
-
-/// Transcribing while the trainee is still on the line: at each pause the reply so far is
-/// sent to the worker. If no word follows before the hang-over ends the turn, that result
-/// is the turn's transcript and the trainee waits for nothing; if they speak again, the next
-/// pause sends a newer guess and the worker drops the stale one (newest wins).
-/// Pure bookkeeping over sample counts and request ids; the runtime does the sending.
-#[derive(Debug, Default)]
-pub struct Guesser {
-    /// Sample index just after the last voiced chunk of the current turn.
-    last_voiced: usize,
-    guess: Option<Guess>,
-}
-
-#[derive(Debug)]
-struct Guess {
-    id: u64,
-    /// `last_voiced` when it was sent: still equal at the end of the turn means it heard it all.
-    upto: usize,
-    result: Option<Transcript>,
-}
-
-/// Silence after a word long enough to send a guess (the hang-over that ends a turn is longer).
-const GUESS_AFTER_PAUSE_MS: usize = 300;
-
-impl Guesser {
-    /// A new turn starts at sample `at`.
-    pub fn start_turn(&mut self, at: usize) {
-        *self = Guesser {
-            last_voiced: at,
-            guess: None,
-        };
-    }
-
-    /// The audio up to sample `upto` ended with a voiced chunk.
-    pub fn voiced(&mut self, upto: usize) {
-        self.last_voiced = upto;
-    }
-
-    /// Whether the reply so far (`len` samples) should be sent now: the trainee has spoken,
-    /// has paused long enough, and nothing was sent for this much speech yet.
-    pub fn should_send(&self, len: usize, heard_speech: bool) -> bool {
-        let pause_ms = len.saturating_sub(self.last_voiced) * 1000 / TARGET_RATE as usize;
-        let fresh = self
-            .guess
-            .as_ref()
-            .is_none_or(|g| g.upto != self.last_voiced);
-        heard_speech && pause_ms >= GUESS_AFTER_PAUSE_MS && fresh
-    }
-
-    /// The reply so far was sent as request `id`.
-    pub fn sent(&mut self, id: u64) {
-        self.guess = Some(Guess {
-            id,
-            upto: self.last_voiced,
-            result: None,
-        });
-    }
-
-    /// A transcription finished; true if it was this turn's guess (kept, or forgotten if it
-    /// failed, so that the end of the turn asks properly).
-    pub fn done(
-        &mut self,
-        id: u64,
-        result: Result<Transcript, transcribe::TranscribeError>,
-    ) -> bool {
-        if self.guess.as_ref().is_none_or(|g| g.id != id) {
-            return false;
-        }
-        match result {
-            Ok(t) => {
-                if let Some(g) = self.guess.as_mut() {
-                    g.result = Some(t);
-                }
-            }
-            Err(_) => self.guess = None,
-        }
-        true
-    }
-
-    /// The worker dropped request `id` unheard.
-    pub fn superseded(&mut self, id: u64) {
-        if self.guess.as_ref().is_some_and(|g| g.id == id) {
-            self.guess = None;
-        }
-    }
-
-    /// The turn ended. If the last guess heard all of it: its request id and its transcript
-    /// if already back (else it arrives as that id's result). None: ask for the whole turn.
-    pub fn end_turn(&mut self) -> Option<(u64, Option<Transcript>)> {
-        match self.guess.take() {
-            Some(g) if g.upto == self.last_voiced => Some((g.id, g.result)),
-            _ => None,
-        }
-    }
 }
 
 struct Call {
@@ -849,7 +637,7 @@ pub fn run(opts: &Options, catalog: &Catalog, store: &Store) -> anyhow::Result<(
         match app.situations.iter().position(|s| &s.id == id) {
             Some(i) => {
                 app.selected = i;
-                app.screen = crate::app::Screen::Card;
+                app.screen = Screen::Card;
             }
             None => anyhow::bail!(
                 "unknown scenario {id:?}: choose one of {}",
@@ -866,7 +654,7 @@ pub fn run(opts: &Options, catalog: &Catalog, store: &Store) -> anyhow::Result<(
         spawn_terminal_reader(key_tx);
         let ticker = tick(Duration::from_millis(50));
         loop {
-            terminal.draw(|f| crate::tui::views::render(&app, f))?;
+            terminal.draw(|f| super::views::render(&app, f))?;
             let ticks = if runtime.wants_ticks(&app) {
                 ticker.clone()
             } else {
@@ -915,110 +703,4 @@ pub fn run(opts: &Options, catalog: &Catalog, store: &Store) -> anyhow::Result<(
     drop(terminal);
     drop(redirect);
     result
-}
-
-#[cfg(test)]
-mod guesser_tests {
-    use super::*;
-
-    const MS: usize = TARGET_RATE as usize / 1000;
-
-    fn heard(text: &str) -> Transcript {
-        Transcript {
-            text: text.into(),
-            segments: vec![],
-        }
-    }
-
-    /// Speech until `ms`, then silence: is a guess due at `now_ms`?
-    fn speak_then_wait(g: &mut Guesser, speech_ms: usize, now_ms: usize) -> bool {
-        g.voiced(speech_ms * MS);
-        g.should_send(now_ms * MS, true)
-    }
-
-    #[test]
-    fn a_guess_is_sent_once_per_pause_and_only_after_speech() {
-        let mut g = Guesser::default();
-        g.start_turn(0);
-        assert!(!g.should_send(2000 * MS, false), "nothing said yet");
-        assert!(
-            !speak_then_wait(&mut g, 1000, 1200),
-            "200 ms is not a pause"
-        );
-        assert!(speak_then_wait(&mut g, 1000, 1300));
-        g.sent(1);
-        assert!(
-            !g.should_send(1500 * MS, true),
-            "already sent for this speech"
-        );
-        assert!(
-            speak_then_wait(&mut g, 2000, 2400),
-            "more speech, new pause"
-        );
-    }
-
-    #[test]
-    fn a_result_back_before_the_turn_ends_is_the_turns_transcript() {
-        // The bug this type was extracted for: the result came back during the hang-over
-        // and was dropped, so the call waited forever.
-        let mut g = Guesser::default();
-        g.start_turn(0);
-        speak_then_wait(&mut g, 3000, 3300);
-        g.sent(7);
-        assert!(g.done(7, Ok(heard("喂,你找谁?"))));
-        assert_eq!(g.end_turn(), Some((7, Some(heard("喂,你找谁?")))));
-    }
-
-    #[test]
-    fn a_guess_still_running_at_the_end_is_adopted_by_its_id() {
-        let mut g = Guesser::default();
-        g.start_turn(0);
-        speak_then_wait(&mut g, 3000, 3300);
-        g.sent(7);
-        assert_eq!(g.end_turn(), Some((7, None)));
-        // Its result now belongs to the turn, not to a guess.
-        assert!(!g.done(7, Ok(heard("x"))));
-    }
-
-    #[test]
-    fn speech_after_the_guess_means_the_whole_turn_is_asked_for() {
-        let mut g = Guesser::default();
-        g.start_turn(0);
-        speak_then_wait(&mut g, 1000, 1300);
-        g.sent(1);
-        assert!(g.done(1, Ok(heard("您好"))));
-        g.voiced(2500 * MS);
-        assert_eq!(g.end_turn(), None);
-    }
-
-    #[test]
-    fn a_failed_or_dropped_guess_is_forgotten() {
-        let mut g = Guesser::default();
-        g.start_turn(0);
-        speak_then_wait(&mut g, 1000, 1300);
-        g.sent(1);
-        let err = transcribe::TranscribeError::Engine { detail: "x".into() };
-        assert!(g.done(1, Err(err)));
-        assert_eq!(g.end_turn(), None);
-
-        g.start_turn(0);
-        speak_then_wait(&mut g, 1000, 1300);
-        g.sent(2);
-        g.superseded(2);
-        assert!(
-            g.should_send(1400 * MS, true),
-            "a dropped guess is sent again"
-        );
-        assert_eq!(g.end_turn(), None);
-    }
-
-    #[test]
-    fn results_for_other_requests_are_not_taken() {
-        let mut g = Guesser::default();
-        g.start_turn(0);
-        speak_then_wait(&mut g, 1000, 1300);
-        g.sent(2);
-        assert!(!g.done(1, Ok(heard("stale"))));
-        assert_eq!(g.end_turn(), Some((2, None)));
-    }
 }
