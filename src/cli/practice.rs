@@ -110,7 +110,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let data_dir = crate::store::default_data_dir()?;
     let store = Store::open(&data_dir)?;
     super::store::report_recovery(&store);
-    practice::run(&opts, &catalog, &store)?;
+    practice::run(opts, catalog, store)?;
     Ok(ExitCode::SUCCESS)
 }
 

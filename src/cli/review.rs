@@ -62,7 +62,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let sink = output.open()?;
     let review = Review::new(&trainer, &store.root().display().to_string(), lang);
     let rt = Runtime::new(store, catalog, sink, &trainer);
-    let log = crate::tui::terminal::log_path().with_file_name("review.log");
-    run_screens(review, rt, log).context("review")?;
+    run_screens(review, rt).context("review")?;
     Ok(ExitCode::SUCCESS)
 }

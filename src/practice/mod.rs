@@ -1,14 +1,17 @@
 //! The trainee's practice as a pure state machine: pick → situation card → ringing → call
 //! (turn by turn) → transcribing → feedback. [`App::update`] takes one [`Msg`] (a key, a
-//! ring or level report, a worker result) and returns the [`Effect`]s the runtime ([`run`])
-//! carries out (ring, record, play, transcribe, grade, save). The state machine has no
-//! clock, no audio and no model; the views ([`views`]) only render this state.
+//! ring or level report, a worker result) and returns the [`Effect`]s the runtime carries
+//! out (ring, record, play, transcribe, grade, save). The state machine has no clock, no
+//! audio and no model; the views only render this state.
 //!
-//! The folder has the review's shape: [`keys`] (terminal keys → [`Key`]), [`model`] (what the
-//! screens show of a scenario and of a report, built once: [`Situation`], [`Feedback`]),
-//! [`guesser`] (transcribing at each pause while the trainee still speaks), [`run`] (the
-//! runtime: audio, worker, store, and the screen as [`crate::tui`]'s event loop drives it),
-//! [`views`] and [`strings`] (rendering, in both languages).
+//! The folder has the review's shape:
+//! - [`keys`]: terminal keys → [`Key`];
+//! - [`model`]: what the screens show of a scenario and of a report, built once
+//!   ([`Situation`], [`Feedback`]), so rendering never computes a grade;
+//! - [`guesser`]: transcribing at each pause while the trainee is still speaking;
+//! - [`run`](mod@run): the runtime (audio, transcription worker, grader, store) and the
+//!   screens as [`crate::tui`]'s event loop drives them;
+//! - [`views`] and [`strings`]: rendering, in both languages.
 
 pub mod guesser;
 pub mod keys;

@@ -11,8 +11,9 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{never, select, tick, Receiver, Sender};
-use crossterm::event::Event as TermEvent;
+use crossbeam_channel::Receiver;
+use crossterm::event::KeyEvent;
+use ratatui::Frame;
 
 use super::model::{feedback, situations};
 use super::{App, Effect, Guesser, Key, Msg, Screen};
@@ -27,6 +28,7 @@ use crate::grading::{self, GradeInput, OrgSource, Pickup, Turn, Verdict};
 use crate::scenario::{rubric_sha256, Catalog};
 use crate::store::{self, AttemptInfo, AudioFormat, Outcome, Query, SortKey, Store, Timestamp};
 use crate::transcribe::{self, Transcript, WhisperConfig, WhisperTranscriber, Worker};
+use crate::tui::{self, Program, Source};
 
 /// How long the feedback screen waits for transcripts before giving up on the call.
 const TRANSCRIBE_PATIENCE: Duration = Duration::from_secs(90);
@@ -75,10 +77,10 @@ struct Call {
     finishing: Option<Instant>,
 }
 
-pub struct Runtime<'a> {
-    opts: &'a Options,
-    catalog: &'a Catalog,
-    store: &'a Store,
+pub struct Runtime {
+    opts: Options,
+    catalog: Catalog,
+    store: Store,
     trainee: String,
     sink: Box<dyn AudioSink>,
     /// Running mic capture, kept across calls (opening a device takes seconds).
@@ -93,8 +95,8 @@ pub struct Runtime<'a> {
     cadence: RingCadence,
 }
 
-impl<'a> Runtime<'a> {
-    pub fn new(opts: &'a Options, catalog: &'a Catalog, store: &'a Store) -> anyhow::Result<Self> {
+impl Runtime {
+    pub fn new(opts: Options, catalog: Catalog, store: Store) -> anyhow::Result<Self> {
         // Fail before the phone rings: a bad input file or output device is said now.
         for input in &opts.inputs {
             InputChoice::File(input.clone()).open()?;
@@ -124,10 +126,10 @@ impl<'a> Runtime<'a> {
         transcribe::whisper::route_logging();
         let worker = Worker::spawn_loading(move || WhisperTranscriber::new(cfg), tx);
         Ok(Runtime {
+            trainee: opts.config.trainee_name(),
             opts,
             catalog,
             store,
-            trainee: opts.config.trainee_name(),
             sink,
             mic,
             worker: Some(worker),
@@ -306,7 +308,7 @@ impl<'a> Runtime<'a> {
 
     /// The best score this trainee has for a situation.
     pub fn best_score(&self, scenario: &str) -> Option<u8> {
-        best_score(self.store, &self.trainee, scenario)
+        best_score(&self.store, &self.trainee, scenario)
     }
 
     fn stop_playback(&mut self) {
@@ -545,23 +547,20 @@ impl<'a> Runtime<'a> {
         vec![]
     }
 
+    /// The audio to listen to now: the file playing as the microphone during a turn, else
+    /// the microphone, which runs between calls too ([`Runtime::audio`] drops what it hears
+    /// outside a turn).
     fn chunks(&self) -> Option<&Receiver<Chunk>> {
-        let rec = self.call.as_ref()?.recording.as_ref()?;
-        rec.capture
+        let capture = self
+            .call
             .as_ref()
-            .or(self.mic.as_ref())
-            .map(|c| c.chunks())
-    }
-
-    fn wants_ticks(&self, app: &App) -> bool {
-        matches!(
-            app.screen,
-            Screen::Ringing { .. } | Screen::Working { .. } | Screen::Call { .. }
-        )
+            .and_then(|c| c.recording.as_ref())
+            .and_then(|r| r.capture.as_ref());
+        capture.or(self.mic.as_ref()).map(|c| c.chunks())
     }
 }
 
-impl Drop for Runtime<'_> {
+impl Drop for Runtime {
     fn drop(&mut self) {
         self.hang_up();
         self.stop_playback();
@@ -610,30 +609,76 @@ pub fn merge_turns(turns: &[Transcript], turn_starts: &[usize]) -> Transcript {
     out
 }
 
-/// Reads terminal events on their own thread so the loop can select over them.
-fn spawn_terminal_reader(tx: Sender<TermEvent>) {
-    std::thread::Builder::new()
-        .name("ringcoach-keys".into())
-        .spawn(move || {
-            while let Ok(ev) = crossterm::event::read() {
-                if tx.send(ev).is_err() {
-                    break;
-                }
-            }
-        })
-        .expect("the OS refused to start the key reader thread");
+/// The practice screens as the event loop drives them.
+struct Practice {
+    app: App,
+    runtime: Runtime,
 }
 
-/// Runs the practice screens until the trainee quits. The terminal is restored on every
-/// exit path, panics included (ratatui installs the hook).
-pub fn run(opts: &Options, catalog: &Catalog, store: &Store) -> anyhow::Result<()> {
-    let mut runtime = Runtime::new(opts, catalog, store)?;
+impl Program for Practice {
+    type Msg = Msg;
+    const TICK: Duration = Duration::from_millis(50);
+
+    fn draw(&self, frame: &mut Frame) {
+        super::views::render(&self.app, frame);
+    }
+
+    fn key(&self, key: &KeyEvent) -> Option<Msg> {
+        Key::from_event(key).map(Msg::Key)
+    }
+
+    fn wants_ticks(&self) -> bool {
+        matches!(
+            self.app.screen,
+            Screen::Ringing { .. } | Screen::Working { .. } | Screen::Call { .. }
+        )
+    }
+
+    fn tick(&mut self) -> Vec<Msg> {
+        self.runtime.tick()
+    }
+
+    fn sources(&self) -> Vec<Source<Self>> {
+        let mut sources = vec![Source::new(
+            self.runtime.worker_rx.clone(),
+            |p: &mut Practice, ev| p.runtime.worker_event(ev),
+        )];
+        if let Some(chunks) = self.runtime.chunks() {
+            sources.push(Source::new(chunks.clone(), |p: &mut Practice, c| {
+                p.runtime.audio(c)
+            }));
+        }
+        sources
+    }
+
+    fn pump(&mut self, mut msgs: Vec<Msg>) -> bool {
+        while !msgs.is_empty() {
+            let mut next = vec![];
+            for m in msgs {
+                for fx in self.app.update(m) {
+                    if fx == Effect::Quit {
+                        return true;
+                    }
+                    next.extend(self.runtime.effect(&self.app, fx));
+                }
+            }
+            msgs = next;
+        }
+        false
+    }
+}
+
+/// Runs the practice screens until the trainee quits.
+pub fn run(opts: Options, catalog: Catalog, store: Store) -> anyhow::Result<()> {
+    let start = opts.scenario.clone();
+    let runtime = Runtime::new(opts, catalog, store)?;
+    let opts = &runtime.opts;
     let mut app = App::new(
-        situations(catalog, &opts.org, |id| runtime.best_score(id)),
+        situations(&runtime.catalog, &opts.org, |id| runtime.best_score(id)),
         opts.config.lang,
         opts.org.clone(),
     );
-    if let Some(id) = &opts.scenario {
+    if let Some(id) = &start {
         match app.situations.iter().position(|s| &s.id == id) {
             Some(i) => {
                 app.selected = i;
@@ -641,66 +686,11 @@ pub fn run(opts: &Options, catalog: &Catalog, store: &Store) -> anyhow::Result<(
             }
             None => anyhow::bail!(
                 "unknown scenario {id:?}: choose one of {}",
-                catalog.ids().join(", ")
+                runtime.catalog.ids().join(", ")
             ),
         }
     }
-
-    let stderr_log = crate::tui::terminal::log_path();
-    let redirect = crate::tui::terminal::StderrToFile::redirect(&stderr_log).ok();
-    let mut terminal = ratatui::init();
-    let result = (|| -> anyhow::Result<()> {
-        let (key_tx, key_rx) = crossbeam_channel::unbounded();
-        spawn_terminal_reader(key_tx);
-        let ticker = tick(Duration::from_millis(50));
-        loop {
-            terminal.draw(|f| super::views::render(&app, f))?;
-            let ticks = if runtime.wants_ticks(&app) {
-                ticker.clone()
-            } else {
-                never()
-            };
-            let no_chunks = never();
-            let chunks = runtime.chunks().cloned().unwrap_or(no_chunks);
-            let mic_idle = match (
-                &runtime.mic,
-                runtime.call.as_ref().and_then(|c| c.recording.as_ref()),
-            ) {
-                (Some(m), None) => m.chunks().clone(),
-                _ => never(),
-            };
-            let mut msgs: Vec<Msg> = vec![];
-            select! {
-                recv(key_rx) -> ev => match ev {
-                    Ok(TermEvent::Key(k)) => {
-                        if let Some(key) = Key::from_event(&k) {
-                            msgs.push(Msg::Key(key));
-                        }
-                    }
-                    Ok(_) => {} // resize and others: just redraw
-                    Err(_) => anyhow::bail!("the terminal closed"),
-                },
-                recv(ticks) -> _ => msgs.extend(runtime.tick()),
-                recv(chunks) -> c => if let Ok(c) = c { msgs.extend(runtime.audio(c)) },
-                recv(mic_idle) -> _ => {} // the microphone runs between calls; drop what it hears
-                recv(runtime.worker_rx) -> ev => if let Ok(ev) = ev { msgs.extend(runtime.worker_event(ev)) },
-            }
-            while !msgs.is_empty() {
-                let mut next = vec![];
-                for m in msgs {
-                    for fx in app.update(m) {
-                        if fx == Effect::Quit {
-                            return Ok(());
-                        }
-                        next.extend(runtime.effect(&app, fx));
-                    }
-                }
-                msgs = next;
-            }
-        }
-    })();
-    ratatui::restore();
-    drop(terminal);
-    drop(redirect);
-    result
+    let mut practice = Practice { app, runtime };
+    tui::run(&mut practice, &tui::log_path("practice"))?;
+    Ok(())
 }
