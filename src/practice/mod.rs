@@ -28,7 +28,7 @@ use crate::config::Lang;
 pub use guesser::Guesser;
 pub use keys::Key;
 pub use model::{CheckRow, Feedback, Mark, Situation, Verdict};
-pub use run::{run, Options};
+pub use run::{run, Options, PracticeError};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Screen {

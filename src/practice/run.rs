@@ -1,12 +1,14 @@
-//! The practice runtime: owns the terminal, the clock, the audio source and sink, the
-//! transcription worker and the store, and drives the pure [`super::App`] with one
-//! stream of events (keys, ticks, audio chunks, worker results) selected in one loop.
+//! The practice runtime: owns the audio source and sink, the transcription worker, the
+//! grader's inputs and the store, and carries out the pure [`super::App`]'s effects. The
+//! screens run on [`crate::tui`]'s event loop, which selects over keys, ticks, audio chunks
+//! and worker results as one stream of events.
 //!
 //! Threads: the audio callback (cpal, inside [`crate::audio`]) only copies into a ring
 //! buffer; the capture thread turns that into 16 kHz chunks; the transcription worker owns
-//! the model; this loop does everything else and never blocks on any of them. Ticks run
-//! only while something moves on screen (ringing, recording, waiting), so an idle practice
-//! screen costs no CPU.
+//! the model; the event loop does everything else and never blocks on any of them. Ticks
+//! run only while something moves on screen (ringing, recording, waiting), so an idle
+//! practice screen costs no CPU. Failures are [`PracticeError`]s: before the screen opens
+//! they end the command, once it is up they are a status line and the trainee goes on.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -19,19 +21,41 @@ use super::model::{feedback, situations};
 use super::{App, Effect, Guesser, Key, Msg, Screen};
 use crate::audio::capture::{AudioSource, Capture, Chunk, TARGET_RATE};
 use crate::audio::choice::{InputChoice, OutputChoice};
+use crate::audio::devices::AudioIoError;
 use crate::audio::facts::{self, AudioFacts};
 use crate::audio::level::{self, DetectorConfig, SpeechDetector, SpeechEvent};
 use crate::audio::playback::{AudioSink, Clip, Playback, Ringer};
-use crate::audio::ring::RingCadence;
+use crate::audio::ring::{CadenceError, RingCadence};
 use crate::config::Config;
 use crate::grading::{self, GradeInput, OrgSource, Pickup, Turn, Verdict};
-use crate::scenario::{rubric_sha256, Catalog};
-use crate::store::{self, AttemptInfo, AudioFormat, Outcome, Query, SortKey, Store, Timestamp};
-use crate::transcribe::{self, Transcript, WhisperConfig, WhisperTranscriber, Worker};
+use crate::scenario::{rubric_sha256, Catalog, ScenarioError};
+use crate::store::{
+    self, AttemptInfo, AudioFormat, Outcome, Query, SortKey, Store, StoreError, Timestamp,
+};
+use crate::transcribe::{
+    self, TranscribeError, Transcript, WhisperConfig, WhisperTranscriber, Worker,
+};
 use crate::tui::{self, Program, Source};
 
 /// How long the feedback screen waits for transcripts before giving up on the call.
 const TRANSCRIBE_PATIENCE: Duration = Duration::from_secs(90);
+
+/// What can stop the practice screens, each a message that says what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum PracticeError {
+    #[error(transparent)]
+    Audio(#[from] AudioIoError),
+    #[error(transparent)]
+    Ring(#[from] CadenceError),
+    #[error(transparent)]
+    Scenario(#[from] ScenarioError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Transcribe(#[from] TranscribeError),
+    #[error("the terminal failed: {0}; run ringcoach in a real terminal")]
+    Terminal(#[from] std::io::Error),
+}
 
 /// Everything the practice loop needs, resolved before the terminal is taken over.
 pub struct Options {
@@ -96,7 +120,7 @@ pub struct Runtime {
 }
 
 impl Runtime {
-    pub fn new(opts: Options, catalog: Catalog, store: Store) -> anyhow::Result<Self> {
+    pub fn new(opts: Options, catalog: Catalog, store: Store) -> Result<Self, PracticeError> {
         // Fail before the phone rings: a bad input file or output device is said now.
         for input in &opts.inputs {
             InputChoice::File(input.clone()).open()?;
@@ -155,12 +179,12 @@ impl Runtime {
             Ok(msgs) => msgs,
             Err(e) => {
                 self.hang_up();
-                vec![Msg::Failed(crate::cli::one_line(&e))]
+                vec![Msg::Failed(e.to_string())]
             }
         }
     }
 
-    fn try_effect(&mut self, app: &App, fx: Effect) -> anyhow::Result<Vec<Msg>> {
+    fn try_effect(&mut self, app: &App, fx: Effect) -> Result<Vec<Msg>, PracticeError> {
         match fx {
             Effect::StartRinging => {
                 self.hang_up();
@@ -272,7 +296,7 @@ impl Runtime {
         Ok(vec![])
     }
 
-    fn submit(&self, id: u64, audio: Vec<f32>) -> Result<(), transcribe::TranscribeError> {
+    fn submit(&self, id: u64, audio: Vec<f32>) -> Result<(), TranscribeError> {
         match &self.worker {
             Some(w) => w.submit(id, audio),
             None => Ok(()),
@@ -280,7 +304,7 @@ impl Runtime {
     }
 
     /// Opens the attempt in the store at pickup.
-    fn begin_attempt(&self) -> anyhow::Result<store::Recording> {
+    fn begin_attempt(&self) -> Result<store::Recording, StoreError> {
         let scenario = &self.catalog.scenarios[self.call.as_ref().map_or(0, |c| c.scenario)];
         let device = match self.opts.inputs.first() {
             Some(p) => format!("file {}", p.display()),
@@ -303,7 +327,7 @@ impl Runtime {
             org: self.opts.org.clone(),
             started: Timestamp::now(),
         };
-        Ok(self.store.begin(info, AudioFormat::SPEECH)?)
+        self.store.begin(info, AudioFormat::SPEECH)
     }
 
     /// The best score this trainee has for a situation.
@@ -669,8 +693,11 @@ impl Program for Practice {
 }
 
 /// Runs the practice screens until the trainee quits.
-pub fn run(opts: Options, catalog: Catalog, store: Store) -> anyhow::Result<()> {
-    let start = opts.scenario.clone();
+pub fn run(opts: Options, catalog: Catalog, store: Store) -> Result<(), PracticeError> {
+    // A wrong --scenario is said before the devices and the model are opened.
+    if let Some(id) = &opts.scenario {
+        catalog.get(id)?;
+    }
     let runtime = Runtime::new(opts, catalog, store)?;
     let opts = &runtime.opts;
     let mut app = App::new(
@@ -678,17 +705,13 @@ pub fn run(opts: Options, catalog: Catalog, store: Store) -> anyhow::Result<()> 
         opts.config.lang,
         opts.org.clone(),
     );
-    if let Some(id) = &start {
-        match app.situations.iter().position(|s| &s.id == id) {
-            Some(i) => {
-                app.selected = i;
-                app.screen = Screen::Card;
-            }
-            None => anyhow::bail!(
-                "unknown scenario {id:?}: choose one of {}",
-                runtime.catalog.ids().join(", ")
-            ),
-        }
+    if let Some(i) = opts
+        .scenario
+        .as_ref()
+        .and_then(|id| app.situations.iter().position(|s| &s.id == id))
+    {
+        app.selected = i;
+        app.screen = Screen::Card;
     }
     let mut practice = Practice { app, runtime };
     tui::run(&mut practice, &tui::log_path("practice"))?;
