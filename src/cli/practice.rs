@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use crate::audio::choice::OutputChoice;
 use crate::config::{Config, Lang};
-use crate::grading::OrgSource;
+use crate::grading::Org;
 use crate::models::{self, ModelKind};
 use crate::practice::{self, Options};
 use crate::scenario::Catalog;
@@ -76,13 +76,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     for p in &catalog.problems {
         eprintln!("ringcoach: warning: skipped {p}");
     }
-    let (org, org_source) = match args.org.clone().or_else(|| config.org.clone()) {
-        Some(o) if o.trim().is_empty() => {
-            anyhow::bail!("--org is empty: give the organisation's name, or leave it out")
-        }
-        Some(o) => (o, OrgSource::Given),
-        None => (catalog.org.name.clone(), OrgSource::DefaultProfile),
-    };
+    let org = Org::resolve(args.org.as_deref().or(config.org.as_deref()), &catalog.org)?;
     let model = args.model.clone().or_else(|| config.model.path.clone());
     let (model, vad_model) = resolve_models(model, args.vad_model.clone())?;
     let output: OutputChoice = args
@@ -102,7 +96,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         input_device,
         output,
         org,
-        org_source,
         model,
         vad_model,
         scenario: args.scenario.clone(),

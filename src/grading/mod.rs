@@ -12,12 +12,14 @@
 //! Banned phrases are matched exactly (plus homophones of long ones → `uncertain`) and are
 //! excused by `unless` contexts that contain them (您想知道 is not 不知道-as-an-answer).
 
+pub mod call;
 pub mod matcher;
 pub mod normalize;
 pub mod report;
 
 use std::ops::Range;
 
+pub use call::{Call, EmptyOrg, Heard, Org};
 pub use report::{render_text, Check, Evidence, Message, Report, TurnReport, Verdict};
 
 use crate::audio::facts::AudioFacts;
@@ -30,11 +32,13 @@ use matcher::{best, exact_all, Fuzzy, Hit, Kind, Pattern, Phrase, Text};
 use normalize::normalize;
 
 /// Where the organisation name came from; the report says so.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum OrgSource {
     /// `--org` (or the practice settings).
+    #[serde(rename = "--org")]
     Given,
     /// The org profile's default, because none was given.
+    #[serde(rename = "default profile")]
     DefaultProfile,
 }
 
@@ -434,7 +438,7 @@ pub fn grade(sc: &Scenario, book: &Phrasebook, input: &GradeInput) -> Report {
     Report {
         scenario: sc.id().to_string(),
         org: input.org.to_string(),
-        org_source: input.org_source.as_str().to_string(),
+        org_source: input.org_source,
         transcript: cx
             .turns
             .iter()

@@ -22,12 +22,12 @@ use super::{App, Effect, Guesser, Key, Msg, Screen};
 use crate::audio::capture::{AudioSource, Capture, Chunk, TARGET_RATE};
 use crate::audio::choice::{InputChoice, OutputChoice};
 use crate::audio::devices::AudioIoError;
-use crate::audio::facts::{self, AudioFacts};
+use crate::audio::facts;
 use crate::audio::level::{self, DetectorConfig, SpeechDetector, SpeechEvent};
 use crate::audio::playback::{AudioSink, Clip, Playback, Ringer};
 use crate::audio::ring::{CadenceError, RingCadence};
 use crate::config::Config;
-use crate::grading::{self, GradeInput, OrgSource, Pickup, Turn, Verdict};
+use crate::grading::{self, Heard, Org, Pickup, Verdict};
 use crate::scenario::{rubric_sha256, Catalog, ScenarioError};
 use crate::store::{
     self, AttemptInfo, AudioFormat, Outcome, Query, SortKey, Store, StoreError, Timestamp,
@@ -64,8 +64,7 @@ pub struct Options {
     pub inputs: Vec<PathBuf>,
     pub input_device: Option<String>,
     pub output: OutputChoice,
-    pub org: String,
-    pub org_source: OrgSource,
+    pub org: Org,
     pub model: PathBuf,
     pub vad_model: Option<PathBuf>,
     /// Start on this situation instead of the top of the list.
@@ -324,7 +323,7 @@ impl Runtime {
                 .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
             trainee: self.trainee.clone(),
             device,
-            org: self.opts.org.clone(),
+            org: self.opts.org.name.clone(),
             started: Timestamp::now(),
         };
         self.store.begin(info, AudioFormat::SPEECH)
@@ -482,49 +481,42 @@ impl Runtime {
         }
         let call = self.call.take().expect("checked above");
         let rec = call.recording.expect("a finished call was recorded");
-        let transcripts: Vec<Transcript> = call.transcripts.into_iter().flatten().collect();
-        let facts: Vec<AudioFacts> = rec
-            .turn_starts
-            .iter()
-            .zip(&rec.turn_ends)
-            .map(|(&s, &e)| facts::measure(&rec.samples[s..e]))
+        let turns = call
+            .transcripts
+            .into_iter()
+            .flatten()
+            .zip(rec.turn_starts.iter().zip(&rec.turn_ends))
+            .map(|(transcript, (&start, &end))| Heard {
+                transcript,
+                facts: Some(facts::measure(&rec.samples[start..end])),
+            })
             .collect();
-        let tokens: Vec<Vec<transcribe::Token>> = transcripts
-            .iter()
-            .map(|t| t.tokens().cloned().collect())
-            .collect();
-        let scenario = &self.catalog.scenarios[call.scenario];
-        let input = GradeInput {
-            turns: transcripts
-                .iter()
-                .zip(&tokens)
-                .zip(&facts)
-                .map(|((t, tok), f)| Turn {
-                    text: &t.text,
-                    tokens: Some(tok),
-                    facts: Some(f),
-                })
-                .collect(),
+        let heard = grading::Call {
+            turns,
             pickup: Pickup::Rings(call.rings),
-            org: &self.opts.org,
-            org_source: self.opts.org_source,
+            org: self.opts.org.clone(),
         };
-        let report = grading::grade(scenario, &self.catalog.phrasebook, &input);
+        let scenario = &self.catalog.scenarios[call.scenario];
+        let report = heard.grade(scenario, &self.catalog.phrasebook);
         // Goes to the practice log (stderr is redirected while the screen is up): the wait a
         // trainee had, for the README's numbers and for anyone asking why feedback was slow.
         eprintln!(
             "practice: {} graded {} ms after the last turn ended ({} turn(s), pickup {} ms)",
             scenario.id(),
             call.finishing.map_or(0, |t| t.elapsed().as_millis()),
-            transcripts.len(),
+            heard.turns.len(),
             call.pickup_ms
         );
-        let mut fb = feedback(&report, call.pickup_ms, facts.first());
+        let first = heard.turns.first().and_then(|t| t.facts.as_ref());
+        let mut fb = feedback(&report, call.pickup_ms, first);
         let mut msgs = vec![];
         let mut rec = rec;
         if let Some(saved) = rec.saved.take() {
             let outcome = Outcome {
-                transcript: merge_turns(&transcripts, &rec.turn_starts),
+                transcript: merge_turns(
+                    heard.turns.iter().map(|t| &t.transcript),
+                    &rec.turn_starts,
+                ),
                 report: serde_json::to_value(&report).expect("a report always serialises"),
                 score: f64::from(report.score),
                 passed: report.passed,
@@ -611,9 +603,12 @@ pub fn best_score(store: &Store, trainee: &str, scenario: &str) -> Option<u8> {
 }
 
 /// The turns of a call as one transcript, timings shifted to the call's recording.
-pub fn merge_turns(turns: &[Transcript], turn_starts: &[usize]) -> Transcript {
+pub fn merge_turns<'t>(
+    turns: impl IntoIterator<Item = &'t Transcript>,
+    turn_starts: &[usize],
+) -> Transcript {
     let mut out = Transcript::default();
-    for (t, &start) in turns.iter().zip(turn_starts) {
+    for (t, &start) in turns.into_iter().zip(turn_starts) {
         let shift = start as u64 * 1000 / u64::from(TARGET_RATE);
         if !out.text.is_empty() && !t.text.is_empty() {
             out.text.push('\n');
@@ -701,9 +696,11 @@ pub fn run(opts: Options, catalog: Catalog, store: Store) -> Result<(), Practice
     let runtime = Runtime::new(opts, catalog, store)?;
     let opts = &runtime.opts;
     let mut app = App::new(
-        situations(&runtime.catalog, &opts.org, |id| runtime.best_score(id)),
+        situations(&runtime.catalog, &opts.org.name, |id| {
+            runtime.best_score(id)
+        }),
         opts.config.lang,
-        opts.org.clone(),
+        opts.org.name.clone(),
     );
     if let Some(i) = opts
         .scenario
