@@ -159,6 +159,29 @@ fn a_missing_input_file_is_one_line_before_the_screen_opens() {
 }
 
 #[test]
+fn the_data_dir_flag_and_an_empty_prompts_variable_mean_what_they_mean_elsewhere() {
+    // --data-dir over RINGCOACH_DATA_DIR, and an empty RINGCOACH_PROMPTS names no
+    // directory: the run gets as far as the missing input file.
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(BIN)
+        .args(["--input", "/nonexistent/answer.wav", "--output", "null"])
+        .arg("--data-dir")
+        .arg(dir.path().join("given"))
+        .env("RINGCOACH_DATA_DIR", dir.path().join("env"))
+        .env("RINGCOACH_PROMPTS", "")
+        .env("RINGCOACH_MODEL_DIR", support::speech::model_dir())
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("/nonexistent/answer.wav"), "{err}");
+    assert!(dir.path().join("given").is_dir());
+    assert!(!dir.path().join("env").exists());
+}
+
+#[test]
 fn a_three_turn_call_is_graded_as_one() {
     let _one = serial();
     let dir = tempfile::tempdir().unwrap();

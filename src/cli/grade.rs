@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 
+use super::flags::{ModelFlags, OrgFlag, PromptsFlag};
 use crate::grading::{render_text, Call, Heard, Org, Pickup, Report};
 use crate::scenario::{Catalog, Scenario};
 use crate::transcribe::clip::hear_file;
@@ -28,18 +29,13 @@ pub struct Args {
     /// The WAV files are the trainee's turns of ONE call, in order: one report for the call.
     #[arg(long, requires = "wavs")]
     pub call: bool,
-    /// A whisper.cpp ggml model (default: $RINGCOACH_MODEL, then the fetched base model).
-    #[arg(long, value_name = "PATH")]
-    pub model: Option<PathBuf>,
-    /// A ggml Silero VAD model (default: $RINGCOACH_VAD_MODEL, then the fetched one).
-    #[arg(long, value_name = "PATH")]
-    pub vad_model: Option<PathBuf>,
+    #[command(flatten)]
+    pub models: ModelFlags,
     /// Scenario id (see `ringcoach scenarios`).
     #[arg(long, short)]
     pub scenario: String,
-    /// Organisation name the opening must contain (default: the org profile's).
-    #[arg(long)]
-    pub org: Option<String>,
+    #[command(flatten)]
+    pub org: OrgFlag,
     /// Rings before pickup.
     #[arg(long, conflicts_with = "pickup_ms")]
     pub rings: Option<u32>,
@@ -55,20 +51,20 @@ pub struct Args {
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
-    /// Extra directory of scenario files (also RINGCOACH_PROMPTS).
-    #[arg(long, value_name = "DIR")]
-    pub prompts: Option<PathBuf>,
+    #[command(flatten)]
+    pub prompts: PromptsFlag,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let catalog = super::scenarios::load_catalog(args.prompts.clone())?;
+    let catalog = args.prompts.load()?;
     // Check the scenario first: a wrong id is the most common mistake and its error lists the ids.
     let sc = catalog.get(&args.scenario)?;
     let grader = Grader {
         scenario: sc,
         catalog: &catalog,
         pickup: pickup(&args),
-        org: Org::resolve(args.org.as_deref(), &catalog.org)?,
+        // The config is not read here: `grade` answers for what its flags say.
+        org: args.org.resolve(None, &catalog)?,
     };
     if !args.wavs.is_empty() {
         if !args.text.is_empty() || args.text_file.is_some() {
@@ -115,7 +111,7 @@ const MAX_WAV: Duration = Duration::from_secs(10 * 60);
 /// In a batch a file that cannot be read or heard is reported and the rest go on; the exit
 /// code says so (1). A single unreadable file is an input error (2).
 fn grade_wavs(grader: &Grader, args: &Args) -> anyhow::Result<ExitCode> {
-    let (model, vad) = super::transcribe::models(args.model.as_deref(), args.vad_model.as_deref())?;
+    let (model, vad) = args.models.resolve()?;
     crate::transcribe::whisper::route_logging();
     let mut whisper = WhisperTranscriber::new(WhisperConfig::new(model, Some(vad)))?;
     let mut hear = |path: &PathBuf| -> anyhow::Result<Heard> {
