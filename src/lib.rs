@@ -4,17 +4,32 @@
 //! transcribes the reply and a rubric drawn from the source material grades it.
 //!
 //! Module map (who owns what):
-//! - [`grading`]: pure. Normalise Chinese text, match phrases on characters and pinyin,
-//!   run the checks of a rubric, score. No I/O, no clock.
-//! - [`scenario`]: `prompts/*.toml` → typed call situations and rubrics, with file:line:col errors.
+//! - [`config`]: the user's configuration file (commented default built in), overlaid by flags.
+//! - [`scenario`]: `prompts/*.toml` → typed call situations and rubrics, the phrase book and
+//!   the organisation profile, with file:line:col errors.
+//! - [`grading`]: pure. Normalise Chinese text, match phrases on characters and pinyin, run
+//!   the checks of a rubric, score; [`grading::Call`] is the one way from what was heard
+//!   (transcripts, audio facts, pickup, organisation) to a [`grading::Report`]. No I/O, no clock.
 //! - [`audio`]: WAV I/O, resampling to 16 kHz mono, signal facts (levels, voiced time,
-//!   first words), and the only place that imports cpal (devices, capture, playback).
+//!   first words), the ring, and the only place that imports cpal (devices, capture, playback).
 //! - [`transcribe`]: the [`transcribe::Transcriber`] seam, the only place that imports
 //!   whisper-rs, and the worker thread that runs it off the UI thread.
 //! - [`models`]: the model cache, CTranslate2 → ggml conversion, fetch/verify.
-//! - [`store`]: attempts on disk (WAV, transcript, report) and their SQLite index.
-//! - [`app`] / [`tui`]: the practice and review state machines apart from rendering.
-//! - [`cli`]: one file per subcommand; thin wrappers over the library.
+//! - [`store`]: attempts on disk (WAV, transcript, report, audit log) and their SQLite index.
+//! - [`report`]: one trainee's attempts from the store, exported as HTML, CSV and JSON.
+//! - [`tui`]: what every terminal screen shares: the terminal taken over and given back,
+//!   stderr to a log, the key reader, and the one event loop a screen plugs into.
+//! - [`practice`]: the trainee's screens — a pure state machine, its keys, view models,
+//!   views and strings, and the runtime that rings, records, transcribes, grades and saves.
+//! - [`review`]: the trainer's screens, in the same shape: queue, attempt, progress.
+//! - [`cli`]: one file per subcommand and the flag groups they share; thin wrappers over the
+//!   library that resolve flags, open what the command needs and format its errors.
+//!
+//! Which way imports run: `main.rs` → [`cli`] → the screens ([`practice`], [`review`]) and
+//! [`report`] → the library ([`store`], [`grading`], [`transcribe`], [`scenario`], [`audio`],
+//! [`models`], [`config`]); the screens also use [`tui`]. The screens do not import each
+//! other, [`tui`] imports no screen, and nothing outside [`cli`] imports it: each module
+//! returns its own error type and the command line words it.
 
 pub mod audio;
 pub mod cli;

@@ -10,7 +10,7 @@ use crate::config::{Config, ConfigError, Lang};
 use crate::grading::{EmptyOrg, Org};
 use crate::models::{self, ModelKind};
 use crate::scenario::{Catalog, PROMPTS_ENV};
-use crate::store::{default_data_dir, Store};
+use crate::store::{default_data_dir, Recovered, Store};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum LangArg {
@@ -78,7 +78,7 @@ impl DataDirFlag {
     /// from an earlier crash is said on stderr.
     pub fn open(&self) -> anyhow::Result<Store> {
         let store = Store::open(&self.dir()?)?;
-        super::store::report_recovery(&store);
+        report_recovery(&store);
         Ok(store)
     }
 
@@ -93,6 +93,26 @@ impl DataDirFlag {
             );
         }
         Store::open(&dir).with_context(|| format!("open the attempts store at {}", dir.display()))
+    }
+}
+
+/// Says on stderr what opening the store recovered from an earlier crash.
+pub fn report_recovery(store: &Store) {
+    for r in store.recovered() {
+        match r {
+            Recovered::Interrupted { id, frames, .. } => {
+                eprintln!(
+                    "ringcoach: recovered interrupted attempt {id} ({frames} audio frames kept)"
+                )
+            }
+            Recovered::Removed { id } => {
+                eprintln!("ringcoach: removed attempt {id}: interrupted before any audio")
+            }
+            Recovered::Reindexed { .. } => {}
+            Recovered::Failed { id, reason } => {
+                eprintln!("ringcoach: could not recover attempt {id}: {reason}")
+            }
+        }
     }
 }
 

@@ -10,8 +10,8 @@ use clap::{Subcommand, ValueEnum};
 
 use super::flags::DataDirFlag;
 use crate::store::{
-    self, parse_age, AttemptStatus, AttemptSummary, Query, Recovered, SortKey, Store, StoreError,
-    Timestamp, Verdict,
+    self, parse_age, AttemptStatus, AttemptSummary, Query, SortKey, Store, StoreError, Timestamp,
+    Verdict,
 };
 
 #[derive(Debug, clap::Args)]
@@ -170,7 +170,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             return Err(e).with_context(|| format!("opening the store at {}", root.display()))
         }
     };
-    report_recovery(&store);
+    super::flags::report_recovery(&store);
     let mut out = io::stdout().lock();
     match args.command {
         StoreCommand::List(list) => {
@@ -245,26 +245,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         StoreCommand::Soak { first_seed, count } => {
             store::soak::run(&store, first_seed, count, &mut out)?;
             Ok(ExitCode::SUCCESS)
-        }
-    }
-}
-
-/// Says on stderr what opening the store recovered from an earlier crash.
-pub fn report_recovery(store: &Store) {
-    for r in store.recovered() {
-        match r {
-            Recovered::Interrupted { id, frames, .. } => {
-                eprintln!(
-                    "ringcoach: recovered interrupted attempt {id} ({frames} audio frames kept)"
-                )
-            }
-            Recovered::Removed { id } => {
-                eprintln!("ringcoach: removed attempt {id}: interrupted before any audio")
-            }
-            Recovered::Reindexed { .. } => {}
-            Recovered::Failed { id, reason } => {
-                eprintln!("ringcoach: could not recover attempt {id}: {reason}")
-            }
         }
     }
 }
