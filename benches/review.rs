@@ -15,11 +15,10 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use ringcoach::audio::choice::OutputChoice;
-use ringcoach::grading::{grade, GradeInput, OrgSource, Pickup, Turn, Verdict};
+use ringcoach::grading::{Call, Heard, Org, Pickup, Verdict};
 use ringcoach::review::run::Runtime;
 use ringcoach::scenario::Catalog;
 use ringcoach::store::{AttemptInfo, AudioFormat, Outcome, Store, StoreOptions, Timestamp};
-use ringcoach::transcribe::Transcript;
 
 const TEXT: &str = "您好,广利物业,请问有什么可以帮您?我们马上安排师傅上门维修,谢谢您的来电,再见。";
 
@@ -80,16 +79,12 @@ fn main() {
     )
     .unwrap();
     let cat = Catalog::builtin().unwrap();
-    let report = grade(
-        cat.get("answer-call").unwrap(),
-        &cat.phrasebook,
-        &GradeInput {
-            turns: vec![Turn::text(TEXT)],
-            pickup: Pickup::Rings(1),
-            org: "广利物业",
-            org_source: OrgSource::Given,
-        },
-    );
+    let call = Call {
+        turns: vec![Heard::text(TEXT)],
+        pickup: Pickup::Rings(1),
+        org: Org::given("广利物业"),
+    };
+    let report = call.grade(cat.get("answer-call").unwrap(), &cat.phrasebook);
     // Some history in the audit log, as a reviewed attempt has.
     let started = Timestamp::parse("2026-11-20T09:00:00Z").unwrap();
     let summary = store
@@ -106,10 +101,7 @@ fn main() {
             AudioFormat::SPEECH,
             &samples,
             Outcome {
-                transcript: Transcript {
-                    text: TEXT.into(),
-                    segments: vec![],
-                },
+                transcript: call.turns[0].transcript.clone(),
                 score: f64::from(report.score),
                 passed: report.passed,
                 needs_review: report

@@ -776,7 +776,7 @@ fn organisation_is_a_parameter() {
     );
     assert_eq!(verdict(&r, "organisation"), Pass);
     assert!(r.passed);
-    assert_eq!(r.org_source, "--org");
+    assert_eq!(r.org_source, OrgSource::Given);
 }
 
 #[test]
@@ -978,7 +978,7 @@ fn every_model_answer_passes_its_own_scenario() {
                 r.score,
                 bad
             );
-            assert_eq!(r.org_source, "default profile");
+            assert_eq!(r.org_source, OrgSource::DefaultProfile);
         }
     }
 }

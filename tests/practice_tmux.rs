@@ -32,6 +32,20 @@ fn command(dir: &Path, args: &str) -> String {
     )
 }
 
+/// Runs practice outside a terminal (models where `models fetch` put them, no stdin) to an
+/// error before the screen opens: exit 2 and one line on stderr, returned.
+fn one_line_before_the_screen(cmd: &mut std::process::Command) -> String {
+    let out = cmd
+        .env("RINGCOACH_MODEL_DIR", support::speech::model_dir())
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(err.lines().count(), 1, "{err}");
+    err
+}
+
 /// From the situation card: ring the phone, pick up on the first ring. Returns the card.
 fn ring_and_pick_up(t: &Tmux) -> String {
     let card = t.wait_for("Enter start ringing", Duration::from_secs(30));
@@ -159,6 +173,24 @@ fn a_missing_input_file_is_one_line_before_the_screen_opens() {
 }
 
 #[test]
+fn the_data_dir_flag_and_an_empty_prompts_variable_mean_what_they_mean_elsewhere() {
+    // --data-dir over RINGCOACH_DATA_DIR, and an empty RINGCOACH_PROMPTS names no
+    // directory: the run gets as far as the missing input file.
+    let dir = tempfile::tempdir().unwrap();
+    let err = one_line_before_the_screen(
+        std::process::Command::new(BIN)
+            .args(["--input", "/nonexistent/answer.wav", "--output", "null"])
+            .arg("--data-dir")
+            .arg(dir.path().join("given"))
+            .env("RINGCOACH_DATA_DIR", dir.path().join("env"))
+            .env("RINGCOACH_PROMPTS", ""),
+    );
+    assert!(err.contains("/nonexistent/answer.wav"), "{err}");
+    assert!(dir.path().join("given").is_dir());
+    assert!(!dir.path().join("env").exists());
+}
+
+#[test]
 fn a_three_turn_call_is_graded_as_one() {
     let _one = serial();
     let dir = tempfile::tempdir().unwrap();
@@ -270,18 +302,13 @@ fn a_ring_without_tone_in_the_config_is_one_line_before_the_screen_opens() {
     std::fs::write(&config, "[ring]\non_ms = 0\n").unwrap();
     let wav = dir.path().join("a.wav");
     support::compose("您好", &wav, &[]);
-    let out = std::process::Command::new(BIN)
-        .args(["--output", "null", "--config"])
-        .arg(&config)
-        .arg("--input")
-        .arg(&wav)
-        .env("RINGCOACH_DATA_DIR", dir.path().join("data"))
-        .env("RINGCOACH_MODEL_DIR", support::speech::model_dir())
-        .stdin(std::process::Stdio::null())
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(err.lines().count(), 1, "{err}");
+    let err = one_line_before_the_screen(
+        std::process::Command::new(BIN)
+            .args(["--output", "null", "--config"])
+            .arg(&config)
+            .arg("--input")
+            .arg(&wav)
+            .env("RINGCOACH_DATA_DIR", dir.path().join("data")),
+    );
     assert!(err.contains("on_ms"), "{err}");
 }

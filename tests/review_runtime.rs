@@ -9,7 +9,7 @@ mod fixture;
 use std::time::{Duration, Instant};
 
 use ringcoach::audio::playback::NullSink;
-use ringcoach::grading::{grade, GradeInput, OrgSource, Pickup, Turn};
+use ringcoach::grading::{Call, Heard, Org, Pickup};
 use ringcoach::review::run::Runtime;
 use ringcoach::review::{Effect, Msg};
 use ringcoach::scenario::Catalog;
@@ -49,21 +49,25 @@ fn evidence_times_come_from_the_tokens_and_playback_starts_there() {
         tok("有什么可以帮您", 3500, 4800),
         tok("?", 4800, 4850),
     ];
+    let transcript = Transcript {
+        text: text.into(),
+        segments: vec![Segment {
+            start_ms: 400,
+            end_ms: 4850,
+            text: text.into(),
+            tokens,
+        }],
+    };
     let cat = Catalog::builtin().unwrap();
-    let report = grade(
-        cat.get("answer-call").unwrap(),
-        &cat.phrasebook,
-        &GradeInput {
-            turns: vec![Turn {
-                text,
-                tokens: Some(&tokens),
-                facts: None,
-            }],
-            pickup: Pickup::Rings(1),
-            org: "广利物业",
-            org_source: OrgSource::Given,
-        },
-    );
+    let call = Call {
+        turns: vec![Heard {
+            transcript: transcript.clone(),
+            facts: None,
+        }],
+        pickup: Pickup::Rings(1),
+        org: Org::given("广利物业"),
+    };
+    let report = call.grade(cat.get("answer-call").unwrap(), &cat.phrasebook);
     let started = Timestamp::parse("2026-11-20T09:00:00Z").unwrap();
     // Six seconds of tone at 16 kHz: long enough to start 3.1 s in.
     let samples: Vec<i16> = (0..96_000)
@@ -83,15 +87,7 @@ fn evidence_times_come_from_the_tokens_and_playback_starts_there() {
             AudioFormat::SPEECH,
             &samples,
             Outcome {
-                transcript: Transcript {
-                    text: text.into(),
-                    segments: vec![Segment {
-                        start_ms: 400,
-                        end_ms: 4850,
-                        text: text.into(),
-                        tokens: tokens.clone(),
-                    }],
-                },
+                transcript,
                 score: f64::from(report.score),
                 passed: report.passed,
                 needs_review: false,

@@ -233,3 +233,24 @@ fn a_missing_data_dir_is_one_line_before_the_screen_opens() {
         "{err}"
     );
 }
+
+#[test]
+fn a_skipped_scenario_file_is_a_warning_left_on_the_console() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    Store::open(&data).unwrap();
+    let prompts = dir.path().join("prompts");
+    std::fs::create_dir_all(&prompts).unwrap();
+    std::fs::write(prompts.join("broken.toml"), "id = \n").unwrap();
+    let extra = format!("--lang en --prompts '{}'", prompts.display());
+    let t = Tmux::start(dir.path(), &command_with(dir.path(), &data, &extra), 80, 24);
+    t.wait_for("No attempts yet in", SCREEN);
+    t.keys(&["q"]);
+    // The screen is gone; what was said before it opened is still there.
+    let end = t.wait_for("EXITED=", SCREEN);
+    assert!(end.contains("EXITED=0"), "{end}");
+    assert!(
+        end.contains("warning") && end.contains("broken.toml:1:") && end.contains("skipped"),
+        "{end}"
+    );
+}

@@ -12,11 +12,11 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 
-use crate::audio::facts::AudioFacts;
-use crate::grading::{self, render_text, GradeInput, OrgSource, Pickup, Report, Turn};
-use crate::scenario::Catalog;
+use super::flags::{ModelFlags, OrgFlag, PromptsFlag};
+use crate::grading::{render_text, Call, Heard, Org, Pickup, Report};
+use crate::scenario::{Catalog, Scenario};
 use crate::transcribe::clip::hear_file;
-use crate::transcribe::{Transcript, WhisperConfig, WhisperTranscriber};
+use crate::transcribe::{WhisperConfig, WhisperTranscriber};
 
 /// The largest reply accepted, in bytes: a call's reply, not a document.
 pub const MAX_TEXT_BYTES: usize = 100 * 1024;
@@ -29,18 +29,13 @@ pub struct Args {
     /// The WAV files are the trainee's turns of ONE call, in order: one report for the call.
     #[arg(long, requires = "wavs")]
     pub call: bool,
-    /// A whisper.cpp ggml model (default: $RINGCOACH_MODEL, then the fetched base model).
-    #[arg(long, value_name = "PATH")]
-    pub model: Option<PathBuf>,
-    /// A ggml Silero VAD model (default: $RINGCOACH_VAD_MODEL, then the fetched one).
-    #[arg(long, value_name = "PATH")]
-    pub vad_model: Option<PathBuf>,
+    #[command(flatten)]
+    pub models: ModelFlags,
     /// Scenario id (see `ringcoach scenarios`).
     #[arg(long, short)]
     pub scenario: String,
-    /// Organisation name the opening must contain (default: the org profile's).
-    #[arg(long)]
-    pub org: Option<String>,
+    #[command(flatten)]
+    pub org: OrgFlag,
     /// Rings before pickup.
     #[arg(long, conflicts_with = "pickup_ms")]
     pub rings: Option<u32>,
@@ -57,42 +52,29 @@ pub struct Args {
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
-    /// Extra directory of scenario files (also RINGCOACH_PROMPTS).
-    #[arg(long, value_name = "DIR")]
-    pub prompts: Option<PathBuf>,
+    #[command(flatten)]
+    pub prompts: PromptsFlag,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let catalog = super::scenarios::load_catalog(args.prompts.clone())?;
+    let catalog = args.prompts.load()?;
     // Check the scenario first: a wrong id is the most common mistake and its error lists the ids.
-    catalog.get(&args.scenario)?;
+    let sc = catalog.get(&args.scenario)?;
+    let grader = Grader {
+        scenario: sc,
+        catalog: &catalog,
+        pickup: pickup(&args),
+        // The config is not read here: `grade` answers for what its flags say.
+        org: args.org.resolve(None, &catalog)?,
+    };
     if !args.wavs.is_empty() {
         if !args.text.is_empty() || args.text_file.is_some() {
             bail!("give either WAV files or --text/--text-file, not both");
         }
-        return grade_wavs(&catalog, &args);
+        return grade_wavs(&grader, &args);
     }
-    let turns = read_turns(&args)?;
-    let transcripts: Vec<(Transcript, Option<AudioFacts>)> = turns
-        .into_iter()
-        .map(|text| {
-            (
-                Transcript {
-                    text,
-                    segments: Vec::new(),
-                },
-                None,
-            )
-        })
-        .collect();
-    let report = grade_turns(
-        &catalog,
-        &args.scenario,
-        &transcripts,
-        pickup(&args),
-        args.org.as_deref(),
-    )?;
-    emit(&report, args.json)
+    let turns = read_turns(&args)?.into_iter().map(Heard::text).collect();
+    emit(&grader.grade(turns), args.json)
 }
 
 fn pickup(args: &Args) -> Pickup {
@@ -103,23 +85,46 @@ fn pickup(args: &Args) -> Pickup {
     }
 }
 
+/// What every reply of one `grade` run is graded with: the scenario, the pickup and the
+/// organisation, resolved once.
+struct Grader<'a> {
+    scenario: &'a Scenario,
+    catalog: &'a Catalog,
+    pickup: Pickup,
+    org: Org,
+}
+
+impl Grader<'_> {
+    fn grade(&self, turns: Vec<Heard>) -> Report {
+        let call = Call {
+            turns,
+            pickup: self.pickup,
+            org: self.org.clone(),
+        };
+        call.grade(self.scenario, &self.catalog.phrasebook)
+    }
+}
+
 /// The longest WAV accepted, as `transcribe` does.
 const MAX_WAV: Duration = Duration::from_secs(10 * 60);
 
 /// Transcribes and grades WAV files: one report per file, or one for the call (`--call`).
 /// In a batch a file that cannot be read or heard is reported and the rest go on; the exit
 /// code says so (1). A single unreadable file is an input error (2).
-fn grade_wavs(catalog: &Catalog, args: &Args) -> anyhow::Result<ExitCode> {
-    let (model, vad) = super::transcribe::models(args.model.as_deref(), args.vad_model.as_deref())?;
+fn grade_wavs(grader: &Grader, args: &Args) -> anyhow::Result<ExitCode> {
+    let (model, vad) = args.models.resolve()?;
     crate::transcribe::whisper::route_logging();
     let mut whisper = WhisperTranscriber::new(WhisperConfig::new(model, Some(vad)))?;
-    let mut hear = |path: &PathBuf| -> anyhow::Result<(Transcript, Option<AudioFacts>)> {
+    let mut hear = |path: &PathBuf| -> anyhow::Result<Heard> {
         let heard = hear_file(&mut whisper, path, MAX_WAV)
             .with_context(|| format!("{}", path.display()))?;
         if heard.no_speech {
             eprintln!("ringcoach: no speech heard in {}", path.display());
         }
-        Ok((heard.transcript, Some(heard.facts)))
+        Ok(Heard {
+            transcript: heard.transcript,
+            facts: Some(heard.facts),
+        })
     };
     if args.call {
         let turns = args
@@ -127,40 +132,17 @@ fn grade_wavs(catalog: &Catalog, args: &Args) -> anyhow::Result<ExitCode> {
             .iter()
             .map(&mut hear)
             .collect::<anyhow::Result<Vec<_>>>()?;
-        let report = grade_turns(
-            catalog,
-            &args.scenario,
-            &turns,
-            pickup(args),
-            args.org.as_deref(),
-        )?;
-        return emit(&report, args.json);
+        return emit(&grader.grade(turns), args.json);
     }
     if args.wavs.len() == 1 {
         let turn = hear(&args.wavs[0])?;
-        let report = grade_turns(
-            catalog,
-            &args.scenario,
-            &[turn],
-            pickup(args),
-            args.org.as_deref(),
-        )?;
-        return emit(&report, args.json);
+        return emit(&grader.grade(vec![turn]), args.json);
     }
     let mut all_passed = true;
     let mut rows = Vec::new();
     let mut out = std::io::stdout().lock();
     for path in &args.wavs {
-        let graded = hear(path).and_then(|turn| {
-            grade_turns(
-                catalog,
-                &args.scenario,
-                &[turn],
-                pickup(args),
-                args.org.as_deref(),
-            )
-        });
-        match graded {
+        match hear(path).map(|turn| grader.grade(vec![turn])) {
             Ok(report) => {
                 all_passed &= report.passed;
                 if args.json {
@@ -191,43 +173,6 @@ fn grade_wavs(catalog: &Catalog, args: &Args) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::from(1)
     })
-}
-
-/// Grades transcribed turns (with their audio facts, if measured) against a scenario.
-pub fn grade_turns(
-    catalog: &Catalog,
-    scenario: &str,
-    turns: &[(Transcript, Option<AudioFacts>)],
-    pickup: Pickup,
-    org: Option<&str>,
-) -> anyhow::Result<Report> {
-    let sc = catalog.get(scenario)?;
-    let (org, org_source) = match org {
-        Some(o) if !o.trim().is_empty() => (o, OrgSource::Given),
-        Some(_) => bail!(
-            "--org is empty: give the organisation's name or leave --org out to use the profile's"
-        ),
-        None => (catalog.org.name.as_str(), OrgSource::DefaultProfile),
-    };
-    let tokens: Vec<Vec<crate::transcribe::Token>> = turns
-        .iter()
-        .map(|(t, _)| t.tokens().cloned().collect())
-        .collect();
-    let input = GradeInput {
-        turns: turns
-            .iter()
-            .zip(&tokens)
-            .map(|((t, facts), toks)| Turn {
-                text: &t.text,
-                tokens: (!toks.is_empty()).then_some(toks.as_slice()),
-                facts: facts.as_ref(),
-            })
-            .collect(),
-        pickup,
-        org,
-        org_source,
-    };
-    Ok(grading::grade(sc, &catalog.phrasebook, &input))
 }
 
 /// Prints the report and turns its verdict into the exit code.

@@ -1,6 +1,11 @@
 //! The command line. One file per subcommand, each an `Args` struct and a `run()`;
-//! `main → run → ExitCode`. Exit codes: 0 passed / ok, 1 not passed (or some batch item
-//! failed), 2 usage or input error.
+//! `main → run → ExitCode`. The flags several commands share (language and config file,
+//! data directory, prompts directory, organisation, models) are groups in [`flags`],
+//! flattened into each command that takes them. Only this module (and `main.rs`) imports
+//! it: the library's modules return their own errors and this formats them.
+//!
+//! Exit codes: 0 passed / ok, 1 not passed (or some batch item failed), 2 usage or input
+//! error.
 
 use std::process::ExitCode;
 
@@ -8,6 +13,7 @@ use clap::{Parser, Subcommand};
 
 pub mod config;
 pub mod devices;
+pub mod flags;
 pub mod grade;
 pub mod models;
 pub mod practice;
@@ -92,4 +98,16 @@ pub fn one_line(err: &anyhow::Error) -> String {
         .map(|e| e.to_string())
         .collect::<Vec<_>>()
         .join(": ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        // Clap's own checks: no flag defined twice, shared groups flattened cleanly.
+        Cli::command().debug_assert();
+    }
 }

@@ -5,13 +5,9 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use super::flags::{DataDirFlag, LangFlags, ModelFlags, OrgFlag, PromptsFlag};
 use crate::audio::choice::OutputChoice;
-use crate::config::{Config, Lang};
-use crate::grading::OrgSource;
-use crate::models::{self, ModelKind};
 use crate::practice::{self, Options};
-use crate::scenario::Catalog;
-use crate::store::Store;
 
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct Args {
@@ -25,66 +21,32 @@ pub struct Args {
     /// Speaker for the ring: "default", a device name, or "null" for silence.
     #[arg(long, value_name = "DEVICE")]
     pub output: Option<String>,
-    /// Interface language.
-    #[arg(long, value_enum)]
-    pub lang: Option<LangArg>,
-    /// The organisation you answer for (default: config, then the org profile).
-    #[arg(long)]
-    pub org: Option<String>,
+    #[command(flatten)]
+    pub lang: LangFlags,
+    #[command(flatten)]
+    pub org: OrgFlag,
     /// Your name, saved with every attempt (default: config, then $USER).
     #[arg(long)]
     pub trainee: Option<String>,
     /// Start on this call situation.
     #[arg(long, value_name = "ID")]
     pub scenario: Option<String>,
-    /// A whisper.cpp ggml model file (default: config, $RINGCOACH_MODEL, then the fetched base model).
-    #[arg(long, value_name = "PATH")]
-    pub model: Option<PathBuf>,
-    /// A ggml Silero VAD model (default: $RINGCOACH_VAD_MODEL, then the fetched one).
-    #[arg(long, value_name = "PATH")]
-    pub vad_model: Option<PathBuf>,
-    /// Extra call situations: a directory of scenario files (adds to or overrides the built-in ones).
-    #[arg(long, value_name = "DIR")]
-    pub prompts: Option<PathBuf>,
-    /// Config file (default: ~/.config/ringcoach/config.toml).
-    #[arg(long, value_name = "FILE")]
-    pub config: Option<PathBuf>,
-}
-
-#[derive(Debug, Clone, Copy, clap::ValueEnum)]
-pub enum LangArg {
-    Zh,
-    En,
+    #[command(flatten)]
+    pub models: ModelFlags,
+    #[command(flatten)]
+    pub prompts: PromptsFlag,
+    #[command(flatten)]
+    pub data_dir: DataDirFlag,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let mut config = Config::load(args.config.as_deref())?;
-    if let Some(l) = args.lang {
-        config.lang = match l {
-            LangArg::Zh => Lang::Zh,
-            LangArg::En => Lang::En,
-        };
-    }
+    let mut config = args.lang.config()?;
     if let Some(t) = &args.trainee {
         config.trainee = Some(t.clone());
     }
-    let prompts = args
-        .prompts
-        .clone()
-        .or_else(|| std::env::var_os(crate::scenario::PROMPTS_ENV).map(PathBuf::from));
-    let catalog = Catalog::load(prompts.as_deref())?;
-    for p in &catalog.problems {
-        eprintln!("ringcoach: warning: skipped {p}");
-    }
-    let (org, org_source) = match args.org.clone().or_else(|| config.org.clone()) {
-        Some(o) if o.trim().is_empty() => {
-            anyhow::bail!("--org is empty: give the organisation's name, or leave it out")
-        }
-        Some(o) => (o, OrgSource::Given),
-        None => (catalog.org.name.clone(), OrgSource::DefaultProfile),
-    };
-    let model = args.model.clone().or_else(|| config.model.path.clone());
-    let (model, vad_model) = resolve_models(model, args.vad_model.clone())?;
+    let catalog = args.prompts.load()?;
+    let org = args.org.resolve(config.org.as_deref(), &catalog)?;
+    let (model, vad_model) = args.models.resolve_or_fetch(config.model.path.as_deref())?;
     let output: OutputChoice = args
         .output
         .clone()
@@ -102,32 +64,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         input_device,
         output,
         org,
-        org_source,
         model,
-        vad_model,
+        vad_model: Some(vad_model),
         scenario: args.scenario.clone(),
     };
-    let data_dir = crate::store::default_data_dir()?;
-    let store = Store::open(&data_dir)?;
-    super::store::report_recovery(&store);
-    practice::run(&opts, &catalog, &store)?;
+    let store = args.data_dir.open()?;
+    practice::run(opts, catalog, store)?;
     Ok(ExitCode::SUCCESS)
-}
-
-/// The models to load. On first use the default models are fetched and converted (with
-/// progress on the console) before the practice screen opens; a path the user named is
-/// never replaced, its problem is reported instead.
-fn resolve_models(
-    model: Option<PathBuf>,
-    vad: Option<PathBuf>,
-) -> anyhow::Result<(PathBuf, Option<PathBuf>)> {
-    let mut progress = super::models::StderrProgress::new();
-    let whisper = models::resolve_or_fetch(ModelKind::Whisper, model.as_deref(), &mut |p| {
-        progress.show(p)
-    })?;
-    let vad = models::resolve_or_fetch(ModelKind::SileroVad, vad.as_deref(), &mut |p| {
-        progress.show(p)
-    })?;
-    progress.done();
-    Ok((whisper, Some(vad)))
 }

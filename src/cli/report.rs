@@ -6,10 +6,9 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 
-use super::practice::LangArg;
-use crate::config::{Config, Lang};
+use super::flags::{DataDirFlag, LangFlags};
 use crate::report::{self, html};
-use crate::store::{default_data_dir, Store, Timestamp};
+use crate::store::Timestamp;
 
 #[derive(Debug, clap::Args)]
 #[command(group(clap::ArgGroup::new("format").required(true).multiple(true).args(["html", "csv", "json"])))]
@@ -39,31 +38,10 @@ pub struct Args {
     /// same data gives the same bytes).
     #[arg(long, value_name = "TEXT")]
     pub generated_at: Option<String>,
-    /// Data directory [default: $RINGCOACH_DATA_DIR, else the XDG data dir + /ringcoach]
-    #[arg(long, value_name = "DIR")]
-    pub data_dir: Option<PathBuf>,
-    /// Language of the HTML page's headings [default: `lang` in the config file, else zh].
-    #[arg(long, value_enum)]
-    pub lang: Option<LangArg>,
-    /// Config file, read for its `lang` (default: ~/.config/ringcoach/config.toml).
-    #[arg(long, value_name = "FILE")]
-    pub config: Option<PathBuf>,
-}
-
-/// The store at `--data-dir` (or the default); a directory that does not exist is an error
-/// rather than a new empty store, so a typo does not look like "no attempts".
-pub fn open_existing(data_dir: Option<PathBuf>) -> anyhow::Result<Store> {
-    let dir = match data_dir {
-        Some(d) => d,
-        None => default_data_dir()?,
-    };
-    if !dir.is_dir() {
-        anyhow::bail!(
-            "no attempts store at {} (the directory does not exist): pass --data-dir DIR, or record attempts first with `ringcoach practice --trainee NAME`",
-            dir.display()
-        );
-    }
-    Store::open(&dir).with_context(|| format!("open the attempts store at {}", dir.display()))
+    #[command(flatten)]
+    pub data_dir: DataDirFlag,
+    #[command(flatten)]
+    pub lang: LangFlags,
 }
 
 fn write(
@@ -94,17 +72,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             anyhow::bail!("--to is not after --from: give the range oldest date first");
         }
     }
-    let store = open_existing(args.data_dir)?;
+    let store = args.data_dir.open_existing()?;
     let mut r = report::gather(&store, &args.trainee, from, to)?;
     r.generated_at = args.generated_at;
     if let Some(p) = &args.html {
         // Only an HTML page has words to translate; CSV and JSON keep their field names.
-        let lang = match args.lang {
-            Some(LangArg::Zh) => Lang::Zh,
-            Some(LangArg::En) => Lang::En,
-            None => Config::load(args.config.as_deref())?.lang,
-        };
-        let s = report::strings::strings(lang);
+        let s = report::strings::strings(args.lang.lang()?);
         write(p, |w| html::write_html(&r, s, w))?;
     }
     if let Some(p) = &args.csv {

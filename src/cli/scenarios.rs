@@ -8,20 +8,21 @@ use std::process::ExitCode;
 use anyhow::Context;
 use serde::Serialize;
 
+use super::flags::PromptsFlag;
 use crate::grading::lint::{check_files, model_answer_problems};
-use crate::scenario::{Bilingual, Catalog, Direction, Scenario, PROMPTS_ENV};
+use crate::scenario::{Bilingual, Catalog, Direction, Scenario};
 
 #[derive(Debug, clap::Args)]
+// `scenarios check --prompts DIR` reads as well as `scenarios --prompts DIR check`.
+#[command(mut_arg("prompts", |a| a.global(true)))]
 pub struct Args {
     #[command(subcommand)]
     pub action: Option<Action>,
     /// Print the list as JSON.
     #[arg(long)]
     pub json: bool,
-    /// Extra directory of scenario files; they add to or override the built-ins by id
-    /// (also from the RINGCOACH_PROMPTS environment variable).
-    #[arg(long, value_name = "DIR", global = true)]
-    pub prompts: Option<PathBuf>,
+    #[command(flatten)]
+    pub prompts: PromptsFlag,
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -29,25 +30,6 @@ pub enum Action {
     /// Validate scenario files (or, with none given, the built-ins and the prompts directory);
     /// prints file:line:col for every problem and exits 1 if there is any.
     Check { files: Vec<PathBuf> },
-}
-
-/// The prompts directory from `--prompts` or the environment.
-pub fn prompts_dir(flag: Option<PathBuf>) -> Option<PathBuf> {
-    flag.or_else(|| {
-        std::env::var_os(PROMPTS_ENV)
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from)
-    })
-}
-
-/// Loads the catalog, warning on stderr about each skipped file.
-pub fn load_catalog(flag: Option<PathBuf>) -> anyhow::Result<Catalog> {
-    let dir = prompts_dir(flag);
-    let catalog = Catalog::load(dir.as_deref()).context("cannot load the scenarios")?;
-    for p in &catalog.problems {
-        eprintln!("ringcoach: warning: {p} (file skipped)");
-    }
-    Ok(catalog)
 }
 
 /// What a scenario grades, as category names.
@@ -98,8 +80,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
 }
 
-fn list(json: bool, prompts: Option<PathBuf>) -> anyhow::Result<ExitCode> {
-    let catalog = load_catalog(prompts)?;
+fn list(json: bool, prompts: PromptsFlag) -> anyhow::Result<ExitCode> {
+    let catalog = prompts.load()?;
     let mut out = std::io::stdout().lock();
     if json {
         let items: Vec<Listed> = catalog
@@ -132,11 +114,11 @@ fn list(json: bool, prompts: Option<PathBuf>) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn check(files: Vec<PathBuf>, prompts: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+fn check(files: Vec<PathBuf>, prompts: PromptsFlag) -> anyhow::Result<ExitCode> {
     let problems = if files.is_empty() {
         // The built-ins (which must load) plus the prompts directory, model answers included.
         let catalog =
-            Catalog::load(prompts_dir(prompts).as_deref()).context("cannot load the scenarios")?;
+            Catalog::load(prompts.dir().as_deref()).context("cannot load the scenarios")?;
         let mut problems = catalog.problems.clone();
         for sc in &catalog.scenarios {
             problems.extend(model_answer_problems(&sc.file, &sc.source, sc, &catalog));

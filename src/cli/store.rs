@@ -3,22 +3,23 @@
 //! crash test; it records synthetic attempts until it is killed.
 
 use std::io::{self, Write};
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Subcommand, ValueEnum};
 
+use super::flags::DataDirFlag;
 use crate::store::{
-    self, default_data_dir, parse_age, AttemptStatus, AttemptSummary, Query, Recovered, SortKey,
-    Store, StoreError, Timestamp, Verdict,
+    self, parse_age, AttemptStatus, AttemptSummary, Query, SortKey, Store, StoreError, Timestamp,
+    Verdict,
 };
 
 #[derive(Debug, clap::Args)]
+// `store list --data-dir DIR` reads as well as `store --data-dir DIR list`.
+#[command(mut_arg("data_dir", |a| a.global(true)))]
 pub struct Args {
-    /// Data directory [default: $RINGCOACH_DATA_DIR, else the XDG data dir + /ringcoach]
-    #[arg(long, global = true, value_name = "DIR")]
-    pub data_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub data_dir: DataDirFlag,
     #[command(subcommand)]
     pub command: StoreCommand,
 }
@@ -155,10 +156,7 @@ impl ListArgs {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let root = match args.data_dir {
-        Some(d) => d,
-        None => default_data_dir()?,
-    };
+    let root = args.data_dir.dir()?;
     let rebuilding = matches!(args.command, StoreCommand::Rebuild);
     let store = match Store::open(&root) {
         Ok(s) => s,
@@ -172,7 +170,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             return Err(e).with_context(|| format!("opening the store at {}", root.display()))
         }
     };
-    report_recovery(&store);
+    super::flags::report_recovery(&store);
     let mut out = io::stdout().lock();
     match args.command {
         StoreCommand::List(list) => {
@@ -247,26 +245,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         StoreCommand::Soak { first_seed, count } => {
             store::soak::run(&store, first_seed, count, &mut out)?;
             Ok(ExitCode::SUCCESS)
-        }
-    }
-}
-
-/// Says on stderr what opening the store recovered from an earlier crash.
-pub fn report_recovery(store: &Store) {
-    for r in store.recovered() {
-        match r {
-            Recovered::Interrupted { id, frames, .. } => {
-                eprintln!(
-                    "ringcoach: recovered interrupted attempt {id} ({frames} audio frames kept)"
-                )
-            }
-            Recovered::Removed { id } => {
-                eprintln!("ringcoach: removed attempt {id}: interrupted before any audio")
-            }
-            Recovered::Reindexed { .. } => {}
-            Recovered::Failed { id, reason } => {
-                eprintln!("ringcoach: could not recover attempt {id}: {reason}")
-            }
         }
     }
 }

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
+use super::flags::ModelFlags;
 use crate::transcribe::clip::{self, Heard};
 use crate::transcribe::whisper::RunInfo;
 use crate::transcribe::{AudioContext, WhisperConfig, WhisperTranscriber};
@@ -21,12 +22,8 @@ pub struct Args {
     /// Print one JSON array with a report per file instead of text.
     #[arg(long)]
     pub json: bool,
-    /// A ggml Whisper model to use instead of the fetched one (also env RINGCOACH_MODEL).
-    #[arg(long, value_name = "PATH")]
-    pub model: Option<PathBuf>,
-    /// The ggml Silero VAD model (also env RINGCOACH_VAD_MODEL; default: beside the model).
-    #[arg(long, value_name = "PATH")]
-    pub vad_model: Option<PathBuf>,
+    #[command(flatten)]
+    pub models: ModelFlags,
     /// Encoder window: `fitted` (to the speech: 50 frames/s + 128, about 4× faster on
     /// short replies), `fitted+N` (other margin) or `full` (always 30 s).
     #[arg(long, default_value = "fitted", value_name = "full|fitted|fitted+N")]
@@ -41,16 +38,6 @@ pub struct Args {
     /// Refuse files longer than this many minutes.
     #[arg(long, default_value_t = 10.0, value_name = "MIN")]
     pub max_minutes: f64,
-}
-
-/// The Whisper and VAD models: an explicit path, else the environment, else the cache
-/// (fetched there on first use by `ringcoach models fetch`). Each is validated before use,
-/// so a missing, truncated or foreign file is one line that names the fix.
-pub fn models(model: Option<&Path>, vad: Option<&Path>) -> anyhow::Result<(PathBuf, PathBuf)> {
-    Ok((
-        crate::models::resolve_whisper(model)?,
-        crate::models::resolve_vad(vad)?,
-    ))
 }
 
 #[derive(Serialize)]
@@ -71,7 +58,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         anyhow::bail!("--max-minutes must be a positive number of minutes");
     }
     let max = Duration::from_secs_f64(args.max_minutes * 60.0);
-    let (model, vad) = models(args.model.as_deref(), args.vad_model.as_deref())?;
+    let (model, vad) = args.models.resolve()?;
     let mut cfg = WhisperConfig::new(model, Some(vad));
     cfg.audio_ctx = args.audio_ctx;
     if !(args.time_limit >= 0.0 && args.time_limit.is_finite()) {

@@ -19,12 +19,14 @@
 //! reads files, through the scenario loader). The grader reads the scenario types and never
 //! the other way round.
 
+pub mod call;
 mod checks;
 pub mod lint;
 pub mod matcher;
 pub mod report;
 mod score;
 
+pub use call::{Call, EmptyOrg, Heard, Org};
 pub use checks::manner::speech_rate_cpm;
 pub use checks::opening::rings_for_pickup;
 pub use report::{render_text, Check, Evidence, Message, Report, TurnReport, Verdict};
@@ -39,11 +41,13 @@ use checks::{banned, closing, manner, must_say, opening, politeness, Ctx, TurnTe
 use matcher::{Fuzzy, Text};
 
 /// Where the organisation name came from; the report says so.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum OrgSource {
     /// `--org` (or the practice settings).
+    #[serde(rename = "--org")]
     Given,
     /// The org profile's default, because none was given.
+    #[serde(rename = "default profile")]
     DefaultProfile,
 }
 
@@ -177,7 +181,7 @@ pub fn grade(sc: &Scenario, book: &Phrasebook, input: &GradeInput) -> Report {
     Report {
         scenario: sc.id().to_string(),
         org: input.org.to_string(),
-        org_source: input.org_source.as_str().to_string(),
+        org_source: input.org_source,
         transcript: cx
             .turns
             .iter()

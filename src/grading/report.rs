@@ -6,6 +6,7 @@ use std::io::{self, Write};
 
 use serde::{Deserialize, Serialize};
 
+use super::OrgSource;
 use crate::audio::facts::AudioFacts;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -73,8 +74,8 @@ pub struct TurnReport {
 pub struct Report {
     pub scenario: String,
     pub org: String,
-    /// "--org" or "default profile".
-    pub org_source: String,
+    /// Stored as "--org" or "default profile".
+    pub org_source: OrgSource,
     /// The trainee's turns as heard, one per line.
     pub transcript: String,
     /// The normalised turns, concatenated; evidence offsets point into it (in characters).
@@ -127,7 +128,10 @@ pub fn render_text(r: &Report, out: &mut impl Write) -> io::Result<()> {
     writeln!(
         out,
         "{verdict} — score {}/100 · scenario {} · org {} ({})",
-        r.score, r.scenario, r.org, r.org_source
+        r.score,
+        r.scenario,
+        r.org,
+        r.org_source.as_str()
     )?;
     match r.rings {
         Some(n) => writeln!(out, "rings: {n}")?,

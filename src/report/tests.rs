@@ -23,7 +23,7 @@ fn report(checks: Vec<Check>) -> Report {
     Report {
         scenario: "answer-call".into(),
         org: "广利物业".into(),
-        org_source: "--org".into(),
+        org_source: crate::grading::OrgSource::Given,
         transcript: String::new(),
         normalized: String::new(),
         score: 50,

@@ -2,7 +2,9 @@
 //! practice keys these keep every printable character: the review has text inputs (search,
 //! filters, an overrule note, the transcript editor).
 
-use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use crossterm::event::{KeyCode, KeyEvent};
+
+use crate::tui::keys::{press, Press};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Key {
@@ -24,13 +26,11 @@ pub enum Key {
 
 impl Key {
     pub fn from_event(ev: &KeyEvent) -> Option<Key> {
-        if ev.kind == KeyEventKind::Release {
-            return None;
-        }
-        if ev.modifiers.contains(KeyModifiers::CONTROL) {
-            return matches!(ev.code, KeyCode::Char('c')).then_some(Key::Interrupt);
-        }
-        Some(match ev.code {
+        let code = match press(ev)? {
+            Press::Interrupt => return Some(Key::Interrupt),
+            Press::Key(code) => code,
+        };
+        Some(match code {
             KeyCode::Up => Key::Up,
             KeyCode::Down => Key::Down,
             KeyCode::Left => Key::Left,
@@ -51,6 +51,7 @@ impl Key {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crossterm::event::{KeyEventKind, KeyModifiers};
 
     #[test]
     fn printable_characters_survive_for_the_text_inputs() {

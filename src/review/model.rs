@@ -4,7 +4,7 @@
 //! screens never compute anything and these are tested without a store.
 
 use super::strings::Strings;
-use crate::grading::{Report, Verdict};
+use crate::grading::{Call, Heard, Org, Pickup, Report, Verdict};
 use crate::report::{current_report, effective_checks, ReportError, TraineeReport};
 use crate::store::{Attempt, AttemptId, AttemptStatus, AuditAction, AuditEntry, Timestamp};
 use crate::text::normalize;
@@ -216,7 +216,6 @@ pub fn regrade(
     original: &Report,
     corrected: &str,
 ) -> Result<Report, crate::scenario::ScenarioError> {
-    use crate::grading::{grade, GradeInput, OrgSource, Pickup, Turn};
     let sc = catalog.get(&original.scenario)?;
     let want = original.turns.len().max(1);
     let mut lines: Vec<String> = corrected.lines().map(str::to_string).collect();
@@ -227,24 +226,17 @@ pub fn regrade(
         let tail = lines.split_off(want - 1).join(" ");
         lines.push(tail);
     }
-    let turns = lines
-        .iter()
-        .enumerate()
-        .map(|(i, text)| Turn {
-            text,
-            tokens: None,
-            facts: original.turns.get(i).and_then(|t| t.audio.as_ref()),
-        })
-        .collect();
-    let input = GradeInput {
-        turns,
+    let call = Call {
+        turns: lines
+            .into_iter()
+            .enumerate()
+            .map(|(i, text)| Heard {
+                facts: original.turns.get(i).and_then(|t| t.audio.clone()),
+                ..Heard::text(text)
+            })
+            .collect(),
         pickup: original.rings.map_or(Pickup::Unknown, Pickup::Rings),
-        org: &original.org,
-        org_source: if original.org_source == OrgSource::Given.as_str() {
-            OrgSource::Given
-        } else {
-            OrgSource::DefaultProfile
-        },
+        org: Org::of(original),
     };
-    Ok(grade(sc, &catalog.phrasebook, &input))
+    Ok(call.grade(sc, &catalog.phrasebook))
 }

@@ -1,13 +1,11 @@
 //! The review runtime: carries out the state machine's [`Effect`]s against the store, the
-//! grader and the speakers, and runs the terminal loop. The terminal is restored on every
-//! exit path (ratatui's panic hook included), and stderr goes to a log file meanwhile so
-//! audio-library noise cannot draw over the screen.
+//! grader and the speakers, and hands the screens to [`crate::tui`]'s event loop (which
+//! restores the terminal on every exit path and keeps stderr in a log file meanwhile).
 
-use std::path::PathBuf;
 use std::time::Duration;
 
-use crossbeam_channel::{never, select, tick};
-use crossterm::event::Event as TermEvent;
+use crossterm::event::KeyEvent;
+use ratatui::Frame;
 
 use super::model::{regrade, AttemptView, ProgressView};
 use super::{Done, Effect, Key, Msg, Review};
@@ -17,6 +15,7 @@ use crate::report::{current_report, gather, ReportError};
 use crate::scenario::{Catalog, ScenarioError};
 use crate::store::{AttemptId, Store, StoreError};
 use crate::transcribe::Transcript;
+use crate::tui::{self, Program};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReviewError {
@@ -203,53 +202,43 @@ pub fn start(review: &mut Review, rt: &mut Runtime) {
     pump(review, rt, first);
 }
 
+/// The review screens as the event loop drives them.
+struct Screens {
+    review: Review,
+    rt: Runtime,
+}
+
+impl Program for Screens {
+    type Msg = Msg;
+    const TICK: Duration = Duration::from_millis(100);
+
+    fn draw(&self, frame: &mut Frame) {
+        super::views::render(&self.review, frame);
+    }
+
+    fn key(&self, key: &KeyEvent) -> Option<Msg> {
+        Key::from_event(key).map(Msg::Key)
+    }
+
+    fn wants_ticks(&self) -> bool {
+        self.review.playing.is_some()
+    }
+
+    fn tick(&mut self) -> Vec<Msg> {
+        vec![match self.rt.position() {
+            Some(ms) => Msg::PlayAt(ms),
+            None => Msg::PlayEnded,
+        }]
+    }
+
+    fn pump(&mut self, msgs: Vec<Msg>) -> bool {
+        pump(&mut self.review, &mut self.rt, msgs)
+    }
+}
+
 /// Runs the review screens until the trainer quits.
-pub fn run(mut review: Review, mut rt: Runtime, log: PathBuf) -> Result<(), ReviewError> {
+pub fn run(mut review: Review, mut rt: Runtime) -> Result<(), ReviewError> {
     start(&mut review, &mut rt);
-    let redirect = crate::tui::terminal::StderrToFile::redirect(&log).ok();
-    let mut terminal = ratatui::init();
-    let result = (|| -> Result<(), ReviewError> {
-        let (key_tx, key_rx) = crossbeam_channel::unbounded();
-        std::thread::Builder::new()
-            .name("ringcoach-review-keys".into())
-            .spawn(move || {
-                while let Ok(ev) = crossterm::event::read() {
-                    if key_tx.send(ev).is_err() {
-                        break;
-                    }
-                }
-            })?;
-        let ticker = tick(Duration::from_millis(100));
-        loop {
-            terminal.draw(|f| super::views::render(&review, f))?;
-            let ticks = if review.playing.is_some() {
-                ticker.clone()
-            } else {
-                never()
-            };
-            let mut msgs = vec![];
-            select! {
-                recv(key_rx) -> ev => match ev {
-                    Ok(TermEvent::Key(k)) => {
-                        if let Some(key) = Key::from_event(&k) {
-                            msgs.push(Msg::Key(key));
-                        }
-                    }
-                    Ok(_) => {}
-                    Err(_) => return Ok(()),
-                },
-                recv(ticks) -> _ => msgs.push(match rt.position() {
-                    Some(ms) => Msg::PlayAt(ms),
-                    None => Msg::PlayEnded,
-                }),
-            }
-            if pump(&mut review, &mut rt, msgs) {
-                return Ok(());
-            }
-        }
-    })();
-    ratatui::restore();
-    drop(terminal);
-    drop(redirect);
-    result
+    tui::run(&mut Screens { review, rt }, &tui::log_path("review"))?;
+    Ok(())
 }

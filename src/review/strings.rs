@@ -1,5 +1,5 @@
 //! Every string the review screens show, in one place, in both languages (as the practice
-//! screens do in [`crate::tui::strings`]). Chinese is for trainers at a Chinese desk, so it
+//! screens do in [`crate::practice::strings`]). Chinese is for trainers at a Chinese desk, so it
 //! says 复核, 推翻判定, 备注 as they would; check ids, trainee names and transcripts are data
 //! and are shown as stored. Texts with numbers or names in them are functions, so the word
 //! order can differ between the languages.

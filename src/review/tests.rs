@@ -490,25 +490,21 @@ fn both_languages_word_every_verdict() {
 
 #[test]
 fn regrading_keeps_the_scenario_org_and_rings_of_the_original() {
-    use crate::grading::{grade, GradeInput, OrgSource, Pickup, Turn};
+    use crate::grading::{Call, Heard, Org, OrgSource, Pickup};
     let cat = crate::scenario::Catalog::builtin().unwrap();
     let sc = cat.get("answer-call").unwrap();
-    let original = grade(
-        sc,
-        &cat.phrasebook,
-        &GradeInput {
-            turns: vec![Turn::text("喂,你好,光力物业,有什么事?")],
-            pickup: Pickup::Rings(2),
-            org: "广利物业",
-            org_source: OrgSource::Given,
-        },
-    );
+    let original = Call {
+        turns: vec![Heard::text("喂,你好,光力物业,有什么事?")],
+        pickup: Pickup::Rings(2),
+        org: Org::given("广利物业"),
+    }
+    .grade(sc, &cat.phrasebook);
     assert!(!original.passed, "{original:?}");
     let fixed = regrade(&cat, &original, "您好,广利物业,请问有什么可以帮您?").unwrap();
     assert!(fixed.passed, "{fixed:?}");
     assert!(fixed.score > original.score);
     assert_eq!(fixed.org, "广利物业");
-    assert_eq!(fixed.org_source, "--org");
+    assert_eq!(fixed.org_source, OrgSource::Given);
     assert_eq!(fixed.rings, Some(2));
     assert_eq!(fixed.scenario, "answer-call");
 }

@@ -1,4 +1,4 @@
-//! Keeping the screen ours: while the practice screen is up, file descriptor 2 goes to a
+//! Keeping the screen ours: while a screen is up, file descriptor 2 goes to a
 //! log file, so nothing a library prints (alsa-lib under-runs, whisper.cpp, a stray
 //! `eprintln!`) draws over it. It comes back on every exit path, panics included, before
 //! the panic message is printed.
@@ -9,13 +9,13 @@ use std::sync::atomic::{AtomicI32, Ordering};
 /// The terminal's stderr while it is redirected; -1 when it is not.
 static SAVED_STDERR: AtomicI32 = AtomicI32::new(-1);
 
-/// Where the practice screen's stderr goes.
-pub fn log_path() -> PathBuf {
+/// Where a screen's stderr goes: `<state dir>/ringcoach/<screen>.log`.
+pub fn log_path(screen: &str) -> PathBuf {
     dirs::state_dir()
         .or_else(dirs::data_dir)
         .unwrap_or_else(std::env::temp_dir)
         .join("ringcoach")
-        .join("practice.log")
+        .join(format!("{screen}.log"))
 }
 
 /// Redirects fd 2 to `path` (truncated) until dropped.

@@ -4,10 +4,9 @@
 
 use std::path::Path;
 
-use ringcoach::grading::{grade, GradeInput, OrgSource, Pickup, Turn, Verdict};
+use ringcoach::grading::{Call, Heard, Org, Pickup, Verdict};
 use ringcoach::scenario::Catalog;
 use ringcoach::store::{AttemptId, AttemptInfo, AudioFormat, Outcome, Store, Timestamp};
-use ringcoach::transcribe::Transcript;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_ringcoach");
 
@@ -29,16 +28,12 @@ pub fn attempt(
 ) -> AttemptId {
     let cat = Catalog::builtin().unwrap();
     let sc = cat.get(scenario).unwrap();
-    let report = grade(
-        sc,
-        &cat.phrasebook,
-        &GradeInput {
-            turns: vec![Turn::text(text)],
-            pickup: Pickup::Rings(1),
-            org: "广利物业",
-            org_source: OrgSource::Given,
-        },
-    );
+    let call = Call {
+        turns: vec![Heard::text(text)],
+        pickup: Pickup::Rings(1),
+        org: Org::given("广利物业"),
+    };
+    let report = call.grade(sc, &cat.phrasebook);
     let started = Timestamp::parse(started).unwrap();
     let info = AttemptInfo {
         scenario: scenario.into(),
@@ -50,10 +45,7 @@ pub fn attempt(
         started,
     };
     let outcome = Outcome {
-        transcript: Transcript {
-            text: text.into(),
-            segments: vec![],
-        },
+        transcript: call.turns[0].transcript.clone(),
         score: f64::from(report.score),
         passed: report.passed,
         needs_review: report

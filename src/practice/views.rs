@@ -6,7 +6,7 @@ use ratatui::text::{Line, Span, Text};
 use ratatui::widgets::{Block, Clear, Gauge, List, ListItem, ListState, Paragraph, Wrap};
 use ratatui::Frame;
 
-use crate::app::{App, CheckRow, Feedback, Mark, Screen, Situation, Verdict};
+use super::{App, CheckRow, Feedback, Mark, Screen, Situation, Verdict};
 use crate::config::Lang;
 
 use super::strings::{strings, Strings};

@@ -1,38 +1,63 @@
-//! The practice runtime: owns the terminal, the clock, the audio source and sink, the
-//! transcription worker and the store, and drives the pure [`crate::app::App`] with one
-//! stream of events (keys, ticks, audio chunks, worker results) selected in one loop.
+//! The practice runtime: owns the audio source and sink, the transcription worker, the
+//! grader's inputs and the store, and carries out the pure [`super::App`]'s effects. The
+//! screens run on [`crate::tui`]'s event loop, which selects over keys, ticks, audio chunks
+//! and worker results as one stream of events.
 //!
 //! Threads: the audio callback (cpal, inside [`crate::audio`]) only copies into a ring
 //! buffer; the capture thread turns that into 16 kHz chunks; the transcription worker owns
-//! the model; this loop does everything else and never blocks on any of them. Ticks run
-//! only while something moves on screen (ringing, recording, waiting), so an idle practice
-//! screen costs no CPU.
+//! the model; the event loop does everything else and never blocks on any of them. Ticks
+//! run only while something moves on screen (ringing, recording, waiting), so an idle
+//! practice screen costs no CPU. Failures are [`PracticeError`]s: before the screen opens
+//! they end the command, once it is up they are a status line and the trainee goes on.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{never, select, tick, Receiver, Sender};
-use crossterm::event::Event as TermEvent;
+use crossbeam_channel::Receiver;
+use crossterm::event::KeyEvent;
+use ratatui::Frame;
 
-use crate::app::{
-    App, CheckRow, Effect, Feedback, Key, Mark, Msg, Screen, Situation, Verdict as UiVerdict,
-};
+use super::model::{feedback, situations};
+use super::{App, Effect, Guesser, Key, Msg, Screen};
 use crate::audio::capture::{AudioSource, Capture, Chunk};
 use crate::audio::choice::{InputChoice, OutputChoice};
-use crate::audio::facts::{self, AudioFacts};
+use crate::audio::devices::AudioIoError;
+use crate::audio::facts;
 use crate::audio::level::{self, DetectorConfig, SpeechDetector, SpeechEvent};
 use crate::audio::playback::{AudioSink, Clip, Playback};
 use crate::audio::resample::TARGET_RATE;
 use crate::audio::ring::RingCadence;
 use crate::audio::ringer::Ringer;
-use crate::config::Config;
-use crate::grading::{self, GradeInput, OrgSource, Pickup, Report, Turn, Verdict};
-use crate::scenario::{phrases, rubric_sha256, Catalog, Scenario, ORG_PLACEHOLDER};
-use crate::store::{self, AttemptInfo, AudioFormat, Outcome, Query, SortKey, Store, Timestamp};
-use crate::transcribe::{self, Transcript, WhisperConfig, WhisperTranscriber, Worker};
+use crate::config::{Config, ConfigError};
+use crate::grading::{self, Heard, Org, Pickup, Verdict};
+use crate::scenario::{rubric_sha256, Catalog, ScenarioError};
+use crate::store::{
+    self, AttemptInfo, AudioFormat, Outcome, Query, SortKey, Store, StoreError, Timestamp,
+};
+use crate::transcribe::{
+    self, TranscribeError, Transcript, WhisperConfig, WhisperTranscriber, Worker,
+};
+use crate::tui::{self, Program, Source};
 
 /// How long the feedback screen waits for transcripts before giving up on the call.
 const TRANSCRIBE_PATIENCE: Duration = Duration::from_secs(90);
+
+/// What can stop the practice screens, each a message that says what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum PracticeError {
+    #[error(transparent)]
+    Audio(#[from] AudioIoError),
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Scenario(#[from] ScenarioError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Transcribe(#[from] TranscribeError),
+    #[error("the terminal failed: {0}; run ringcoach in a real terminal")]
+    Terminal(#[from] std::io::Error),
+}
 
 /// Everything the practice loop needs, resolved before the terminal is taken over.
 pub struct Options {
@@ -41,128 +66,11 @@ pub struct Options {
     pub inputs: Vec<PathBuf>,
     pub input_device: Option<String>,
     pub output: OutputChoice,
-    pub org: String,
-    pub org_source: OrgSource,
+    pub org: Org,
     pub model: PathBuf,
     pub vad_model: Option<PathBuf>,
     /// Start on this situation instead of the top of the list.
     pub scenario: Option<String>,
-}
-
-/// Situations as the pick list shows them.
-pub fn situations(
-    catalog: &Catalog,
-    org: &str,
-    best: impl Fn(&str) -> Option<u8>,
-) -> Vec<Situation> {
-    catalog
-        .scenarios
-        .iter()
-        .map(|sc| Situation {
-            id: sc.id().to_string(),
-            title_zh: sc.title.zh.clone(),
-            title_en: sc.title.en.clone(),
-            direction: sc.direction.to_string(),
-            difficulty: difficulty(sc),
-            brief_zh: sc.situation.zh.clone(),
-            brief_en: sc.situation.en.clone(),
-            caller_turns: sc
-                .caller_turns
-                .iter()
-                .map(|t| (t.zh.clone(), t.en.clone()))
-                .collect(),
-            model_answer: sc
-                .model_answers
-                .get_ref()
-                .first()
-                .map(|m| {
-                    phrases(&m.turns)
-                        .collect::<Vec<_>>()
-                        .join(" / ")
-                        .replace(ORG_PLACEHOLDER, org)
-                })
-                .unwrap_or_default(),
-            best_score: best(sc.id()),
-        })
-        .collect()
-}
-
-/// 1–3 stars: more turns and more must-say items make a harder call.
-fn difficulty(sc: &Scenario) -> u8 {
-    let load = sc.caller_turns.len() + sc.rubric.must_say.len();
-    match load {
-        0..=2 => 1,
-        3..=4 => 2,
-        _ => 3,
-    }
-}
-
-/// The feedback screen's view of a report. Evidence on failed checks is marked as a
-/// problem, on uncertain ones as uncertain, on passed ones as found.
-pub fn feedback(report: &Report, pickup_ms: u64, first_turn: Option<&AudioFacts>) -> Feedback {
-    let mut marks = Vec::new();
-    let mut checks = Vec::new();
-    let mut banned_ok = 0;
-    let mut not_graded = Vec::new();
-    for c in &report.checks {
-        let (mark, verdict) = match c.verdict {
-            Verdict::Pass => (Mark::Found, UiVerdict::Pass),
-            Verdict::Fail => (Mark::Banned, UiVerdict::Fail),
-            Verdict::Uncertain => (Mark::Uncertain, UiVerdict::Uncertain),
-            Verdict::NotApplicable => (Mark::Found, UiVerdict::NotApplicable),
-        };
-        if c.verdict != Verdict::NotApplicable {
-            marks.extend(c.evidence.iter().map(|e| (e.start, e.end, mark)));
-        }
-        // What the trainee did not do is worth a row each; eleven "did not swear" rows and
-        // the checks that did not apply are one row each, so the screen stays readable.
-        if c.category == "banned_phrase" && c.verdict == Verdict::Pass {
-            banned_ok += 1;
-            continue;
-        }
-        if c.verdict == Verdict::NotApplicable {
-            not_graded.push(c.id.clone());
-            continue;
-        }
-        checks.push(CheckRow {
-            category: c.id.clone(),
-            verdict,
-            critical: c.critical,
-            message_zh: c.message.zh.clone(),
-            message_en: c.message.en.clone(),
-        });
-    }
-    if banned_ok > 0 {
-        checks.push(CheckRow {
-            category: "banned_phrase".into(),
-            verdict: UiVerdict::Pass,
-            critical: true,
-            message_zh: format!("未使用服务忌语(检查了{banned_ok}类)"),
-            message_en: format!("no banned phrase used ({banned_ok} kinds checked)"),
-        });
-    }
-    if !not_graded.is_empty() {
-        let list = not_graded.join(", ");
-        checks.push(CheckRow {
-            category: "—".into(),
-            verdict: UiVerdict::NotApplicable,
-            critical: false,
-            message_zh: format!("不适用:{list}"),
-            message_en: format!("not applicable: {list}"),
-        });
-    }
-    Feedback {
-        transcript: report.normalized.clone(),
-        marks,
-        checks,
-        score: report.score.min(100) as u8,
-        passed: report.passed,
-        rings: report.rings.unwrap_or(0),
-        pickup_ms,
-        first_words_ms: first_turn.and_then(|f| f.first_words_ms),
-        chars_per_minute: report.speech_rate_cpm().map(|r| r as f32),
-        saved_as: None,
-    }
 }
 
 /// Audio of the call in progress.
@@ -182,101 +90,6 @@ struct Recording {
     guesser: Guesser,
 }
 
-/// Transcribing while the trainee is still on the line: at each pause the reply so far is
-/// sent to the worker. If no word follows before the hang-over ends the turn, that result
-/// is the turn's transcript and the trainee waits for nothing; if they speak again, the next
-/// pause sends a newer guess and the worker drops the stale one (newest wins).
-/// Pure bookkeeping over sample counts and request ids; the runtime does the sending.
-#[derive(Debug, Default)]
-pub struct Guesser {
-    /// Sample index just after the last voiced chunk of the current turn.
-    last_voiced: usize,
-    guess: Option<Guess>,
-}
-
-#[derive(Debug)]
-struct Guess {
-    id: u64,
-    /// `last_voiced` when it was sent: still equal at the end of the turn means it heard it all.
-    upto: usize,
-    result: Option<Transcript>,
-}
-
-/// Silence after a word long enough to send a guess (the hang-over that ends a turn is longer).
-const GUESS_AFTER_PAUSE_MS: usize = 300;
-
-impl Guesser {
-    /// A new turn starts at sample `at`.
-    pub fn start_turn(&mut self, at: usize) {
-        *self = Guesser {
-            last_voiced: at,
-            guess: None,
-        };
-    }
-
-    /// The audio up to sample `upto` ended with a voiced chunk.
-    pub fn voiced(&mut self, upto: usize) {
-        self.last_voiced = upto;
-    }
-
-    /// Whether the reply so far (`len` samples) should be sent now: the trainee has spoken,
-    /// has paused long enough, and nothing was sent for this much speech yet.
-    pub fn should_send(&self, len: usize, heard_speech: bool) -> bool {
-        let pause_ms = len.saturating_sub(self.last_voiced) * 1000 / TARGET_RATE as usize;
-        let fresh = self
-            .guess
-            .as_ref()
-            .is_none_or(|g| g.upto != self.last_voiced);
-        heard_speech && pause_ms >= GUESS_AFTER_PAUSE_MS && fresh
-    }
-
-    /// The reply so far was sent as request `id`.
-    pub fn sent(&mut self, id: u64) {
-        self.guess = Some(Guess {
-            id,
-            upto: self.last_voiced,
-            result: None,
-        });
-    }
-
-    /// A transcription finished; true if it was this turn's guess (kept, or forgotten if it
-    /// failed, so that the end of the turn asks properly).
-    pub fn done(
-        &mut self,
-        id: u64,
-        result: Result<Transcript, transcribe::TranscribeError>,
-    ) -> bool {
-        if self.guess.as_ref().is_none_or(|g| g.id != id) {
-            return false;
-        }
-        match result {
-            Ok(t) => {
-                if let Some(g) = self.guess.as_mut() {
-                    g.result = Some(t);
-                }
-            }
-            Err(_) => self.guess = None,
-        }
-        true
-    }
-
-    /// The worker dropped request `id` unheard.
-    pub fn superseded(&mut self, id: u64) {
-        if self.guess.as_ref().is_some_and(|g| g.id == id) {
-            self.guess = None;
-        }
-    }
-
-    /// The turn ended. If the last guess heard all of it: its request id and its transcript
-    /// if already back (else it arrives as that id's result). None: ask for the whole turn.
-    pub fn end_turn(&mut self) -> Option<(u64, Option<Transcript>)> {
-        match self.guess.take() {
-            Some(g) if g.upto == self.last_voiced => Some((g.id, g.result)),
-            _ => None,
-        }
-    }
-}
-
 struct Call {
     scenario: usize,
     ringer: Option<Ringer>,
@@ -289,10 +102,10 @@ struct Call {
     finishing: Option<Instant>,
 }
 
-pub struct Runtime<'a> {
-    opts: &'a Options,
-    catalog: &'a Catalog,
-    store: &'a Store,
+pub struct Runtime {
+    opts: Options,
+    catalog: Catalog,
+    store: Store,
     trainee: String,
     sink: Box<dyn AudioSink>,
     /// Running mic capture, kept across calls (opening a device takes seconds).
@@ -307,8 +120,8 @@ pub struct Runtime<'a> {
     cadence: RingCadence,
 }
 
-impl<'a> Runtime<'a> {
-    pub fn new(opts: &'a Options, catalog: &'a Catalog, store: &'a Store) -> anyhow::Result<Self> {
+impl Runtime {
+    pub fn new(opts: Options, catalog: Catalog, store: Store) -> Result<Self, PracticeError> {
         // Fail before the phone rings: a bad input file or output device is said now.
         for input in &opts.inputs {
             InputChoice::File(input.clone()).open()?;
@@ -336,10 +149,10 @@ impl<'a> Runtime<'a> {
         transcribe::whisper::route_logging();
         let worker = Worker::spawn_loading(move || WhisperTranscriber::new(cfg), tx);
         Ok(Runtime {
+            trainee: opts.config.trainee_name(),
             opts,
             catalog,
             store,
-            trainee: opts.config.trainee_name(),
             sink,
             mic,
             worker: Some(worker),
@@ -365,12 +178,12 @@ impl<'a> Runtime<'a> {
             Ok(msgs) => msgs,
             Err(e) => {
                 self.hang_up();
-                vec![Msg::Failed(crate::cli::one_line(&e))]
+                vec![Msg::Failed(e.to_string())]
             }
         }
     }
 
-    fn try_effect(&mut self, app: &App, fx: Effect) -> anyhow::Result<Vec<Msg>> {
+    fn try_effect(&mut self, app: &App, fx: Effect) -> Result<Vec<Msg>, PracticeError> {
         match fx {
             Effect::StartRinging => {
                 self.hang_up();
@@ -482,7 +295,7 @@ impl<'a> Runtime<'a> {
         Ok(vec![])
     }
 
-    fn submit(&self, id: u64, audio: Vec<f32>) -> Result<(), transcribe::TranscribeError> {
+    fn submit(&self, id: u64, audio: Vec<f32>) -> Result<(), TranscribeError> {
         match &self.worker {
             Some(w) => w.submit(id, audio),
             None => Ok(()),
@@ -490,7 +303,7 @@ impl<'a> Runtime<'a> {
     }
 
     /// Opens the attempt in the store at pickup.
-    fn begin_attempt(&self) -> anyhow::Result<store::Recording> {
+    fn begin_attempt(&self) -> Result<store::Recording, StoreError> {
         let scenario = &self.catalog.scenarios[self.call.as_ref().map_or(0, |c| c.scenario)];
         let device = match self.opts.inputs.first() {
             Some(p) => format!("file {}", p.display()),
@@ -510,15 +323,15 @@ impl<'a> Runtime<'a> {
                 .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
             trainee: self.trainee.clone(),
             device,
-            org: self.opts.org.clone(),
+            org: self.opts.org.name.clone(),
             started: Timestamp::now(),
         };
-        Ok(self.store.begin(info, AudioFormat::SPEECH)?)
+        self.store.begin(info, AudioFormat::SPEECH)
     }
 
     /// The best score this trainee has for a situation.
     pub fn best_score(&self, scenario: &str) -> Option<u8> {
-        best_score(self.store, &self.trainee, scenario)
+        best_score(&self.store, &self.trainee, scenario)
     }
 
     fn stop_playback(&mut self) {
@@ -668,49 +481,42 @@ impl<'a> Runtime<'a> {
         }
         let call = self.call.take().expect("checked above");
         let rec = call.recording.expect("a finished call was recorded");
-        let transcripts: Vec<Transcript> = call.transcripts.into_iter().flatten().collect();
-        let facts: Vec<AudioFacts> = rec
-            .turn_starts
-            .iter()
-            .zip(&rec.turn_ends)
-            .map(|(&s, &e)| facts::measure(&rec.samples[s..e]))
+        let turns = call
+            .transcripts
+            .into_iter()
+            .flatten()
+            .zip(rec.turn_starts.iter().zip(&rec.turn_ends))
+            .map(|(transcript, (&start, &end))| Heard {
+                transcript,
+                facts: Some(facts::measure(&rec.samples[start..end])),
+            })
             .collect();
-        let tokens: Vec<Vec<transcribe::Token>> = transcripts
-            .iter()
-            .map(|t| t.tokens().cloned().collect())
-            .collect();
-        let scenario = &self.catalog.scenarios[call.scenario];
-        let input = GradeInput {
-            turns: transcripts
-                .iter()
-                .zip(&tokens)
-                .zip(&facts)
-                .map(|((t, tok), f)| Turn {
-                    text: &t.text,
-                    tokens: Some(tok),
-                    facts: Some(f),
-                })
-                .collect(),
+        let heard = grading::Call {
+            turns,
             pickup: Pickup::Rings(call.rings),
-            org: &self.opts.org,
-            org_source: self.opts.org_source,
+            org: self.opts.org.clone(),
         };
-        let report = grading::grade(scenario, &self.catalog.phrasebook, &input);
+        let scenario = &self.catalog.scenarios[call.scenario];
+        let report = heard.grade(scenario, &self.catalog.phrasebook);
         // Goes to the practice log (stderr is redirected while the screen is up): the wait a
         // trainee had, for the README's numbers and for anyone asking why feedback was slow.
         eprintln!(
             "practice: {} graded {} ms after the last turn ended ({} turn(s), pickup {} ms)",
             scenario.id(),
             call.finishing.map_or(0, |t| t.elapsed().as_millis()),
-            transcripts.len(),
+            heard.turns.len(),
             call.pickup_ms
         );
-        let mut fb = feedback(&report, call.pickup_ms, facts.first());
+        let first = heard.turns.first().and_then(|t| t.facts.as_ref());
+        let mut fb = feedback(&report, call.pickup_ms, first);
         let mut msgs = vec![];
         let mut rec = rec;
         if let Some(saved) = rec.saved.take() {
             let outcome = Outcome {
-                transcript: merge_turns(&transcripts, &rec.turn_starts),
+                transcript: merge_turns(
+                    heard.turns.iter().map(|t| &t.transcript),
+                    &rec.turn_starts,
+                ),
                 report: serde_json::to_value(&report).expect("a report always serialises"),
                 score: f64::from(report.score),
                 passed: report.passed,
@@ -757,23 +563,20 @@ impl<'a> Runtime<'a> {
         vec![]
     }
 
+    /// The audio to listen to now: the file playing as the microphone during a turn, else
+    /// the microphone, which runs between calls too ([`Runtime::audio`] drops what it hears
+    /// outside a turn).
     fn chunks(&self) -> Option<&Receiver<Chunk>> {
-        let rec = self.call.as_ref()?.recording.as_ref()?;
-        rec.capture
+        let capture = self
+            .call
             .as_ref()
-            .or(self.mic.as_ref())
-            .map(|c| c.chunks())
-    }
-
-    fn wants_ticks(&self, app: &App) -> bool {
-        matches!(
-            app.screen,
-            Screen::Ringing { .. } | Screen::Working { .. } | Screen::Call { .. }
-        )
+            .and_then(|c| c.recording.as_ref())
+            .and_then(|r| r.capture.as_ref());
+        capture.or(self.mic.as_ref()).map(|c| c.chunks())
     }
 }
 
-impl Drop for Runtime<'_> {
+impl Drop for Runtime {
     fn drop(&mut self) {
         self.hang_up();
         self.stop_playback();
@@ -800,9 +603,12 @@ pub fn best_score(store: &Store, trainee: &str, scenario: &str) -> Option<u8> {
 }
 
 /// The turns of a call as one transcript, timings shifted to the call's recording.
-pub fn merge_turns(turns: &[Transcript], turn_starts: &[usize]) -> Transcript {
+pub fn merge_turns<'t>(
+    turns: impl IntoIterator<Item = &'t Transcript>,
+    turn_starts: &[usize],
+) -> Transcript {
     let mut out = Transcript::default();
-    for (t, &start) in turns.iter().zip(turn_starts) {
+    for (t, &start) in turns.into_iter().zip(turn_starts) {
         let shift = start as u64 * 1000 / u64::from(TARGET_RATE);
         if !out.text.is_empty() && !t.text.is_empty() {
             out.text.push('\n');
@@ -822,203 +628,89 @@ pub fn merge_turns(turns: &[Transcript], turn_starts: &[usize]) -> Transcript {
     out
 }
 
-/// Reads terminal events on their own thread so the loop can select over them.
-fn spawn_terminal_reader(tx: Sender<TermEvent>) {
-    std::thread::Builder::new()
-        .name("ringcoach-keys".into())
-        .spawn(move || {
-            while let Ok(ev) = crossterm::event::read() {
-                if tx.send(ev).is_err() {
-                    break;
-                }
-            }
-        })
-        .expect("the OS refused to start the key reader thread");
+/// The practice screens as the event loop drives them.
+struct Practice {
+    app: App,
+    runtime: Runtime,
 }
 
-/// Runs the practice screens until the trainee quits. The terminal is restored on every
-/// exit path, panics included (ratatui installs the hook).
-pub fn run(opts: &Options, catalog: &Catalog, store: &Store) -> anyhow::Result<()> {
-    let mut runtime = Runtime::new(opts, catalog, store)?;
-    let mut app = App::new(
-        situations(catalog, &opts.org, |id| runtime.best_score(id)),
-        opts.config.lang,
-        opts.org.clone(),
-    );
+impl Program for Practice {
+    type Msg = Msg;
+    const TICK: Duration = Duration::from_millis(50);
+
+    fn draw(&self, frame: &mut Frame) {
+        super::views::render(&self.app, frame);
+    }
+
+    fn key(&self, key: &KeyEvent) -> Option<Msg> {
+        Key::from_event(key).map(Msg::Key)
+    }
+
+    fn wants_ticks(&self) -> bool {
+        matches!(
+            self.app.screen,
+            Screen::Ringing { .. } | Screen::Working { .. } | Screen::Call { .. }
+        )
+    }
+
+    fn tick(&mut self) -> Vec<Msg> {
+        self.runtime.tick()
+    }
+
+    fn sources(&self) -> Vec<Source<Self>> {
+        let mut sources = vec![Source::new(
+            self.runtime.worker_rx.clone(),
+            |p: &mut Practice, ev| p.runtime.worker_event(ev),
+        )];
+        if let Some(chunks) = self.runtime.chunks() {
+            sources.push(Source::new(chunks.clone(), |p: &mut Practice, c| {
+                p.runtime.audio(c)
+            }));
+        }
+        sources
+    }
+
+    fn pump(&mut self, mut msgs: Vec<Msg>) -> bool {
+        while !msgs.is_empty() {
+            let mut next = vec![];
+            for m in msgs {
+                for fx in self.app.update(m) {
+                    if fx == Effect::Quit {
+                        return true;
+                    }
+                    next.extend(self.runtime.effect(&self.app, fx));
+                }
+            }
+            msgs = next;
+        }
+        false
+    }
+}
+
+/// Runs the practice screens until the trainee quits.
+pub fn run(opts: Options, catalog: Catalog, store: Store) -> Result<(), PracticeError> {
+    // A wrong --scenario is said before the devices and the model are opened.
     if let Some(id) = &opts.scenario {
-        match app.situations.iter().position(|s| &s.id == id) {
-            Some(i) => {
-                app.selected = i;
-                app.screen = crate::app::Screen::Card;
-            }
-            None => anyhow::bail!(
-                "unknown scenario {id:?}: choose one of {}",
-                catalog.ids().join(", ")
-            ),
-        }
+        catalog.get(id)?;
     }
-
-    let stderr_log = crate::tui::terminal::log_path();
-    let redirect = crate::tui::terminal::StderrToFile::redirect(&stderr_log).ok();
-    let mut terminal = ratatui::init();
-    let result = (|| -> anyhow::Result<()> {
-        let (key_tx, key_rx) = crossbeam_channel::unbounded();
-        spawn_terminal_reader(key_tx);
-        let ticker = tick(Duration::from_millis(50));
-        loop {
-            terminal.draw(|f| crate::tui::views::render(&app, f))?;
-            let ticks = if runtime.wants_ticks(&app) {
-                ticker.clone()
-            } else {
-                never()
-            };
-            let no_chunks = never();
-            let chunks = runtime.chunks().cloned().unwrap_or(no_chunks);
-            let mic_idle = match (
-                &runtime.mic,
-                runtime.call.as_ref().and_then(|c| c.recording.as_ref()),
-            ) {
-                (Some(m), None) => m.chunks().clone(),
-                _ => never(),
-            };
-            let mut msgs: Vec<Msg> = vec![];
-            select! {
-                recv(key_rx) -> ev => match ev {
-                    Ok(TermEvent::Key(k)) => {
-                        if let Some(key) = Key::from_event(&k) {
-                            msgs.push(Msg::Key(key));
-                        }
-                    }
-                    Ok(_) => {} // resize and others: just redraw
-                    Err(_) => anyhow::bail!("the terminal closed"),
-                },
-                recv(ticks) -> _ => msgs.extend(runtime.tick()),
-                recv(chunks) -> c => if let Ok(c) = c { msgs.extend(runtime.audio(c)) },
-                recv(mic_idle) -> _ => {} // the microphone runs between calls; drop what it hears
-                recv(runtime.worker_rx) -> ev => if let Ok(ev) = ev { msgs.extend(runtime.worker_event(ev)) },
-            }
-            while !msgs.is_empty() {
-                let mut next = vec![];
-                for m in msgs {
-                    for fx in app.update(m) {
-                        if fx == Effect::Quit {
-                            return Ok(());
-                        }
-                        next.extend(runtime.effect(&app, fx));
-                    }
-                }
-                msgs = next;
-            }
-        }
-    })();
-    ratatui::restore();
-    drop(terminal);
-    drop(redirect);
-    result
-}
-
-#[cfg(test)]
-mod guesser_tests {
-    use super::*;
-
-    const MS: usize = TARGET_RATE as usize / 1000;
-
-    fn heard(text: &str) -> Transcript {
-        Transcript {
-            text: text.into(),
-            segments: vec![],
-        }
+    let runtime = Runtime::new(opts, catalog, store)?;
+    let opts = &runtime.opts;
+    let mut app = App::new(
+        situations(&runtime.catalog, &opts.org.name, |id| {
+            runtime.best_score(id)
+        }),
+        opts.config.lang,
+        opts.org.name.clone(),
+    );
+    if let Some(i) = opts
+        .scenario
+        .as_ref()
+        .and_then(|id| app.situations.iter().position(|s| &s.id == id))
+    {
+        app.selected = i;
+        app.screen = Screen::Card;
     }
-
-    /// Speech until `ms`, then silence: is a guess due at `now_ms`?
-    fn speak_then_wait(g: &mut Guesser, speech_ms: usize, now_ms: usize) -> bool {
-        g.voiced(speech_ms * MS);
-        g.should_send(now_ms * MS, true)
-    }
-
-    #[test]
-    fn a_guess_is_sent_once_per_pause_and_only_after_speech() {
-        let mut g = Guesser::default();
-        g.start_turn(0);
-        assert!(!g.should_send(2000 * MS, false), "nothing said yet");
-        assert!(
-            !speak_then_wait(&mut g, 1000, 1200),
-            "200 ms is not a pause"
-        );
-        assert!(speak_then_wait(&mut g, 1000, 1300));
-        g.sent(1);
-        assert!(
-            !g.should_send(1500 * MS, true),
-            "already sent for this speech"
-        );
-        assert!(
-            speak_then_wait(&mut g, 2000, 2400),
-            "more speech, new pause"
-        );
-    }
-
-    #[test]
-    fn a_result_back_before_the_turn_ends_is_the_turns_transcript() {
-        // The bug this type was extracted for: the result came back during the hang-over
-        // and was dropped, so the call waited forever.
-        let mut g = Guesser::default();
-        g.start_turn(0);
-        speak_then_wait(&mut g, 3000, 3300);
-        g.sent(7);
-        assert!(g.done(7, Ok(heard("喂,你找谁?"))));
-        assert_eq!(g.end_turn(), Some((7, Some(heard("喂,你找谁?")))));
-    }
-
-    #[test]
-    fn a_guess_still_running_at_the_end_is_adopted_by_its_id() {
-        let mut g = Guesser::default();
-        g.start_turn(0);
-        speak_then_wait(&mut g, 3000, 3300);
-        g.sent(7);
-        assert_eq!(g.end_turn(), Some((7, None)));
-        // Its result now belongs to the turn, not to a guess.
-        assert!(!g.done(7, Ok(heard("x"))));
-    }
-
-    #[test]
-    fn speech_after_the_guess_means_the_whole_turn_is_asked_for() {
-        let mut g = Guesser::default();
-        g.start_turn(0);
-        speak_then_wait(&mut g, 1000, 1300);
-        g.sent(1);
-        assert!(g.done(1, Ok(heard("您好"))));
-        g.voiced(2500 * MS);
-        assert_eq!(g.end_turn(), None);
-    }
-
-    #[test]
-    fn a_failed_or_dropped_guess_is_forgotten() {
-        let mut g = Guesser::default();
-        g.start_turn(0);
-        speak_then_wait(&mut g, 1000, 1300);
-        g.sent(1);
-        let err = transcribe::TranscribeError::Engine { detail: "x".into() };
-        assert!(g.done(1, Err(err)));
-        assert_eq!(g.end_turn(), None);
-
-        g.start_turn(0);
-        speak_then_wait(&mut g, 1000, 1300);
-        g.sent(2);
-        g.superseded(2);
-        assert!(
-            g.should_send(1400 * MS, true),
-            "a dropped guess is sent again"
-        );
-        assert_eq!(g.end_turn(), None);
-    }
-
-    #[test]
-    fn results_for_other_requests_are_not_taken() {
-        let mut g = Guesser::default();
-        g.start_turn(0);
-        speak_then_wait(&mut g, 1000, 1300);
-        g.sent(2);
-        assert!(!g.done(1, Ok(heard("stale"))));
-        assert_eq!(g.end_turn(), Some((2, None)));
-    }
+    let mut practice = Practice { app, runtime };
+    tui::run(&mut practice, &tui::log_path("practice"))?;
+    Ok(())
 }

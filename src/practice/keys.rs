@@ -1,7 +1,9 @@
 //! Keys as the practice loop understands them, apart from the terminal library, so key
 //! handling is tested without a terminal.
 
-use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind};
+
+use crate::tui::keys::{press, Press};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Key {
@@ -27,13 +29,11 @@ impl Key {
     /// The key a terminal event means, if any. Key releases and repeats of non-navigation
     /// keys are ignored so a held key does not pick up and hang up in one go.
     pub fn from_event(ev: &KeyEvent) -> Option<Key> {
-        if ev.kind == KeyEventKind::Release {
-            return None;
-        }
-        if ev.modifiers.contains(KeyModifiers::CONTROL) {
-            return matches!(ev.code, KeyCode::Char('c')).then_some(Key::Interrupt);
-        }
-        let key = match ev.code {
+        let code = match press(ev)? {
+            Press::Interrupt => return Some(Key::Interrupt),
+            Press::Key(code) => code,
+        };
+        let key = match code {
             KeyCode::Up | KeyCode::Char('k') => Key::Up,
             KeyCode::Down | KeyCode::Char('j') => Key::Down,
             KeyCode::Enter => Key::Enter,
@@ -55,6 +55,7 @@ impl Key {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crossterm::event::KeyModifiers;
 
     fn ev(code: KeyCode, modifiers: KeyModifiers) -> KeyEvent {
         KeyEvent::new(code, modifiers)

@@ -1,80 +1,34 @@
-//! The practice loop as a pure state machine: pick → situation card → ringing → call
+//! The trainee's practice as a pure state machine: pick → situation card → ringing → call
 //! (turn by turn) → transcribing → feedback. [`App::update`] takes one [`Msg`] (a key, a
-//! tick, an audio level, a worker result) and returns the [`Effect`]s the runtime must
-//! carry out (ring, record, play, transcribe, grade, save). No clock, no audio, no model:
-//! the runtime in [`crate::tui`] owns those, and the views only render this state.
+//! ring or level report, a worker result) and returns the [`Effect`]s the runtime carries
+//! out (ring, record, play, transcribe, grade, save). The state machine has no clock, no
+//! audio and no model; the views only render this state.
 //!
-//! The app sees scenarios and reports through small view models ([`Situation`],
-//! [`Feedback`]) so that rendering never computes a grade.
+//! The folder has the review's shape:
+//! - [`keys`]: terminal keys → [`Key`];
+//! - [`model`]: what the screens show of a scenario and of a report, built once
+//!   ([`Situation`], [`Feedback`]), so rendering never computes a grade;
+//! - [`guesser`]: transcribing at each pause while the trainee is still speaking;
+//! - [`run`](mod@run): the runtime (audio, transcription worker, grader, store) and the
+//!   screens as [`crate::tui`]'s event loop drives them;
+//! - [`views`] and [`strings`]: rendering, in both languages.
 
+pub mod guesser;
 pub mod keys;
+pub mod model;
+pub mod run;
+pub mod strings;
+pub mod views;
+
+#[cfg(test)]
+mod snapshots;
 
 use crate::config::Lang;
 
+pub use guesser::Guesser;
 pub use keys::Key;
-
-/// What the pick list and the situation card show of one call situation.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Situation {
-    pub id: String,
-    pub title_zh: String,
-    pub title_en: String,
-    /// "incoming" or "outgoing".
-    pub direction: String,
-    /// 1 (easy) to 3 (hard).
-    pub difficulty: u8,
-    /// Who is calling and why, what the trainee should achieve.
-    pub brief_zh: String,
-    pub brief_en: String,
-    /// What the caller says, turn by turn (zh, en gloss). An incoming call whose first turn
-    /// is the trainee's greeting has an empty first caller line.
-    pub caller_turns: Vec<(String, String)>,
-    pub model_answer: String,
-    /// Best score so far from the store, if any.
-    pub best_score: Option<u8>,
-}
-
-/// How a span of the transcript is marked on the feedback screen.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mark {
-    Found,
-    Banned,
-    Uncertain,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verdict {
-    Pass,
-    Fail,
-    Uncertain,
-    NotApplicable,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct CheckRow {
-    pub category: String,
-    pub verdict: Verdict,
-    pub critical: bool,
-    pub message_zh: String,
-    pub message_en: String,
-}
-
-/// Everything the feedback screen shows, already computed by the grader.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Feedback {
-    /// The normalised transcript the marks point into (character offsets).
-    pub transcript: String,
-    pub marks: Vec<(usize, usize, Mark)>,
-    pub checks: Vec<CheckRow>,
-    pub score: u8,
-    pub passed: bool,
-    pub rings: u32,
-    pub pickup_ms: u64,
-    pub first_words_ms: Option<u64>,
-    pub chars_per_minute: Option<f32>,
-    /// Where the attempt was saved, if it was.
-    pub saved_as: Option<String>,
-}
+pub use model::{CheckRow, Feedback, Mark, Situation, Verdict};
+pub use run::{run, Options, PracticeError};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Screen {
@@ -374,6 +328,3 @@ impl App {
         }
     }
 }
-
-#[cfg(test)]
-mod tests;

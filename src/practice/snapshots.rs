@@ -4,7 +4,7 @@
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
 
-use crate::app::{App, CheckRow, Feedback, Key, Mark, Msg, Screen, Situation, Verdict};
+use super::{App, CheckRow, Feedback, Key, Mark, Msg, Screen, Situation, Verdict};
 use crate::config::Lang;
 
 fn situation() -> Situation {
