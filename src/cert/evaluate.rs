@@ -7,56 +7,10 @@
 //! The issuer runs it before signing; a verifier runs it to refuse a certificate whose stated
 //! result disagrees.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-use super::credential::{CallRecord, CheckRecord, ResultStatus, StatedResult};
+use super::credential::{CallRecord, PassRules, ResultStatus, StatedResult};
 use crate::grading::Verdict;
-
-/// The suite's pass rules, as the certificate states them.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PassRules {
-    /// How many calls the suite has.
-    pub total_calls: u32,
-    /// The score a call needs to pass (0–100).
-    pub call_mark: u32,
-    /// The overall score (mean of all calls, a call not taken counting 0) the certificate needs.
-    pub overall_mark: u32,
-    /// How many calls must pass.
-    pub calls_required: u32,
-    /// Check ids, or `prefix*` patterns (`banned_phrase:*`), whose failure fails the call and
-    /// the certificate, besides the checks the rubrics mark critical.
-    pub critical: Vec<String>,
-}
-
-impl PassRules {
-    /// Whether a failed `check` fails the certificate.
-    pub fn is_critical(&self, check: &CheckRecord) -> bool {
-        check.critical
-            || self.critical.iter().any(|p| match p.strip_suffix('*') {
-                Some(prefix) => check.id.starts_with(prefix),
-                None => check.id == *p,
-            })
-    }
-
-    /// What is impossible about the rules themselves.
-    pub fn problems(&self) -> Vec<String> {
-        let mut out = Vec::new();
-        if self.total_calls == 0 {
-            out.push("the rules count no calls".to_string());
-        }
-        if self.calls_required > self.total_calls {
-            out.push(format!(
-                "the rules require {} calls passed of {}",
-                self.calls_required, self.total_calls
-            ));
-        }
-        if self.call_mark > 100 || self.overall_mark > 100 {
-            out.push("a pass mark above 100".to_string());
-        }
-        out
-    }
-}
 
 /// One call, recomputed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
