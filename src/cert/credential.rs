@@ -166,11 +166,7 @@ pub struct PassRules {
 impl PassRules {
     /// Whether a failed `check` fails the certificate.
     pub fn is_critical(&self, check: &CheckRecord) -> bool {
-        check.critical
-            || self.critical.iter().any(|p| match p.strip_suffix('*') {
-                Some(prefix) => check.id.starts_with(prefix),
-                None => check.id == *p,
-            })
+        check.critical || matches_critical(&self.critical, &check.id)
     }
 
     /// What is impossible about the rules themselves.
@@ -190,6 +186,14 @@ impl PassRules {
         }
         out
     }
+}
+
+/// Whether check `id` matches one of `patterns` (a check id, or `prefix*`).
+pub fn matches_critical(patterns: &[String], id: &str) -> bool {
+    patterns.iter().any(|p| match p.strip_suffix('*') {
+        Some(prefix) => id.starts_with(prefix),
+        None => id == p,
+    })
 }
 
 /// One call of the sitting.

@@ -21,6 +21,7 @@ pub mod report;
 pub mod review;
 pub mod scenarios;
 pub mod store;
+pub mod suites;
 pub mod transcribe;
 
 /// Exit code for a usage or input error (also what clap uses).
@@ -47,6 +48,8 @@ pub enum Command {
     Practice(practice::Args),
     /// List the built-in call situations, or validate scenario files (`scenarios check`).
     Scenarios(scenarios::Args),
+    /// List the certification suites, or validate suite files (`suites check`).
+    Suites(suites::Args),
     /// Grade a reply given as text (or WAV files) against a scenario's rubric.
     Grade(grade::Args),
     /// Transcribe WAV files with the local Whisper model.
@@ -79,6 +82,7 @@ pub fn main() -> ExitCode {
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Some(Command::Scenarios(a)) => scenarios::run(a),
+        Some(Command::Suites(a)) => suites::run(a),
         Some(Command::Grade(a)) => grade::run(a),
         Some(Command::Transcribe(a)) => transcribe::run(a),
         Some(Command::Models(a)) => models::run(a),

@@ -325,6 +325,7 @@ impl Runtime {
             device,
             org: self.opts.org.name.clone(),
             started: Timestamp::now(),
+            sitting: None,
         };
         self.store.begin(info, AudioFormat::SPEECH)
     }
@@ -607,25 +608,12 @@ pub fn merge_turns<'t>(
     turns: impl IntoIterator<Item = &'t Transcript>,
     turn_starts: &[usize],
 ) -> Transcript {
-    let mut out = Transcript::default();
-    for (t, &start) in turns.into_iter().zip(turn_starts) {
-        let shift = start as u64 * 1000 / u64::from(TARGET_RATE);
-        if !out.text.is_empty() && !t.text.is_empty() {
-            out.text.push('\n');
-        }
-        out.text.push_str(&t.text);
-        out.segments.extend(t.segments.iter().map(|seg| {
-            let mut seg = seg.clone();
-            seg.start_ms += shift;
-            seg.end_ms += shift;
-            for tok in &mut seg.tokens {
-                tok.start_ms += shift;
-                tok.end_ms += shift;
-            }
-            seg
-        }));
-    }
-    out
+    Transcript::join_turns(
+        turns
+            .into_iter()
+            .zip(turn_starts)
+            .map(|(t, &start)| (t, start as u64 * 1000 / u64::from(TARGET_RATE))),
+    )
 }
 
 /// The practice screens as the event loop drives them.
