@@ -89,6 +89,7 @@ pub mod jcs;
 pub mod keyring;
 pub mod multikey;
 pub mod proof;
+pub mod render;
 pub mod revocation;
 pub mod sshsig;
 pub mod verify;

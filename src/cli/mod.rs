@@ -11,11 +11,14 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+pub mod cert;
 pub mod config;
 pub mod devices;
+pub mod exam;
 pub mod flags;
 pub mod grade;
 pub mod models;
+pub mod passphrase;
 pub mod practice;
 pub mod report;
 pub mod review;
@@ -23,6 +26,7 @@ pub mod scenarios;
 pub mod store;
 pub mod suites;
 pub mod transcribe;
+pub mod verify;
 
 /// Exit code for a usage or input error (also what clap uses).
 pub const EXIT_USAGE: u8 = 2;
@@ -66,6 +70,14 @@ pub enum Command {
     Review(review::Args),
     /// Export a trainee's attempts as HTML (with plots), CSV or JSON.
     Report(report::Args),
+    /// A certification sitting: the exam screen, or `exam import` of recordings made
+    /// elsewhere, `exam list` of the sittings.
+    Exam(exam::Args),
+    /// Certificates: issuer keys, issuing, revoking, the printable page.
+    Cert(cert::Args),
+    /// Verify a certificate offline: exit 0 verified, 1 tampered or untrusted, 3 evidence
+    /// mismatched or revoked, 2 usage.
+    Verify(verify::Args),
 }
 
 pub fn main() -> ExitCode {
@@ -92,6 +104,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Practice(a)) => practice::run(a),
         Some(Command::Review(a)) => review::run(a),
         Some(Command::Report(a)) => report::run(a),
+        Some(Command::Exam(a)) => exam::run(a),
+        Some(Command::Cert(a)) => cert::run(a),
+        Some(Command::Verify(a)) => verify::run(a),
         None => practice::run(cli.practice),
     }
 }
