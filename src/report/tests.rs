@@ -28,6 +28,8 @@ fn report(checks: Vec<Check>) -> Report {
         normalized: String::new(),
         score: 50,
         passed: false,
+        pass_mark: Some(70.0),
+        uncertain_credit: Some(0.5),
         rubric_sha256: String::new(),
         rings: Some(1),
         checks,
