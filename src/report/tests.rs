@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::grading::{Check, Message, Verdict};
-use crate::store::AuditEntry;
+use crate::store::{AuditAction, AuditEntry};
 
 fn check(id: &str, category: &str, verdict: Verdict) -> Check {
     Check {
@@ -45,6 +45,8 @@ fn overrule(ms: i64, trainer: &str, check: &str, verdict: &str, note: &str) -> A
             check: check.into(),
             original: "fail".into(),
             verdict: verdict.into(),
+            graded: Some("fail".into()),
+            report: Some(0),
         },
         note: note.into(),
     }
@@ -92,8 +94,10 @@ fn row(checks: Vec<(&str, &str)>) -> AttemptRow {
                 verdict: v.into(),
                 graded: v.into(),
                 critical: false,
+                weight: 1.0,
                 overruled_by: None,
                 overrule_note: None,
+                no_longer_matches: None,
             })
             .collect(),
     }
