@@ -204,6 +204,8 @@ fn who_sees_inserts_and_decides_what_is_enforced_by_the_database() {
         check: "banned_phrase:wei".into(),
         original: "pass".into(),
         verdict: "fail".into(),
+        graded: Some("pass".into()),
+        report: Some(0),
     };
     assert_eq!(
         record_decision(&mut ct, &ia[0], &entry(&tr, overrule.clone()), None).unwrap(),

@@ -98,6 +98,8 @@ fn filter_open_overrule_with_a_note_mark_reviewed_and_quit() {
             check: "organisation".into(),
             original: "uncertain".into(),
             verdict: "pass".into(),
+            graded: Some("uncertain".into()),
+            report: Some(0),
         }
     );
     assert_eq!(a.audit[1].action, AuditAction::Reviewed);
@@ -207,6 +209,8 @@ fn in_chinese_by_default_a_trainer_overrules_with_a_note() {
             check: "organisation".into(),
             original: "uncertain".into(),
             verdict: "pass".into(),
+            graded: Some("uncertain".into()),
+            report: Some(0),
         }
     );
 }

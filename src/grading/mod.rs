@@ -21,6 +21,7 @@
 
 pub mod call;
 mod checks;
+pub mod decisions;
 pub mod lint;
 pub mod matcher;
 pub mod report;
@@ -29,6 +30,7 @@ mod score;
 pub use call::{Call, EmptyOrg, Heard, Org};
 pub use checks::manner::speech_rate_cpm;
 pub use checks::opening::rings_for_pickup;
+pub use decisions::{settle, Decision, Overrule, Settled, SettledCheck};
 pub use report::{render_text, Check, Evidence, Message, Report, TurnReport, Verdict};
 
 use crate::audio::facts::AudioFacts;
@@ -165,8 +167,9 @@ pub fn grade(sc: &Scenario, book: &Phrasebook, input: &GradeInput) -> Report {
     }
 
     let checks = std::mem::take(&mut cx.checks);
+    let pass_mark = r.pass_mark.unwrap_or(s.pass_mark);
     let score = score::score(&checks, s.uncertain_credit);
-    let passed = score::passed(&checks, score, r.pass_mark.unwrap_or(s.pass_mark));
+    let passed = score::passed(&checks, score, pass_mark);
     let turns: Vec<TurnReport> = cx
         .turns
         .iter()
@@ -191,6 +194,8 @@ pub fn grade(sc: &Scenario, book: &Phrasebook, input: &GradeInput) -> Report {
         normalized: cx.turns.iter().map(|t| t.norm.as_str()).collect(),
         score,
         passed,
+        pass_mark: Some(pass_mark),
+        uncertain_credit: Some(s.uncertain_credit),
         rubric_sha256: rubric_sha256(sc, book),
         rings,
         checks,

@@ -82,6 +82,14 @@ pub struct Report {
     pub normalized: String,
     pub score: u32,
     pub passed: bool,
+    /// The score the rubric needs to pass, and what an uncertain check earns of its weight:
+    /// with each check's weight and critical flag, all that re-scoring the report after a
+    /// trainer's decisions needs ([`super::decisions::settle`]), without the scenarios.
+    /// Absent in reports saved before they were recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pass_mark: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uncertain_credit: Option<f64>,
     pub rubric_sha256: String,
     /// Rings before pickup, when known.
     pub rings: Option<u32>,

@@ -7,8 +7,9 @@
 //! then id, categories by name, and nothing reads the clock — a "generated at" line appears
 //! only when the caller passes one.
 //!
-//! Verdicts are the *effective* ones: a trainer's overrule (the latest for a check, from the
-//! audit log) replaces the grader's verdict, and the original is kept beside it.
+//! Verdicts, scores and passes are the *effective* ones ([`Effective`]): the current machine
+//! report with the trainers' decisions applied by [`crate::grading::settle`]; the grader's
+//! verdict is kept beside each.
 
 pub mod html;
 pub mod strings;
@@ -18,10 +19,11 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
-use crate::grading::Report;
+use crate::grading::{Decision, Report, Settled};
+use crate::store::decisions::{settle_audit, Decisions};
 use crate::store::{
-    Attempt, AttemptStatus, AttemptSummary, AuditAction, AuditEntry, Query, SortKey, Store,
-    StoreError, Timestamp,
+    Attempt, AttemptStatus, AttemptSummary, AuditEntry, Query, SortKey, Store, StoreError,
+    Timestamp,
 };
 
 /// Version of the JSON export; bumped when a field changes meaning.
@@ -41,21 +43,37 @@ pub enum ReportError {
     Store(#[from] StoreError),
 }
 
-/// One check of one attempt, after overrules.
+/// One check of one attempt, after the trainers' decisions.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CheckRow {
     pub id: String,
     pub category: String,
-    /// The verdict that counts: the trainer's, if overruled, else the grader's.
+    /// The verdict that counts: the trainer's, if an overrule counts, else the grader's.
     pub verdict: String,
-    /// The grader's verdict.
+    /// The grader's verdict (in the current, perhaps re-graded, report).
     pub graded: String,
     pub critical: bool,
-    /// Who overruled it and why, if anyone did.
+    pub weight: f64,
+    /// Who overruled it and why, if an overrule counts.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub overruled_by: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub overrule_note: Option<String>,
+    /// An overrule made before a re-grade that changed this check's verdict: it does not
+    /// count until a trainer keeps it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub no_longer_matches: Option<StaleOverrule>,
+}
+
+/// An overrule that no longer matches the re-graded report.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StaleOverrule {
+    /// What the trainer had decided.
+    pub verdict: String,
+    /// The machine verdict it overruled then.
+    pub graded: String,
+    pub trainer: String,
+    pub note: String,
 }
 
 /// One attempt as a report shows it.
@@ -138,17 +156,6 @@ impl TraineeReport {
     }
 }
 
-/// The latest overrule of each check, by check id.
-pub fn overrules(audit: &[AuditEntry]) -> BTreeMap<&str, &AuditEntry> {
-    let mut out = BTreeMap::new();
-    for e in audit {
-        if let AuditAction::Overrule { check, .. } = &e.action {
-            out.insert(check.as_str(), e);
-        }
-    }
-    out
-}
-
 /// The report that counts for an attempt: the re-graded one if any, else the original.
 pub fn current_report(a: &Attempt) -> Result<Option<Report>, ReportError> {
     let Some(v) = a.regraded_report.as_ref().or(a.report.as_ref()) else {
@@ -162,40 +169,91 @@ pub fn current_report(a: &Attempt) -> Result<Option<Report>, ReportError> {
         })
 }
 
-/// The checks of `report` with the overrules in `audit` applied.
-pub fn effective_checks(report: &Report, audit: &[AuditEntry]) -> Vec<CheckRow> {
-    let over = overrules(audit);
-    report
-        .checks
-        .iter()
-        .map(|c| {
-            let graded = c.verdict.to_string();
-            let o = over.get(c.id.as_str());
-            let verdict = match o.map(|e| &e.action) {
-                Some(AuditAction::Overrule { verdict, .. }) => verdict.clone(),
-                _ => graded.clone(),
-            };
-            CheckRow {
-                id: c.id.clone(),
-                category: c.category.clone(),
-                verdict,
-                graded,
-                critical: c.critical,
-                overruled_by: o.map(|e| e.trainer.clone()),
-                overrule_note: o.map(|e| e.note.clone()),
-            }
-        })
-        .collect()
+/// An attempt's current machine report with the trainers' decisions applied: what review,
+/// reports and exports show. The result itself is [`crate::grading::settle`]'s.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Effective {
+    pub report: Report,
+    pub settled: Settled,
+    pub decisions: Decisions,
 }
 
-/// One attempt's row: its summary plus its report's checks (loaded from the files).
+impl Effective {
+    /// The effective result of `a`, or None for an attempt without a report (interrupted).
+    pub fn of(a: &Attempt) -> Result<Option<Effective>, ReportError> {
+        Ok(current_report(a)?.map(|report| {
+            let (settled, decisions) = settle_audit(&report, &a.audit);
+            Effective {
+                report,
+                settled,
+                decisions,
+            }
+        }))
+    }
+
+    /// The checks with their settled verdicts and who decided them.
+    pub fn checks(&self, audit: &[AuditEntry]) -> Vec<CheckRow> {
+        self.report
+            .checks
+            .iter()
+            .zip(&self.settled.checks)
+            .map(|(c, s)| {
+                let entry = |o: usize| audit.get(self.decisions.entries[o]);
+                let counts = match s.decision {
+                    Decision::Overruled(o) => entry(o),
+                    _ => None,
+                };
+                let stale = match s.decision {
+                    Decision::NoLongerMatches(o) => entry(o).map(|e| StaleOverrule {
+                        verdict: self.decisions.overrules[o].verdict.to_string(),
+                        graded: self.decisions.overrules[o].graded.to_string(),
+                        trainer: e.trainer.clone(),
+                        note: e.note.clone(),
+                    }),
+                    _ => None,
+                };
+                CheckRow {
+                    id: c.id.clone(),
+                    category: c.category.clone(),
+                    verdict: s.verdict.to_string(),
+                    graded: s.machine.to_string(),
+                    critical: c.critical,
+                    weight: c.weight,
+                    overruled_by: counts.map(|e| e.trainer.clone()),
+                    overrule_note: counts.map(|e| e.note.clone()),
+                    no_longer_matches: stale,
+                }
+            })
+            .collect()
+    }
+}
+
+/// The checks of `report` with the decisions in `audit` applied.
+pub fn effective_checks(report: &Report, audit: &[AuditEntry]) -> Vec<CheckRow> {
+    let (settled, decisions) = settle_audit(report, audit);
+    Effective {
+        report: report.clone(),
+        settled,
+        decisions,
+    }
+    .checks(audit)
+}
+
+/// One attempt's row: its summary plus its report's checks (loaded from the files), with
+/// the score, pass and need for review the decisions settle.
 pub fn attempt_row(store: &Store, s: &AttemptSummary) -> Result<AttemptRow, ReportError> {
+    let (mut score, mut passed, mut needs_review) = (s.score, s.passed, s.needs_review);
     let checks = match s.status {
         AttemptStatus::Interrupted => Vec::new(),
         AttemptStatus::Finished => {
             let a = store.load(&s.id)?;
-            match current_report(&a)? {
-                Some(r) => effective_checks(&r, &a.audit),
+            match Effective::of(&a)? {
+                Some(e) => {
+                    score = Some(f64::from(e.settled.score));
+                    passed = Some(e.settled.passed);
+                    needs_review = e.settled.needs_review;
+                    e.checks(&a.audit)
+                }
                 None => Vec::new(),
             }
         }
@@ -206,9 +264,9 @@ pub fn attempt_row(store: &Store, s: &AttemptSummary) -> Result<AttemptRow, Repo
         scenario: s.scenario.clone(),
         status: s.status,
         duration_ms: s.duration_ms,
-        score: s.score,
-        passed: s.passed,
-        needs_review: s.needs_review,
+        score,
+        passed,
+        needs_review,
         reviewed: s.reviewed,
         corrected: s.corrected,
         regraded: s.regraded,

@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::grading::{Check, Message, Verdict};
-use crate::store::AuditEntry;
+use crate::store::{AuditAction, AuditEntry};
 
 fn check(id: &str, category: &str, verdict: Verdict) -> Check {
     Check {
@@ -28,6 +28,8 @@ fn report(checks: Vec<Check>) -> Report {
         normalized: String::new(),
         score: 50,
         passed: false,
+        pass_mark: Some(70.0),
+        uncertain_credit: Some(0.5),
         rubric_sha256: String::new(),
         rings: Some(1),
         checks,
@@ -43,6 +45,8 @@ fn overrule(ms: i64, trainer: &str, check: &str, verdict: &str, note: &str) -> A
             check: check.into(),
             original: "fail".into(),
             verdict: verdict.into(),
+            graded: Some("fail".into()),
+            report: Some(0),
         },
         note: note.into(),
     }
@@ -90,8 +94,10 @@ fn row(checks: Vec<(&str, &str)>) -> AttemptRow {
                 verdict: v.into(),
                 graded: v.into(),
                 critical: false,
+                weight: 1.0,
                 overruled_by: None,
                 overrule_note: None,
+                no_longer_matches: None,
             })
             .collect(),
     }

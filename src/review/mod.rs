@@ -146,6 +146,11 @@ pub enum Input {
         line: Line,
     },
     Transcript(Line),
+    /// Asking about check `check` (an index), whose overrule no longer matches the
+    /// re-graded report: keep it (overrule again) or drop it (take the re-graded verdict).
+    Stale {
+        check: usize,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -252,6 +257,9 @@ pub struct Review {
     pub help: bool,
     /// The language every screen and status message is shown in.
     pub lang: Lang,
+    /// The attempt whose "keep or drop?" question the trainer put off (Esc): not asked
+    /// again while it stays open.
+    pub deferred: Option<AttemptId>,
 }
 
 impl Review {
@@ -269,6 +277,7 @@ impl Review {
             data_dir: data_dir.to_string(),
             help: false,
             lang,
+            deferred: None,
         }
     }
 
@@ -333,8 +342,18 @@ impl Review {
                 let same = self.attempt().is_some_and(|cur| cur.id == a.id);
                 if !same {
                     self.check = 0;
+                    self.deferred = None;
                 }
                 self.check = self.check.min(a.checks.len().saturating_sub(1));
+                // An overrule that no longer matches a re-grade is a question for the
+                // trainer: ask it now, on its check.
+                let stale = a.checks.iter().position(|c| c.no_longer_matches.is_some());
+                if let Some(k) = stale {
+                    if self.input.is_none() && self.deferred.as_ref() != Some(&a.id) {
+                        self.check = k;
+                        self.input = Some(Input::Stale { check: k });
+                    }
+                }
                 self.screen = Screen::Attempt(a);
                 vec![]
             }
@@ -503,6 +522,9 @@ impl Review {
         let Some(mut input) = self.input.take() else {
             return vec![];
         };
+        if let Input::Stale { check } = input {
+            return self.stale_key(check, k);
+        }
         match k {
             Key::Esc => return vec![],
             Key::Enter => return self.submit(input),
@@ -512,15 +534,50 @@ impl Review {
                     *verdict = VERDICTS[(i + 1) % VERDICTS.len()].to_string();
                 }
             }
-            k => {
-                let line = match &mut input {
-                    Input::Filter(_, l) | Input::Note { line: l, .. } | Input::Transcript(l) => l,
-                };
-                line.edit(k);
-            }
+            k => match &mut input {
+                Input::Filter(_, l) | Input::Note { line: l, .. } | Input::Transcript(l) => {
+                    l.edit(k);
+                }
+                Input::Stale { .. } => {}
+            },
         }
         self.input = Some(input);
         vec![]
+    }
+
+    /// The answer to "keep or drop?": y keeps the overrule (made again on the current
+    /// report, with its note), n drops it (the re-graded verdict is taken, and logged as the
+    /// trainer's), Esc puts the question off.
+    fn stale_key(&mut self, check: usize, k: Key) -> Vec<Effect> {
+        let s = self.s();
+        let Some(a) = self.attempt() else {
+            return vec![];
+        };
+        let Some(c) = a.checks.get(check) else {
+            return vec![];
+        };
+        let Some(old) = c.no_longer_matches.as_ref() else {
+            return vec![];
+        };
+        let (verdict, note) = match k {
+            Key::Char('y' | 'Y') => (old.verdict.clone(), old.note.clone()),
+            Key::Char('n' | 'N') => (c.verdict.clone(), s.dropped_note.to_string()),
+            Key::Esc => {
+                self.deferred = Some(a.id.clone());
+                return vec![];
+            }
+            _ => {
+                self.input = Some(Input::Stale { check });
+                return vec![];
+            }
+        };
+        vec![Effect::Overrule {
+            id: a.id.clone(),
+            check: c.id.clone(),
+            original: c.verdict.clone(),
+            verdict,
+            note,
+        }]
     }
 
     fn submit(&mut self, input: Input) -> Vec<Effect> {
@@ -577,6 +634,7 @@ impl Review {
                     note,
                 }]
             }
+            Input::Stale { .. } => vec![],
             Input::Transcript(line) => {
                 let Some(a) = self.attempt() else {
                     return vec![];

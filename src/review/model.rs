@@ -5,7 +5,7 @@
 
 use super::strings::Strings;
 use crate::grading::{Call, Heard, Org, Pickup, Report, Verdict};
-use crate::report::{current_report, effective_checks, ReportError, TraineeReport};
+use crate::report::{Effective, ReportError, StaleOverrule, TraineeReport};
 use crate::store::{Attempt, AttemptId, AttemptStatus, AuditAction, AuditEntry, Timestamp};
 use crate::text::normalize;
 use crate::transcribe::Transcript;
@@ -26,6 +26,9 @@ pub struct CheckView {
     /// Where the first evidence span starts in the recording, when token timings say so.
     pub at_ms: Option<u64>,
     pub overruled_by: Option<String>,
+    /// An overrule made before a re-grade that changed this check's verdict: the trainer
+    /// is asked to keep it or drop it.
+    pub no_longer_matches: Option<StaleOverrule>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -36,8 +39,11 @@ pub struct AttemptView {
     pub started: Timestamp,
     pub duration_ms: u64,
     pub status: AttemptStatus,
+    /// The effective score and pass: the machine report with the decisions applied.
     pub score: Option<u32>,
     pub passed: Option<bool>,
+    /// Some check is uncertain or an overrule no longer matches.
+    pub needs_review: bool,
     /// The text the evidence offsets point into.
     pub normalized: String,
     /// The transcript as heard (or as corrected): what the editor starts from.
@@ -52,7 +58,8 @@ pub struct AttemptView {
 
 impl AttemptView {
     pub fn build(a: &Attempt) -> Result<AttemptView, ReportError> {
-        let report: Option<Report> = current_report(a)?;
+        let effective = Effective::of(a)?;
+        let report: Option<&Report> = effective.as_ref().map(|e| &e.report);
         let heard = a.transcript.as_ref();
         let current_text = a
             .corrected_transcript
@@ -60,10 +67,11 @@ impl AttemptView {
             .or(heard)
             .map(|t| t.text.clone())
             .unwrap_or_default();
-        let checks = match &report {
+        let checks = match &effective {
             None => Vec::new(),
-            Some(r) => {
-                let eff = effective_checks(r, &a.audit);
+            Some(e) => {
+                let r = &e.report;
+                let eff = e.checks(&a.audit);
                 r.checks
                     .iter()
                     .zip(eff)
@@ -84,15 +92,13 @@ impl AttemptView {
                             evidence,
                             at_ms,
                             overruled_by: e.overruled_by,
+                            no_longer_matches: e.no_longer_matches,
                         }
                     })
                     .collect()
             }
         };
-        let reviewed = a
-            .audit
-            .iter()
-            .any(|e| matches!(e.action, AuditAction::Reviewed));
+        let reviewed = crate::store::decisions::reviewed(&a.audit);
         Ok(AttemptView {
             id: a.meta.id.clone(),
             trainee: a.meta.info.trainee.clone(),
@@ -100,8 +106,9 @@ impl AttemptView {
             started: a.meta.info.started,
             duration_ms: a.meta.audio.duration_ms,
             status: a.meta.status,
-            score: report.as_ref().map(|r| r.score),
-            passed: report.as_ref().map(|r| r.passed),
+            score: effective.as_ref().map(|e| e.settled.score),
+            passed: effective.as_ref().map(|e| e.settled.passed),
+            needs_review: effective.as_ref().is_some_and(|e| e.settled.needs_review),
             normalized: report
                 .as_ref()
                 .map(|r| r.normalized.clone())
@@ -122,10 +129,18 @@ pub fn audit_line(e: &AuditEntry, s: &Strings) -> String {
     let t = e.time.to_rfc3339();
     let when = format!("{} {}", &t[..10], &t[11..16]);
     let what = match &e.action {
+        // Dropping an overrule after a re-grade is an overrule to the verdict there is.
         AuditAction::Overrule {
             check,
             original,
             verdict,
+            ..
+        } if original == verdict => (s.audit_kept_regraded)(check, s.verdict(verdict)),
+        AuditAction::Overrule {
+            check,
+            original,
+            verdict,
+            ..
         } => (s.audit_overruled)(check, s.verdict(original), s.verdict(verdict)),
         AuditAction::Correction { .. } => s.audit_corrected.to_string(),
         AuditAction::Regrade {
@@ -134,6 +149,7 @@ pub fn audit_line(e: &AuditEntry, s: &Strings) -> String {
             ..
         } => (s.audit_regraded)(*original_score, *score),
         AuditAction::Reviewed => s.audit_reviewed.to_string(),
+        AuditAction::Unreviewed => s.audit_unreviewed.to_string(),
     };
     if e.note.is_empty() {
         format!("{when} {} {what}", e.trainer)

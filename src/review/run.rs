@@ -84,7 +84,8 @@ impl Runtime {
     }
 
     /// Saves the corrected transcript, re-grades it with the original's settings, and
-    /// stores the new report beside the original. Returns the new score.
+    /// stores the new report beside the original. Returns the new effective score (the
+    /// re-graded report with the overrules that still apply).
     pub fn correct(&self, id: &AttemptId, text: &str) -> Result<u32, ReviewError> {
         let a = self.store.load(id)?;
         let Some(original) = current_report(&a)? else {
@@ -108,7 +109,8 @@ impl Runtime {
             report.passed,
             "after transcript correction",
         )?;
-        Ok(report.score)
+        let view = self.open(id)?;
+        Ok(view.score.unwrap_or(report.score))
     }
 
     /// Carries out one effect; returns the messages it produced. Failures become a status

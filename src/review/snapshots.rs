@@ -92,6 +92,8 @@ fn overruled(lang: Lang) -> Review {
                 check: "org_name".into(),
                 original: "uncertain".into(),
                 verdict: "pass".into(),
+                graded: Some("uncertain".into()),
+                report: Some(0),
             },
             note: "说的是广利物业".into(),
         },

@@ -84,6 +84,18 @@ pub struct Strings {
     pub audit_corrected: &'static str,
     pub audit_regraded: fn(Option<f64>, f64) -> String,
     pub audit_reviewed: &'static str,
+    pub audit_unreviewed: &'static str,
+    /// An overrule after which the re-grade came to the same verdict on its own: the
+    /// translated verdict kept.
+    pub audit_kept_regraded: fn(&str, &str) -> String,
+    /// Asking about an overrule that no longer matches: check id, who, their (translated)
+    /// verdict, the re-graded one.
+    pub ask_stale: fn(&str, &str, &str, &str) -> String,
+    pub stale_keys: &'static str,
+    /// The note logged when a trainer drops an overrule that no longer matches.
+    pub dropped_note: &'static str,
+    /// Beside a check whose overrule no longer matches: who, their translated verdict.
+    pub stale_mark: fn(&str, &str) -> String,
     /// Between an audit entry and its note.
     pub note_sep: &'static str,
     pub progress_title: &'static str,
@@ -197,6 +209,14 @@ static ZH: Strings = Strings {
         None => format!("重新评分 → {score:.0}"),
     },
     audit_reviewed: "标为已复核",
+    audit_unreviewed: "取消已复核标记",
+    audit_kept_regraded: |check, verdict| format!("采用重新评分的判定 {check} {verdict}"),
+    ask_stale: |check, by, verdict, regraded| {
+        format!("{by} 对 {check} 的推翻判定({verdict})与重新评分({regraded})不再相符:保留吗?")
+    },
+    stale_keys: "y 保留推翻判定 · n 放弃,采用重新评分 · Esc 稍后再定",
+    dropped_note: "重新评分后放弃原推翻判定",
+    stale_mark: |by, verdict| format!("({by} 的{verdict}已不相符,待定)"),
     note_sep: ":",
     progress_title: "进度",
     progress_line: |attempts, scored, passed, mean| {
@@ -287,6 +307,14 @@ static EN: Strings = Strings {
         None => format!("re-graded → {score:.0}"),
     },
     audit_reviewed: "marked reviewed",
+    audit_unreviewed: "took the reviewed mark back",
+    audit_kept_regraded: |check, verdict| format!("took the re-graded {check} {verdict}"),
+    ask_stale: |check, by, verdict, regraded| {
+        format!("{by}'s overrule of {check} ({verdict}) no longer matches the re-graded {regraded}: keep it?")
+    },
+    stale_keys: "y keep the overrule · n drop it, take the re-grade · Esc decide later",
+    dropped_note: "overrule dropped after re-grade",
+    stale_mark: |by, verdict| format!("({by}'s {verdict} no longer matches: keep or drop?)"),
     note_sep: ": ",
     progress_title: "Progress",
     progress_line: |attempts, scored, passed, mean| {

@@ -49,6 +49,7 @@ pub(super) fn view() -> AttemptView {
         status: AttemptStatus::Finished,
         score: Some(40),
         passed: Some(false),
+        needs_review: true,
         normalized: "喂你好光力物业有什么事".into(),
         transcript: "喂,你好,光力物业,有什么事?".into(),
         corrected: false,
@@ -66,6 +67,7 @@ pub(super) fn view() -> AttemptView {
                 evidence: vec![(0, 1)],
                 at_ms: Some(300),
                 overruled_by: None,
+                no_longer_matches: None,
             },
             CheckView {
                 id: "org_name".into(),
@@ -79,6 +81,7 @@ pub(super) fn view() -> AttemptView {
                 evidence: vec![(3, 7)],
                 at_ms: Some(1200),
                 overruled_by: None,
+                no_longer_matches: None,
             },
             CheckView {
                 id: "greeting".into(),
@@ -91,6 +94,7 @@ pub(super) fn view() -> AttemptView {
                 evidence: vec![],
                 at_ms: None,
                 overruled_by: None,
+                no_longer_matches: None,
             },
         ],
         audit: vec![],
@@ -413,6 +417,8 @@ fn audit_lines_say_who_did_what_when_and_why() {
             check: "greeting".into(),
             original: "fail".into(),
             verdict: "pass".into(),
+            graded: Some("fail".into()),
+            report: Some(0),
         },
         note: "heard 您好".into(),
     };

@@ -65,6 +65,7 @@ pub fn render(r: &Review, frame: &mut Frame) {
     frame.render_widget(status_line, status);
     let keys = match (&r.input, &r.screen) {
         (Some(Input::Note { .. }), _) => s.note_keys,
+        (Some(Input::Stale { .. }), _) => s.stale_keys,
         (Some(_), _) => s.input_keys,
         (None, Screen::Queue) => s.queue_keys,
         (None, Screen::Attempt(_)) => s.attempt_keys,
@@ -130,6 +131,24 @@ fn short_time(t: Timestamp) -> String {
 
 fn input_line(r: &Review, input: &Input) -> TLine<'static> {
     let s = r.s();
+    if let Input::Stale { check } = input {
+        let c = match &r.screen {
+            Screen::Attempt(a) => a.checks.get(*check),
+            _ => None,
+        };
+        let text = c
+            .and_then(|c| {
+                let old = c.no_longer_matches.as_ref()?;
+                Some((s.ask_stale)(
+                    &c.id,
+                    &old.trainer,
+                    s.verdict(&old.verdict),
+                    s.verdict(&c.verdict),
+                ))
+            })
+            .unwrap_or_default();
+        return TLine::from(Span::styled(text, Style::new().fg(Color::Yellow).bold()));
+    }
     let (label, line) = match input {
         Input::Filter(f, l) => (
             match f {
@@ -155,6 +174,7 @@ fn input_line(r: &Review, input: &Input) -> TLine<'static> {
             )
         }
         Input::Transcript(l) => (s.in_transcript.to_string(), l),
+        Input::Stale { .. } => unreachable!("answered above"),
     };
     // The cursor is drawn as a reversed cell so it shows in any terminal (and in snapshots
     // as the character under it).
@@ -367,6 +387,12 @@ fn attempt(r: &Review, a: &AttemptView, frame: &mut Frame, area: Rect) {
                         (s.was_overruled)(s.verdict(&c.graded.to_string()), by)
                     ),
                     Style::new().fg(Color::Cyan),
+                ));
+            }
+            if let Some(old) = &c.no_longer_matches {
+                spans.push(Span::styled(
+                    format!("{} ", (s.stale_mark)(&old.trainer, s.verdict(&old.verdict))),
+                    Style::new().fg(Color::Yellow),
                 ));
             }
             if let Some(ms) = c.at_ms {

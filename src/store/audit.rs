@@ -8,13 +8,15 @@ use std::path::Path;
 
 use super::fsio::{self, io_err, write_json_atomic};
 use super::{
-    AttemptId, AttemptSummary, AuditAction, AuditEntry, Store, StoreError, Timestamp, AUDIT,
-    REPORT_REGRADED, TRANSCRIPT_CORRECTED,
+    decisions, read_optional, AttemptId, AttemptSummary, AuditAction, AuditEntry, Store,
+    StoreError, Timestamp, AUDIT, REPORT, REPORT_REGRADED, TRANSCRIPT_CORRECTED,
 };
 use crate::transcribe::Transcript;
 
 impl Store {
-    /// A trainer overrules one check (`original` → `verdict`), with a note.
+    /// A trainer overrules one check (`original`, the verdict they saw, → `verdict`), with a
+    /// note. The entry also records the check's machine verdict and the version of the
+    /// machine report it was made on, so a later re-grade can tell whether it still applies.
     pub fn overrule(
         &self,
         id: &AttemptId,
@@ -24,10 +26,20 @@ impl Store {
         verdict: &str,
         note: &str,
     ) -> Result<AttemptSummary, StoreError> {
+        let dir = self.attempt_dir(id);
+        let (audit, _) = read_audit(&dir)?;
+        let current: Option<serde_json::Value> = match read_optional(&dir.join(REPORT_REGRADED))? {
+            Some(r) => Some(r),
+            None => read_optional(&dir.join(REPORT))?,
+        };
         let action = AuditAction::Overrule {
             check: check.to_string(),
             original: original.to_string(),
             verdict: verdict.to_string(),
+            graded: current
+                .as_ref()
+                .and_then(|r| decisions::graded_verdict(r, check)),
+            report: Some(decisions::report_version(&audit)),
         };
         self.append_audit(id, trainer, action, note)
     }
@@ -89,6 +101,16 @@ impl Store {
         note: &str,
     ) -> Result<AttemptSummary, StoreError> {
         self.append_audit(id, trainer, AuditAction::Reviewed, note)
+    }
+
+    /// Takes a "reviewed" mark back (logged, like everything else).
+    pub fn unmark_reviewed(
+        &self,
+        id: &AttemptId,
+        trainer: &str,
+        note: &str,
+    ) -> Result<AttemptSummary, StoreError> {
+        self.append_audit(id, trainer, AuditAction::Unreviewed, note)
     }
 
     fn append_audit(

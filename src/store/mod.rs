@@ -34,6 +34,7 @@
 //! [`AttemptIndex`] seam and its SQLite implementation); [`fsio`] (durable writes).
 
 pub mod audit;
+pub mod decisions;
 pub mod fsio;
 pub mod id;
 pub mod index;
@@ -64,6 +65,7 @@ pub use recovery::Recovered;
 pub use time::{parse_age, Timestamp};
 pub use wav_stream::{AudioFormat, SampleFormat, StreamingWav};
 
+use crate::grading::Report;
 use crate::transcribe::Transcript;
 use audit::read_audit;
 use fsio::{io_err, read_json, sync_dir};
@@ -308,7 +310,23 @@ impl Store {
                 .map(|t| t.text)
                 .unwrap_or_default(),
         };
-        Ok(Some(summary_of(&meta, &audit, text, is_corrected)))
+        let mut s = summary_of(&meta, &audit, text, is_corrected);
+        let current: Option<serde_json::Value> = match read_optional(&dir.join(REPORT_REGRADED))? {
+            Some(r) => Some(r),
+            None => read_optional(&dir.join(REPORT))?,
+        };
+        // The trainers' decisions decide: score, pass and review from the machine report
+        // with the overrules applied. A report that is not the grader's (written by hand or
+        // by a test) keeps what meta.json and the re-grades say.
+        if let Some(report) = current.and_then(|v| serde_json::from_value::<Report>(v).ok()) {
+            if meta.status == AttemptStatus::Finished {
+                let (settled, _) = decisions::settle_audit(&report, &audit);
+                s.score = Some(f64::from(settled.score));
+                s.passed = Some(settled.passed);
+                s.needs_review = settled.needs_review;
+            }
+        }
+        Ok(Some(s))
     }
 
     // ---- shared by recording, the audit log, recovery and maintenance -----------------
@@ -373,7 +391,7 @@ fn summary_of(
         score: meta.score,
         passed: meta.passed,
         needs_review: meta.needs_review,
-        reviewed: false,
+        reviewed: decisions::reviewed(audit),
         overrules: 0,
         corrected,
         regraded: false,
@@ -382,7 +400,7 @@ fn summary_of(
     for e in audit {
         match &e.action {
             AuditAction::Overrule { .. } => s.overrules += 1,
-            AuditAction::Reviewed => s.reviewed = true,
+            AuditAction::Reviewed | AuditAction::Unreviewed => {}
             AuditAction::Correction { .. } => {}
             AuditAction::Regrade { score, passed, .. } => {
                 s.regraded = true;

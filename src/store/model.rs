@@ -121,11 +121,20 @@ pub struct AuditEntry {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "action", rename_all = "snake_case")]
 pub enum AuditAction {
-    /// A trainer overruled one check's verdict.
+    /// A trainer overruled one check's verdict: `original` is the verdict the trainer saw
+    /// (perhaps an earlier overrule's), `verdict` the new one.
     Overrule {
         check: String,
         original: String,
         verdict: String,
+        /// The machine verdict of the check when it was overruled, and the version of the
+        /// machine report it was made on (0 as graded, n after the n-th re-grade): after a
+        /// re-grade the overrule counts only while its check keeps that verdict. Absent in
+        /// entries written before they were recorded.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        graded: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        report: Option<u32>,
     },
     /// The transcript was corrected (`transcript.corrected.json`; the original stays).
     Correction {
@@ -141,6 +150,8 @@ pub enum AuditAction {
     },
     /// A trainer has looked at it.
     Reviewed,
+    /// A trainer took the "reviewed" mark back (pressed it by mistake, or will look again).
+    Unreviewed,
 }
 
 /// One row of the index: everything a queue or a report needs without opening files.
@@ -157,10 +168,12 @@ pub struct AttemptSummary {
     pub started: Timestamp,
     pub finished: Option<Timestamp>,
     pub duration_ms: u64,
-    /// Current score: the latest re-grade if any, else the original.
+    /// The effective score: the current machine report (the latest re-grade, else the
+    /// original) with the trainers' overrules applied ([`crate::grading::settle`]).
     pub score: Option<f64>,
-    /// Current verdict, as `score`. None for interrupted attempts.
+    /// The effective verdict, as `score`. None for interrupted attempts.
     pub passed: Option<bool>,
+    /// Some check is still uncertain, or an overrule no longer matches after a re-grade.
     pub needs_review: bool,
     pub reviewed: bool,
     pub overrules: u32,

@@ -333,7 +333,10 @@ fn trainer_actions_keep_originals_and_an_append_only_log() {
                 AuditAction::Overrule {
                     check: "company-name".into(),
                     original: "uncertain".into(),
-                    verdict: "pass".into()
+                    verdict: "pass".into(),
+                    // The test's report has no such check: no machine verdict to record.
+                    graded: None,
+                    report: Some(0),
                 },
                 "光力 is 广利 misheard"
             ),
