@@ -11,9 +11,9 @@ use crate::cert::{
     evaluate, CallRecord, Candidate, CertificateRecord, CheckRecord, IssuerRef, ModelRef, Overrule,
     PassRules, RubricHash, Sitting, Software, SuiteRef, TurnRecord,
 };
-use crate::grading::{Report, Verdict};
-use crate::report::{current_report, effective_checks};
-use crate::store::{Attempt, AttemptId, AuditAction, Store};
+use crate::grading::{Decision, Verdict};
+use crate::report::Effective;
+use crate::store::{Attempt, AttemptId, Store};
 
 /// A check of a sitting's call that is still uncertain: a trainer must settle it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -29,29 +29,40 @@ pub struct OpenItem {
     pub message_en: String,
     /// The call's transcript as graded.
     pub heard: String,
+    /// An overrule that a re-grade no longer matches (keep it or drop it), rather than an
+    /// uncertain verdict.
+    pub stale: bool,
 }
 
 impl std::fmt::Display for OpenItem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "call {} ({}) check {} is uncertain (attempt {})",
-            self.call, self.scenario, self.check, self.attempt
+            "call {} ({}) check {} {} (attempt {})",
+            self.call,
+            self.scenario,
+            self.check,
+            if self.stale {
+                "has an overrule the re-grade no longer matches"
+            } else {
+                "is uncertain"
+            },
+            self.attempt
         )
     }
 }
 
-/// One call as the store has it now: its attempt, the report that counts and the
-/// decisions on it.
+/// One call as the store has it now: its attempt and its effective result (the current
+/// machine report with the trainers' decisions applied by `grading::settle`).
 struct Loaded<'a> {
     call: &'a TakenCall,
     attempt: Attempt,
-    report: Report,
+    effective: Effective,
 }
 
 fn load_call<'a>(store: &Store, call: &'a TakenCall) -> Result<Loaded<'a>, ExamError> {
     let attempt = store.load(&call.attempt)?;
-    let report = current_report(&attempt)
+    let effective = Effective::of(&attempt)
         .map_err(|e| ExamError::Invalid(e.to_string()))?
         .ok_or_else(|| {
             ExamError::Invalid(format!(
@@ -62,26 +73,20 @@ fn load_call<'a>(store: &Store, call: &'a TakenCall) -> Result<Loaded<'a>, ExamE
     Ok(Loaded {
         call,
         attempt,
-        report,
+        effective,
     })
 }
 
-fn parse_verdict(s: &str) -> Option<Verdict> {
-    serde_json::from_value(serde_json::Value::String(s.to_string())).ok()
-}
-
-/// The uncertain checks of a sitting, call by call.
+/// What a trainer must still decide in a sitting, call by call: checks whose settled
+/// verdict is uncertain, and overrules a re-grade no longer matches.
 pub fn open_items(store: &Store, rec: &SittingRecord) -> Result<Vec<OpenItem>, ExamError> {
     let mut out = Vec::new();
     for call in &rec.calls {
         let l = load_call(store, call)?;
-        for (c, e) in l
-            .report
-            .checks
-            .iter()
-            .zip(effective_checks(&l.report, &l.attempt.audit))
-        {
-            if e.verdict == Verdict::Uncertain.to_string() {
+        let report = &l.effective.report;
+        for (c, s) in report.checks.iter().zip(&l.effective.settled.checks) {
+            let stale = matches!(s.decision, Decision::NoLongerMatches(_));
+            if s.verdict == Verdict::Uncertain || stale {
                 out.push(OpenItem {
                     sitting: rec.id.clone(),
                     candidate: rec.candidate.name.clone(),
@@ -91,7 +96,8 @@ pub fn open_items(store: &Store, rec: &SittingRecord) -> Result<Vec<OpenItem>, E
                     check: c.id.clone(),
                     message_zh: c.message.zh.clone(),
                     message_en: c.message.en.clone(),
-                    heard: l.report.transcript.clone(),
+                    heard: report.transcript.clone(),
+                    stale,
                 });
             }
         }
@@ -111,51 +117,61 @@ pub fn pass_rules(rec: &SittingRecord) -> PassRules {
     }
 }
 
+/// A call as the certificate holds it. Verdicts, score and the overrules that decide come
+/// from the effective result (`grading::settle`); the suite's pass rules are applied later,
+/// by `cert::evaluate`, over all calls.
 fn call_record(l: &Loaded) -> Result<CallRecord, ExamError> {
     let call = l.call;
-    let report = &l.report;
-    let eff = effective_checks(report, &l.attempt.audit);
-    let mut checks = Vec::new();
-    for (c, e) in report.checks.iter().zip(&eff) {
-        let final_verdict = parse_verdict(&e.verdict).ok_or_else(|| {
-            ExamError::Invalid(format!(
-                "attempt {}: check {} has the verdict {:?}, which is not one",
-                call.attempt, c.id, e.verdict
-            ))
-        })?;
-        checks.push(CheckRecord {
+    let Effective {
+        report,
+        settled,
+        decisions,
+    } = &l.effective;
+    let checks = report
+        .checks
+        .iter()
+        .zip(&settled.checks)
+        .map(|(c, s)| CheckRecord {
             id: c.id.clone(),
             category: c.category.clone(),
             critical: c.critical,
             weight: c.weight,
-            machine: c.verdict,
-            final_verdict,
-        });
-    }
-    let mut overrules = Vec::new();
-    for e in &l.attempt.audit {
-        if let AuditAction::Overrule {
-            check,
-            original,
-            verdict,
-        } = &e.action
-        {
-            let (Some(from), Some(to)) = (parse_verdict(original), parse_verdict(verdict)) else {
-                return Err(ExamError::Invalid(format!(
-                    "attempt {}: an overrule of {check} by {} names an unknown verdict",
-                    call.attempt, e.trainer
-                )));
-            };
-            overrules.push(Overrule {
-                item: check.clone(),
-                from,
-                to,
-                trainer: e.trainer.clone(),
-                time: e.time,
-                note: e.note.clone(),
-            });
-        }
-    }
+            machine: s.machine,
+            final_verdict: s.verdict,
+        })
+        .collect();
+    // The overrules that decide a verdict of the current machine report, in the order they
+    // were made (earlier decisions on the same report stay in the store's audit log).
+    let mut deciding: Vec<usize> = settled
+        .checks
+        .iter()
+        .filter_map(|s| match s.decision {
+            Decision::Overruled(o) => Some(o),
+            _ => None,
+        })
+        .collect();
+    deciding.sort_unstable();
+    let overrules = deciding
+        .into_iter()
+        .map(|o| {
+            let d = &decisions.overrules[o];
+            let entry = &l.attempt.audit[decisions.entries[o]];
+            let machine = report
+                .checks
+                .iter()
+                .zip(&settled.checks)
+                .find(|(c, _)| c.id == d.check)
+                .map_or(d.graded, |(_, s)| s.machine);
+            Overrule {
+                item: d.check.clone(),
+                from: machine,
+                to: d.verdict,
+                trainer: entry.trainer.clone(),
+                time: entry.time,
+                note: entry.note.clone(),
+            }
+        })
+        .collect();
     if report.turns.len() != call.turns.len() {
         return Err(ExamError::Invalid(format!(
             "call {}: the report has {} turn(s) but {} recording(s) were kept",
@@ -179,7 +195,7 @@ fn call_record(l: &Loaded) -> Result<CallRecord, ExamError> {
         turns,
         checks,
         overrules,
-        score: report.score,
+        score: settled.score,
         passed: false,
         attempts: 1,
     })
