@@ -114,7 +114,11 @@ fn import_cmd(a: ImportArgs) -> anyhow::Result<ExitCode> {
     };
     let (model, vad) = a.models.resolve()?;
     crate::transcribe::whisper::route_logging();
-    let mut whisper = WhisperTranscriber::new(WhisperConfig::new(model.clone(), Some(vad)))?;
+    let mut cfg = WhisperConfig::new(model.clone(), Some(vad));
+    // A batch import is not a candidate waiting at a desk: a busy machine must slow it down,
+    // never cut an answer short (a cut transcript would fail a call).
+    cfg.time_base = std::time::Duration::from_secs(600);
+    let mut whisper = WhisperTranscriber::new(cfg)?;
     let store = a.data_dir.open()?;
     let done = import(
         &store,
@@ -192,7 +196,7 @@ fn import_cmd(a: ImportArgs) -> anyhow::Result<ExitCode> {
         } else {
             writeln!(
                 w,
-                "{} check(s) to settle in `ringcoach review` (c: certification queue) before `ringcoach cert issue {}`",
+                "{} check(s) to settle in `ringcoach review --sittings` before `ringcoach cert issue {}`",
                 out.uncertain.len(),
                 out.sitting
             )?;

@@ -217,9 +217,21 @@ pub struct Imported {
     pub reports: Vec<Report>,
 }
 
+/// One call heard and graded, not yet saved.
+struct Graded<'p> {
+    call: &'p PlannedCall,
+    graded: Call,
+    report: Report,
+    /// 16 kHz mono, every turn end to end: the attempt's recording.
+    samples: Vec<f32>,
+    /// Where each turn starts in `samples`, in ms.
+    offsets: Vec<u64>,
+}
+
 /// Hears, grades and stores every call of `plan` as a sitting of `suite`, then ends and
-/// seals it. `model` is the Whisper model file `transcriber` runs (its hash goes into the
-/// seal).
+/// seals it. Every call is heard and graded before anything is written, so a file that
+/// cannot be read or heard leaves no half sitting behind. `model` is the Whisper model file
+/// `transcriber` runs (its hash goes into the seal).
 #[allow(clippy::too_many_arguments)]
 pub fn import(
     store: &Store,
@@ -231,17 +243,8 @@ pub fn import(
     model: &Path,
     transcriber: &mut dyn Transcriber,
 ) -> Result<Imported, ExamError> {
-    let sittings = Sittings::of(store);
-    let now = Timestamp::now();
-    let mut rec = sittings.start(
-        candidate.clone(),
-        SuiteSnapshot::of(suite, catalog),
-        Source::Import,
-        format!("import {}", manifest.display()),
-        ModelInfo::of(model)?,
-        plan.started.unwrap_or(now),
-    )?;
-    let mut reports = Vec::new();
+    let model_info = ModelInfo::of(model)?;
+    let mut graded = Vec::new();
     for call in &plan.calls {
         let sc = catalog.get(&call.scenario)?;
         let mut heard = Vec::new();
@@ -259,12 +262,40 @@ pub fn import(
                 facts: Some(h.facts),
             });
         }
-        let graded = Call {
+        let call_in = Call {
             turns: heard,
             pickup: call.pickup,
             org: Org::given(call.org.clone()),
         };
-        let report = graded.grade(sc, &catalog.phrasebook);
+        let report = call_in.grade(sc, &catalog.phrasebook);
+        graded.push(Graded {
+            call,
+            graded: call_in,
+            report,
+            samples: all,
+            offsets,
+        });
+    }
+
+    let sittings = Sittings::of(store);
+    let now = Timestamp::now();
+    let mut rec = sittings.start(
+        candidate.clone(),
+        SuiteSnapshot::of(suite, catalog),
+        Source::Import,
+        format!("import {}", manifest.display()),
+        model_info,
+        plan.started.unwrap_or(now),
+    )?;
+    let mut reports = Vec::new();
+    for g in graded {
+        let Graded {
+            call,
+            graded,
+            report,
+            samples,
+            offsets,
+        } = g;
         let info = AttemptInfo {
             scenario: call.scenario.clone(),
             rubric_sha256: report.rubric_sha256.clone(),
@@ -289,7 +320,7 @@ pub fn import(
                 .any(|c| c.verdict == Verdict::Uncertain),
             finished: Timestamp::now(),
         };
-        let pcm: Vec<i16> = all
+        let pcm: Vec<i16> = samples
             .iter()
             .map(|s| (s.clamp(-1.0, 1.0) * 32767.0).round() as i16)
             .collect();

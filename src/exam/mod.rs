@@ -46,7 +46,7 @@ pub enum ExamError {
     BadSeal { path: PathBuf, why: String },
     #[error("sitting {id}: {}", files.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
     Swapped { id: String, files: Vec<Swapped> },
-    #[error("{} check(s) still uncertain, settle them in `ringcoach review` (c: certification queue) first: {}", items.len(), items.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    #[error("{} item(s) still open, settle them in `ringcoach review --sittings` first: {}", items.len(), items.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
     Unsettled { items: Vec<OpenItem> },
     #[error("{0}")]
     Invalid(String),
