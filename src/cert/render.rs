@@ -59,6 +59,7 @@ struct Words {
     passed: &'static str,
     failed: &'static str,
     score: &'static str,
+    call_score: &'static str,
     calls_passed: &'static str,
     call: &'static str,
     scenario: &'static str,
@@ -89,6 +90,7 @@ const ZH: Words = Words {
     passed: "通过",
     failed: "未通过",
     score: "总分",
+    call_score: "得分",
     calls_passed: "通过通数",
     call: "通",
     scenario: "情景",
@@ -119,6 +121,7 @@ const EN: Words = Words {
     passed: "PASSED",
     failed: "FAILED",
     score: "Overall score",
+    call_score: "Score",
     calls_passed: "Calls passed",
     call: "Call",
     scenario: "Situation",
@@ -258,7 +261,7 @@ table.facts th {{ width: 32mm; color: #555; font-weight: normal; }}
  <div class="qr">{qr}</div>
 </div>
 <table>
-<tr><th>{call_word}</th><th>{scenario_word}</th><th>{org_word}</th><th>{rings_word}</th><th>{score_word}</th><th>{result_word}</th></tr>
+<tr><th>{call_word}</th><th>{scenario_word}</th><th>{org_word}</th><th>{rings_word}</th><th>{call_score_word}</th><th>{result_word}</th></tr>
 {calls}
 </table>
 <table class="facts">
@@ -291,6 +294,7 @@ table.facts th {{ width: 32mm; color: #555; font-weight: normal; }}
         status_class = if passed { "ok" } else { "bad" },
         status = status,
         score_word = w.score,
+        call_score_word = w.call_score,
         score = r.result.score,
         calls_passed_word = w.calls_passed,
         calls_passed = r.result.calls_passed,

@@ -20,6 +20,8 @@ pub struct Exam {
     pub call_mark: u32,
     pub overall_mark: u32,
     pub calls_required: u32,
+    /// The suite's critical checks (patterns).
+    pub critical: Vec<String>,
     /// Show each call's feedback when it ends.
     pub show_feedback: bool,
     /// Show the model answer with that feedback.
@@ -104,7 +106,10 @@ impl App {
                 }
                 (Screen::Proctor, Key::Back) => Some(vec![Effect::Quit]),
                 (Screen::Proctor, _) => Some(vec![]),
-                (Screen::Card | Screen::Ringing { .. } | Screen::Call { .. }, Key::Back) => {
+                (
+                    Screen::Card | Screen::Ringing { .. } | Screen::Call { .. } | Screen::Between,
+                    Key::Back,
+                ) => {
                     exam.confirm_leave = true;
                     Some(vec![])
                 }
@@ -213,6 +218,7 @@ mod tests {
             call_mark: 85,
             overall_mark: 85,
             calls_required: 2,
+            critical: vec!["banned_phrase:*".into()],
             show_feedback,
             show_model_answer: false,
             forced_rings: forced,

@@ -770,6 +770,7 @@ pub fn run(opts: Options, catalog: Catalog, store: Store) -> Result<(), Practice
             call_mark: s.rules.call_mark,
             overall_mark: s.rules.overall_mark,
             calls_required: s.rules.calls_required,
+            critical: s.rules.critical.clone(),
             show_feedback: s.exam.show_feedback,
             show_model_answer: s.exam.show_model_answer,
             forced_rings: s

@@ -144,7 +144,7 @@ pub struct ExamStrings {
     pub candidate: &'static str,
     pub employee_id: &'static str,
     pub calls: &'static str,
-    pub rules: fn(u32, u32, u32, usize) -> String,
+    pub rules: fn(u32, u32, u32, usize, &str) -> String,
     pub once: &'static str,
     pub call_of: fn(usize, usize) -> String,
     pub card_hint: &'static str,
@@ -180,8 +180,8 @@ static EXAM_ZH: ExamStrings = ExamStrings {
     candidate: "考生",
     employee_id: "工号",
     calls: "通话",
-    rules: |call, overall, required, total| {
-        format!("每通 ≥ {call} 分,总分 ≥ {overall} 分,{total} 通中至少 {required} 通通过;服务忌语一票否决")
+    rules: |call, overall, required, total, critical| {
+        format!("每通 ≥ {call} 分,总分 ≥ {overall} 分,{total} 通中至少 {required} 通通过;关键项({critical})一项不过即不合格")
     },
     once: "每通电话只接一次:不能重试,中途不显示评分。",
     call_of: |k, n| format!("第 {k}/{n} 通"),
@@ -212,8 +212,8 @@ static EXAM_EN: ExamStrings = ExamStrings {
     candidate: "Candidate",
     employee_id: "Employee id",
     calls: "Calls",
-    rules: |call, overall, required, total| {
-        format!("each call ≥ {call}, overall ≥ {overall}, at least {required} of {total} calls passed; any banned phrase fails")
+    rules: |call, overall, required, total, critical| {
+        format!("each call ≥ {call}, overall ≥ {overall}, at least {required} of {total} calls passed; a failed critical check ({critical}) fails")
     },
     once: "Each call is taken once: no retry, no score between calls.",
     call_of: |k, n| format!("call {k} of {n}"),

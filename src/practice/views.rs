@@ -493,6 +493,7 @@ fn proctor(app: &App, x: &ExamStrings, frame: &mut Frame, area: Rect) {
             exam.overall_mark,
             exam.calls_required,
             app.total_calls(),
+            &exam.critical.join(", "),
         )),
         Line::from(Span::styled(x.once, Style::new().dim())),
         Line::default(),
