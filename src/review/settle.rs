@@ -136,7 +136,7 @@ impl Review {
             }
             Key::Esc | Key::Char('q') => {
                 self.screen = Screen::Queue;
-                return self.start();
+                return self.relist();
             }
             _ => {}
         }
@@ -215,4 +215,71 @@ pub fn render(r: &Review, v: &SettleView, frame: &mut Frame, area: Rect) {
         rest,
         &mut state,
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::review::tests::{id, view};
+    use crate::review::Msg;
+
+    fn item(check: &str) -> OpenItem {
+        OpenItem {
+            sitting: "s1".into(),
+            candidate: "刘芳".into(),
+            call: 2,
+            scenario: "answer-call".into(),
+            attempt: id(1),
+            check: check.into(),
+            message_zh: "不确定".into(),
+            message_en: "unsure".into(),
+            heard: "您好广立物业".into(),
+            stale: false,
+        }
+    }
+
+    fn settle_view(items: Vec<OpenItem>) -> Box<SettleView> {
+        Box::new(SettleView {
+            sittings: vec![SittingRow {
+                id: "s1".into(),
+                candidate: "刘芳".into(),
+                suite: "property-hotline v1".into(),
+                state: SittingState::Complete,
+                open: items.len(),
+                unsealed: None,
+                certificates: 0,
+            }],
+            items,
+        })
+    }
+
+    #[test]
+    fn c_opens_the_certification_queue_and_enter_opens_the_item_at_its_check() {
+        let mut r = Review::new("wang", "/data", Lang::En);
+        assert_eq!(r.update(Msg::Key(Key::Char('c'))), vec![Effect::ListSettle]);
+        let check = view().checks[1].id.clone();
+        r.update(Msg::Settle(settle_view(vec![item("x"), item(&check)])));
+        assert!(matches!(r.screen, Screen::Settle(_)));
+        r.update(Msg::Key(Key::Down));
+        assert_eq!(r.update(Msg::Key(Key::Enter)), vec![Effect::Open(id(1))]);
+        r.update(Msg::Opened(Box::new(view())));
+        assert_eq!(r.check, 1, "the item's check is selected");
+        // Back from the attempt goes back to the certification queue, relisted.
+        assert_eq!(r.update(Msg::Key(Key::Esc)), vec![Effect::ListSettle]);
+        r.update(Msg::Settle(settle_view(vec![item("x")])));
+        assert_eq!(r.settle_selected, 0, "the selection stays on the list");
+        // And from there to the attempts queue.
+        assert!(matches!(
+            r.update(Msg::Key(Key::Char('q'))).as_slice(),
+            [Effect::List(_)]
+        ));
+        assert_eq!(r.screen, Screen::Queue);
+    }
+
+    #[test]
+    fn review_sittings_starts_on_the_certification_queue() {
+        let mut r = Review::new("wang", "/data", Lang::Zh);
+        r.sittings_first = true;
+        assert_eq!(r.start(), vec![Effect::ListSettle]);
+    }
 }
