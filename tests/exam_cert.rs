@@ -330,7 +330,7 @@ fn a_whole_sitting_from_recordings_to_a_verified_certificate_and_every_way_to_br
     // --- The detached signature, checked by the real ssh-keygen. ---
     let out = env.run(&["cert", "cards", "--out", "cards"]);
     assert_eq!(code(&out), Some(0), "{}", text(&out.stderr));
-    let card_file = PathBuf::from(text(&out.stdout).lines().next().unwrap());
+    let card_file = env.dir.join(text(&out.stdout).lines().next().unwrap());
     let card: Value = serde_json::from_slice(&std::fs::read(&card_file).unwrap()).unwrap();
     let line = card["allowedSigners"].as_str().unwrap();
     std::fs::write(env.dir.join("allowed_signers"), format!("{line}\n")).unwrap();
