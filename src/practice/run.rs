@@ -155,7 +155,12 @@ impl Runtime {
             .ring
             .cadence(catalog.phrasebook.settings.ring_cadence())?;
         let (tx, worker_rx) = crossbeam_channel::unbounded();
-        let cfg = WhisperConfig::new(opts.model.clone(), opts.vad_model.clone());
+        let mut cfg = WhisperConfig::new(opts.model.clone(), opts.vad_model.clone());
+        if opts.exam.is_some() {
+            // No feedback waits between exam calls, and a transcript cut short by a busy
+            // machine would fail the candidate's call: in an exam, slow beats cut.
+            cfg.time_base = Duration::from_secs(600);
+        }
         transcribe::whisper::route_logging();
         let worker = Worker::spawn_loading(move || WhisperTranscriber::new(cfg), tx);
         let exam = match &opts.exam {
