@@ -97,6 +97,7 @@ fn main() {
                 device: "bench".into(),
                 org: String::new(),
                 started,
+                sitting: None,
             },
             AudioFormat::SPEECH,
             &samples,

@@ -70,6 +70,7 @@ fn main() {
             device: "USB Headset".into(),
             org: "广利物业".into(),
             started: Timestamp::from_unix_ms(now - ((x >> 16) % (180 * 86_400_000)) as i64),
+            sitting: None,
         };
         let score = ((x >> 24) % 101) as f64;
         let outcome = Outcome {
@@ -230,6 +231,7 @@ fn durable_recording() {
             device: "mic".into(),
             org: String::new(),
             started: Timestamp::now(),
+            sitting: None,
         };
         let t = Instant::now();
         let mut rec = store.begin(info, AudioFormat::SPEECH).unwrap();

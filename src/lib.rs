@@ -23,6 +23,8 @@
 //! - [`report`]: one trainee's attempts from the store, with trainers' overrules applied,
 //!   as JSON, CSV and HTML, in its own words; review uses it, never the reverse.
 //! - [`db`]: a training room's shared store in PostgreSQL, fed from each desk's store.
+//! - [`exam`]: certification sittings (a suite's calls taken once each, on the exam screen or
+//!   imported), their seal, open items and certificate records.
 //! - [`cert`]: certificates: signed, offline-verifiable results of a certification sitting.
 //! - [`tui`]: what every terminal screen shares: the terminal taken over and given back,
 //!   stderr to a log, the key reader, and the one event loop a screen plugs into.
@@ -33,7 +35,7 @@
 //!   library that resolve flags, open what the command needs and format its errors.
 //!
 //! Which way imports run: `main.rs` → [`cli`] → the screens ([`practice`], [`review`]) and
-//! [`report`] → the library ([`cert`], [`db`], [`store`], [`grading`], [`transcribe`], [`scenario`], [`audio`],
+//! [`report`] → the library ([`exam`], [`cert`], [`db`], [`store`], [`grading`], [`transcribe`], [`scenario`], [`audio`],
 //! [`models`], [`config`]); the screens also use [`tui`]. The screens do not import each
 //! other, [`tui`] imports no screen, and nothing outside [`cli`] imports it: each module
 //! returns its own error type and the command line words it.
@@ -43,6 +45,7 @@ pub mod cert;
 pub mod cli;
 pub mod config;
 pub mod db;
+pub mod exam;
 pub mod grading;
 pub mod models;
 pub mod practice;

@@ -157,19 +157,20 @@ fn final_verdicts_must_be_the_machine_verdicts_plus_the_overrules() {
     )];
     assert!(evaluate(&rules(), &cs).problems.is_empty());
 
-    // Two overrules in a row chain: uncertain → fail → pass.
+    // A trainer who changes their mind: the latest overrule of a check decides, and each
+    // is of the machine verdict (the grader's rule for decisions).
     cs[1].overrules = vec![
         overrule("opening:greeting", Verdict::Uncertain, Verdict::Fail),
-        overrule("opening:greeting", Verdict::Fail, Verdict::Pass),
+        overrule("opening:greeting", Verdict::Uncertain, Verdict::Pass),
     ];
     assert!(evaluate(&rules(), &cs).problems.is_empty());
 
-    // An overrule whose `from` is not what the verdict was.
+    // An overrule whose `from` is not the machine verdict.
     cs[1].overrules = vec![overrule("opening:greeting", Verdict::Fail, Verdict::Pass)];
     let p = evaluate(&rules(), &cs).problems;
     assert_eq!(
         p,
-        vec!["call 2: 王老师's overrule of opening:greeting is from fail, but the verdict was uncertain"]
+        vec!["call 2: 王老师's overrule of opening:greeting is from fail, but the machine verdict is uncertain"]
     );
 
     // A final verdict no overrule explains.

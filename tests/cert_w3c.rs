@@ -171,3 +171,36 @@ fn rfc8785_number_table() {
         assert_eq!(got, format!("[{want}]"), "IEEE {bits:016x}");
     }
 }
+
+/// The README's way for an auditor without ringcoach (Python's standard library and
+/// openssl) verifies the W3C vector: it is the standard algorithm, not ringcoach's reading.
+#[test]
+fn the_standalone_check_accepts_the_w3c_vector() {
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/check-certificate");
+    let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/cert_fixtures/w3c-eddsa-jcs-2022/signedJCS.json");
+    let out = std::process::Command::new("python3")
+        .arg(&script)
+        .arg(&fixture)
+        .output()
+        .expect("python3 is installed by scripts/test");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("signature:          GOOD"), "{stdout}");
+    // The vector's own intermediate values.
+    let doc_hash = fixture_text("docHashJCS.txt");
+    assert!(stdout.contains(doc_hash.trim()), "{stdout}");
+}
+
+fn fixture_text(name: &str) -> String {
+    std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/cert_fixtures/w3c-eddsa-jcs-2022")
+            .join(name),
+    )
+    .unwrap()
+}

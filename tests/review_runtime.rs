@@ -83,6 +83,7 @@ fn evidence_times_come_from_the_tokens_and_playback_starts_there() {
                 device: "test".into(),
                 org: String::new(),
                 started,
+                sitting: None,
             },
             AudioFormat::SPEECH,
             &samples,
@@ -148,6 +149,7 @@ fn actions_on_an_interrupted_attempt_fail_with_a_message_and_write_nothing() {
                 device: "test".into(),
                 org: String::new(),
                 started: Timestamp::parse("2026-11-20T09:00:00Z").unwrap(),
+                sitting: None,
             },
             AudioFormat::SPEECH,
         )

@@ -352,6 +352,7 @@ fn seed_store(dir: &Path) -> Vec<AttemptSummary> {
             device: "mic".into(),
             org: String::new(),
             started: Timestamp::from_unix_ms(Timestamp::now().unix_ms() - age_days * day),
+            sitting: None,
         };
         let samples: Vec<i16> = (0..1600).map(|i| soak::sample(seed, i)).collect();
         let outcome = ringcoach::store::Outcome {

@@ -10,10 +10,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use ssh_key::rand_core::{OsRng, RngCore};
 
-use super::evaluate::{evaluate, PassRules};
-use super::keyring::{IssuerCard, Signer};
+use super::keyring::IssuerCard;
 use super::multikey::{did_key, parse_public_key_multibase};
-use super::{jcs, sha256_hex, CertError};
+use super::{sha256_hex, CertError};
 use crate::grading::Verdict;
 use crate::store::Timestamp;
 
@@ -145,6 +144,56 @@ pub struct Software {
 pub struct ModelRef {
     pub name: String,
     pub sha256: String,
+}
+
+/// The suite's pass rules, as the certificate states them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PassRules {
+    /// How many calls the suite has.
+    pub total_calls: u32,
+    /// The score a call needs to pass (0–100).
+    pub call_mark: u32,
+    /// The overall score (mean of all calls, a call not taken counting 0) the certificate needs.
+    pub overall_mark: u32,
+    /// How many calls must pass.
+    pub calls_required: u32,
+    /// Check ids, or `prefix*` patterns (`banned_phrase:*`), whose failure fails the call and
+    /// the certificate, besides the checks the rubrics mark critical.
+    pub critical: Vec<String>,
+}
+
+impl PassRules {
+    /// Whether a failed `check` fails the certificate.
+    pub fn is_critical(&self, check: &CheckRecord) -> bool {
+        check.critical || matches_critical(&self.critical, &check.id)
+    }
+
+    /// What is impossible about the rules themselves.
+    pub fn problems(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.total_calls == 0 {
+            out.push("the rules count no calls".to_string());
+        }
+        if self.calls_required > self.total_calls {
+            out.push(format!(
+                "the rules require {} calls passed of {}",
+                self.calls_required, self.total_calls
+            ));
+        }
+        if self.call_mark > 100 || self.overall_mark > 100 {
+            out.push("a pass mark above 100".to_string());
+        }
+        out
+    }
+}
+
+/// Whether check `id` matches one of `patterns` (a check id, or `prefix*`).
+pub fn matches_critical(patterns: &[String], id: &str) -> bool {
+    patterns.iter().any(|p| match p.strip_suffix('*') {
+        Some(prefix) => id.starts_with(prefix),
+        None => id == p,
+    })
 }
 
 /// One call of the sitting.
@@ -558,55 +607,4 @@ impl Credential {
             "its {field} does not say what its {RECORD_PROPERTY} record says"
         ))
     }
-}
-
-/// A signed certificate ready to write: its id, the exact file bytes and the detached
-/// OpenSSH signature to write beside it (`FILE.sig`).
-#[derive(Debug, Clone)]
-pub struct Issued {
-    pub id: String,
-    pub bytes: Vec<u8>,
-    pub ssh_signature: String,
-    /// SHA-256 of `bytes`: the digest `verify` prints and the rendered page's QR code holds.
-    pub digest: String,
-}
-
-/// Signs a certificate for `record` at `now`. Refuses when the record is not fit to certify
-/// (anything [`evaluate`] finds: an uncertain verdict, an overrule that does not explain a
-/// final verdict, attempts ≠ 1, …), when the stated result disagrees with the rules, or when
-/// the record names another issuer key than the signer's.
-pub fn issue(
-    signer: &Signer,
-    record: CertificateRecord,
-    now: Timestamp,
-) -> Result<Issued, CertError> {
-    let outcome = evaluate(&record.rules, &record.calls);
-    let mut problems = outcome.problems.clone();
-    problems.extend(outcome.disagreements(&record.result, &record.calls));
-    if record.issuer != IssuerRef::from_card(signer.card()) {
-        problems.push("the record's issuer is not the signing key's card".into());
-    }
-    if record.format != FORMAT {
-        problems.push(format!(
-            "record format {} (this ringcoach writes {FORMAT})",
-            record.format
-        ));
-    }
-    if !problems.is_empty() {
-        return Err(CertError::Invalid(format!(
-            "cannot issue this certificate: {}",
-            problems.join("; ")
-        )));
-    }
-    let id = new_certificate_id();
-    let value = Credential::new(record, id.clone(), now).to_value()?;
-    let bytes = signer.sign_to_file_bytes(value, now)?;
-    debug_assert!(jcs::parse_strict(&bytes).is_ok());
-    let ssh_signature = signer.sign_detached(&bytes)?;
-    Ok(Issued {
-        id,
-        digest: sha256_hex(&bytes),
-        bytes,
-        ssh_signature,
-    })
 }

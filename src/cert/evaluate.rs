@@ -2,61 +2,16 @@
 //!
 //! Per call the score is the grader's (from the final verdicts, as graded); this module applies
 //! the suite's pass rules to those scores and to the final verdicts of critical checks, and
-//! checks that the record explains itself: each final verdict is the machine verdict with the
-//! recorded overrules applied in order, nothing is left uncertain, every call was taken once.
+//! checks that the record explains itself: each final verdict is the machine verdict, or the
+//! latest recorded overrule of that check (the grader's rule, `grading::settle`), nothing is
+//! left uncertain, every call was taken once.
 //! The issuer runs it before signing; a verifier runs it to refuse a certificate whose stated
 //! result disagrees.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-use super::credential::{CallRecord, CheckRecord, ResultStatus, StatedResult};
+use super::credential::{CallRecord, PassRules, ResultStatus, StatedResult};
 use crate::grading::Verdict;
-
-/// The suite's pass rules, as the certificate states them.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PassRules {
-    /// How many calls the suite has.
-    pub total_calls: u32,
-    /// The score a call needs to pass (0–100).
-    pub call_mark: u32,
-    /// The overall score (mean of all calls, a call not taken counting 0) the certificate needs.
-    pub overall_mark: u32,
-    /// How many calls must pass.
-    pub calls_required: u32,
-    /// Check ids, or `prefix*` patterns (`banned_phrase:*`), whose failure fails the call and
-    /// the certificate, besides the checks the rubrics mark critical.
-    pub critical: Vec<String>,
-}
-
-impl PassRules {
-    /// Whether a failed `check` fails the certificate.
-    pub fn is_critical(&self, check: &CheckRecord) -> bool {
-        check.critical
-            || self.critical.iter().any(|p| match p.strip_suffix('*') {
-                Some(prefix) => check.id.starts_with(prefix),
-                None => check.id == *p,
-            })
-    }
-
-    /// What is impossible about the rules themselves.
-    pub fn problems(&self) -> Vec<String> {
-        let mut out = Vec::new();
-        if self.total_calls == 0 {
-            out.push("the rules count no calls".to_string());
-        }
-        if self.calls_required > self.total_calls {
-            out.push(format!(
-                "the rules require {} calls passed of {}",
-                self.calls_required, self.total_calls
-            ));
-        }
-        if self.call_mark > 100 || self.overall_mark > 100 {
-            out.push("a pass mark above 100".to_string());
-        }
-        out
-    }
-}
 
 /// One call, recomputed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -243,41 +198,42 @@ pub fn evaluate(rules: &PassRules, calls: &[CallRecord]) -> Outcome {
     }
 }
 
-/// Each final verdict must be the machine verdict with the call's overrules applied in order,
-/// and none may be uncertain.
+/// Each final verdict must be what the grader's rule for trainers' decisions gives
+/// (`grading::settle`): the latest overrule of a check decides it, every overrule is of the
+/// check's machine verdict, and nothing may be left uncertain.
 fn check_verdicts(call: &CallRecord) -> Vec<String> {
     let n = call.index;
     let mut out = Vec::new();
-    let mut current: Vec<(&str, Verdict)> = Vec::new();
+    let mut current: Vec<(&str, Verdict, Verdict)> = Vec::new();
     for c in &call.checks {
-        if current.iter().any(|(id, _)| *id == c.id) {
+        if current.iter().any(|(id, _, _)| *id == c.id) {
             out.push(format!("call {n}: check {} is recorded twice", c.id));
         } else {
-            current.push((&c.id, c.machine));
+            current.push((&c.id, c.machine, c.machine));
         }
     }
     for o in &call.overrules {
-        match current.iter_mut().find(|(id, _)| *id == o.item) {
+        match current.iter_mut().find(|(id, _, _)| *id == o.item) {
             None => out.push(format!(
                 "call {n}: an overrule by {} names {}, which is not a check of the call",
                 o.trainer, o.item
             )),
-            Some((_, v)) => {
-                if *v != o.from {
+            Some((_, machine, settled)) => {
+                if *machine != o.from {
                     out.push(format!(
-                        "call {n}: {}'s overrule of {} is from {}, but the verdict was {}",
+                        "call {n}: {}'s overrule of {} is from {}, but the machine verdict is {}",
                         o.trainer,
                         o.item,
                         verdict_name(o.from),
-                        verdict_name(*v)
+                        verdict_name(*machine)
                     ));
                 }
-                *v = o.to;
+                *settled = o.to;
             }
         }
     }
     for c in &call.checks {
-        let Some((_, settled)) = current.iter().find(|(id, _)| *id == c.id) else {
+        let Some((_, _, settled)) = current.iter().find(|(id, _, _)| *id == c.id) else {
             continue;
         };
         if c.final_verdict == Verdict::Uncertain {

@@ -240,8 +240,10 @@ impl Signer {
         self.key.verifying_key()
     }
 
-    pub(crate) fn signing_key(&self) -> &SigningKey {
-        &self.key
+    /// An armored SSHSIG signature of `bytes` (see [`sshsig::sign`]): what
+    /// `ssh-keygen -Y sign -n ringcoach-cert` would make with this key.
+    pub fn sign_detached(&self, bytes: &[u8]) -> Result<String, CertError> {
+        sshsig::sign(&self.key, self.issuer(), bytes)
     }
 
     /// Ok when the key may sign at `at`.

@@ -84,10 +84,12 @@
 pub mod credential;
 pub mod evaluate;
 pub mod evidence;
+pub mod issue;
 pub mod jcs;
 pub mod keyring;
 pub mod multikey;
 pub mod proof;
+pub mod render;
 pub mod revocation;
 pub mod sshsig;
 pub mod verify;
@@ -98,11 +100,12 @@ use std::path::PathBuf;
 use sha2::{Digest, Sha256};
 
 pub use credential::{
-    issue, new_certificate_id, CallRecord, Candidate, CertificateRecord, CheckRecord, Credential,
-    Issued, IssuerRef, ModelRef, Overrule, ResultStatus, RubricHash, Sitting, Software,
+    new_certificate_id, CallRecord, Candidate, CertificateRecord, CheckRecord, Credential,
+    IssuerRef, ModelRef, Overrule, PassRules, ResultStatus, RubricHash, Sitting, Software,
     StatedResult, SuiteRef, TurnRecord,
 };
-pub use evaluate::{evaluate, CallOutcome, Outcome, PassRules};
+pub use evaluate::{evaluate, CallOutcome, Outcome};
+pub use issue::{issue, Issued};
 pub use keyring::{IssuerCard, Keyring, Rotation, Signer};
 pub use proof::{ProofError, ProofOptions, VerifiedProof};
 pub use revocation::{RevocationEntry, RevocationList};

@@ -8,11 +8,10 @@
 //!
 //! `allowed_signers` holds the issuer card's `allowedSigners` line; PRINCIPAL is its first word.
 
-use ed25519_dalek::VerifyingKey;
+use ed25519_dalek::{SigningKey, VerifyingKey};
 use ssh_key::private::{Ed25519Keypair, Ed25519PrivateKey, KeypairData};
 use ssh_key::{HashAlg, LineEnding, PrivateKey, SshSig};
 
-use super::keyring::Signer;
 use super::multikey::ssh_public_key;
 use super::CertError;
 
@@ -46,21 +45,19 @@ pub fn allowed_signers_line(issuer: &str, key: &VerifyingKey) -> String {
     format!("{} namespaces=\"{NAMESPACE}\" {body}", principal(issuer))
 }
 
-impl Signer {
-    /// An armored SSHSIG signature (`-----BEGIN SSH SIGNATURE-----`) of `bytes`, SHA-512,
-    /// namespace [`NAMESPACE`]: what `ssh-keygen -Y sign -n ringcoach-cert` would make.
-    pub fn sign_detached(&self, bytes: &[u8]) -> Result<String, CertError> {
-        let seed = self.signing_key().to_bytes();
-        let pair = Ed25519Keypair {
-            public: ssh_key::public::Ed25519PublicKey(self.verifying_key().to_bytes()),
-            private: Ed25519PrivateKey::from_bytes(&seed),
-        };
-        let key = PrivateKey::new(KeypairData::Ed25519(pair), self.issuer())
-            .map_err(|e| CertError::Invalid(format!("cannot use the key for SSHSIG: {e}")))?;
-        key.sign(NAMESPACE, HashAlg::Sha512, bytes)
-            .and_then(|sig| sig.to_pem(LineEnding::LF))
-            .map_err(|e| CertError::Invalid(format!("cannot make the detached signature: {e}")))
-    }
+/// An armored SSHSIG signature (`-----BEGIN SSH SIGNATURE-----`) of `bytes` by `key`,
+/// SHA-512, namespace [`NAMESPACE`]: what `ssh-keygen -Y sign -n ringcoach-cert` would make.
+/// `comment` is the key's comment (the issuer's name).
+pub fn sign(key: &SigningKey, comment: &str, bytes: &[u8]) -> Result<String, CertError> {
+    let pair = Ed25519Keypair {
+        public: ssh_key::public::Ed25519PublicKey(key.verifying_key().to_bytes()),
+        private: Ed25519PrivateKey::from_bytes(&key.to_bytes()),
+    };
+    let key = PrivateKey::new(KeypairData::Ed25519(pair), comment)
+        .map_err(|e| CertError::Invalid(format!("cannot use the key for SSHSIG: {e}")))?;
+    key.sign(NAMESPACE, HashAlg::Sha512, bytes)
+        .and_then(|sig| sig.to_pem(LineEnding::LF))
+        .map_err(|e| CertError::Invalid(format!("cannot make the detached signature: {e}")))
 }
 
 /// Checks an armored SSHSIG signature of `bytes` by `key` in [`NAMESPACE`].

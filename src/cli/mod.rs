@@ -11,17 +11,22 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+pub mod cert;
 pub mod config;
 pub mod devices;
+pub mod exam;
 pub mod flags;
 pub mod grade;
 pub mod models;
+pub mod passphrase;
 pub mod practice;
 pub mod report;
 pub mod review;
 pub mod scenarios;
 pub mod store;
+pub mod suites;
 pub mod transcribe;
+pub mod verify;
 
 /// Exit code for a usage or input error (also what clap uses).
 pub const EXIT_USAGE: u8 = 2;
@@ -47,6 +52,8 @@ pub enum Command {
     Practice(practice::Args),
     /// List the built-in call situations, or validate scenario files (`scenarios check`).
     Scenarios(scenarios::Args),
+    /// List the certification suites, or validate suite files (`suites check`).
+    Suites(suites::Args),
     /// Grade a reply given as text (or WAV files) against a scenario's rubric.
     Grade(grade::Args),
     /// Transcribe WAV files with the local Whisper model.
@@ -63,6 +70,14 @@ pub enum Command {
     Review(review::Args),
     /// Export a trainee's attempts as HTML (with plots), CSV or JSON.
     Report(report::Args),
+    /// A certification sitting: the exam screen, or `exam import` of recordings made
+    /// elsewhere, `exam list` of the sittings.
+    Exam(exam::Args),
+    /// Certificates: issuer keys, issuing, revoking, the printable page.
+    Cert(cert::Args),
+    /// Verify a certificate offline: exit 0 verified, 1 tampered or untrusted, 3 evidence
+    /// mismatched or revoked, 2 usage.
+    Verify(verify::Args),
 }
 
 pub fn main() -> ExitCode {
@@ -79,6 +94,7 @@ pub fn main() -> ExitCode {
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Some(Command::Scenarios(a)) => scenarios::run(a),
+        Some(Command::Suites(a)) => suites::run(a),
         Some(Command::Grade(a)) => grade::run(a),
         Some(Command::Transcribe(a)) => transcribe::run(a),
         Some(Command::Models(a)) => models::run(a),
@@ -88,6 +104,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Practice(a)) => practice::run(a),
         Some(Command::Review(a)) => review::run(a),
         Some(Command::Report(a)) => report::run(a),
+        Some(Command::Exam(a)) => exam::run(a),
+        Some(Command::Cert(a)) => cert::run(a),
+        Some(Command::Verify(a)) => verify::run(a),
         None => practice::run(cli.practice),
     }
 }

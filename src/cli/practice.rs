@@ -5,8 +5,13 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use anyhow::Context;
+
 use super::flags::{DataDirFlag, LangFlags, ModelFlags, OrgFlag, PromptsFlag};
 use crate::audio::choice::OutputChoice;
+use crate::config::Config;
+use crate::exam::sitting::{Candidate, SuiteSnapshot};
+use crate::practice::sitting::ExamPlan;
 use crate::practice::{self, Options};
 
 #[derive(Debug, Clone, Default, clap::Args)]
@@ -47,17 +52,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let catalog = args.prompts.load()?;
     let org = args.org.resolve(config.org.as_deref(), &catalog)?;
     let (model, vad_model) = args.models.resolve_or_fetch(config.model.path.as_deref())?;
-    let output: OutputChoice = args
-        .output
-        .clone()
-        .unwrap_or_else(|| config.audio.output.clone())
-        .parse()
-        .unwrap_or(OutputChoice::Null);
-    let input_device = args
-        .input_device
-        .clone()
-        .or_else(|| Some(config.audio.input.clone()))
-        .filter(|d| d != "default");
+    let (output, input_device) = audio_choice(&config, &args.output, &args.input_device);
     let opts = Options {
         config,
         inputs: args.input.clone(),
@@ -67,6 +62,97 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         model,
         vad_model: Some(vad_model),
         scenario: args.scenario.clone(),
+        exam: None,
+    };
+    let store = args.data_dir.open()?;
+    practice::run(opts, catalog, store)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The speaker (flag, else config, else silence) and the microphone (flag, else config;
+/// "default" is the system's).
+fn audio_choice(
+    config: &Config,
+    output: &Option<String>,
+    input_device: &Option<String>,
+) -> (OutputChoice, Option<String>) {
+    let output: OutputChoice = output
+        .clone()
+        .unwrap_or_else(|| config.audio.output.clone())
+        .parse()
+        .unwrap_or(OutputChoice::Null);
+    let input_device = input_device
+        .clone()
+        .or_else(|| Some(config.audio.input.clone()))
+        .filter(|d| d != "default");
+    (output, input_device)
+}
+
+/// `ringcoach exam --suite ID --candidate NAME`: the exam screen.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct ExamArgs {
+    /// The certification suite (see `ringcoach suites`).
+    #[arg(long, value_name = "ID")]
+    pub suite: Option<String>,
+    /// The candidate's name, as the certificate shows it.
+    #[arg(long, value_name = "NAME")]
+    pub candidate: Option<String>,
+    /// The candidate's employee id, if the certificate should carry one.
+    #[arg(long, value_name = "ID")]
+    pub employee_id: Option<String>,
+    /// Play these WAVs as the microphone, one per turn of every call in order (the last one
+    /// repeats). For demos, tests and machines with no sound card.
+    #[arg(long, value_name = "FILE.wav")]
+    pub input: Vec<PathBuf>,
+    /// Microphone to use (a name from `ringcoach devices`); default: config, then the system default.
+    #[arg(long, value_name = "NAME")]
+    pub input_device: Option<String>,
+    /// Speaker for the ring: "default", a device name, or "null" for silence.
+    #[arg(long, value_name = "DEVICE")]
+    pub output: Option<String>,
+    #[command(flatten)]
+    pub lang: LangFlags,
+    #[command(flatten)]
+    pub models: ModelFlags,
+    #[command(flatten)]
+    pub prompts: PromptsFlag,
+    #[command(flatten)]
+    pub data_dir: DataDirFlag,
+}
+
+pub fn run_exam(args: ExamArgs) -> anyhow::Result<ExitCode> {
+    let suite_id = args.suite.clone().context(
+        "which suite? pass --suite ID (see `ringcoach suites`), or use `exam import` / `exam list`",
+    )?;
+    let name = args
+        .candidate
+        .clone()
+        .map(|c| c.trim().to_string())
+        .filter(|c| !c.is_empty())
+        .context("who is sitting? pass --candidate NAME")?;
+    let config = args.lang.config()?;
+    let catalog = args.prompts.load()?;
+    let suite = catalog.suite(&suite_id)?;
+    let plan = ExamPlan {
+        suite: SuiteSnapshot::of(suite, &catalog),
+        candidate: Candidate {
+            name,
+            employee_id: args.employee_id.clone(),
+        },
+    };
+    let (model, vad_model) = args.models.resolve_or_fetch(config.model.path.as_deref())?;
+    let (output, input_device) = audio_choice(&config, &args.output, &args.input_device);
+    let org = crate::grading::Org::resolve(None, &catalog.org)?;
+    let opts = Options {
+        config,
+        inputs: args.input.clone(),
+        input_device,
+        output,
+        org,
+        model,
+        vad_model: Some(vad_model),
+        scenario: None,
+        exam: Some(plan),
     };
     let store = args.data_dir.open()?;
     practice::run(opts, catalog, store)?;

@@ -27,6 +27,10 @@ pub struct Args {
     pub prompts: PromptsFlag,
     #[command(flatten)]
     pub lang: LangFlags,
+    /// Start on the certification queue: what is still uncertain in the sittings (also `c`
+    /// on the queue).
+    #[arg(long)]
+    pub sittings: bool,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -42,7 +46,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let catalog = args.prompts.load()?;
     let output: OutputChoice = args.output.parse().unwrap_or(OutputChoice::Null);
     let sink = output.open()?;
-    let review = Review::new(&trainer, &store.root().display().to_string(), lang);
+    let mut review = Review::new(&trainer, &store.root().display().to_string(), lang);
+    review.sittings_first = args.sittings;
     let rt = Runtime::new(store, catalog, sink, &trainer);
     run_screens(review, rt).context("review")?;
     Ok(ExitCode::SUCCESS)

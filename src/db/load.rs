@@ -41,6 +41,7 @@ pub fn save_attempt(
         device: "USB Headset".into(),
         org: "广利物业".into(),
         started: Timestamp::now(),
+        sitting: None,
     };
     let outcome = Outcome {
         transcript: Transcript {

@@ -23,6 +23,8 @@ pub enum Key {
     Play,
     /// n: next situation.
     Next,
+    /// y: yes (ending a sitting early).
+    Yes,
 }
 
 impl Key {
@@ -43,6 +45,7 @@ impl Key {
             KeyCode::Char('r') => Key::Retry,
             KeyCode::Char('p') => Key::Play,
             KeyCode::Char('n') => Key::Next,
+            KeyCode::Char('y') => Key::Yes,
             _ => return None,
         };
         if ev.kind == KeyEventKind::Repeat && !matches!(key, Key::Up | Key::Down) {

@@ -13,10 +13,12 @@
 //!   screens as [`crate::tui`]'s event loop drives them;
 //! - [`views`] and [`strings`]: rendering, in both languages.
 
+pub mod exam;
 pub mod guesser;
 pub mod keys;
 pub mod model;
 pub mod run;
+pub mod sitting;
 pub mod strings;
 pub mod views;
 
@@ -25,6 +27,7 @@ mod snapshots;
 
 use crate::config::Lang;
 
+pub use exam::{Ended, Exam};
 pub use guesser::Guesser;
 pub use keys::Key;
 pub use model::{CheckRow, Feedback, Mark, Situation, Verdict};
@@ -52,6 +55,12 @@ pub enum Screen {
         feedback: Box<Feedback>,
         scroll: u16,
     },
+    /// Exam mode: the proctor's screen, before the sitting starts.
+    Proctor,
+    /// Exam mode: a call has ended and is saved; the next one waits for the candidate.
+    Between,
+    /// Exam mode: the sitting has ended (sealed once [`Exam::ended`] is set).
+    ExamEnd,
 }
 
 /// Input to the state machine.
@@ -83,6 +92,10 @@ pub enum Msg {
     Graded(Box<Feedback>),
     /// Something went wrong in the runtime; shown as a one-line status, the loop goes on.
     Failed(String),
+    /// Exam mode: the call connects by itself (the suite's ring count was reached).
+    AutoPickUp,
+    /// Exam mode: the sitting has ended and is sealed.
+    Sealed(Ended),
 }
 
 /// What the runtime must do after an update.
@@ -106,6 +119,10 @@ pub enum Effect {
     /// Play back the trainee's own recording of the last attempt.
     PlayRecording,
     StopPlayback,
+    /// Exam mode: the proctor started the sitting.
+    StartSitting,
+    /// Exam mode: end the sitting (complete or not) and seal it.
+    EndSitting,
     Quit,
 }
 
@@ -119,6 +136,8 @@ pub struct App {
     pub show_help: bool,
     /// A transient one-line message (errors, hints).
     pub status: Option<String>,
+    /// Exam mode (a certification sitting), if this is one.
+    pub exam: Option<Box<Exam>>,
 }
 
 impl App {
@@ -131,6 +150,7 @@ impl App {
             screen: Screen::Pick,
             show_help: false,
             status: None,
+            exam: None,
         }
     }
 
@@ -144,6 +164,9 @@ impl App {
     }
 
     pub fn update(&mut self, msg: Msg) -> Vec<Effect> {
+        if let Some(fx) = self.exam_update(&msg) {
+            return fx;
+        }
         match msg {
             Msg::Key(k) => self.key(k),
             Msg::Ringing { rings, elapsed_ms } => {
@@ -212,6 +235,7 @@ impl App {
                 }
                 vec![]
             }
+            Msg::AutoPickUp | Msg::Sealed(_) => vec![],
         }
     }
 

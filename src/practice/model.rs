@@ -78,33 +78,54 @@ pub fn situations(
     catalog
         .scenarios
         .iter()
-        .map(|sc| Situation {
-            id: sc.id().to_string(),
-            title_zh: sc.title.zh.clone(),
-            title_en: sc.title.en.clone(),
-            direction: sc.direction.to_string(),
-            difficulty: difficulty(sc),
-            brief_zh: sc.situation.zh.clone(),
-            brief_en: sc.situation.en.clone(),
-            caller_turns: sc
-                .caller_turns
-                .iter()
-                .map(|t| (t.zh.clone(), t.en.clone()))
-                .collect(),
-            model_answer: sc
-                .model_answers
-                .get_ref()
-                .first()
-                .map(|m| {
-                    phrases(&m.turns)
-                        .collect::<Vec<_>>()
-                        .join(" / ")
-                        .replace(ORG_PLACEHOLDER, org)
-                })
-                .unwrap_or_default(),
-            best_score: best(sc.id()),
+        .map(|sc| situation(sc, org, best(sc.id())))
+        .collect()
+}
+
+/// The calls of a certification suite, in order, each with its organisation. Scenarios the
+/// catalog lacks are left out (a loaded suite names none).
+pub fn exam_situations(
+    catalog: &Catalog,
+    calls: &[crate::scenario::ResolvedCall],
+) -> Vec<Situation> {
+    calls
+        .iter()
+        .filter_map(|c| {
+            catalog
+                .get(&c.scenario)
+                .ok()
+                .map(|sc| situation(sc, &c.org, None))
         })
         .collect()
+}
+
+fn situation(sc: &Scenario, org: &str, best_score: Option<u8>) -> Situation {
+    Situation {
+        id: sc.id().to_string(),
+        title_zh: sc.title.zh.clone(),
+        title_en: sc.title.en.clone(),
+        direction: sc.direction.to_string(),
+        difficulty: difficulty(sc),
+        brief_zh: sc.situation.zh.clone(),
+        brief_en: sc.situation.en.clone(),
+        caller_turns: sc
+            .caller_turns
+            .iter()
+            .map(|t| (t.zh.clone(), t.en.clone()))
+            .collect(),
+        model_answer: sc
+            .model_answers
+            .get_ref()
+            .first()
+            .map(|m| {
+                phrases(&m.turns)
+                    .collect::<Vec<_>>()
+                    .join(" / ")
+                    .replace(ORG_PLACEHOLDER, org)
+            })
+            .unwrap_or_default(),
+        best_score,
+    }
 }
 
 /// 1–3 stars: more turns and more must-say items make a harder call.

@@ -17,8 +17,9 @@ use crossbeam_channel::Receiver;
 use crossterm::event::KeyEvent;
 use ratatui::Frame;
 
-use super::model::{feedback, situations};
-use super::{App, Effect, Guesser, Key, Msg, Screen};
+use super::model::{exam_situations, feedback, situations};
+use super::sitting::{ExamPlan, ExamRun};
+use super::{App, Effect, Exam, Guesser, Key, Msg, Screen};
 use crate::audio::capture::{AudioSource, Capture, Chunk};
 use crate::audio::choice::{InputChoice, OutputChoice};
 use crate::audio::devices::AudioIoError;
@@ -55,6 +56,8 @@ pub enum PracticeError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Transcribe(#[from] TranscribeError),
+    #[error(transparent)]
+    Exam(#[from] crate::exam::ExamError),
     #[error("the terminal failed: {0}; run ringcoach in a real terminal")]
     Terminal(#[from] std::io::Error),
 }
@@ -71,6 +74,8 @@ pub struct Options {
     pub vad_model: Option<PathBuf>,
     /// Start on this situation instead of the top of the list.
     pub scenario: Option<String>,
+    /// A certification sitting instead of practice: the suite's calls in order, once each.
+    pub exam: Option<ExamPlan>,
 }
 
 /// Audio of the call in progress.
@@ -91,6 +96,9 @@ struct Recording {
 }
 
 struct Call {
+    /// The situation's place in the list (in an exam, the call of the suite).
+    index: usize,
+    /// Its scenario in the catalog.
     scenario: usize,
     ringer: Option<Ringer>,
     pickup_ms: u64,
@@ -118,6 +126,8 @@ pub struct Runtime {
     playback: Option<Playback>,
     last_audio: Option<Vec<f32>>,
     cadence: RingCadence,
+    /// Exam mode's sitting, when this is one.
+    exam: Option<ExamRun>,
 }
 
 impl Runtime {
@@ -145,10 +155,20 @@ impl Runtime {
             .ring
             .cadence(catalog.phrasebook.settings.ring_cadence())?;
         let (tx, worker_rx) = crossbeam_channel::unbounded();
-        let cfg = WhisperConfig::new(opts.model.clone(), opts.vad_model.clone());
+        let mut cfg = WhisperConfig::new(opts.model.clone(), opts.vad_model.clone());
+        if opts.exam.is_some() {
+            // No feedback waits between exam calls, and a transcript cut short by a busy
+            // machine would fail the candidate's call: in an exam, slow beats cut.
+            cfg.time_base = Duration::from_secs(600);
+        }
         transcribe::whisper::route_logging();
         let worker = Worker::spawn_loading(move || WhisperTranscriber::new(cfg), tx);
+        let exam = match &opts.exam {
+            Some(plan) => Some(ExamRun::new(plan.clone(), &catalog, &store)?),
+            None => None,
+        };
         Ok(Runtime {
+            exam,
             trainee: opts.config.trainee_name(),
             opts,
             catalog,
@@ -193,7 +213,11 @@ impl Runtime {
                 }
                 let ringer = Ringer::start(self.sink.as_ref(), self.cadence)?;
                 self.call = Some(Call {
-                    scenario: app.selected,
+                    index: app.selected,
+                    scenario: self
+                        .exam
+                        .as_ref()
+                        .map_or(app.selected, |e| e.scenario(app.selected)),
                     ringer: Some(ringer),
                     pickup_ms: 0,
                     rings: 0,
@@ -231,8 +255,11 @@ impl Runtime {
             }
             Effect::StartTurn { turn } => {
                 let detector = self.detector();
-                let file = (!self.opts.inputs.is_empty())
-                    .then(|| self.opts.inputs[turn.min(self.opts.inputs.len() - 1)].clone());
+                let file = match (&self.exam, &self.call) {
+                    (Some(e), Some(c)) => e.input(&self.opts.inputs, c.index, turn),
+                    _ => (!self.opts.inputs.is_empty())
+                        .then(|| self.opts.inputs[turn.min(self.opts.inputs.len() - 1)].clone()),
+                };
                 if let Some(rec) = self.call.as_mut().and_then(|c| c.recording.as_mut()) {
                     rec.turn_starts.push(rec.samples.len());
                     rec.detector = detector;
@@ -290,6 +317,18 @@ impl Runtime {
                 }
             }
             Effect::StopPlayback => self.stop_playback(),
+            Effect::StartSitting => {
+                let device = self.device();
+                if let Some(e) = &mut self.exam {
+                    e.start(&self.store, device, &self.opts.model)?;
+                }
+            }
+            Effect::EndSitting => {
+                self.hang_up();
+                if let Some(e) = &mut self.exam {
+                    return Ok(vec![Msg::Sealed(e.end(&self.store)?)]);
+                }
+            }
             Effect::Quit => self.hang_up(),
         }
         Ok(vec![])
@@ -302,17 +341,31 @@ impl Runtime {
         }
     }
 
-    /// Opens the attempt in the store at pickup.
-    fn begin_attempt(&self) -> Result<store::Recording, StoreError> {
-        let scenario = &self.catalog.scenarios[self.call.as_ref().map_or(0, |c| c.scenario)];
-        let device = match self.opts.inputs.first() {
+    /// What the reply is recorded from, as the store says it.
+    fn device(&self) -> String {
+        match self.opts.inputs.first() {
             Some(p) => format!("file {}", p.display()),
             None => self
                 .opts
                 .input_device
                 .clone()
                 .unwrap_or_else(|| "default microphone".into()),
-        };
+        }
+    }
+
+    /// The organisation the call's opening must name (an exam's call names its own).
+    fn org(&self, call: usize) -> &Org {
+        self.exam
+            .as_ref()
+            .and_then(|e| e.org(call))
+            .unwrap_or(&self.opts.org)
+    }
+
+    /// Opens the attempt in the store at pickup.
+    fn begin_attempt(&self) -> Result<store::Recording, StoreError> {
+        let scenario = &self.catalog.scenarios[self.call.as_ref().map_or(0, |c| c.scenario)];
+        let index = self.call.as_ref().map_or(0, |c| c.index);
+        let device = self.device();
         let info = AttemptInfo {
             scenario: scenario.id().to_string(),
             rubric_sha256: rubric_sha256(scenario, &self.catalog.phrasebook),
@@ -323,8 +376,9 @@ impl Runtime {
                 .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
             trainee: self.trainee.clone(),
             device,
-            org: self.opts.org.name.clone(),
+            org: self.org(index).name.clone(),
             started: Timestamp::now(),
+            sitting: self.exam.as_ref().and_then(ExamRun::sitting_id),
         };
         self.store.begin(info, AudioFormat::SPEECH)
     }
@@ -494,7 +548,7 @@ impl Runtime {
         let heard = grading::Call {
             turns,
             pickup: Pickup::Rings(call.rings),
-            org: self.opts.org.clone(),
+            org: self.org(call.index).clone(),
         };
         let scenario = &self.catalog.scenarios[call.scenario];
         let report = heard.grade(scenario, &self.catalog.phrasebook);
@@ -527,7 +581,27 @@ impl Runtime {
                 finished: Timestamp::now(),
             };
             match self.store.finish(saved, outcome) {
-                Ok(summary) => fb.saved_as = Some(summary.id.to_string()),
+                Ok(summary) => {
+                    fb.saved_as = Some(summary.id.to_string());
+                    if let Some(e) = &mut self.exam {
+                        let turns = rec
+                            .turn_starts
+                            .iter()
+                            .zip(&rec.turn_ends)
+                            .map(|(&a, &b)| rec.samples[a..b].to_vec())
+                            .collect();
+                        if let Err(err) = e.record(
+                            call.index,
+                            summary.id,
+                            call.rings,
+                            call.pickup_ms,
+                            summary.started,
+                            turns,
+                        ) {
+                            msgs.push(Msg::Failed(format!("call not added to the sitting: {err}")));
+                        }
+                    }
+                }
                 Err(e) => msgs.push(Msg::Failed(format!("attempt not saved: {e}"))),
             }
         }
@@ -543,6 +617,13 @@ impl Runtime {
         };
         if let Some(r) = &call.ringer {
             let s = r.status();
+            let auto = self
+                .exam
+                .as_ref()
+                .and_then(|e| e.auto_pickup_ms(call.index, &self.cadence));
+            if auto.is_some_and(|ms| s.elapsed_ms >= ms) {
+                return vec![Msg::AutoPickUp];
+            }
             return vec![Msg::Ringing {
                 rings: s.position.ring,
                 elapsed_ms: s.elapsed_ms,
@@ -607,25 +688,12 @@ pub fn merge_turns<'t>(
     turns: impl IntoIterator<Item = &'t Transcript>,
     turn_starts: &[usize],
 ) -> Transcript {
-    let mut out = Transcript::default();
-    for (t, &start) in turns.into_iter().zip(turn_starts) {
-        let shift = start as u64 * 1000 / u64::from(TARGET_RATE);
-        if !out.text.is_empty() && !t.text.is_empty() {
-            out.text.push('\n');
-        }
-        out.text.push_str(&t.text);
-        out.segments.extend(t.segments.iter().map(|seg| {
-            let mut seg = seg.clone();
-            seg.start_ms += shift;
-            seg.end_ms += shift;
-            for tok in &mut seg.tokens {
-                tok.start_ms += shift;
-                tok.end_ms += shift;
-            }
-            seg
-        }));
-    }
-    out
+    Transcript::join_turns(
+        turns
+            .into_iter()
+            .zip(turn_starts)
+            .map(|(t, &start)| (t, start as u64 * 1000 / u64::from(TARGET_RATE))),
+    )
 }
 
 /// The practice screens as the event loop drives them.
@@ -695,6 +763,43 @@ pub fn run(opts: Options, catalog: Catalog, store: Store) -> Result<(), Practice
     }
     let runtime = Runtime::new(opts, catalog, store)?;
     let opts = &runtime.opts;
+    if let Some(plan) = &opts.exam {
+        let s = &plan.suite;
+        let exam = Exam {
+            suite_id: s.id.clone(),
+            suite_version: s.version.clone(),
+            title_zh: s.title_zh.clone(),
+            title_en: s.title_en.clone(),
+            candidate: plan.candidate.name.clone(),
+            employee_id: plan.candidate.employee_id.clone(),
+            call_mark: s.rules.call_mark,
+            overall_mark: s.rules.overall_mark,
+            calls_required: s.rules.calls_required,
+            critical: s.rules.critical.clone(),
+            show_feedback: s.exam.show_feedback,
+            show_model_answer: s.exam.show_model_answer,
+            forced_rings: s
+                .calls
+                .iter()
+                .map(|c| match c.pickup {
+                    crate::scenario::PickupRule::AfterRings(n) => Some(n),
+                    crate::scenario::PickupRule::Candidate => None,
+                })
+                .collect(),
+            started: false,
+            taken: 0,
+            confirm_leave: false,
+            ended: None,
+        };
+        let app = App::new_exam(
+            exam_situations(&runtime.catalog, &s.calls),
+            opts.config.lang,
+            exam,
+        );
+        let mut practice = Practice { app, runtime };
+        tui::run(&mut practice, &tui::log_path("exam"))?;
+        return Ok(());
+    }
     let mut app = App::new(
         situations(&runtime.catalog, &opts.org.name, |id| {
             runtime.best_score(id)

@@ -134,3 +134,103 @@ static EN: Strings = Strings {
     help_body: "↑↓ or j/k: move\nEnter/Space: choose, pick up, end your turn\nq/Esc: back (quit from the list)\nr: retry  p: hear your recording  n: next situation\nCtrl-C: quit from anywhere\n\nPress any key to close",
     too_small: "Window too small: 80×24 at least",
 };
+
+/// The exam screens' strings (a certification sitting), in both languages.
+pub struct ExamStrings {
+    pub app_title: &'static str,
+    pub proctor_title: &'static str,
+    pub proctor_hint: &'static str,
+    pub suite: &'static str,
+    pub candidate: &'static str,
+    pub employee_id: &'static str,
+    pub calls: &'static str,
+    pub rules: fn(u32, u32, u32, usize, &str) -> String,
+    pub once: &'static str,
+    pub call_of: fn(usize, usize) -> String,
+    pub card_hint: &'static str,
+    pub ringing_forced: fn(u32) -> String,
+    pub between_title: &'static str,
+    pub between_body: fn(usize, usize) -> String,
+    pub between_hint: &'static str,
+    pub feedback_hint: &'static str,
+    pub end_title: &'static str,
+    pub complete: &'static str,
+    pub incomplete: &'static str,
+    pub sealing: &'static str,
+    pub sealed: &'static str,
+    pub sitting: &'static str,
+    pub hand_back: &'static str,
+    pub end_hint: &'static str,
+    pub confirm_title: &'static str,
+    pub confirm_body: &'static str,
+}
+
+pub fn exam_strings(lang: Lang) -> &'static ExamStrings {
+    match lang {
+        Lang::Zh => &EXAM_ZH,
+        Lang::En => &EXAM_EN,
+    }
+}
+
+static EXAM_ZH: ExamStrings = ExamStrings {
+    app_title: "ringcoach 认证考试",
+    proctor_title: "监考",
+    proctor_hint: "监考员:核对考生后按 Enter 开始考试 · q 取消",
+    suite: "考核",
+    candidate: "考生",
+    employee_id: "工号",
+    calls: "通话",
+    rules: |call, overall, required, total, critical| {
+        format!("每通 ≥ {call} 分,总分 ≥ {overall} 分,{total} 通中至少 {required} 通通过;关键项({critical})一项不过即不合格")
+    },
+    once: "每通电话只接一次:不能重试,中途不显示评分。",
+    call_of: |k, n| format!("第 {k}/{n} 通"),
+    card_hint: "Enter 开始响铃 · q 结束考试",
+    ringing_forced: |n| format!("第 {n} 声铃响后自动接通 · q 结束考试"),
+    between_title: "本通结束",
+    between_body: |k, n| format!("第 {k}/{n} 通已录音保存。准备好后按 Enter 接下一通。"),
+    between_hint: "Enter 下一通 · q 结束考试",
+    feedback_hint: "Enter/n 下一通 · ↑↓ 滚动",
+    end_title: "考试结束",
+    complete: "全部通话已完成",
+    incomplete: "考试提前结束:未接的电话记 0 分、不通过",
+    sealing: "正在封存…",
+    sealed: "已封存(签名),录音与评分不可再替换",
+    sitting: "考试编号",
+    hand_back: "请交回监考员。结果经培训师复核后出具证书。",
+    end_hint: "Enter/q 退出",
+    confirm_title: "结束考试?",
+    confirm_body:
+        "现在结束考试?\n未接的电话记 0 分、不通过,\n考试不能重来。\n\ny 结束 · 其他键继续",
+};
+
+static EXAM_EN: ExamStrings = ExamStrings {
+    app_title: "ringcoach certification",
+    proctor_title: "Proctor",
+    proctor_hint: "Proctor: check the candidate, then Enter starts the sitting · q cancel",
+    suite: "Suite",
+    candidate: "Candidate",
+    employee_id: "Employee id",
+    calls: "Calls",
+    rules: |call, overall, required, total, critical| {
+        format!("each call ≥ {call}, overall ≥ {overall}, at least {required} of {total} calls passed; a failed critical check ({critical}) fails")
+    },
+    once: "Each call is taken once: no retry, no score between calls.",
+    call_of: |k, n| format!("call {k} of {n}"),
+    card_hint: "Enter start ringing · q end the sitting",
+    ringing_forced: |n| format!("The line connects by itself after ring {n} · q end the sitting"),
+    between_title: "Call ended",
+    between_body: |k, n| format!("Call {k} of {n} is recorded and saved. Press Enter when you are ready for the next call."),
+    between_hint: "Enter next call · q end the sitting",
+    feedback_hint: "Enter/n next call · ↑↓ scroll",
+    end_title: "Sitting ended",
+    complete: "Every call was taken",
+    incomplete: "The sitting ended early: calls not taken count as failed with 0",
+    sealing: "Sealing…",
+    sealed: "Sealed (signed): recordings and grades can no longer be swapped",
+    sitting: "Sitting",
+    hand_back: "Please hand back to the proctor. The certificate is issued once a trainer has settled the result.",
+    end_hint: "Enter/q quit",
+    confirm_title: "End the sitting?",
+    confirm_body: "End the sitting now?\nCalls not taken count as failed with 0;\nthe sitting cannot be taken again.\n\ny: end · any other key: go on",
+};

@@ -9,7 +9,7 @@ use ratatui::Frame;
 use super::{App, CheckRow, Feedback, Mark, Screen, Situation, Verdict};
 use crate::config::Lang;
 
-use super::strings::{strings, Strings};
+use super::strings::{exam_strings, strings, ExamStrings, Strings};
 
 pub const MIN_WIDTH: u16 = 80;
 pub const MIN_HEIGHT: u16 = 24;
@@ -28,21 +28,44 @@ pub fn render(app: &App, frame: &mut Frame) {
     ])
     .areas(area);
 
-    frame.render_widget(
-        Line::from(vec![
+    let header_line = match &app.exam {
+        None => Line::from(vec![
             Span::styled(s.app_title, Style::new().bold()),
             Span::raw(format!("  ·  {} {}", s.you_answer_for, app.org)),
         ]),
-        header,
-    );
+        Some(exam) => {
+            let x = exam_strings(app.lang);
+            let call = (x.call_of)((app.selected + 1).min(app.total_calls()), app.total_calls());
+            Line::from(vec![
+                Span::styled(x.app_title, Style::new().bold()),
+                Span::raw(format!("  ·  {}  ·  {call}", exam.candidate)),
+            ])
+        }
+    };
+    frame.render_widget(header_line, header);
 
-    let hint = match &app.screen {
-        Screen::Pick => s.pick_hint,
-        Screen::Card => s.card_hint,
-        Screen::Ringing { .. } => s.ringing_hint,
-        Screen::Call { .. } => s.call_hint,
-        Screen::Working { .. } => "",
-        Screen::Feedback { .. } => s.feedback_hint,
+    let forced_hint;
+    let hint = match (&app.screen, &app.exam) {
+        (Screen::Pick, _) => s.pick_hint,
+        (Screen::Card, Some(_)) => exam_strings(app.lang).card_hint,
+        (Screen::Card, None) => s.card_hint,
+        (Screen::Ringing { .. }, Some(exam)) => {
+            match exam.forced_rings.get(app.selected).copied().flatten() {
+                Some(n) => {
+                    forced_hint = (exam_strings(app.lang).ringing_forced)(n);
+                    forced_hint.as_str()
+                }
+                None => s.ringing_hint,
+            }
+        }
+        (Screen::Ringing { .. }, None) => s.ringing_hint,
+        (Screen::Call { .. }, _) => s.call_hint,
+        (Screen::Working { .. }, _) => "",
+        (Screen::Feedback { .. }, Some(_)) => exam_strings(app.lang).feedback_hint,
+        (Screen::Feedback { .. }, None) => s.feedback_hint,
+        (Screen::Proctor, _) => exam_strings(app.lang).proctor_hint,
+        (Screen::Between, _) => exam_strings(app.lang).between_hint,
+        (Screen::ExamEnd, _) => exam_strings(app.lang).end_hint,
     };
     let footer_line = match &app.status {
         Some(msg) => Line::from(Span::styled(msg.clone(), Style::new().fg(Color::Red))),
@@ -80,6 +103,21 @@ pub fn render(app: &App, frame: &mut Frame) {
         Screen::Feedback { feedback, scroll } => {
             feedback_screen(app, feedback, *scroll, s, frame, body)
         }
+        Screen::Proctor => proctor(app, exam_strings(app.lang), frame, body),
+        Screen::Between => between(app, exam_strings(app.lang), frame, body),
+        Screen::ExamEnd => exam_end(app, exam_strings(app.lang), frame, body),
+    }
+
+    if app.exam.as_ref().is_some_and(|e| e.confirm_leave) {
+        let x = exam_strings(app.lang);
+        let popup = centered(body, 52, 8);
+        frame.render_widget(Clear, popup);
+        frame.render_widget(
+            Paragraph::new(x.confirm_body)
+                .alignment(Alignment::Center)
+                .block(Block::bordered().title(x.confirm_title)),
+            popup,
+        );
     }
 
     if app.show_help {
@@ -391,7 +429,8 @@ fn feedback_screen(
     lines.push(Line::from(Span::styled(s.checks, Style::new().bold())));
     lines.extend(fb.checks.iter().map(|c| check_line(app, c)));
     lines.push(Line::default());
-    if let Some(sit) = app.current() {
+    let model_answer = app.exam.as_ref().is_none_or(|e| e.show_model_answer);
+    if let Some(sit) = app.current().filter(|_| model_answer) {
         lines.push(Line::from(Span::styled(
             s.model_answer,
             Style::new().bold(),
@@ -422,4 +461,107 @@ fn centered(area: Rect, width: u16, height: u16) -> Rect {
         width: w,
         height: h,
     }
+}
+
+fn proctor(app: &App, x: &ExamStrings, frame: &mut Frame, area: Rect) {
+    let Some(exam) = &app.exam else { return };
+    let (title, other) = match app.lang {
+        Lang::Zh => (&exam.title_zh, &exam.title_en),
+        Lang::En => (&exam.title_en, &exam.title_zh),
+    };
+    let mut lines = vec![
+        Line::from(vec![
+            Span::raw(format!("{}: ", x.suite)),
+            Span::styled(title.clone(), Style::new().bold()),
+            Span::styled(
+                format!(" ({other}) · {} v{}", exam.suite_id, exam.suite_version),
+                Style::new().dim(),
+            ),
+        ]),
+        Line::from(vec![
+            Span::raw(format!("{}: ", x.candidate)),
+            Span::styled(exam.candidate.clone(), Style::new().bold()),
+            Span::raw(
+                exam.employee_id
+                    .as_ref()
+                    .map(|e| format!("  {}: {e}", x.employee_id))
+                    .unwrap_or_default(),
+            ),
+        ]),
+        Line::from((x.rules)(
+            exam.call_mark,
+            exam.overall_mark,
+            exam.calls_required,
+            app.total_calls(),
+            &exam.critical.join(", "),
+        )),
+        Line::from(Span::styled(x.once, Style::new().dim())),
+        Line::default(),
+        Line::from(Span::styled(x.calls, Style::new().bold())),
+    ];
+    for (i, sit) in app.situations.iter().enumerate() {
+        lines.push(Line::from(format!("  {}. {}", i + 1, title_of(app, sit))));
+    }
+    frame.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .block(Block::bordered().title(x.proctor_title)),
+        area,
+    );
+}
+
+fn title_of(app: &App, sit: &Situation) -> String {
+    title(app, sit)
+}
+
+fn between(app: &App, x: &ExamStrings, frame: &mut Frame, area: Rect) {
+    let taken = app.exam.as_ref().map_or(0, |e| e.taken);
+    let text = vec![
+        Line::default(),
+        Line::from(Span::styled(x.between_title, Style::new().bold())).alignment(Alignment::Center),
+        Line::default(),
+        Line::from((x.between_body)(taken, app.total_calls())).alignment(Alignment::Center),
+    ];
+    frame.render_widget(
+        Paragraph::new(text)
+            .wrap(Wrap { trim: false })
+            .block(Block::bordered()),
+        area,
+    );
+}
+
+fn exam_end(app: &App, x: &ExamStrings, frame: &mut Frame, area: Rect) {
+    let Some(exam) = &app.exam else { return };
+    let mut lines = vec![Line::default()];
+    match &exam.ended {
+        None => lines.push(Line::from(x.sealing).alignment(Alignment::Center)),
+        Some(e) => {
+            let (what, style) = if e.complete {
+                (x.complete, Style::new().fg(Color::Green).bold())
+            } else {
+                (x.incomplete, Style::new().fg(Color::Yellow).bold())
+            };
+            lines.push(Line::from(Span::styled(what, style)).alignment(Alignment::Center));
+            lines.push(Line::default());
+            lines.push(Line::from(x.sealed).alignment(Alignment::Center));
+            lines.push(
+                Line::from(format!("{}: {}", x.sitting, e.sitting)).alignment(Alignment::Center),
+            );
+            lines.push(
+                Line::from(Span::styled(
+                    format!("sha256:{}", &e.seal[..e.seal.len().min(16)]),
+                    Style::new().dim(),
+                ))
+                .alignment(Alignment::Center),
+            );
+            lines.push(Line::default());
+            lines.push(Line::from(x.hand_back).alignment(Alignment::Center));
+        }
+    }
+    frame.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .block(Block::bordered().title(x.end_title)),
+        area,
+    );
 }

@@ -8,6 +8,7 @@
 pub mod keys;
 pub mod model;
 pub mod run;
+pub mod settle;
 pub mod strings;
 pub mod views;
 
@@ -158,6 +159,8 @@ pub enum Screen {
     Queue,
     Attempt(Box<AttemptView>),
     Progress(Box<ProgressView>),
+    /// What is open in the certification sittings ([`settle`]).
+    Settle(Box<settle::SettleView>),
 }
 
 /// Input to the state machine.
@@ -168,6 +171,8 @@ pub enum Msg {
     Listed(Vec<AttemptSummary>),
     Opened(Box<AttemptView>),
     Progress(Box<ProgressView>),
+    /// The certification queue as the sittings are now.
+    Settle(Box<settle::SettleView>),
     /// Playback started at this position of the recording.
     Playing {
         from_ms: u64,
@@ -233,6 +238,8 @@ pub enum Effect {
         text: String,
     },
     MarkReviewed(AttemptId),
+    /// List what is open in the certification sittings.
+    ListSettle,
     Quit,
 }
 
@@ -260,6 +267,14 @@ pub struct Review {
     /// The attempt whose "keep or drop?" question the trainer put off (Esc): not asked
     /// again while it stays open.
     pub deferred: Option<AttemptId>,
+    /// Start on the certification queue (`review --sittings`).
+    pub sittings_first: bool,
+    /// Selected row of the certification queue.
+    pub settle_selected: usize,
+    /// The open attempt was opened from the certification queue: Esc goes back there.
+    pub from_settle: bool,
+    /// The check to select when the attempt being opened arrives.
+    pub pending_check: Option<String>,
 }
 
 impl Review {
@@ -278,6 +293,10 @@ impl Review {
             help: false,
             lang,
             deferred: None,
+            sittings_first: false,
+            settle_selected: 0,
+            from_settle: false,
+            pending_check: None,
         }
     }
 
@@ -288,6 +307,9 @@ impl Review {
 
     /// The first effect: list the queue.
     pub fn start(&self) -> Vec<Effect> {
+        if self.sittings_first {
+            return vec![Effect::ListSettle];
+        }
         self.relist()
     }
 
@@ -330,6 +352,7 @@ impl Review {
                         }
                         _ => vec![],
                     },
+                    Screen::Settle(_) => self.settle_key(k),
                 }
             }
             Msg::Listed(rows) => {
@@ -343,6 +366,12 @@ impl Review {
                 if !same {
                     self.check = 0;
                     self.deferred = None;
+                }
+                // Opened from the certification queue: on the item's check.
+                if let Some(id) = self.pending_check.take() {
+                    if let Some(k) = a.checks.iter().position(|c| c.id == id) {
+                        self.check = k;
+                    }
                 }
                 self.check = self.check.min(a.checks.len().saturating_sub(1));
                 // An overrule that no longer matches a re-grade is a question for the
@@ -359,6 +388,11 @@ impl Review {
             }
             Msg::Progress(p) => {
                 self.screen = Screen::Progress(p);
+                vec![]
+            }
+            Msg::Settle(v) => {
+                self.settle_selected = self.settle_selected.min(v.items.len().saturating_sub(1));
+                self.screen = Screen::Settle(v);
                 vec![]
             }
             Msg::Playing { from_ms } => {
@@ -430,6 +464,7 @@ impl Review {
                 }
             }
             Key::Char('x') => *f = Filter::default(),
+            Key::Char('c') => return vec![Effect::ListSettle],
             Key::Char('g') => {
                 let who = f
                     .trainee
@@ -510,7 +545,11 @@ impl Review {
                 if self.playing.take().is_some() {
                     fx.push(Effect::StopPlay);
                 }
-                fx.extend(self.relist());
+                if std::mem::take(&mut self.from_settle) {
+                    fx.push(Effect::ListSettle);
+                } else {
+                    fx.extend(self.relist());
+                }
                 return fx;
             }
             _ => {}

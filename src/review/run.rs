@@ -27,6 +27,8 @@ pub enum ReviewError {
     Scenario(#[from] ScenarioError),
     #[error(transparent)]
     Audio(#[from] AudioIoError),
+    #[error(transparent)]
+    Exam(#[from] crate::exam::ExamError),
     #[error("attempt {id} has no report to re-grade (it was interrupted)")]
     NoReport { id: AttemptId },
     #[error("the terminal failed: {0}; run ringcoach review in a real terminal")]
@@ -170,6 +172,9 @@ impl Runtime {
                     Msg::Done(Done::Reviewed),
                 ]
             }
+            Effect::ListSettle => vec![Msg::Settle(Box::new(super::settle::SettleView::build(
+                &self.store,
+            )?))],
             Effect::Quit => vec![],
         })
     }

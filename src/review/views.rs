@@ -40,6 +40,11 @@ pub fn render(r: &Review, frame: &mut Frame) {
         Screen::Queue => format!("{} · {}", s.queue_title, (s.queue_count)(r.rows.len())),
         Screen::Attempt(a) => format!("{} · {}", a.trainee, a.id),
         Screen::Progress(p) => format!("{} · {}", s.progress_title, p.trainee),
+        Screen::Settle(v) => format!(
+            "{} · {}",
+            super::settle::settle_strings(r.lang).title,
+            v.items.len()
+        ),
     };
     frame.render_widget(
         TLine::from(vec![
@@ -52,6 +57,7 @@ pub fn render(r: &Review, frame: &mut Frame) {
         Screen::Queue => queue(r, frame, body),
         Screen::Attempt(a) => attempt(r, a, frame, body),
         Screen::Progress(p) => progress(s, p, frame, body),
+        Screen::Settle(v) => super::settle::render(r, v, frame, body),
     }
     // The status line: an input being typed, else the last message, else playback.
     let status_line = match &r.input {
@@ -70,6 +76,7 @@ pub fn render(r: &Review, frame: &mut Frame) {
         (None, Screen::Queue) => s.queue_keys,
         (None, Screen::Attempt(_)) => s.attempt_keys,
         (None, Screen::Progress(_)) => s.progress_keys,
+        (None, Screen::Settle(_)) => super::settle::settle_strings(r.lang).keys,
     };
     // While typing, a complaint about the input (a bad date, a missing note) takes the
     // footer, since the status line holds the input itself.

@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use super::suite::{parse_suite, Suite, SUITES_DIR};
 use super::{
     line_col, parse_org, parse_phrasebook, parse_scenario, problem_at, OrgProfile, Phrasebook,
     Problem, Scenario, ORG_FILE, PHRASEBOOK_FILE, PROMPTS_ENV,
@@ -69,6 +70,11 @@ const BUILTIN_SCENARIOS: &[(&str, &str)] = &[
     ),
 ];
 
+const BUILTIN_SUITES: &[(&str, &str)] = &[(
+    "prompts/suites/property-hotline.toml",
+    include_str!("../../prompts/suites/property-hotline.toml"),
+)];
+
 #[derive(Debug, thiserror::Error)]
 pub enum ScenarioError {
     #[error("cannot read prompts directory {path}: {source} (check the path given with --prompts or {PROMPTS_ENV})")]
@@ -83,6 +89,8 @@ pub enum ScenarioError {
     },
     #[error("unknown scenario `{id}`: valid ids are {valid} (see `ringcoach scenarios`)")]
     UnknownScenario { id: String, valid: String },
+    #[error("unknown suite `{id}`: valid ids are {valid} (see `ringcoach suites`)")]
+    UnknownSuite { id: String, valid: String },
     #[error(
         "the built-in {file} is invalid: {problem} (this is a bug in ringcoach; please report it)"
     )]
@@ -96,6 +104,8 @@ pub struct Catalog {
     pub scenarios: Vec<Scenario>,
     pub phrasebook: Phrasebook,
     pub org: OrgProfile,
+    /// Certification suites, in id order; each names only scenarios of this catalog.
+    pub suites: Vec<Suite>,
     /// Malformed files that were skipped.
     pub problems: Vec<Problem>,
 }
@@ -156,10 +166,13 @@ impl Catalog {
                 }
             }
         }
+        let scenarios: Vec<Scenario> = by_id.into_values().collect();
+        let suites = load_suites(dir, &scenarios, &mut problems)?;
         Ok(Catalog {
-            scenarios: by_id.into_values().collect(),
+            scenarios,
             phrasebook,
             org,
+            suites,
             problems,
         })
     }
@@ -177,6 +190,78 @@ impl Catalog {
     pub fn ids(&self) -> Vec<&str> {
         self.scenarios.iter().map(|s| s.id()).collect()
     }
+
+    pub fn suite(&self, id: &str) -> Result<&Suite, ScenarioError> {
+        self.suites
+            .iter()
+            .find(|s| s.id() == id)
+            .ok_or_else(|| ScenarioError::UnknownSuite {
+                id: id.to_string(),
+                valid: self
+                    .suites
+                    .iter()
+                    .map(|s| s.id())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            })
+    }
+}
+
+/// The built-in suites and `dir/suites/*.toml`, which override by id. A file that does not
+/// parse, or names scenarios the catalog lacks, is a problem and skipped.
+fn load_suites(
+    dir: Option<&Path>,
+    scenarios: &[Scenario],
+    problems: &mut Vec<Problem>,
+) -> Result<Vec<Suite>, ScenarioError> {
+    let mut by_id: BTreeMap<String, Suite> = BTreeMap::new();
+    for (file, src) in BUILTIN_SUITES {
+        let suite = parse_suite(file, src).map_err(|p| broken(file, p))?;
+        by_id.insert(suite.id().to_string(), suite);
+    }
+    let extra = dir.map(|d| d.join(SUITES_DIR)).filter(|d| d.is_dir());
+    if let Some(sd) = extra {
+        let mut seen: BTreeMap<String, String> = BTreeMap::new();
+        for path in toml_files(&sd)? {
+            let name = path.display().to_string();
+            let src = match read_text(&path) {
+                Ok(s) => s,
+                Err(p) => {
+                    problems.push(p);
+                    continue;
+                }
+            };
+            match parse_suite(&name, &src) {
+                Err(p) => problems.extend(p),
+                Ok(suite) => {
+                    if let Some(first) = seen.get(suite.id()) {
+                        problems.push(problem_at(
+                            &name,
+                            &src,
+                            suite.id.span(),
+                            format!(
+                                "duplicate suite id `{}` (also in {first}): give one of them another id",
+                                suite.id()
+                            ),
+                        ));
+                        continue;
+                    }
+                    seen.insert(suite.id().to_string(), name.clone());
+                    by_id.insert(suite.id().to_string(), suite);
+                }
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for suite in by_id.into_values() {
+        let p = suite.check_against(scenarios);
+        if p.is_empty() {
+            out.push(suite);
+        } else {
+            problems.extend(p);
+        }
+    }
+    Ok(out)
 }
 
 fn broken(file: &str, problems: Vec<Problem>) -> ScenarioError {

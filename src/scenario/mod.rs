@@ -8,6 +8,7 @@
 //! passing their rubric) are `grading::lint`'s.
 
 pub mod catalog;
+pub mod suite;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -21,6 +22,7 @@ use crate::audio::ring::RingCadence;
 use crate::text::normalize;
 
 pub use catalog::{read_files, Catalog, CheckedFile, ScenarioError};
+pub use suite::{parse_suite, suite_sha256, PickupRule, ResolvedCall, Suite};
 
 /// Environment variable naming an extra prompts directory (same as `--prompts DIR`).
 pub const PROMPTS_ENV: &str = "RINGCOACH_PROMPTS";

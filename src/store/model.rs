@@ -28,6 +28,10 @@ pub struct AttemptInfo {
     /// Organisation / training room; empty when not used.
     pub org: String,
     pub started: Timestamp,
+    /// The certification sitting this attempt is a call of (see `crate::exam`); None for
+    /// practice.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sitting: Option<String>,
 }
 
 /// What is known once the reply has been transcribed and graded.

@@ -80,6 +80,7 @@ pub fn run(
             device: "synthetic".into(),
             org: String::new(),
             started: Timestamp::now(),
+            sitting: None,
         };
         let n = frames_for(seed);
         let mut rec = store.begin(info, AudioFormat::SPEECH)?;

@@ -19,6 +19,7 @@ fn info(trainee: &str, scenario: &str, started: Timestamp) -> AttemptInfo {
         device: "USB Headset".into(),
         org: "广利物业".into(),
         started,
+        sitting: None,
     }
 }
 

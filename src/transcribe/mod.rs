@@ -46,6 +46,29 @@ impl Transcript {
 }
 
 impl Transcript {
+    /// The turns of a call as one transcript: the texts one per line, each turn's timings
+    /// shifted by its offset (ms into the call's recording).
+    pub fn join_turns<'t>(turns: impl IntoIterator<Item = (&'t Transcript, u64)>) -> Transcript {
+        let mut out = Transcript::default();
+        for (t, shift) in turns {
+            if !out.text.is_empty() && !t.text.is_empty() {
+                out.text.push('\n');
+            }
+            out.text.push_str(&t.text);
+            out.segments.extend(t.segments.iter().map(|seg| {
+                let mut seg = seg.clone();
+                seg.start_ms += shift;
+                seg.end_ms += shift;
+                for tok in &mut seg.tokens {
+                    tok.start_ms += shift;
+                    tok.end_ms += shift;
+                }
+                seg
+            }));
+        }
+        out
+    }
+
     /// True when nothing was heard: the VAD found no speech, or Whisper produced no text.
     /// The grader must treat this as "no speech heard", never as a reply to score.
     pub fn heard_nothing(&self) -> bool {

@@ -43,6 +43,7 @@ pub fn attempt(
         device: "USB Headset".into(),
         org: String::new(),
         started,
+        sitting: None,
     };
     let outcome = Outcome {
         transcript: call.turns[0].transcript.clone(),
