@@ -162,8 +162,12 @@ fn a_rude_answer_fails_with_the_banned_phrase_marked() {
 
 #[test]
 fn a_missing_input_file_is_one_line_before_the_screen_opens() {
+    // A private data dir: the user's own store (whatever ringcoach wrote it) is not this
+    // test's business.
+    let dir = tempfile::tempdir().unwrap();
     let out = std::process::Command::new(BIN)
         .args(["--input", "/nonexistent/answer.wav", "--output", "null"])
+        .env("RINGCOACH_DATA_DIR", dir.path())
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
