@@ -145,7 +145,12 @@ pub enum Input {
         verdict: String,
         line: Line,
     },
-    Transcript(Line),
+    /// Correcting the transcript turn by turn: one line per trainee turn, `turn` being
+    /// edited (Tab and ↑↓ move between turns).
+    Transcript {
+        turn: usize,
+        lines: Vec<Line>,
+    },
     /// Asking about check `check` (an index), whose overrule no longer matches the
     /// re-graded report: keep it (overrule again) or drop it (take the re-graded verdict).
     Stale {
@@ -227,10 +232,10 @@ pub enum Effect {
         verdict: String,
         note: String,
     },
-    /// Save the corrected transcript, re-grade it, reopen.
+    /// Save the corrected transcript (one text per trainee turn), re-grade it, reopen.
     Correct {
         id: AttemptId,
-        text: String,
+        turns: Vec<String>,
     },
     MarkReviewed(AttemptId),
     Quit,
@@ -495,8 +500,20 @@ impl Review {
                 }
             }
             Key::Char('e') => {
-                if a.status == crate::store::AttemptStatus::Finished {
-                    self.input = Some(Input::Transcript(Line::new(&a.transcript)));
+                if a.status == crate::store::AttemptStatus::Finished && !a.turns.is_empty() {
+                    // Start on the turn of the selected check's evidence, else the first.
+                    let at = a
+                        .checks
+                        .get(self.check)
+                        .and_then(|c| c.evidence.first())
+                        .map(|&(start, _)| start);
+                    let turn = at
+                        .and_then(|p| a.turns.iter().position(|t| t.start <= p && p < t.end))
+                        .unwrap_or(0);
+                    self.input = Some(Input::Transcript {
+                        turn,
+                        lines: a.turns.iter().map(|t| Line::new(&t.text)).collect(),
+                    });
                 } else {
                     self.status = Some(self.s().nothing_to_correct.to_string());
                 }
@@ -528,15 +545,32 @@ impl Review {
         match k {
             Key::Esc => return vec![],
             Key::Enter => return self.submit(input),
-            Key::Tab => {
-                if let Input::Note { verdict, .. } = &mut input {
-                    let i = VERDICTS.iter().position(|v| v == verdict).unwrap_or(0);
-                    *verdict = VERDICTS[(i + 1) % VERDICTS.len()].to_string();
+            Key::Tab | Key::Down | Key::Up
+                if matches!(input, Input::Transcript { .. } | Input::Note { .. }) =>
+            {
+                match &mut input {
+                    Input::Note { verdict, .. } if k == Key::Tab => {
+                        let i = VERDICTS.iter().position(|v| v == verdict).unwrap_or(0);
+                        *verdict = VERDICTS[(i + 1) % VERDICTS.len()].to_string();
+                    }
+                    Input::Transcript { turn, lines } => {
+                        let n = lines.len().max(1);
+                        *turn = match k {
+                            Key::Up => (*turn + n - 1) % n,
+                            _ => (*turn + 1) % n,
+                        };
+                    }
+                    _ => {}
                 }
             }
             k => match &mut input {
-                Input::Filter(_, l) | Input::Note { line: l, .. } | Input::Transcript(l) => {
+                Input::Filter(_, l) | Input::Note { line: l, .. } => {
                     l.edit(k);
+                }
+                Input::Transcript { turn, lines } => {
+                    if let Some(l) = lines.get_mut(*turn) {
+                        l.edit(k);
+                    }
                 }
                 Input::Stale { .. } => {}
             },
@@ -635,18 +669,20 @@ impl Review {
                 }]
             }
             Input::Stale { .. } => vec![],
-            Input::Transcript(line) => {
+            Input::Transcript { lines, .. } => {
                 let Some(a) = self.attempt() else {
                     return vec![];
                 };
-                let text = line.text.trim().to_string();
-                if text == a.transcript.trim() {
+                let turns: Vec<String> = lines.iter().map(|l| l.text.trim().to_string()).collect();
+                let unchanged = turns.len() == a.turns.len()
+                    && turns.iter().zip(&a.turns).all(|(t, v)| *t == v.text.trim());
+                if unchanged {
                     self.status = Some(self.s().unchanged.to_string());
                     return vec![];
                 }
                 vec![Effect::Correct {
                     id: a.id.clone(),
-                    text,
+                    turns,
                 }]
             }
         }

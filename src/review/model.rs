@@ -31,6 +31,18 @@ pub struct CheckView {
     pub no_longer_matches: Option<StaleOverrule>,
 }
 
+/// One trainee turn and the caller's line before it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TurnView {
+    /// What the caller said before this turn (zh, en), when the scenario is known.
+    pub caller: Option<(String, String)>,
+    /// The trainee's turn as heard or corrected.
+    pub text: String,
+    /// Where the turn sits in [`AttemptView::normalized`] (characters).
+    pub start: usize,
+    pub end: usize,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct AttemptView {
     pub id: AttemptId,
@@ -46,8 +58,11 @@ pub struct AttemptView {
     pub needs_review: bool,
     /// The text the evidence offsets point into.
     pub normalized: String,
-    /// The transcript as heard (or as corrected): what the editor starts from.
+    /// The transcript as heard (or as corrected), turns on their own lines.
     pub transcript: String,
+    /// The call turn by turn: what the caller said before each trainee turn, and the
+    /// trainee's turn as heard or corrected (what the editor starts from, one turn each).
+    pub turns: Vec<TurnView>,
     pub corrected: bool,
     pub regraded: bool,
     pub reviewed: bool,
@@ -57,7 +72,9 @@ pub struct AttemptView {
 }
 
 impl AttemptView {
-    pub fn build(a: &Attempt) -> Result<AttemptView, ReportError> {
+    /// The attempt as the screen shows it; `caller` is what the caller says before each
+    /// trainee turn (zh, en), from the scenario, or empty when it is not known.
+    pub fn build(a: &Attempt, caller: &[(String, String)]) -> Result<AttemptView, ReportError> {
         let effective = Effective::of(a)?;
         let report: Option<&Report> = effective.as_ref().map(|e| &e.report);
         let heard = a.transcript.as_ref();
@@ -99,6 +116,20 @@ impl AttemptView {
             }
         };
         let reviewed = crate::store::decisions::reviewed(&a.audit);
+        let turns: Vec<TurnView> = match report {
+            Some(r) => r
+                .turns
+                .iter()
+                .enumerate()
+                .map(|(i, t)| TurnView {
+                    caller: caller.get(i).cloned(),
+                    text: t.transcript.clone(),
+                    start: t.start,
+                    end: t.end,
+                })
+                .collect(),
+            None => Vec::new(),
+        };
         Ok(AttemptView {
             id: a.meta.id.clone(),
             trainee: a.meta.info.trainee.clone(),
@@ -114,6 +145,7 @@ impl AttemptView {
                 .map(|r| r.normalized.clone())
                 .unwrap_or_default(),
             transcript: current_text,
+            turns,
             corrected: a.corrected_transcript.is_some(),
             regraded: a.regraded_report.is_some(),
             reviewed,
@@ -225,34 +257,44 @@ impl ProgressView {
 }
 
 /// Grades a corrected transcript as the original was graded: same scenario, organisation
-/// (and where it came from), pickup rings and audio facts per turn. A multi-turn reply is
-/// corrected one turn per line; lines beyond the original turns are joined to the last.
+/// (and where it came from), pickup rings, and each turn with its own audio facts. `turns`
+/// holds one corrected text per turn of the original, in order: turns stay apart, so the
+/// manner checks (speech rate, first words) still measure each turn's words against that
+/// turn's audio.
 pub fn regrade(
     catalog: &crate::scenario::Catalog,
     original: &Report,
-    corrected: &str,
-) -> Result<Report, crate::scenario::ScenarioError> {
+    turns: &[String],
+) -> Result<Report, RegradeError> {
     let sc = catalog.get(&original.scenario)?;
     let want = original.turns.len().max(1);
-    let mut lines: Vec<String> = corrected.lines().map(str::to_string).collect();
-    if lines.is_empty() {
-        lines.push(String::new());
-    }
-    if lines.len() > want {
-        let tail = lines.split_off(want - 1).join(" ");
-        lines.push(tail);
+    if turns.len() != want {
+        return Err(RegradeError::Turns {
+            want,
+            got: turns.len(),
+        });
     }
     let call = Call {
-        turns: lines
-            .into_iter()
+        turns: turns
+            .iter()
             .enumerate()
             .map(|(i, text)| Heard {
                 facts: original.turns.get(i).and_then(|t| t.audio.clone()),
-                ..Heard::text(text)
+                ..Heard::text(text.clone())
             })
             .collect(),
         pickup: original.rings.map_or(Pickup::Unknown, Pickup::Rings),
         org: Org::of(original),
     };
     Ok(call.grade(sc, &catalog.phrasebook))
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RegradeError {
+    #[error(transparent)]
+    Scenario(#[from] crate::scenario::ScenarioError),
+    #[error(
+        "the call has {want} trainee turn(s) but {got} corrected; correct each turn on its own"
+    )]
+    Turns { want: usize, got: usize },
 }

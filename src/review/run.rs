@@ -7,7 +7,7 @@ use std::time::Duration;
 use crossterm::event::KeyEvent;
 use ratatui::Frame;
 
-use super::model::{regrade, AttemptView, ProgressView};
+use super::model::{regrade, AttemptView, ProgressView, RegradeError};
 use super::{Done, Effect, Key, Msg, Review};
 use crate::audio::devices::AudioIoError;
 use crate::audio::playback::{AudioSink, Clip, Playback};
@@ -25,6 +25,8 @@ pub enum ReviewError {
     Report(#[from] ReportError),
     #[error(transparent)]
     Scenario(#[from] ScenarioError),
+    #[error(transparent)]
+    Regrade(#[from] RegradeError),
     #[error(transparent)]
     Audio(#[from] AudioIoError),
     #[error("attempt {id} has no report to re-grade (it was interrupted)")]
@@ -53,9 +55,21 @@ impl Runtime {
         }
     }
 
-    /// Loads an attempt as the attempt screen shows it.
+    /// Loads an attempt as the attempt screen shows it, with the caller's lines of its
+    /// scenario between the trainee's turns.
     pub fn open(&self, id: &AttemptId) -> Result<AttemptView, ReviewError> {
-        Ok(AttemptView::build(&self.store.load(id)?)?)
+        let a = self.store.load(id)?;
+        let caller: Vec<(String, String)> = self
+            .catalog
+            .get(&a.meta.info.scenario)
+            .map(|sc| {
+                sc.caller_turns
+                    .iter()
+                    .map(|c| (c.zh.clone(), c.en.clone()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        Ok(AttemptView::build(&a, &caller)?)
     }
 
     /// Starts playing an attempt's recording `from_ms` in.
@@ -86,14 +100,15 @@ impl Runtime {
     /// Saves the corrected transcript, re-grades it with the original's settings, and
     /// stores the new report beside the original. Returns the new effective score (the
     /// re-graded report with the overrules that still apply).
-    pub fn correct(&self, id: &AttemptId, text: &str) -> Result<u32, ReviewError> {
+    pub fn correct(&self, id: &AttemptId, turns: &[String]) -> Result<u32, ReviewError> {
         let a = self.store.load(id)?;
         let Some(original) = current_report(&a)? else {
             return Err(ReviewError::NoReport { id: id.clone() });
         };
-        let report = regrade(&self.catalog, &original, text)?;
+        let report = regrade(&self.catalog, &original, turns)?;
+        // Stored as heard ones are: the turns one per line.
         let corrected = Transcript {
-            text: text.to_string(),
+            text: turns.join("\n"),
             segments: vec![],
         };
         self.store
@@ -156,8 +171,8 @@ impl Runtime {
                     }),
                 ]
             }
-            Effect::Correct { id, text } => {
-                let score = self.correct(&id, &text)?;
+            Effect::Correct { id, turns } => {
+                let score = self.correct(&id, &turns)?;
                 vec![
                     Msg::Opened(Box::new(self.open(&id)?)),
                     Msg::Done(Done::Corrected { score }),

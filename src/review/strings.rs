@@ -50,6 +50,10 @@ pub struct Strings {
     pub in_scenario: &'static str,
     pub in_since: &'static str,
     pub in_transcript: &'static str,
+    /// The transcript editor on turn `n` of `of`.
+    pub in_transcript_turn: fn(usize, usize) -> String,
+    /// The keys while correcting a call of several turns.
+    pub transcript_keys: &'static str,
     /// The overrule note prompt, given the check id and the (translated) new verdict.
     pub in_note: fn(&str, &str) -> String,
     /// One word per attempt in the queue (an interrupted one: `report.interrupted`).
@@ -61,6 +65,10 @@ pub struct Strings {
     pub was_overruled: fn(&str, &str) -> String,
     pub evidence_at: &'static str,
     pub transcript: &'static str,
+    /// Before the caller's line in a call of several turns.
+    pub caller: &'static str,
+    /// Before trainee turn `n` in a call of several turns.
+    pub trainee_turn: fn(usize) -> String,
     pub nothing_heard: &'static str,
     pub not_transcribed: &'static str,
     pub audit: &'static str,
@@ -174,6 +182,8 @@ static ZH: Strings = Strings {
     in_scenario: "情景:",
     in_since: "起始日期(YYYY-MM-DD):",
     in_transcript: "转写:",
+    in_transcript_turn: |n, of| format!("转写(第 {n}/{of} 轮):"),
+    transcript_keys: "Tab/↑↓ 换一轮 · Enter 保存并重新评分 · Esc 取消",
     in_note: |check, verdict| format!("推翻判定 {check} → {verdict},备注:"),
     q_pass: "通过",
     q_fail: "未通过",
@@ -182,6 +192,8 @@ static ZH: Strings = Strings {
     was_overruled: |graded, by| format!("(原判{graded},{by} 推翻判定)"),
     evidence_at: "录音位置",
     transcript: "转写",
+    caller: "来电:",
+    trainee_turn: |n| format!("学员{n}:"),
     nothing_heard: "(没有听到讲话)",
     not_transcribed: "(未转写:录音中断;按 p 播放已保存的部分)",
     audit: "操作记录",
@@ -272,6 +284,8 @@ static EN: Strings = Strings {
     in_scenario: "scenario: ",
     in_since: "since (YYYY-MM-DD): ",
     in_transcript: "transcript: ",
+    in_transcript_turn: |n, of| format!("transcript (turn {n} of {of}): "),
+    transcript_keys: "Tab/↑↓ next turn · Enter save and re-grade · Esc cancel",
     in_note: |check, verdict| format!("overrule {check} → {verdict}, note: "),
     q_pass: "pass",
     q_fail: "fail",
@@ -280,6 +294,8 @@ static EN: Strings = Strings {
     was_overruled: |graded, by| format!("(was {graded}, overruled by {by})"),
     evidence_at: "said at",
     transcript: "Transcript",
+    caller: "caller:",
+    trainee_turn: |n| format!("trainee {n}:"),
     nothing_heard: "(nothing heard)",
     not_transcribed: "(not transcribed: the recording was interrupted; p plays what was kept)",
     audit: "Audit log",

@@ -1,7 +1,7 @@
 //! The review state machine driven by keys and messages, without a store or a terminal,
 //! plus the pure parts of the view models (evidence → time, audit lines, re-grading).
 
-use super::model::{audit_line, evidence_ms, regrade};
+use super::model::{audit_line, evidence_ms, regrade, TurnView};
 use super::*;
 use crate::config::Lang;
 use crate::store::{AttemptStatus, AuditAction, AuditEntry};
@@ -52,6 +52,12 @@ pub(super) fn view() -> AttemptView {
         needs_review: true,
         normalized: "喂你好光力物业有什么事".into(),
         transcript: "喂,你好,光力物业,有什么事?".into(),
+        turns: vec![TurnView {
+            caller: Some(("(电话铃响)".into(), "(the phone rings)".into())),
+            text: "喂,你好,光力物业,有什么事?".into(),
+            start: 0,
+            end: 11,
+        }],
         corrected: false,
         regraded: false,
         reviewed: false,
@@ -312,7 +318,7 @@ fn correcting_starts_from_the_transcript_and_ignores_no_change() {
     let mut r = opened();
     r.update(Msg::Key(Key::Char('e')));
     assert!(
-        matches!(&r.input, Some(Input::Transcript(l)) if l.text == "喂,你好,光力物业,有什么事?")
+        matches!(&r.input, Some(Input::Transcript { turn: 0, lines }) if lines[0].text == "喂,你好,光力物业,有什么事?")
     );
     assert_eq!(r.update(Msg::Key(Key::Enter)), vec![]);
     assert!(r.status.is_some());
@@ -324,7 +330,7 @@ fn correcting_starts_from_the_transcript_and_ignores_no_change() {
         r.update(Msg::Key(Key::Enter)),
         vec![Effect::Correct {
             id: id(1),
-            text: "你好,光力物业,有什么事?".into()
+            turns: vec!["你好,光力物业,有什么事?".into()]
         }]
     );
 }
@@ -506,11 +512,76 @@ fn regrading_keeps_the_scenario_org_and_rings_of_the_original() {
     }
     .grade(sc, &cat.phrasebook);
     assert!(!original.passed, "{original:?}");
-    let fixed = regrade(&cat, &original, "您好,广利物业,请问有什么可以帮您?").unwrap();
+    let fixed = regrade(
+        &cat,
+        &original,
+        &["您好,广利物业,请问有什么可以帮您?".to_string()],
+    )
+    .unwrap();
     assert!(fixed.passed, "{fixed:?}");
     assert!(fixed.score > original.score);
     assert_eq!(fixed.org, "广利物业");
     assert_eq!(fixed.org_source, OrgSource::Given);
     assert_eq!(fixed.rings, Some(2));
     assert_eq!(fixed.scenario, "answer-call");
+}
+
+#[test]
+fn a_correction_is_one_text_per_turn_and_never_merges_turns() {
+    use crate::grading::{Call, Heard, Org, Pickup};
+    let cat = crate::scenario::Catalog::builtin().unwrap();
+    let sc = cat.get("end-call").unwrap();
+    let original = Call {
+        turns: vec![
+            Heard::text("请问您还有其他咨询事项吗?"),
+            Heard::text("不客气,感谢您的来电,在见!"),
+        ],
+        pickup: Pickup::Rings(1),
+        org: Org::given("广利物业"),
+    }
+    .grade(sc, &cat.phrasebook);
+    // One text for two turns (a lost line break) is refused, not merged into turn 1.
+    let merged = "请问您还有其他咨询事项吗?不客气,感谢您的来电,再见!".to_string();
+    let e = regrade(&cat, &original, &[merged]).unwrap_err();
+    assert!(e.to_string().contains("2 trainee turn(s) but 1"), "{e}");
+    let fixed = regrade(
+        &cat,
+        &original,
+        &[
+            "请问您还有其他咨询事项吗?".to_string(),
+            "不客气,感谢您的来电,再见!".to_string(),
+        ],
+    )
+    .unwrap();
+    assert_eq!(fixed.turns.len(), 2);
+    assert!(fixed.score > original.score);
+}
+
+#[test]
+fn the_transcript_editor_edits_one_turn_at_a_time() {
+    let mut r = queue();
+    let mut v = view();
+    v.turns.push(TurnView {
+        caller: None,
+        text: "再见".into(),
+        start: 11,
+        end: 13,
+    });
+    r.update(Msg::Opened(Box::new(v)));
+    r.update(Msg::Key(Key::Char('e')));
+    let Some(Input::Transcript { turn, lines }) = &r.input else {
+        panic!("{:?}", r.input)
+    };
+    assert_eq!((*turn, lines.len()), (0, 2));
+    r.update(Msg::Key(Key::Down));
+    r.update(Msg::Key(Key::Home));
+    r.update(Msg::Key(Key::Char('您')));
+    let Some(Input::Transcript { turn, lines }) = &r.input else {
+        panic!()
+    };
+    assert_eq!(*turn, 1);
+    assert_eq!(lines[0].text, "喂,你好,光力物业,有什么事?");
+    assert_eq!(lines[1].text, "您再见");
+    r.update(Msg::Key(Key::Up));
+    assert!(matches!(&r.input, Some(Input::Transcript { turn: 0, .. })));
 }

@@ -66,6 +66,7 @@ pub fn render(r: &Review, frame: &mut Frame) {
     let keys = match (&r.input, &r.screen) {
         (Some(Input::Note { .. }), _) => s.note_keys,
         (Some(Input::Stale { .. }), _) => s.stale_keys,
+        (Some(Input::Transcript { lines, .. }), _) if lines.len() > 1 => s.transcript_keys,
         (Some(_), _) => s.input_keys,
         (None, Screen::Queue) => s.queue_keys,
         (None, Screen::Attempt(_)) => s.attempt_keys,
@@ -173,7 +174,17 @@ fn input_line(r: &Review, input: &Input) -> TLine<'static> {
                 line,
             )
         }
-        Input::Transcript(l) => (s.in_transcript.to_string(), l),
+        Input::Transcript { turn, lines } => {
+            let label = if lines.len() > 1 {
+                (s.in_transcript_turn)(turn + 1, lines.len())
+            } else {
+                s.in_transcript.to_string()
+            };
+            match lines.get(*turn) {
+                Some(l) => (label, l),
+                None => return TLine::default(),
+            }
+        }
         Input::Stale { .. } => unreachable!("answered above"),
     };
     // The cursor is drawn as a reversed cell so it shows in any terminal (and in snapshots
@@ -426,39 +437,8 @@ fn attempt(r: &Review, a: &AttemptView, frame: &mut Frame, area: Rect) {
         );
     }
 
-    // The transcript with every check's evidence underlined and the selected check's
-    // evidence reversed.
-    let chars: Vec<char> = a.normalized.chars().collect();
-    let mut spans = vec![];
-    if chars.is_empty() {
-        let shown = if a.status == crate::store::AttemptStatus::Interrupted {
-            s.not_transcribed.to_string()
-        } else if a.transcript.trim().is_empty() {
-            s.nothing_heard.to_string()
-        } else {
-            a.transcript.clone()
-        };
-        spans.push(Span::raw(shown));
-    }
-    for (i, ch) in chars.iter().enumerate() {
-        let mut style = Style::new();
-        for c in &a.checks {
-            if c.evidence.iter().any(|&(s, e)| s <= i && i < e) {
-                let colour = match c.verdict.as_str() {
-                    "fail" => Color::Red,
-                    "uncertain" => Color::Yellow,
-                    _ => Color::Green,
-                };
-                style = style.fg(colour).add_modifier(Modifier::UNDERLINED);
-            }
-        }
-        if selected.is_some_and(|c| c.evidence.iter().any(|&(s, e)| s <= i && i < e)) {
-            style = style.add_modifier(Modifier::REVERSED);
-        }
-        spans.push(Span::styled(ch.to_string(), style));
-    }
     frame.render_widget(
-        Paragraph::new(TLine::from(spans))
+        Paragraph::new(transcript_lines(r, a))
             .wrap(Wrap { trim: false })
             .block(Block::bordered().title(format!(" {} ", s.transcript))),
         transcript,
@@ -480,6 +460,76 @@ fn attempt(r: &Review, a: &AttemptView, frame: &mut Frame, area: Rect) {
             .block(Block::bordered().title(format!(" {} ({}) ", s.audit, a.audit.len()))),
         audit,
     );
+}
+
+/// The transcript turn by turn, the caller's line before each trainee turn when the call
+/// has several, every check's evidence underlined in its verdict's colour and the selected
+/// check's evidence reversed.
+fn transcript_lines(r: &Review, a: &AttemptView) -> Vec<TLine<'static>> {
+    let s = r.s();
+    let chars: Vec<char> = a.normalized.chars().collect();
+    if chars.is_empty() {
+        let shown = if a.status == crate::store::AttemptStatus::Interrupted {
+            s.not_transcribed.to_string()
+        } else if a.transcript.trim().is_empty() {
+            s.nothing_heard.to_string()
+        } else {
+            a.transcript.clone()
+        };
+        return vec![TLine::from(shown)];
+    }
+    let selected = a.checks.get(r.check);
+    let styled = |i: usize| {
+        let mut style = Style::new();
+        for c in &a.checks {
+            if c.evidence.iter().any(|&(s, e)| s <= i && i < e) {
+                let colour = match c.verdict.as_str() {
+                    "fail" => Color::Red,
+                    "uncertain" => Color::Yellow,
+                    _ => Color::Green,
+                };
+                style = style.fg(colour).add_modifier(Modifier::UNDERLINED);
+            }
+        }
+        if selected.is_some_and(|c| c.evidence.iter().any(|&(s, e)| s <= i && i < e)) {
+            style = style.add_modifier(Modifier::REVERSED);
+        }
+        Span::styled(chars[i].to_string(), style)
+    };
+    let several = a.turns.len() > 1;
+    let mut lines = vec![];
+    let spans_of = |start: usize, end: usize| -> Vec<Span<'static>> {
+        (start.min(chars.len())..end.min(chars.len()))
+            .map(styled)
+            .collect()
+    };
+    if a.turns.is_empty() {
+        return vec![TLine::from(spans_of(0, chars.len()))];
+    }
+    for (i, t) in a.turns.iter().enumerate() {
+        if several {
+            if let Some((zh, en)) = &t.caller {
+                let said = match r.lang {
+                    Lang::Zh => zh,
+                    Lang::En => en,
+                };
+                lines.push(TLine::from(Span::styled(
+                    format!("{} {said}", s.caller),
+                    Style::new().dim(),
+                )));
+            }
+        }
+        let mut spans = vec![];
+        if several {
+            spans.push(Span::styled(
+                format!("{} ", (s.trainee_turn)(i + 1)),
+                Style::new().bold(),
+            ));
+        }
+        spans.extend(spans_of(t.start, t.end));
+        lines.push(TLine::from(spans));
+    }
+    lines
 }
 
 fn progress(s: &Strings, p: &ProgressView, frame: &mut Frame, area: Rect) {
