@@ -363,3 +363,38 @@ fn correcting_one_turn_of_a_two_turn_call_keeps_the_turns_and_their_audio_apart(
         "OK, that's all then."
     );
 }
+
+#[test]
+fn needs_review_clears_when_a_correction_regrades_the_uncertain_check_away() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let ids = make(&data);
+    let id = &ids[0];
+    assert!(listed(&data, &["--needs-review"])
+        .iter()
+        .any(|r| r["id"] == id.as_str()));
+    let mut rt = runtime(&data);
+    let msgs = rt.effect(Effect::Correct {
+        id: id.clone(),
+        turns: vec!["喂,你好,广利物业,有什么事?".into()],
+    });
+    assert!(
+        !msgs.iter().any(|m| matches!(m, Msg::Failed(_))),
+        "{msgs:?}"
+    );
+    let r = row(&data, id);
+    assert_eq!(r["needs_review"], false, "{r}");
+    assert_eq!(r["regraded"], true);
+    assert!(!listed(&data, &["--needs-review"])
+        .iter()
+        .any(|r| r["id"] == id.as_str()));
+    // The queue's `?` comes from the same row: the review lists it without one.
+    let msgs = rt.effect(Effect::List(ringcoach::store::Query {
+        needs_review: Some(true),
+        ..Default::default()
+    }));
+    let [Msg::Listed(rows)] = &msgs[..] else {
+        panic!("{msgs:?}")
+    };
+    assert!(rows.iter().all(|r| &r.id != id), "{rows:?}");
+}
