@@ -222,7 +222,7 @@ fn a_correction_asks_about_an_earlier_overrule_it_no_longer_matches() {
         review.input,
         Some(ringcoach::review::Input::Stale { check: k })
     );
-    assert_eq!(review.check, k);
+    assert_eq!(review.selected_check(), Some(k));
     // Keep it: the fail counts again, made on the re-graded report.
     let fx = review.update(Msg::Key(ringcoach::review::Key::Char('y')));
     for f in fx {

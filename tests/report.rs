@@ -258,3 +258,82 @@ fn a_format_is_required_and_a_reversed_range_is_refused() {
         stderr(&o)
     );
 }
+
+#[test]
+fn one_date_syntax_everywhere_with_local_dates() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    make(&data);
+    let json = dir.path().join("r.json");
+    // An age, as store list --since takes it: li.na's attempts of the last week.
+    let week_ago = ringcoach::store::Timestamp::now().unix_ms() - 7 * 86_400_000;
+    let recent = [
+        "2026-11-20T09:00:00Z",
+        "2026-11-22T09:30:00Z",
+        "2026-11-24T14:00:00Z",
+    ]
+    .iter()
+    .filter(|t| ringcoach::store::Timestamp::parse(t).unwrap().unix_ms() >= week_ago)
+    .count();
+    let o = report(
+        &data,
+        &[
+            "--trainee",
+            "li.na",
+            "--from",
+            "7d",
+            "--json",
+            json.to_str().unwrap(),
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(v["attempts"].as_array().unwrap().len(), recent);
+    // A date is local: in Shanghai the 11-22 09:30 UTC attempt is on the 22nd, 17:30, and
+    // --to 2026-11-22 ends at local midnight.
+    let o = Command::new(BIN)
+        .env("TZ", "CST-8")
+        .args(["report", "--data-dir"])
+        .arg(&data)
+        .args([
+            "--trainee",
+            "li.na",
+            "--from",
+            "2026-11-22",
+            "--to",
+            "2026-11-22",
+            "--json",
+        ])
+        .arg(&json)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(v["from"], "2026-11-21T16:00:00.000Z");
+    assert_eq!(v["attempts"].as_array().unwrap().len(), 1);
+    // store list takes the same forms, and says what its flags mean.
+    let o = Command::new(BIN)
+        .env("TZ", "CST-8")
+        .args(["store", "list", "--since", "2026-11-22", "--data-dir"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(out.lines().count(), 3, "header and two attempts: {out}");
+    assert!(stderr(&o).contains("2 attempts in"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("FLAGS: ? needs review · R reviewed"),
+        "{}",
+        stderr(&o)
+    );
+    let o = Command::new(BIN)
+        .args(["store", "list", "--since", "last week", "--data-dir"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("7d"), "{}", stderr(&o));
+}

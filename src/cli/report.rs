@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 
 use super::flags::{DataDirFlag, LangFlags};
-use crate::report::{self, html};
+use crate::report::{self, html, when};
 use crate::store::Timestamp;
 
 #[derive(Debug, clap::Args)]
@@ -16,11 +16,12 @@ pub struct Args {
     /// Whose attempts to report.
     #[arg(long, value_name = "NAME")]
     pub trainee: String,
-    /// Attempts started on or after this date (YYYY-MM-DD or RFC 3339).
-    #[arg(long, value_name = "DATE")]
+    /// Attempts started on or after this: an age (7d, 12h), a date (2026-11-01, local
+    /// midnight) or an RFC 3339 time — as `store list --since` and review's `d`.
+    #[arg(long, value_name = "WHEN")]
     pub from: Option<String>,
-    /// Attempts started up to this date (a bare date includes the whole day).
-    #[arg(long, value_name = "DATE")]
+    /// Attempts started up to this (same forms; a bare date includes the whole day).
+    #[arg(long, value_name = "WHEN")]
     pub to: Option<String>,
     /// Write an HTML page with plots (self-contained, printable).
     #[arg(long, value_name = "FILE")]
@@ -55,16 +56,17 @@ fn write(
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let (now, tz) = (Timestamp::now(), jiff::tz::TimeZone::system());
     let from = args
         .from
         .as_deref()
-        .map(Timestamp::parse)
+        .map(|s| when::parse_when(s, now, &tz))
         .transpose()
         .context("--from")?;
     let to = args
         .to
         .as_deref()
-        .map(report::parse_to)
+        .map(|s| when::parse_until(s, now, &tz))
         .transpose()
         .context("--to")?;
     if let (Some(f), Some(t)) = (from, to) {

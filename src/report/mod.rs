@@ -13,6 +13,7 @@
 
 pub mod html;
 pub mod strings;
+pub mod when;
 
 use std::collections::BTreeMap;
 use std::io::{self, Write};
@@ -352,16 +353,6 @@ pub fn gather(
         generated_at: None,
         categories: category_stats(&attempts),
         attempts,
-    })
-}
-
-/// `--to 2026-11-30` means "up to the end of that day"; a full time is taken as given.
-pub fn parse_to(s: &str) -> Result<Timestamp, StoreError> {
-    let t = Timestamp::parse(s)?;
-    Ok(if s.trim().len() == 10 {
-        Timestamp::from_unix_ms(t.unix_ms() + 86_400_000)
-    } else {
-        t
     })
 }
 

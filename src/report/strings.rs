@@ -122,3 +122,23 @@ pub(crate) static EN: Strings = Strings {
     x_axis: "attempts, oldest → newest (filled = passed)",
     no_checks: "no graded checks",
 };
+
+/// A category of checks (`opening`, `banned_phrase`, `speech_rate`…) for people, in `lang`.
+pub fn category_name(category: &str, lang: Lang) -> String {
+    let named = match category {
+        "banned_phrase" => Some(("服务忌语", "banned phrases")),
+        "must_say" => Some(("必说内容", "must-say items")),
+        _ => None,
+    };
+    let (zh, en) = match named {
+        Some((zh, en)) => (zh.to_string(), en.to_string()),
+        None => match crate::grading::report::builtin_name(category) {
+            Some(m) => (m.zh, m.en),
+            None => (category.to_string(), category.to_string()),
+        },
+    };
+    match lang {
+        Lang::Zh => zh,
+        Lang::En => en,
+    }
+}

@@ -16,6 +16,7 @@ fn check(id: &str, category: &str, verdict: Verdict) -> Check {
             zh: String::new(),
             en: String::new(),
         },
+        name: None,
     }
 }
 
@@ -150,9 +151,11 @@ fn csv_fields_are_quoted_only_when_needed() {
 
 #[test]
 fn a_bare_to_date_includes_that_whole_day() {
-    let to = parse_to("2026-11-30").unwrap();
+    let utc = jiff::tz::TimeZone::UTC;
+    let now = Timestamp::now();
+    let to = when::parse_until("2026-11-30", now, &utc).unwrap();
     assert_eq!(to, Timestamp::parse("2026-12-01").unwrap());
-    let exact = parse_to("2026-11-30T12:00:00Z").unwrap();
+    let exact = when::parse_until("2026-11-30T12:00:00Z", now, &utc).unwrap();
     assert_eq!(exact, Timestamp::parse("2026-11-30T12:00:00Z").unwrap());
-    assert!(parse_to("yesterday").is_err());
+    assert!(when::parse_until("yesterday", now, &utc).is_err());
 }

@@ -178,6 +178,13 @@ impl Runtime {
                     Msg::Done(Done::Corrected { score }),
                 ]
             }
+            Effect::UnmarkReviewed(id) => {
+                self.store.unmark_reviewed(&id, &self.trainer, "")?;
+                vec![
+                    Msg::Opened(Box::new(self.open(&id)?)),
+                    Msg::Done(Done::Unreviewed),
+                ]
+            }
             Effect::MarkReviewed(id) => {
                 self.store.mark_reviewed(&id, &self.trainer, "")?;
                 vec![

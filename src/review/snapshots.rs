@@ -20,8 +20,15 @@ fn queue() -> Review {
     queue_in(Lang::En)
 }
 
+/// A review showing times in UTC, whatever the machine's zone.
+fn new_review(trainer: &str, dir: &str, lang: Lang) -> Review {
+    let mut r = Review::new(trainer, dir, lang);
+    r.tz = jiff::tz::TimeZone::UTC;
+    r
+}
+
 fn queue_in(lang: Lang) -> Review {
-    let mut r = Review::new("wang", "/home/wang/.local/share/ringcoach", lang);
+    let mut r = new_review("wang", "/home/wang/.local/share/ringcoach", lang);
     r.update(Msg::Listed(vec![
         summary(3, "li.na", None),
         summary(2, "zhang", Some(true)),
@@ -49,7 +56,7 @@ fn queue_filtered_while_searching() {
 
 #[test]
 fn queue_empty_store_says_how_to_make_attempts() {
-    insta::assert_snapshot!(render(&Review::new("wang", "/tmp/empty-store", Lang::En)));
+    insta::assert_snapshot!(render(&new_review("wang", "/tmp/empty-store", Lang::En)));
 }
 
 #[test]
@@ -70,8 +77,8 @@ fn queue_help() {
 #[test]
 fn attempt_selected_uncertain_check_playing() {
     let mut r = queue();
+    // It opens on the uncertain check.
     r.update(Msg::Opened(Box::new(view())));
-    r.update(Msg::Key(Key::Down));
     r.update(Msg::Playing { from_ms: 1200 });
     r.update(Msg::PlayAt(1900));
     insta::assert_snapshot!(render(&r));
@@ -209,7 +216,7 @@ fn queue_filtered_while_searching_zh() {
 
 #[test]
 fn queue_empty_store_zh() {
-    insta::assert_snapshot!(render(&Review::new("wang", "/tmp/empty-store", Lang::Zh)));
+    insta::assert_snapshot!(render(&new_review("wang", "/tmp/empty-store", Lang::Zh)));
 }
 
 #[test]
@@ -222,8 +229,8 @@ fn queue_help_zh() {
 #[test]
 fn attempt_selected_uncertain_check_playing_zh() {
     let mut r = queue_in(Lang::Zh);
+    // It opens on the uncertain check.
     r.update(Msg::Opened(Box::new(view())));
-    r.update(Msg::Key(Key::Down));
     r.update(Msg::Playing { from_ms: 1200 });
     r.update(Msg::PlayAt(1900));
     insta::assert_snapshot!(render(&r));
