@@ -145,11 +145,30 @@ pub struct Report {
     pub rubric_sha256: String,
     /// Rings before pickup, when known.
     pub rings: Option<u32>,
+    /// Milliseconds from the first ring to pickup, when measured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pickup_ms: Option<u64>,
     pub checks: Vec<Check>,
     pub turns: Vec<TurnReport>,
 }
 
 impl Report {
+    /// When the phone was picked up, as the grader was told: to grade the call again alike.
+    pub fn pickup(&self) -> super::Pickup {
+        match (self.rings, self.pickup_ms) {
+            (Some(rings), Some(after_ms)) => super::Pickup::Counted { rings, after_ms },
+            (Some(n), None) => super::Pickup::Rings(n),
+            (None, Some(ms)) => super::Pickup::AfterMs(ms),
+            (None, None) => super::Pickup::Unknown,
+        }
+    }
+
+    /// From the first ring to the trainee's first words, when measured: the pickup time
+    /// plus the first turn's silence before speaking.
+    pub fn first_words_ms(&self) -> Option<u64> {
+        self.turns.first()?.audio.as_ref()?.first_words_ms
+    }
+
     /// The speech rate the grader judged: characters per minute of voiced time over the
     /// turns that were recorded. None for text-only grading.
     pub fn speech_rate_cpm(&self) -> Option<f64> {

@@ -33,6 +33,7 @@ fn report(checks: Vec<Check>) -> Report {
         uncertain_credit: Some(0.5),
         rubric_sha256: String::new(),
         rings: Some(1),
+        pickup_ms: None,
         checks,
         turns: vec![],
     }
@@ -83,10 +84,18 @@ fn row(checks: Vec<(&str, &str)>) -> AttemptRow {
         passed: Some(false),
         needs_review: false,
         reviewed: false,
+        reviewed_by: None,
+        reviewed_at: None,
         corrected: false,
         regraded: false,
         overrules: 0,
+        org: String::new(),
+        rings: None,
+        pickup_ms: None,
+        first_words_ms: None,
+        speech_rate_cpm: None,
         transcript: String::new(),
+        turns: vec![],
         checks: checks
             .into_iter()
             .map(|(cat, v)| CheckRow {
@@ -96,6 +105,14 @@ fn row(checks: Vec<(&str, &str)>) -> AttemptRow {
                 graded: v.into(),
                 critical: false,
                 weight: 1.0,
+                name: Message {
+                    zh: cat.into(),
+                    en: cat.into(),
+                },
+                message: Message {
+                    zh: String::new(),
+                    en: String::new(),
+                },
                 overruled_by: None,
                 overrule_note: None,
                 no_longer_matches: None,
@@ -135,6 +152,8 @@ fn categories_count_verdicts_leave_out_not_applicable_and_sort_weakest_first() {
         generated_at: None,
         attempts,
         categories: stats,
+        model_answers: Default::default(),
+        scenario_titles: Default::default(),
     };
     let weakest: Vec<&str> = r.weakest().iter().map(|c| c.category.as_str()).collect();
     assert_eq!(weakest, ["closing", "opening", "manner"]);

@@ -4,7 +4,7 @@
 //! screens never compute anything and these are tested without a store.
 
 use super::strings::Strings;
-use crate::grading::{Call, Heard, Org, Pickup, Report, Verdict};
+use crate::grading::{Call, Heard, Org, Report, Verdict};
 use crate::report::{Effective, ReportError, StaleOverrule, TraineeReport};
 use crate::store::{Attempt, AttemptId, AttemptStatus, AuditAction, AuditEntry, Timestamp};
 use crate::text::normalize;
@@ -421,7 +421,7 @@ pub fn regrade(
                 ..Heard::text(text.clone())
             })
             .collect(),
-        pickup: original.rings.map_or(Pickup::Unknown, Pickup::Rings),
+        pickup: original.pickup(),
         org: Org::of(original),
     };
     Ok(call.grade(sc, &catalog.phrasebook))

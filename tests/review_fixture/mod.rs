@@ -173,7 +173,11 @@ pub fn call_attempt(
                 ..Heard::text(*t)
             })
             .collect(),
-        pickup: Pickup::Rings(1),
+        // Picked up on the second ring, 5.3 s after the first began, as practice counts it.
+        pickup: Pickup::Counted {
+            rings: 2,
+            after_ms: 5_300,
+        },
         org: Org::given("广利物业"),
     };
     let report = call.grade(sc, &cat.phrasebook);
