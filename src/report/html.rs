@@ -182,7 +182,7 @@ fn verdict_cell(v: &str, s: &Strings) -> String {
 
 /// The checks a manager needs to see: failed, uncertain, decided by a trainer, or with an
 /// overrule to decide on; each with the grader's reason.
-fn checks_table(a: &AttemptRow, s: &Strings, lang: Lang) -> String {
+pub(super) fn checks_table(a: &AttemptRow, s: &Strings, lang: Lang) -> String {
     let shown: Vec<&CheckRow> = a
         .checks
         .iter()
@@ -207,15 +207,13 @@ fn checks_table(a: &AttemptRow, s: &Strings, lang: Lang) -> String {
         }
         let mut why = esc(pick(&c.message, lang));
         if let Some(by) = &c.overruled_by {
-            let _ = write!(
-                why,
-                "<br><span class=\"muted\">{}</span>",
-                (s.was_overruled)(
-                    &esc(s.verdict(&c.graded)),
-                    &esc(by),
-                    &esc(c.overrule_note.as_deref().unwrap_or(""))
-                )
-            );
+            let note = esc(c.overrule_note.as_deref().unwrap_or(""));
+            let said = if c.verdict == c.graded {
+                (s.confirmed_by)(&esc(by), &note)
+            } else {
+                (s.was_overruled)(&esc(s.verdict(&c.graded)), &esc(by), &note)
+            };
+            let _ = write!(why, "<br><span class=\"muted\">{said}</span>");
         }
         if let Some(old) = &c.no_longer_matches {
             let _ = write!(

@@ -32,6 +32,8 @@ pub struct Strings {
     pub attempts: &'static str,
     /// graded verdict, trainer, note: all already escaped for HTML.
     pub was_overruled: fn(&str, &str, &str) -> String,
+    /// A trainer's decision that is the grader's verdict (escaped): by whom, their note.
+    pub confirmed_by: fn(&str, &str) -> String,
     /// An overrule a re-grade no longer matches: trainer, their verdict (escaped).
     pub no_longer_matches: fn(&str, &str) -> String,
     pub score_per_attempt: &'static str,
@@ -107,6 +109,7 @@ pub(crate) static ZH: Strings = Strings {
     pass_rate: "各类别通过率",
     attempts: "练习记录",
     was_overruled: |graded, by, note| format!("(原判{graded},{by} 推翻判定:{note})"),
+    confirmed_by: |by, note| format!("({by} 确认:{note})"),
     no_longer_matches: |by, verdict| {
         format!("({by} 原推翻为{verdict},与重新评分不再相符,待培训师决定)")
     },
@@ -169,6 +172,7 @@ pub(crate) static EN: Strings = Strings {
     pass_rate: "Pass rate per category",
     attempts: "Attempts",
     was_overruled: |graded, by, note| format!("(was {graded}, overruled by {by}: {note})"),
+    confirmed_by: |by, note| format!("(confirmed by {by}: {note})"),
     no_longer_matches: |by, verdict| {
         format!("({by} had overruled it to {verdict}; that no longer matches the re-grade, a trainer decides)")
     },

@@ -178,3 +178,26 @@ fn a_bare_to_date_includes_that_whole_day() {
     assert_eq!(exact, Timestamp::parse("2026-11-30T12:00:00Z").unwrap());
     assert!(when::parse_until("yesterday", now, &utc).is_err());
 }
+
+#[test]
+fn a_decision_that_is_the_graders_verdict_reads_as_confirmed_not_overruled() {
+    // After a re-grade the trainer drops an overrule that no longer matches: the decision
+    // logged takes the re-graded verdict, so "was pass, overruled" would be false.
+    let mut a = row(vec![("greeting", "pass"), ("org_name", "fail")]);
+    a.checks[0].overruled_by = Some("wang".into());
+    a.checks[0].overrule_note = Some("dropped".into());
+    a.checks[1].graded = "pass".into();
+    a.checks[1].overruled_by = Some("wang".into());
+    a.checks[1].overrule_note = Some("wrong name".into());
+    let en = crate::config::Lang::En;
+    let html = super::html::checks_table(&a, strings::strings(en), en);
+    assert!(html.contains("(confirmed by wang: dropped)"), "{html}");
+    assert!(
+        html.contains("(was pass, overruled by wang: wrong name)"),
+        "{html}"
+    );
+    assert!(
+        !html.contains("was pass, overruled by wang: dropped"),
+        "{html}"
+    );
+}

@@ -207,6 +207,12 @@ pub enum Done {
 impl Done {
     pub fn text(&self, s: &Strings) -> String {
         match self {
+            // Dropping an overrule a re-grade no longer matches takes the re-graded verdict.
+            Done::Overruled {
+                check,
+                original,
+                verdict,
+            } if original == verdict => (s.audit_kept_regraded)(check, s.verdict(verdict)),
             Done::Overruled {
                 check,
                 original,

@@ -63,6 +63,9 @@ pub struct Strings {
     pub critical: &'static str,
     /// "(was uncertain, overruled by wang)", given the translated graded verdict and who.
     pub was_overruled: fn(&str, &str) -> String,
+    /// "(confirmed by wang)": a trainer's decision that is the grader's verdict (an
+    /// overrule dropped after a re-grade takes the re-graded verdict).
+    pub confirmed_by: fn(&str) -> String,
     pub evidence_at: &'static str,
     pub transcript: &'static str,
     /// Before the caller's line in a call of several turns.
@@ -216,6 +219,7 @@ static ZH: Strings = Strings {
     checks: "检查项",
     critical: "关键",
     was_overruled: |graded, by| format!("(原判{graded},{by} 推翻判定)"),
+    confirmed_by: |by| format!("({by} 确认)"),
     evidence_at: "录音位置",
     transcript: "转写",
     caller: "来电:",
@@ -258,7 +262,7 @@ static ZH: Strings = Strings {
     },
     stale_keys: "y 保留推翻判定 · n 放弃,采用重新评分 · Esc 稍后再定",
     dropped_note: "重新评分后放弃原推翻判定",
-    stale_mark: |by, verdict| format!("({by} 的{verdict}已不相符,待定)"),
+    stale_mark: |by, verdict| format!("({by} 的{verdict}已不相符)"),
     note_sep: ":",
     progress_title: "进度",
     progress_line: |attempts, scored, passed, mean| {
@@ -335,6 +339,7 @@ static EN: Strings = Strings {
     checks: "Checks",
     critical: "critical",
     was_overruled: |graded, by| format!("(was {graded}, overruled by {by})"),
+    confirmed_by: |by| format!("(confirmed by {by})"),
     evidence_at: "said at",
     transcript: "Transcript",
     caller: "caller:",
@@ -377,7 +382,7 @@ static EN: Strings = Strings {
     },
     stale_keys: "y keep the overrule · n drop it, take the re-grade · Esc decide later",
     dropped_note: "overrule dropped after re-grade",
-    stale_mark: |by, verdict| format!("({by}'s {verdict} no longer matches: keep or drop?)"),
+    stale_mark: |by, verdict| format!("({by}'s {verdict} no longer matches)"),
     note_sep: ": ",
     progress_title: "Progress",
     progress_line: |attempts, scored, passed, mean| {

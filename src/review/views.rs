@@ -71,6 +71,30 @@ pub fn render(r: &Review, frame: &mut Frame) {
             (None, None) => TLine::default(),
         },
     };
+    // The question about an overrule a re-grade no longer matches is the one thing on the
+    // screen that waits for an answer: it may take the status line and the footer's first
+    // row, so it is read whole, and its keys stay on the last row.
+    if let Some(Input::Stale { check }) = &r.input {
+        let [question, keys] = Layout::vertical([Constraint::Length(2), Constraint::Length(1)])
+            .areas(status.union(footer));
+        let mut lines: Vec<TLine> = wrap(&stale_question(r, *check), question.width as usize)
+            .into_iter()
+            .take(2)
+            .map(|l| TLine::from(Span::styled(l, Style::new().fg(Color::Yellow).bold())))
+            .collect();
+        if let (1, Some(msg)) = (lines.len(), &r.status) {
+            lines.push(TLine::from(Span::styled(
+                one_line(msg),
+                Style::new().fg(Color::Green),
+            )));
+        }
+        frame.render_widget(Paragraph::new(lines), question);
+        frame.render_widget(
+            Paragraph::new(one_line(s.stale_keys)).style(Style::new().dim()),
+            keys,
+        );
+        return;
+    }
     frame.render_widget(status_line, status);
     let keys = match (&r.input, &r.screen) {
         (Some(Input::Note { .. }), _) => s.note_keys,
@@ -190,27 +214,31 @@ fn clock(ms: u64) -> String {
     format!("{}:{:02}.{}", ms / 60_000, ms / 1000 % 60, ms / 100 % 10)
 }
 
+/// "wang's overrule of … no longer matches the re-graded …: keep it?" for check `check`.
+fn stale_question(r: &Review, check: usize) -> String {
+    let s = r.s();
+    let c = match &r.screen {
+        Screen::Attempt(a) => a.checks.get(check),
+        _ => None,
+    };
+    c.and_then(|c| {
+        let old = c.no_longer_matches.as_ref()?;
+        Some((s.ask_stale)(
+            c.name(r.lang),
+            &old.trainer,
+            s.verdict(&old.verdict),
+            s.verdict(&c.verdict),
+        ))
+    })
+    .unwrap_or_default()
+}
+
 /// The line being typed, scrolled so the cursor is always on screen.
 fn input_line(r: &Review, input: &Input, cols: usize) -> TLine<'static> {
     let s = r.s();
     if let Input::Stale { check } = input {
-        let c = match &r.screen {
-            Screen::Attempt(a) => a.checks.get(*check),
-            _ => None,
-        };
-        let text = c
-            .and_then(|c| {
-                let old = c.no_longer_matches.as_ref()?;
-                Some((s.ask_stale)(
-                    c.name(r.lang),
-                    &old.trainer,
-                    s.verdict(&old.verdict),
-                    s.verdict(&c.verdict),
-                ))
-            })
-            .unwrap_or_default();
         return TLine::from(Span::styled(
-            one_line(&text),
+            one_line(&stale_question(r, *check)),
             Style::new().fg(Color::Yellow).bold(),
         ));
     }
@@ -534,11 +562,14 @@ fn attempt(r: &Review, a: &AttemptView, frame: &mut Frame, area: Rect) {
                     spans.push(Span::styled(format!(" ▶{}", clock(ms)), Style::new().dim()));
                 }
                 if let Some(by) = &c.overruled_by {
+                    let graded = c.graded.to_string();
+                    let said = if c.verdict == graded {
+                        (s.confirmed_by)(by)
+                    } else {
+                        (s.was_overruled)(s.verdict(&graded), by)
+                    };
                     spans.push(Span::styled(
-                        format!(
-                            " {}",
-                            (s.was_overruled)(s.verdict(&c.graded.to_string()), by)
-                        ),
+                        format!(" {said}"),
                         Style::new().fg(Color::Cyan),
                     ));
                 }
