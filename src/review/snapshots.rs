@@ -264,3 +264,22 @@ fn attempt_interrupted_has_no_grade_but_can_be_played() {
     r.update(Msg::Key(Key::Char('e')));
     insta::assert_snapshot!(render(&r));
 }
+
+#[test]
+fn a_decision_too_long_for_its_row_is_cut_visibly_and_the_box_stays_whole() {
+    for lang in [Lang::En, Lang::Zh] {
+        let mut r = queue_in(lang);
+        let mut v = view();
+        // The critical 喂 with its time, overruled by a trainer with a long name.
+        v.checks[0].verdict = "pass".into();
+        v.checks[0].overruled_by = Some("wang.xiaoming.senior-trainer".into());
+        r.update(Msg::Opened(Box::new(v)));
+        let screen = render(&r);
+        let row = screen
+            .lines()
+            .find(|l| l.contains("wang.x"))
+            .unwrap_or_else(|| panic!("{screen}"));
+        assert!(row.contains("…│"), "{lang:?}: {row}");
+        assert!(!row.contains("▶0:00.3"), "the time gives way first: {row}");
+    }
+}

@@ -555,29 +555,53 @@ fn attempt(r: &Review, a: &AttemptView, frame: &mut Frame, area: Rect) {
                         Style::new().fg(colour),
                     ),
                 ];
-                if c.critical {
-                    spans.push(Span::raw(format!(" {}", s.critical)));
+                // After the verdict: critical, where it was said, and what a trainer
+                // decided. The decision matters most: when the row is too narrow for all
+                // three the time goes (the line under the box says it for the selected
+                // check), and a decision that still does not fit is cut with "…".
+                let critical = if c.critical {
+                    format!(" {}", s.critical)
+                } else {
+                    String::new()
+                };
+                let mut at = c
+                    .at_ms
+                    .map(|ms| format!(" ▶{}", clock(ms)))
+                    .unwrap_or_default();
+                let decided = if let Some(old) = &c.no_longer_matches {
+                    Some((
+                        (s.stale_mark)(&old.trainer, s.verdict(&old.verdict)),
+                        Color::Yellow,
+                    ))
+                } else {
+                    c.overruled_by.as_ref().map(|by| {
+                        let graded = c.graded.to_string();
+                        let said = if c.verdict == graded {
+                            (s.confirmed_by)(by)
+                        } else {
+                            (s.was_overruled)(s.verdict(&graded), by)
+                        };
+                        (said, Color::Cyan)
+                    })
+                };
+                // Inside the borders, less the highlight column and what is drawn so far.
+                let room = (checks.width as usize)
+                    .saturating_sub(3)
+                    .saturating_sub(2 + C_NAME + 1 + C_VERDICT)
+                    .saturating_sub(width(&critical));
+                let decided_w = decided.as_ref().map_or(0, |(d, _)| 1 + width(d));
+                if width(&at) + decided_w > room {
+                    at.clear();
                 }
-                if let Some(ms) = c.at_ms {
-                    spans.push(Span::styled(format!(" ▶{}", clock(ms)), Style::new().dim()));
-                }
-                if let Some(by) = &c.overruled_by {
-                    let graded = c.graded.to_string();
-                    let said = if c.verdict == graded {
-                        (s.confirmed_by)(by)
+                spans.push(Span::raw(critical));
+                spans.push(Span::styled(at, Style::new().dim()));
+                if let Some((d, colour)) = decided {
+                    let d = if 1 + width(&d) > room {
+                        fit(&d, room.saturating_sub(1))
                     } else {
-                        (s.was_overruled)(s.verdict(&graded), by)
+                        d
                     };
-                    spans.push(Span::styled(
-                        format!(" {said}"),
-                        Style::new().fg(Color::Cyan),
-                    ));
-                }
-                if let Some(old) = &c.no_longer_matches {
-                    spans.push(Span::styled(
-                        format!(" {}", (s.stale_mark)(&old.trainer, s.verdict(&old.verdict))),
-                        Style::new().fg(Color::Yellow),
-                    ));
+                    spans.push(Span::styled(format!(" {d}"), Style::new().fg(colour)));
                 }
                 ListItem::new(TLine::from(spans))
             }
