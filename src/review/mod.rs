@@ -462,6 +462,14 @@ impl Review {
                 }
                 return vec![];
             }
+            Key::Home => {
+                self.selected = 0;
+                return vec![];
+            }
+            Key::End => {
+                self.selected = self.rows.len().saturating_sub(1);
+                return vec![];
+            }
             Key::Enter => {
                 return match self.rows.get(self.selected) {
                     Some(r) => vec![Effect::Open(r.id.clone())],
@@ -572,6 +580,8 @@ impl Review {
         match k {
             Key::Up | Key::Char('k') => self.row = self.row.saturating_sub(1),
             Key::Down | Key::Char('j') if self.row + 1 < n => self.row += 1,
+            Key::Home => self.row = 0,
+            Key::End => self.row = n.saturating_sub(1),
             Key::PageUp => self.audit_scroll += 1,
             Key::PageDown => self.audit_scroll = self.audit_scroll.saturating_sub(1),
             Key::Enter if selected.is_none() => {

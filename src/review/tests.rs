@@ -642,3 +642,22 @@ fn the_transcript_editor_edits_one_turn_at_a_time() {
     r.update(Msg::Key(Key::Up));
     assert!(matches!(&r.input, Some(Input::Transcript { turn: 0, .. })));
 }
+
+#[test]
+fn home_and_end_jump_to_the_first_and_last_row_of_the_queue_and_the_checks() {
+    let mut r = queue();
+    r.update(Msg::Key(Key::End));
+    assert_eq!(r.selected, 2);
+    assert_eq!(r.update(Msg::Key(Key::Enter)), vec![Effect::Open(id(3))]);
+    r.update(Msg::Key(Key::Home));
+    assert_eq!(r.selected, 0);
+    let mut r = opened();
+    let n = match &r.screen {
+        Screen::Attempt(a) => a.rows(r.open).len(),
+        _ => unreachable!(),
+    };
+    r.update(Msg::Key(Key::End));
+    assert_eq!(r.row, n - 1);
+    r.update(Msg::Key(Key::Home));
+    assert_eq!(r.row, 0);
+}
