@@ -283,3 +283,17 @@ fn a_decision_too_long_for_its_row_is_cut_visibly_and_the_box_stays_whole() {
         assert!(!row.contains("▶0:00.3"), "the time gives way first: {row}");
     }
 }
+
+#[test]
+fn a_category_never_passed_has_its_bar_labelled_zero_percent() {
+    let mut r = progress(Lang::En);
+    if let Screen::Progress(p) = &mut r.screen {
+        p.categories.insert(0, ("speech_rate".into(), 0.0, 3));
+    }
+    let screen = render(&r);
+    let row = screen
+        .lines()
+        .find(|l| l.contains("speech rate"))
+        .unwrap_or_else(|| panic!("{screen}"));
+    assert!(row.contains("  0% (0/3)"), "{row}");
+}
