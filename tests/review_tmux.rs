@@ -344,6 +344,12 @@ fn a_regrade_keeps_the_overrules_that_still_apply_and_asks_about_the_rest() {
         "{s}"
     );
     assert!(s.contains("广利物业"), "{s}");
+    // The re-grade's line in the audit log is in the screen's words only.
+    assert!(
+        s.lines().any(|l| l.contains("wang re-graded 27 → 45")
+            && l.trim_end_matches('│').trim_end().ends_with("45")),
+        "{s}"
+    );
     let regraded = score_on(&s);
     assert!(regraded > 36, "the re-graded pass counts meanwhile: {s}");
     // The queue and store list mark it as needing review while the question is open.
