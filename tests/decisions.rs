@@ -398,3 +398,46 @@ fn needs_review_clears_when_a_correction_regrades_the_uncertain_check_away() {
     };
     assert!(rows.iter().all(|r| &r.id != id), "{rows:?}");
 }
+
+#[test]
+fn esc_puts_the_question_off_and_the_attempt_keeps_needing_review() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let ids = make(&data);
+    let id = &ids[0];
+    let mut rt = runtime(&data);
+    rt.effect(Effect::Overrule {
+        id: id.clone(),
+        check: "organisation".into(),
+        original: "uncertain".into(),
+        verdict: "fail".into(),
+        note: "名称说错了".into(),
+    });
+    rt.effect(Effect::Correct {
+        id: id.clone(),
+        turns: vec!["您好,广利物业,请问有什么可以帮您?".into()],
+    });
+    let mut review = ringcoach::review::Review::new("wang", "", ringcoach::config::Lang::En);
+    review.update(Msg::Opened(Box::new(rt.open(id).unwrap())));
+    assert!(matches!(
+        review.input,
+        Some(ringcoach::review::Input::Stale { .. })
+    ));
+    assert_eq!(review.update(Msg::Key(Key::Esc)), vec![]);
+    assert_eq!(review.input, None, "put off");
+    // Reopened after another action on it: not asked again while it stays open.
+    review.update(Msg::Opened(Box::new(rt.open(id).unwrap())));
+    assert_eq!(review.input, None);
+    // Nothing was decided: the attempt still needs review, in the index and the queue.
+    assert_eq!(row(&data, id)["needs_review"], true);
+    assert!(listed(&data, &["--needs-review"])
+        .iter()
+        .any(|r| r["id"] == id.as_str()));
+    // Opened again later, the question is asked again.
+    review.update(Msg::Opened(Box::new(rt.open(&ids[1]).unwrap())));
+    review.update(Msg::Opened(Box::new(rt.open(id).unwrap())));
+    assert!(matches!(
+        review.input,
+        Some(ringcoach::review::Input::Stale { .. })
+    ));
+}
