@@ -36,6 +36,22 @@ pub fn syllable(c: char) -> Option<&'static str> {
     c.to_pinyin().map(|p| p.plain())
 }
 
+/// How `s` sounds, for searching by sound as the grader matches: its normalised characters
+/// as toneless pinyin syllables (other characters as themselves), each with a space before
+/// and after, so that " guang li " is found in " ni hao guang li wu ye " (广利 in 您好广立物业)
+/// and only on syllable boundaries.
+pub fn sound(s: &str) -> String {
+    let mut out = String::from(" ");
+    for c in normalize(s).chars() {
+        match syllable(c) {
+            Some(p) => out.push_str(p),
+            None => out.push(c),
+        }
+        out.push(' ');
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -49,6 +65,16 @@ mod tests {
         assert_eq!(normalize("ＡＢＣ　１２3"), "abc123");
         assert_eq!(normalize("“喂”……——"), "喂");
         assert_eq!(normalize(""), "");
+    }
+
+    #[test]
+    fn homophones_sound_alike_on_syllable_boundaries() {
+        assert_eq!(sound("广立物业"), " guang li wu ye ");
+        assert!(sound("喂,你好,广立物业。").contains(sound("广利物业").as_str()));
+        assert_eq!(sound("OK 1"), " o k 1 ");
+        // "an" is not found inside "guang": syllables are whole.
+        assert!(!sound("广").contains(" an "));
+        assert_eq!(sound(""), " ");
     }
 
     #[test]

@@ -13,7 +13,7 @@ use std::process::Command;
 use fixture::{make, BIN};
 use ringcoach::audio::playback::NullSink;
 use ringcoach::review::run::Runtime;
-use ringcoach::review::{Effect, Msg};
+use ringcoach::review::{Effect, Key, Msg};
 use ringcoach::scenario::Catalog;
 use ringcoach::store::{AttemptId, AuditAction, Store};
 
@@ -189,7 +189,7 @@ fn a_correction_asks_about_an_earlier_overrule_it_no_longer_matches() {
     // organisation, so the old fail no longer matches what it overruled.
     let msgs = rt.effect(Effect::Correct {
         id: id.clone(),
-        text: "您好,广利物业,请问有什么可以帮您?".into(),
+        turns: vec!["您好,广利物业,请问有什么可以帮您?".into()],
     });
     assert!(
         !msgs.iter().any(|m| matches!(m, Msg::Failed(_))),
@@ -222,7 +222,7 @@ fn a_correction_asks_about_an_earlier_overrule_it_no_longer_matches() {
         review.input,
         Some(ringcoach::review::Input::Stale { check: k })
     );
-    assert_eq!(review.check, k);
+    assert_eq!(review.selected_check(), Some(k));
     // Keep it: the fail counts again, made on the re-graded report.
     let fx = review.update(Msg::Key(ringcoach::review::Key::Char('y')));
     for f in fx {
@@ -262,7 +262,7 @@ fn dropping_an_overrule_that_no_longer_matches_takes_the_regrade() {
     });
     rt.effect(Effect::Correct {
         id: id.clone(),
-        text: "您好,广利物业,请问有什么可以帮您?".into(),
+        turns: vec!["您好,广利物业,请问有什么可以帮您?".into()],
     });
     let mut review = ringcoach::review::Review::new("wang", "", ringcoach::config::Lang::En);
     review.update(Msg::Opened(Box::new(rt.open(id).unwrap())));
@@ -275,4 +275,169 @@ fn dropping_an_overrule_that_no_longer_matches_takes_the_regrade() {
     assert!(org.no_longer_matches.is_none() && !v.needs_review);
     assert_eq!((v.score, v.passed), (Some(100), Some(true)));
     assert_eq!(row(&data, id)["passed"], true);
+}
+
+#[test]
+fn correcting_one_turn_of_a_two_turn_call_keeps_the_turns_and_their_audio_apart() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let store = Store::open(&data).unwrap();
+    // Whisper heard 在见 for 再见 in the second turn.
+    let id = fixture::call_attempt(
+        &store,
+        "li.na",
+        "end-call",
+        &["请问您还有其他咨询事项吗?", "不客气,感谢您的来电,在见!"],
+        "2026-11-25T09:00:00Z",
+    );
+    drop(store);
+    let mut rt = runtime(&data);
+    let before = rt.open(&id).unwrap();
+    assert_eq!(before.turns.len(), 2);
+    let rate = |r: &ringcoach::grading::Report| {
+        r.checks
+            .iter()
+            .find(|c| c.id == "speech_rate")
+            .map(|c| c.verdict)
+    };
+    let a = rt.store.load(&id).unwrap();
+    let original: ringcoach::grading::Report =
+        serde_json::from_value(a.report.clone().unwrap()).unwrap();
+    assert_eq!(rate(&original), Some(ringcoach::grading::Verdict::Pass));
+    let cpm = original.speech_rate_cpm().unwrap();
+
+    // The trainer opens the editor, moves to the second turn and fixes the word.
+    let mut review = ringcoach::review::Review::new("wang", "", ringcoach::config::Lang::En);
+    review.update(Msg::Opened(Box::new(before)));
+    review.update(Msg::Key(Key::Char('e')));
+    review.update(Msg::Key(Key::Tab));
+    review.update(Msg::Key(Key::End));
+    review.update(Msg::Key(Key::Backspace));
+    review.update(Msg::Key(Key::Backspace));
+    review.update(Msg::Key(Key::Backspace));
+    for c in "再见!".chars() {
+        review.update(Msg::Key(Key::Char(c)));
+    }
+    let fx = review.update(Msg::Key(Key::Enter));
+    assert_eq!(
+        fx,
+        vec![Effect::Correct {
+            id: id.clone(),
+            turns: vec![
+                "请问您还有其他咨询事项吗?".into(),
+                "不客气,感谢您的来电,再见!".into()
+            ],
+        }]
+    );
+    for f in fx {
+        let msgs = rt.effect(f);
+        assert!(
+            !msgs.iter().any(|m| matches!(m, Msg::Failed(_))),
+            "{msgs:?}"
+        );
+    }
+
+    let a = rt.store.load(&id).unwrap();
+    let regraded: ringcoach::grading::Report =
+        serde_json::from_value(a.regraded_report.clone().unwrap()).unwrap();
+    assert_eq!(regraded.turns.len(), 2, "the turns stay apart");
+    for (new, old) in regraded.turns.iter().zip(&original.turns) {
+        assert!(new.audio.is_some(), "every turn keeps its audio facts");
+        assert_eq!(new.audio, old.audio);
+    }
+    assert_eq!(regraded.turns[1].transcript, "不客气,感谢您的来电,再见!");
+    assert_eq!(rate(&regraded), Some(ringcoach::grading::Verdict::Pass));
+    assert!(
+        (regraded.speech_rate_cpm().unwrap() - cpm).abs() < 1.0,
+        "the rate is measured per turn as before: {} vs {cpm}",
+        regraded.speech_rate_cpm().unwrap()
+    );
+    assert_eq!(
+        a.corrected_transcript.unwrap().text,
+        "请问您还有其他咨询事项吗?\n不客气,感谢您的来电,再见!"
+    );
+    let view = rt.open(&id).unwrap();
+    assert_eq!(view.turns.len(), 2);
+    assert_eq!(
+        view.turns[0].caller.as_ref().unwrap().1,
+        "OK, that's all then."
+    );
+}
+
+#[test]
+fn needs_review_clears_when_a_correction_regrades_the_uncertain_check_away() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let ids = make(&data);
+    let id = &ids[0];
+    assert!(listed(&data, &["--needs-review"])
+        .iter()
+        .any(|r| r["id"] == id.as_str()));
+    let mut rt = runtime(&data);
+    let msgs = rt.effect(Effect::Correct {
+        id: id.clone(),
+        turns: vec!["喂,你好,广利物业,有什么事?".into()],
+    });
+    assert!(
+        !msgs.iter().any(|m| matches!(m, Msg::Failed(_))),
+        "{msgs:?}"
+    );
+    let r = row(&data, id);
+    assert_eq!(r["needs_review"], false, "{r}");
+    assert_eq!(r["regraded"], true);
+    assert!(!listed(&data, &["--needs-review"])
+        .iter()
+        .any(|r| r["id"] == id.as_str()));
+    // The queue's `?` comes from the same row: the review lists it without one.
+    let msgs = rt.effect(Effect::List(ringcoach::store::Query {
+        needs_review: Some(true),
+        ..Default::default()
+    }));
+    let [Msg::Listed(rows)] = &msgs[..] else {
+        panic!("{msgs:?}")
+    };
+    assert!(rows.iter().all(|r| &r.id != id), "{rows:?}");
+}
+
+#[test]
+fn esc_puts_the_question_off_and_the_attempt_keeps_needing_review() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let ids = make(&data);
+    let id = &ids[0];
+    let mut rt = runtime(&data);
+    rt.effect(Effect::Overrule {
+        id: id.clone(),
+        check: "organisation".into(),
+        original: "uncertain".into(),
+        verdict: "fail".into(),
+        note: "名称说错了".into(),
+    });
+    rt.effect(Effect::Correct {
+        id: id.clone(),
+        turns: vec!["您好,广利物业,请问有什么可以帮您?".into()],
+    });
+    let mut review = ringcoach::review::Review::new("wang", "", ringcoach::config::Lang::En);
+    review.update(Msg::Opened(Box::new(rt.open(id).unwrap())));
+    assert!(matches!(
+        review.input,
+        Some(ringcoach::review::Input::Stale { .. })
+    ));
+    assert_eq!(review.update(Msg::Key(Key::Esc)), vec![]);
+    assert_eq!(review.input, None, "put off");
+    // Reopened after another action on it: not asked again while it stays open.
+    review.update(Msg::Opened(Box::new(rt.open(id).unwrap())));
+    assert_eq!(review.input, None);
+    // Nothing was decided: the attempt still needs review, in the index and the queue.
+    assert_eq!(row(&data, id)["needs_review"], true);
+    assert!(listed(&data, &["--needs-review"])
+        .iter()
+        .any(|r| r["id"] == id.as_str()));
+    // Opened again later, the question is asked again.
+    review.update(Msg::Opened(Box::new(rt.open(&ids[1]).unwrap())));
+    review.update(Msg::Opened(Box::new(rt.open(id).unwrap())));
+    assert!(matches!(
+        review.input,
+        Some(ringcoach::review::Input::Stale { .. })
+    ));
 }

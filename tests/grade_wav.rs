@@ -192,3 +192,128 @@ fn a_single_missing_file_is_one_line_and_exit_2() {
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.contains("/nonexistent/reply.wav"), "{err}");
 }
+
+/// `grade --save`: a call recorded on a phone system, in two files, saved as one attempt a
+/// trainer reviews like any other; single recordings each their own attempt.
+#[test]
+fn recorded_calls_are_saved_in_the_store_for_review() {
+    use ringcoach::store::{Query, Store};
+    let _lock = model_lock();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let first = compose(
+        dir.path(),
+        "turn1.wav",
+        "请问您还有其他咨询事项吗?",
+        &["--lead-ms", "500"],
+    );
+    let second = compose(
+        dir.path(),
+        "turn2.wav",
+        "不客气,感谢您的来电,再见!",
+        &["--lead-ms", "500"],
+    );
+    let o = grade(&[
+        "--scenario",
+        "end-call",
+        "--org",
+        "广利物业",
+        "--call",
+        "--save",
+        "--trainee",
+        "王芳",
+        "--started",
+        "2026-11-20T09:00:00+08:00",
+        "--data-dir",
+        s(&data),
+        "--json",
+        s(&first),
+        s(&second),
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("saved turn1.wav + turn2.wav as attempt"),
+        "{err}"
+    );
+    let printed = json(&o);
+    let store = Store::open(&data).unwrap();
+    let rows = store.list(&Query::default()).unwrap();
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    let row = &rows[0];
+    assert_eq!(row.trainee, "王芳");
+    assert_eq!(row.scenario, "end-call");
+    assert_eq!(row.started.to_rfc3339(), "2026-11-20T01:00:00.000Z");
+    assert_eq!(row.score, printed["score"].as_f64());
+    let a = store.load(&row.id).unwrap();
+    assert_eq!(a.meta.info.device, "file: turn1.wav + turn2.wav");
+    // The audio of both turns, end to end, as graded (16 kHz mono).
+    let len = |p: &Path| {
+        wav::read_wav_16k(p, std::time::Duration::from_secs(60))
+            .unwrap()
+            .len() as u64
+    };
+    assert_eq!(a.meta.audio.frames, len(&first) + len(&second));
+    assert_eq!(a.meta.audio.fmt.sample_rate, 16_000);
+    // The report as printed, each turn with its own audio facts; the transcript one turn a
+    // line, its token times in the saved recording's time.
+    let r: ringcoach::grading::Report = serde_json::from_value(printed.clone()).unwrap();
+    let saved: ringcoach::grading::Report =
+        serde_json::from_value(a.report.clone().unwrap()).unwrap();
+    assert_eq!(saved, r);
+    assert_eq!(r.turns.len(), 2);
+    assert!(r.turns.iter().all(|t| t.audio.is_some()));
+    let t = a.transcript.unwrap();
+    assert_eq!(t.text.lines().count(), 2, "{}", t.text);
+    let last = t.tokens().last().unwrap();
+    assert!(
+        last.start_ms * 16 >= len(&first),
+        "the second turn's tokens come after the first turn's audio"
+    );
+    // Review opens it like any attempt, turn by turn.
+    let rt = ringcoach::review::run::Runtime::new(
+        store,
+        ringcoach::scenario::Catalog::builtin().unwrap(),
+        Box::new(ringcoach::audio::playback::NullSink),
+        "wang",
+    );
+    let view = rt.open(&row.id).unwrap();
+    assert_eq!(view.turns.len(), 2);
+    assert!(view.turns[1].caller.is_some());
+    let check = Command::new(env!("CARGO_BIN_EXE_ringcoach"))
+        .args(["store", "check", "--verify-hashes", "--data-dir"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stdout)
+    );
+
+    // Without --call, each file is its own attempt; --save needs a trainee.
+    let o = grade(&[
+        "--scenario",
+        "end-call",
+        "--save",
+        "--trainee",
+        "李娜",
+        "--data-dir",
+        s(&data),
+        s(&first),
+        s(&second),
+    ]);
+    assert!(
+        o.status.code().is_some(),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let store = Store::open(&data).unwrap();
+    let q = Query {
+        trainee: Some("李娜".into()),
+        ..Query::default()
+    };
+    assert_eq!(store.list(&q).unwrap().len(), 2);
+    let o = grade(&["--scenario", "end-call", "--save", s(&first)]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--trainee"));
+}

@@ -12,8 +12,10 @@ use std::process::{Command, Output};
 use fixture::{make, redact, BIN};
 use ringcoach::store::Store;
 
+/// `ringcoach report` with times in UTC, whatever the machine's zone.
 fn report(data: &Path, args: &[&str]) -> Output {
     Command::new(BIN)
+        .env("TZ", "UTC")
         .arg("report")
         .arg("--data-dir")
         .arg(data)
@@ -86,7 +88,9 @@ fn exports_are_deterministic_and_match_their_snapshots() {
     assert!(!html.contains("<script"));
     assert!(!html.contains("src="));
     assert!(!html.contains("href="));
-    assert_eq!(html.matches("<svg").count(), 2);
+    // One plot (scores over time); the pass rates are a table, so no label is clipped.
+    assert_eq!(html.matches("<svg").count(), 1);
+    assert!(html.contains("<table class=\"rates\">"));
     assert!(html.contains("overruled by wang"));
     insta::assert_snapshot!("report_html", html);
     insta::assert_snapshot!("report_csv", read("r.csv"));
@@ -126,6 +130,7 @@ fn the_html_page_is_in_chinese_by_default() {
     let page = dir.path().join("r.html");
     // No --lang, and a config directory with no config in it: the default language.
     let o = Command::new(BIN)
+        .env("TZ", "UTC")
         .env("XDG_CONFIG_HOME", dir.path().join("config"))
         .args(["report", "--data-dir"])
         .arg(&data)
@@ -147,8 +152,9 @@ fn the_html_page_is_in_chinese_by_default() {
         " · 生成于 2026-11-27</p>",
         "<h2>历次得分</h2>",
         "<h2>各类别通过率</h2>",
-        "<th>开始时间(UTC)</th><th>情景</th>",
-        "organisation <span class=\"pass\">通过</span> <span class=\"muted\">(原判不确定,wang 推翻判定:录音清楚)</span>",
+        "时间为 UTC+00:00",
+        "<tr><td>报单位</td><td><span class=\"pass\">通过</span></td>",
+        "<span class=\"muted\">(原判不确定,wang 推翻判定:录音清楚)</span>",
         "练习,从旧到新(实心 = 通过)",
     ] {
         assert!(html.contains(want), "{want} not in\n{html}");
@@ -257,4 +263,262 @@ fn a_format_is_required_and_a_reversed_range_is_refused() {
         "{}",
         stderr(&o)
     );
+}
+
+#[test]
+fn one_date_syntax_everywhere_with_local_dates() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    make(&data);
+    let json = dir.path().join("r.json");
+    // An age, as store list --since takes it: li.na's attempts of the last week.
+    let week_ago = ringcoach::store::Timestamp::now().unix_ms() - 7 * 86_400_000;
+    let recent = [
+        "2026-11-20T09:00:00Z",
+        "2026-11-22T09:30:00Z",
+        "2026-11-24T14:00:00Z",
+    ]
+    .iter()
+    .filter(|t| ringcoach::store::Timestamp::parse(t).unwrap().unix_ms() >= week_ago)
+    .count();
+    let o = report(
+        &data,
+        &[
+            "--trainee",
+            "li.na",
+            "--from",
+            "7d",
+            "--json",
+            json.to_str().unwrap(),
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(v["attempts"].as_array().unwrap().len(), recent);
+    // A date is local: in Shanghai the 11-22 09:30 UTC attempt is on the 22nd, 17:30, and
+    // --to 2026-11-22 ends at local midnight.
+    let o = Command::new(BIN)
+        .env("TZ", "CST-8")
+        .args(["report", "--data-dir"])
+        .arg(&data)
+        .args([
+            "--trainee",
+            "li.na",
+            "--from",
+            "2026-11-22",
+            "--to",
+            "2026-11-22",
+            "--json",
+        ])
+        .arg(&json)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(v["from"], "2026-11-21T16:00:00.000Z");
+    assert_eq!(v["attempts"].as_array().unwrap().len(), 1);
+    // store list takes the same forms, and says what its flags mean.
+    let o = Command::new(BIN)
+        .env("TZ", "CST-8")
+        .args(["store", "list", "--since", "2026-11-22", "--data-dir"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(out.lines().count(), 3, "header and two attempts: {out}");
+    assert!(stderr(&o).contains("2 attempts in"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("FLAGS: ? needs review · R reviewed"),
+        "{}",
+        stderr(&o)
+    );
+    let o = Command::new(BIN)
+        .args(["store", "list", "--since", "last week", "--data-dir"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("7d"), "{}", stderr(&o));
+}
+
+#[test]
+fn the_csv_opens_in_excel_and_reads_as_a_trainer_reads_an_attempt() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    make(&data);
+    let store = Store::open(&data).unwrap();
+    // 刘芳: a two-turn call of another scenario with pickup time and audio facts, and an
+    // attempt interrupted while recording.
+    fixture::call_attempt(
+        &store,
+        "刘芳",
+        "end-call",
+        &["请问您还有其他咨询事项吗?", "不客气,感谢您的来电,再见!"],
+        "2026-11-25T09:00:00Z",
+    );
+    fixture::attempt(
+        &store,
+        "刘芳",
+        "answer-call",
+        "您好,广利物业,请问有什么可以帮您?",
+        "2026-11-24T09:00:00Z",
+        &fixture::tone(),
+    );
+    let mut rec = store
+        .begin(
+            ringcoach::store::AttemptInfo {
+                scenario: "answer-call".into(),
+                rubric_sha256: String::new(),
+                model: "m".into(),
+                trainee: "刘芳".into(),
+                device: "test".into(),
+                org: String::new(),
+                started: ringcoach::store::Timestamp::parse("2026-11-26T09:00:00Z").unwrap(),
+                sitting: None,
+            },
+            ringcoach::store::AudioFormat::SPEECH,
+        )
+        .unwrap();
+    rec.push_i16(&fixture::tone()).unwrap();
+    drop(rec);
+    drop(store);
+    Store::open(&data).unwrap();
+
+    let csv = dir.path().join("r.csv");
+    let o = report(
+        &data,
+        &["--trainee", "刘芳", "--csv", csv.to_str().unwrap()],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let bytes = std::fs::read(&csv).unwrap();
+    assert!(
+        bytes.starts_with(b"\xEF\xBB\xBF"),
+        "a UTF-8 BOM by default, for Excel"
+    );
+    let rows = fixture::parse_csv(std::str::from_utf8(&bytes[3..]).unwrap());
+    let head = &rows[0];
+    // Who and when, the result, the call's facts, the transcript, then the checks in the
+    // order the grader runs them (the opening first), not alphabetically.
+    assert_eq!(
+        &head[..20],
+        [
+            "attempt",
+            "trainee",
+            "started",
+            "time_zone",
+            "scenario",
+            "status",
+            "score",
+            "passed",
+            "needs_review",
+            "reviewed",
+            "reviewed_by",
+            "rings",
+            "pickup_s",
+            "first_words_s",
+            "speech_rate_cpm",
+            "duration_s",
+            "corrected",
+            "regraded",
+            "overrules",
+            "transcript"
+        ]
+    );
+    let checks: Vec<&str> = head[20..]
+        .iter()
+        .map(|h| h.trim_start_matches("check:"))
+        .collect();
+    assert_eq!(
+        &checks[..3],
+        ["rings", "late_apology", "greeting"],
+        "{checks:?}"
+    );
+    let pos = |id: &str| checks.iter().position(|c| *c == id).unwrap();
+    assert!(
+        pos("greeting") < pos("banned_phrase:wei") && pos("banned_phrase:wei") < pos("speech_rate")
+    );
+    assert!(pos("closing") < pos("speech_rate"), "{checks:?}");
+    let col = |name: &str| head.iter().position(|h| h == name).unwrap();
+    let by_started = |prefix: &str| {
+        rows.iter()
+            .find(|r| r[col("started")].starts_with(prefix))
+            .unwrap()
+    };
+    let call = by_started("2026-11-25");
+    assert_eq!(call[col("trainee")], "刘芳");
+    assert_eq!(call[col("rings")], "2");
+    assert_eq!(call[col("pickup_s")], "5.3");
+    assert_eq!(call[col("first_words_s")], "0.4");
+    assert_eq!(call[col("speech_rate_cpm")], "150");
+    assert_eq!(call[col("time_zone")], "UTC+00:00");
+    assert_eq!(
+        call[col("transcript")],
+        "请问您还有其他咨询事项吗?\n不客气,感谢您的来电,再见!"
+    );
+    // The end-call rubric has no greeting: blank. Its manner checks ran: a verdict.
+    assert_eq!(call[col("check:greeting")], "");
+    assert_eq!(call[col("check:speech_rate")], "pass");
+    // Graded from text: the manner checks ran and did not apply.
+    let text_only = by_started("2026-11-24");
+    assert_eq!(text_only[col("check:speech_rate")], "not_applicable");
+    assert_eq!(text_only[col("speech_rate_cpm")], "", "no value, no number");
+    assert_eq!(text_only[col("pickup_s")], "");
+    // Interrupted: no grade, so no score, pass or verdicts — blank, not "not_applicable".
+    let cut = by_started("2026-11-26");
+    assert_eq!(cut[col("status")], "interrupted");
+    for c in [
+        "score",
+        "passed",
+        "rings",
+        "check:greeting",
+        "check:speech_rate",
+    ] {
+        assert_eq!(cut[col(c)], "", "{c}");
+    }
+
+    let o = report(
+        &data,
+        &[
+            "--trainee",
+            "刘芳",
+            "--no-bom",
+            "--csv",
+            csv.to_str().unwrap(),
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(std::fs::read(&csv).unwrap().starts_with(b"attempt,"));
+}
+
+#[test]
+fn an_export_to_a_directory_that_does_not_exist_says_so_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    make(&data);
+    let target = dir.path().join("missing-dir/x.html");
+    let o = report(
+        &data,
+        &["--trainee", "li.na", "--html", target.to_str().unwrap()],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    let e = stderr(&o);
+    assert_eq!(e.lines().count(), 1, "{e}");
+    assert!(
+        e.contains("missing-dir") && e.contains("does not exist") && e.contains("mkdir -p"),
+        "{e}"
+    );
+    assert!(
+        !e.contains("data directory") && !e.contains("RINGCOACH_DATA_DIR"),
+        "{e}"
+    );
+    assert!(!dir.path().join("missing-dir").exists());
+    let o = report(
+        &data,
+        &["--trainee", "li.na", "--csv", dir.path().to_str().unwrap()],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("is a directory"), "{}", stderr(&o));
 }

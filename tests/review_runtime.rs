@@ -165,7 +165,7 @@ fn actions_on_an_interrupted_attempt_fail_with_a_message_and_write_nothing() {
     assert!(view.checks.is_empty() && view.score.is_none());
     let msgs = rt.effect(Effect::Correct {
         id: id.clone(),
-        text: "您好".into(),
+        turns: vec!["您好".into()],
     });
     let [Msg::Failed(e)] = &msgs[..] else {
         panic!("{msgs:?}")

@@ -504,3 +504,46 @@ fn cli_lists_checks_rebuilds_and_prunes() {
     assert_eq!(listed[0].id, rows[1].id);
     assert!(listed[0].reviewed);
 }
+
+/// `store check` says a recording is missing once, not once as unreadable and again as
+/// missing.
+#[test]
+fn a_missing_recording_is_one_problem() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = ringcoach::store::Store::open(dir.path()).unwrap();
+    let info = ringcoach::store::AttemptInfo {
+        scenario: "answer-call".into(),
+        rubric_sha256: String::new(),
+        model: "m".into(),
+        trainee: "li.na".into(),
+        device: "test".into(),
+        org: String::new(),
+        started: ringcoach::store::Timestamp::now(),
+        sitting: None,
+    };
+    let outcome = ringcoach::store::Outcome {
+        transcript: ringcoach::transcribe::Transcript::default(),
+        report: serde_json::json!({"checks": []}),
+        score: 50.0,
+        passed: false,
+        needs_review: false,
+        finished: ringcoach::store::Timestamp::now(),
+    };
+    let s = store
+        .save(
+            info,
+            ringcoach::store::AudioFormat::SPEECH,
+            &[0i16; 1600],
+            outcome,
+        )
+        .unwrap();
+    std::fs::remove_file(store.audio_path(&s.id)).unwrap();
+    let r = store.check(false, false).unwrap();
+    let about_audio: Vec<_> = r
+        .problems
+        .iter()
+        .filter(|p| p.path.ends_with("audio.wav"))
+        .collect();
+    assert_eq!(about_audio.len(), 1, "{:?}", r.problems);
+    assert_eq!(about_audio[0].what, "missing");
+}

@@ -3,7 +3,10 @@
 //! Exit 0 passed, 1 not passed, 2 usage or input error.
 //!
 //! WAV files are transcribed locally and graded with the same report, plus the transcript's
-//! token probabilities and the audio facts measured from the signal.
+//! token probabilities and the audio facts measured from the signal. With `--save --trainee
+//! NAME` each recording (or, with `--call`, each call) is also saved in the attempts store —
+//! audio, transcript, report and meta — so a trainer reviews calls recorded on a phone system
+//! like any attempt made at a desk.
 
 use std::io::{Read, Write};
 use std::path::PathBuf;
@@ -12,10 +15,12 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 
-use super::flags::{ModelFlags, OrgFlag, PromptsFlag};
-use crate::grading::{render_text, Call, Heard, Org, Pickup, Report};
+use super::flags::{DataDirFlag, ModelFlags, OrgFlag, PromptsFlag};
+use crate::audio::wav;
+use crate::grading::{render_text, Call, Heard, Org, Pickup, Report, Verdict};
 use crate::scenario::{Catalog, Scenario};
-use crate::transcribe::clip::hear_file;
+use crate::store::{AttemptInfo, AudioFormat, Outcome, Store, Timestamp};
+use crate::transcribe::clip::hear_samples;
 use crate::transcribe::{WhisperConfig, WhisperTranscriber};
 
 /// The largest reply accepted, in bytes: a call's reply, not a document.
@@ -29,6 +34,19 @@ pub struct Args {
     /// The WAV files are the trainee's turns of ONE call, in order: one report for the call.
     #[arg(long, requires = "wavs")]
     pub call: bool,
+    /// Also save each recording (each call, with --call) in the attempts store as an attempt
+    /// of --trainee: its audio (16 kHz mono, as graded), transcript, report and meta.
+    #[arg(long, requires_all = ["wavs", "trainee"])]
+    pub save: bool,
+    /// Whose recordings they are (with --save).
+    #[arg(long, value_name = "NAME", requires = "save")]
+    pub trainee: Option<String>,
+    /// When the call was made (with --save): an age (2h), a date or an RFC 3339 time
+    /// [default: the WAV file's modification time].
+    #[arg(long, value_name = "WHEN", requires = "save")]
+    pub started: Option<String>,
+    #[command(flatten)]
+    pub data_dir: DataDirFlag,
     #[command(flatten)]
     pub models: ModelFlags,
     /// Scenario id (see `ringcoach scenarios`).
@@ -108,41 +126,169 @@ impl Grader<'_> {
 /// The longest WAV accepted, as `transcribe` does.
 const MAX_WAV: Duration = Duration::from_secs(10 * 60);
 
+/// One recording as heard: the turn for the grader and the 16 kHz samples it was heard
+/// from (what `--save` keeps).
+struct Recording {
+    turn: Heard,
+    samples: Vec<f32>,
+}
+
+/// Where `--save` puts recordings, and whose they are.
+struct Saver {
+    store: Store,
+    trainee: String,
+    started: Option<Timestamp>,
+    model: String,
+}
+
+impl Saver {
+    fn open(args: &Args, model: &std::path::Path) -> anyhow::Result<Option<Saver>> {
+        if !args.save {
+            return Ok(None);
+        }
+        let trainee = args
+            .trainee
+            .as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .context("--save needs --trainee NAME: whose recordings these are")?
+            .to_string();
+        let started = args
+            .started
+            .as_deref()
+            .map(|s| {
+                crate::report::when::parse_when(s, Timestamp::now(), &jiff::tz::TimeZone::system())
+            })
+            .transpose()
+            .context("--started")?;
+        Ok(Some(Saver {
+            store: args.data_dir.open()?,
+            trainee,
+            started,
+            model: model
+                .file_name()
+                .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
+        }))
+    }
+
+    /// Saves one call (its recordings are its turns, in order) with its report, as practice
+    /// saves an attempt: the turns' audio end to end in one WAV, their transcripts one per
+    /// line with token times shifted to where each turn starts.
+    fn save(
+        &self,
+        files: &[&PathBuf],
+        recs: &[Recording],
+        report: &Report,
+    ) -> anyhow::Result<crate::store::AttemptId> {
+        let started = match self.started {
+            Some(t) => t,
+            None => std::fs::metadata(files[0])
+                .and_then(|m| m.modified())
+                .map(Timestamp::from_system_time)
+                .unwrap_or_else(|_| Timestamp::now()),
+        };
+        let names: Vec<String> = files
+            .iter()
+            .map(|p| {
+                p.file_name().map_or_else(
+                    || p.display().to_string(),
+                    |n| n.to_string_lossy().into_owned(),
+                )
+            })
+            .collect();
+        let info = AttemptInfo {
+            scenario: report.scenario.clone(),
+            rubric_sha256: report.rubric_sha256.clone(),
+            model: self.model.clone(),
+            trainee: self.trainee.clone(),
+            device: format!("file: {}", names.join(" + ")),
+            org: report.org.clone(),
+            started,
+            sitting: None,
+        };
+        let mut rec = self.store.begin(info, AudioFormat::SPEECH)?;
+        let mut starts = Vec::with_capacity(recs.len());
+        let mut at = 0usize;
+        for r in recs {
+            starts.push(at);
+            rec.push_f32(&r.samples)?;
+            at += r.samples.len();
+        }
+        let transcript =
+            crate::practice::run::merge_turns(recs.iter().map(|r| &r.turn.transcript), &starts);
+        let outcome = Outcome {
+            transcript,
+            report: serde_json::to_value(report).context("serialise the report")?,
+            score: f64::from(report.score),
+            passed: report.passed,
+            needs_review: report
+                .checks
+                .iter()
+                .any(|c| c.verdict == Verdict::Uncertain),
+            finished: Timestamp::now(),
+        };
+        let summary = self.store.finish(rec, outcome)?;
+        eprintln!(
+            "ringcoach: saved {} as attempt {} of {} in {}",
+            names.join(" + "),
+            summary.id,
+            self.trainee,
+            self.store.root().display()
+        );
+        Ok(summary.id)
+    }
+}
+
 /// Transcribes and grades WAV files: one report per file, or one for the call (`--call`).
 /// In a batch a file that cannot be read or heard is reported and the rest go on; the exit
-/// code says so (1). A single unreadable file is an input error (2).
+/// code says so (1). A single unreadable file is an input error (2). With `--save`, every
+/// graded recording (or call) is saved in the attempts store.
 fn grade_wavs(grader: &Grader, args: &Args) -> anyhow::Result<ExitCode> {
     let (model, vad) = args.models.resolve()?;
+    let saver = Saver::open(args, &model)?;
     crate::transcribe::whisper::route_logging();
     let mut whisper = WhisperTranscriber::new(WhisperConfig::new(model, Some(vad)))?;
-    let mut hear = |path: &PathBuf| -> anyhow::Result<Heard> {
-        let heard = hear_file(&mut whisper, path, MAX_WAV)
+    let mut hear = |path: &PathBuf| -> anyhow::Result<Recording> {
+        let (samples, format) = wav::read_wav_16k_with_format(path, MAX_WAV)
+            .with_context(|| format!("{}", path.display()))?;
+        let heard = hear_samples(&mut whisper, &samples, format)
             .with_context(|| format!("{}", path.display()))?;
         if heard.no_speech {
             eprintln!("ringcoach: no speech heard in {}", path.display());
         }
-        Ok(Heard {
-            transcript: heard.transcript,
-            facts: Some(heard.facts),
+        Ok(Recording {
+            turn: Heard {
+                transcript: heard.transcript,
+                facts: Some(heard.facts),
+            },
+            samples,
         })
     };
+    let grade = |files: &[&PathBuf], recs: Vec<Recording>| -> anyhow::Result<Report> {
+        let report = grader.grade(recs.iter().map(|r| r.turn.clone()).collect());
+        if let Some(s) = &saver {
+            s.save(files, &recs, &report)?;
+        }
+        Ok(report)
+    };
     if args.call {
-        let turns = args
+        let recs = args
             .wavs
             .iter()
             .map(&mut hear)
             .collect::<anyhow::Result<Vec<_>>>()?;
-        return emit(&grader.grade(turns), args.json);
+        let files: Vec<&PathBuf> = args.wavs.iter().collect();
+        return emit(&grade(&files, recs)?, args.json);
     }
     if args.wavs.len() == 1 {
-        let turn = hear(&args.wavs[0])?;
-        return emit(&grader.grade(vec![turn]), args.json);
+        let rec = hear(&args.wavs[0])?;
+        return emit(&grade(&[&args.wavs[0]], vec![rec])?, args.json);
     }
     let mut all_passed = true;
     let mut rows = Vec::new();
     let mut out = std::io::stdout().lock();
     for path in &args.wavs {
-        match hear(path).map(|turn| grader.grade(vec![turn])) {
+        match hear(path).and_then(|rec| grade(&[path], vec![rec])) {
             Ok(report) => {
                 all_passed &= report.passed;
                 if args.json {

@@ -1,13 +1,14 @@
 //! `ringcoach report`: one trainee's attempts exported as a self-contained HTML page with
-//! plots, CSV (per attempt, or per check with --checks) or JSON, written atomically.
+//! plots, CSV (per attempt, or per check with --checks) or JSON, written atomically. Times
+//! are local (TZ); CSV starts with a UTF-8 byte-order mark unless --no-bom says not to.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
 
-use super::flags::{DataDirFlag, LangFlags};
-use crate::report::{self, html};
+use super::flags::{DataDirFlag, LangFlags, PromptsFlag};
+use crate::report::{self, html, when};
 use crate::store::Timestamp;
 
 #[derive(Debug, clap::Args)]
@@ -16,18 +17,23 @@ pub struct Args {
     /// Whose attempts to report.
     #[arg(long, value_name = "NAME")]
     pub trainee: String,
-    /// Attempts started on or after this date (YYYY-MM-DD or RFC 3339).
-    #[arg(long, value_name = "DATE")]
+    /// Attempts started on or after this: an age (7d, 12h), a date (2026-11-01, local
+    /// midnight) or an RFC 3339 time — as `store list --since` and review's `d`.
+    #[arg(long, value_name = "WHEN")]
     pub from: Option<String>,
-    /// Attempts started up to this date (a bare date includes the whole day).
-    #[arg(long, value_name = "DATE")]
+    /// Attempts started up to this (same forms; a bare date includes the whole day).
+    #[arg(long, value_name = "WHEN")]
     pub to: Option<String>,
     /// Write an HTML page with plots (self-contained, printable).
     #[arg(long, value_name = "FILE")]
     pub html: Option<PathBuf>,
-    /// Write CSV, one row per attempt with one column per check.
+    /// Write CSV, one row per attempt with one column per check. It starts with a UTF-8
+    /// byte-order mark, so Excel shows Chinese names right (see --no-bom).
     #[arg(long, value_name = "FILE")]
     pub csv: Option<PathBuf>,
+    /// Leave the UTF-8 byte-order mark out of the CSV files (for tools that do not skip it).
+    #[arg(long)]
+    pub no_bom: bool,
     /// With --csv: also write one row per check to FILE (long format).
     #[arg(long, value_name = "FILE", requires = "csv")]
     pub checks: Option<PathBuf>,
@@ -40,8 +46,37 @@ pub struct Args {
     pub generated_at: Option<String>,
     #[command(flatten)]
     pub data_dir: DataDirFlag,
+    /// For the scenarios' titles and model answers (scenarios that are not built in).
+    #[command(flatten)]
+    pub prompts: PromptsFlag,
+    /// The language of the HTML page and of the check names and reasons in --checks.
     #[command(flatten)]
     pub lang: LangFlags,
+}
+
+/// Where an export goes must be a file in a directory that exists: said before anything is
+/// read, in words about that path (not about the data directory).
+fn check_target(flag: &str, path: &Path) -> anyhow::Result<()> {
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    if path.is_dir() {
+        anyhow::bail!(
+            "{flag} {}: that is a directory; give a file name, like {}",
+            path.display(),
+            path.join("report").display()
+        );
+    }
+    if !parent.is_dir() {
+        anyhow::bail!(
+            "{flag} {}: the directory {} does not exist; create it first (mkdir -p {}) or write somewhere else",
+            path.display(),
+            parent.display(),
+            parent.display()
+        );
+    }
+    Ok(())
 }
 
 fn write(
@@ -50,21 +85,29 @@ fn write(
 ) -> anyhow::Result<()> {
     let mut buf = Vec::new();
     render(&mut buf).with_context(|| format!("render {}", path.display()))?;
-    crate::store::fsio::write_atomic(path, &buf, true)?;
+    crate::store::fsio::write_atomic(path, &buf, true).map_err(|e| match e {
+        // The store's words are about the data directory; this is the user's file.
+        crate::store::StoreError::Io { err, .. } => anyhow::anyhow!(
+            "cannot write {}: {err}; check that its directory is writable and the disk has space",
+            path.display()
+        ),
+        e => e.into(),
+    })?;
     Ok(())
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let (now, tz) = (Timestamp::now(), jiff::tz::TimeZone::system());
     let from = args
         .from
         .as_deref()
-        .map(Timestamp::parse)
+        .map(|s| when::parse_when(s, now, &tz))
         .transpose()
         .context("--from")?;
     let to = args
         .to
         .as_deref()
-        .map(report::parse_to)
+        .map(|s| when::parse_until(s, now, &tz))
         .transpose()
         .context("--to")?;
     if let (Some(f), Some(t)) = (from, to) {
@@ -72,27 +115,44 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             anyhow::bail!("--to is not after --from: give the range oldest date first");
         }
     }
+    for (flag, p) in [
+        ("--html", &args.html),
+        ("--csv", &args.csv),
+        ("--checks", &args.checks),
+        ("--json", &args.json),
+    ] {
+        if let Some(p) = p {
+            check_target(flag, p)?;
+        }
+    }
+    let lang = args.lang.lang()?;
     let store = args.data_dir.open_existing()?;
     let mut r = report::gather(&store, &args.trainee, from, to)?;
     r.generated_at = args.generated_at;
+    report::with_scenarios(&mut r, &args.prompts.load()?);
+    let style = report::CsvStyle {
+        tz: tz.clone(),
+        lang,
+        bom: !args.no_bom,
+    };
     if let Some(p) = &args.html {
-        // Only an HTML page has words to translate; CSV and JSON keep their field names.
-        let s = report::strings::strings(args.lang.lang()?);
-        write(p, |w| html::write_html(&r, s, w))?;
+        // CSV and JSON keep their field names; the page is in the language asked for.
+        let s = report::strings::strings(lang);
+        write(p, |w| html::write_html(&r, s, &tz, w))?;
     }
     if let Some(p) = &args.csv {
-        write(p, |w| report::write_csv(&r, w))?;
+        write(p, |w| report::write_csv(&r, &style, w))?;
     }
     if let Some(p) = &args.checks {
-        write(p, |w| report::write_checks_csv(&r, w))?;
+        write(p, |w| report::write_checks_csv(&r, &style, w))?;
     }
     if let Some(p) = &args.json {
         write(p, |w| report::write_json(&r, w))?;
     }
-    eprintln!(
-        "ringcoach: report for {}: {} attempts",
-        r.trainee,
-        r.attempts.len()
-    );
+    let n = match r.attempts.len() {
+        1 => "1 attempt".to_string(),
+        n => format!("{n} attempts"),
+    };
+    eprintln!("ringcoach: report for {}: {n}", r.trainee);
     Ok(ExitCode::SUCCESS)
 }

@@ -82,7 +82,8 @@ pub struct ListArgs {
     pub scenario: Option<String>,
     #[arg(long)]
     pub org: Option<String>,
-    /// Started at or after: a date (2026-11-01), an RFC 3339 time, or an age (7d, 12h).
+    /// Started at or after: an age (7d, 12h), a date (2026-11-01, local midnight), or an
+    /// RFC 3339 time — the syntax of `report --from` and review's `d`.
     #[arg(long, value_name = "WHEN", value_parser = when_arg)]
     pub since: Option<Timestamp>,
     /// Started before: same forms as --since.
@@ -116,14 +117,8 @@ fn age_arg(s: &str) -> Result<std::time::Duration, String> {
 }
 
 fn when_arg(s: &str) -> Result<Timestamp, String> {
-    if let Ok(age) = parse_age(s) {
-        return Ok(Timestamp::now().minus(age));
-    }
-    Timestamp::parse(s).map_err(|_| {
-        format!(
-            "{s:?} is not a time: use a date like 2026-11-01, an RFC 3339 time, or an age like 7d"
-        )
-    })
+    crate::report::when::parse_when(s, Timestamp::now(), &jiff::tz::TimeZone::system())
+        .map_err(|e| e.to_string())
 }
 
 impl ListArgs {
@@ -151,6 +146,7 @@ impl ListArgs {
             descending: !self.asc,
             limit: self.limit,
             offset: 0,
+            ..Query::default()
         }
     }
 }
@@ -180,7 +176,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 writeln!(out)?;
             } else {
                 print_table(&mut out, &rows)?;
-                eprintln!("{} attempt(s) in {}", rows.len(), store.root().display());
+                let n = match rows.len() {
+                    1 => "1 attempt".to_string(),
+                    n => format!("{n} attempts"),
+                };
+                eprintln!("{n} in {}", store.root().display());
+                eprintln!("{FLAGS_LEGEND}");
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -248,6 +249,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
     }
 }
+
+/// What the FLAGS column says, printed under the table.
+pub const FLAGS_LEGEND: &str =
+    "FLAGS: ? needs review · R reviewed · O overruled · C transcript corrected · G re-graded";
 
 /// Flags column: `?` needs review, `R` reviewed, `O` overruled, `C` corrected, `G` re-graded.
 fn flags(s: &AttemptSummary) -> String {

@@ -70,6 +70,11 @@ pub enum Pickup {
     Rings(u32),
     /// This long after the first ring started; the ring cadence turns it into rings.
     AfterMs(u64),
+    /// After these rings, as the phone counted them, this long after the first ring started.
+    Counted {
+        rings: u32,
+        after_ms: u64,
+    },
 }
 
 /// One trainee turn as heard.
@@ -136,10 +141,14 @@ pub fn grade(sc: &Scenario, book: &Phrasebook, input: &GradeInput) -> Report {
         },
         checks: Vec::new(),
     };
-    let rings = match input.pickup {
-        Pickup::Unknown => None,
-        Pickup::Rings(n) => Some(n),
-        Pickup::AfterMs(ms) => Some(rings_for_pickup(ms, s.ring_on_ms, s.ring_off_ms)),
+    let (rings, pickup_ms) = match input.pickup {
+        Pickup::Unknown => (None, None),
+        Pickup::Rings(n) => (Some(n), None),
+        Pickup::AfterMs(ms) => (
+            Some(rings_for_pickup(ms, s.ring_on_ms, s.ring_off_ms)),
+            Some(ms),
+        ),
+        Pickup::Counted { rings, after_ms } => (Some(rings), Some(after_ms)),
     };
     let last = cx.turns.len() - 1;
 
@@ -198,6 +207,7 @@ pub fn grade(sc: &Scenario, book: &Phrasebook, input: &GradeInput) -> Report {
         uncertain_credit: Some(s.uncertain_credit),
         rubric_sha256: rubric_sha256(sc, book),
         rings,
+        pickup_ms,
         checks,
         turns,
     }

@@ -56,6 +56,58 @@ pub struct Check {
     pub critical: bool,
     pub evidence: Vec<Evidence>,
     pub message: Message,
+    /// What the check is called, for people (问好 / greeting). Absent in reports saved
+    /// before checks carried names: [`Check::display_name`] falls back to the built-in ones.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<Message>,
+}
+
+impl Check {
+    /// The check's name for people: its own, else the built-in name of its id, else (a
+    /// banned-phrase family or must-say item of an old report) its id after the family.
+    pub fn display_name(&self) -> Message {
+        if let Some(n) = &self.name {
+            return n.clone();
+        }
+        if let Some(n) = builtin_name(&self.id) {
+            return n;
+        }
+        let rest = self.id.split_once(':').map_or(self.id.as_str(), |(_, r)| r);
+        match self.category.as_str() {
+            "banned_phrase" => Message {
+                zh: format!("忌语 {rest}"),
+                en: format!("banned: {rest}"),
+            },
+            _ => Message {
+                zh: rest.to_string(),
+                en: rest.to_string(),
+            },
+        }
+    }
+}
+
+/// The names of the checks every rubric may run, in both languages.
+pub fn builtin_name(id: &str) -> Option<Message> {
+    let (zh, en) = match id {
+        "rings" => ("三声内接听", "picked up in time"),
+        "late_apology" => ("迟接致歉", "apology for a late pickup"),
+        "greeting" => ("问好", "greeting"),
+        "organisation" => ("报单位", "organisation named"),
+        "offer_help" => ("询问来意", "offer of help"),
+        "opening_order" => ("开场顺序", "opening in order"),
+        "politeness" => ("礼貌用语", "politeness words"),
+        "fillers" => ("口头禅", "fillers"),
+        "closing" => ("结束语", "closing"),
+        "first_words" => ("开口及时", "first words in time"),
+        "speech_rate" => ("语速", "speech rate"),
+        "loudness" => ("音量", "loudness"),
+        "clipping" => ("破音", "clipping"),
+        _ => return None,
+    };
+    Some(Message {
+        zh: zh.into(),
+        en: en.into(),
+    })
 }
 
 /// Where each trainee turn sits in `normalized`.
@@ -93,11 +145,30 @@ pub struct Report {
     pub rubric_sha256: String,
     /// Rings before pickup, when known.
     pub rings: Option<u32>,
+    /// Milliseconds from the first ring to pickup, when measured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pickup_ms: Option<u64>,
     pub checks: Vec<Check>,
     pub turns: Vec<TurnReport>,
 }
 
 impl Report {
+    /// When the phone was picked up, as the grader was told: to grade the call again alike.
+    pub fn pickup(&self) -> super::Pickup {
+        match (self.rings, self.pickup_ms) {
+            (Some(rings), Some(after_ms)) => super::Pickup::Counted { rings, after_ms },
+            (Some(n), None) => super::Pickup::Rings(n),
+            (None, Some(ms)) => super::Pickup::AfterMs(ms),
+            (None, None) => super::Pickup::Unknown,
+        }
+    }
+
+    /// From the first ring to the trainee's first words, when measured: the pickup time
+    /// plus the first turn's silence before speaking.
+    pub fn first_words_ms(&self) -> Option<u64> {
+        self.turns.first()?.audio.as_ref()?.first_words_ms
+    }
+
     /// The speech rate the grader judged: characters per minute of voiced time over the
     /// turns that were recorded. None for text-only grading.
     pub fn speech_rate_cpm(&self) -> Option<f64> {

@@ -174,12 +174,28 @@ pub fn feedback(report: &Report, pickup_ms: u64, first_turn: Option<&AudioFacts>
         });
     }
     if banned_ok > 0 {
+        // Beside a banned phrase that was said (or may have been), "none used" would
+        // contradict the row above it.
+        let said = report.checks.iter().any(|c| {
+            c.category == "banned_phrase" && matches!(c.verdict, Graded::Fail | Graded::Uncertain)
+        });
+        let (message_zh, message_en) = if said {
+            (
+                format!("未使用其他服务忌语(另检查了{banned_ok}类)"),
+                format!("no other banned phrase used ({banned_ok} other kinds checked)"),
+            )
+        } else {
+            (
+                format!("未使用服务忌语(检查了{banned_ok}类)"),
+                format!("no banned phrase used ({banned_ok} kinds checked)"),
+            )
+        };
         checks.push(CheckRow {
             category: "banned_phrase".into(),
             verdict: Verdict::Pass,
             critical: true,
-            message_zh: format!("未使用服务忌语(检查了{banned_ok}类)"),
-            message_en: format!("no banned phrase used ({banned_ok} kinds checked)"),
+            message_zh,
+            message_en,
         });
     }
     if !not_graded.is_empty() {

@@ -547,7 +547,10 @@ impl Runtime {
             .collect();
         let heard = grading::Call {
             turns,
-            pickup: Pickup::Rings(call.rings),
+            pickup: Pickup::Counted {
+                rings: call.rings,
+                after_ms: call.pickup_ms,
+            },
             org: self.org(call.index).clone(),
         };
         let scenario = &self.catalog.scenarios[call.scenario];

@@ -207,3 +207,38 @@ fn empty_catalog_never_opens_a_card() {
     assert_eq!(a.screen, Screen::Pick);
     assert_eq!(a.update(Msg::Key(Key::Down)), vec![]);
 }
+
+#[test]
+fn the_folded_banned_phrase_row_never_says_none_was_used_beside_one_that_was() {
+    use crate::grading::{Call, Heard, Org, Pickup};
+    let cat = crate::scenario::Catalog::builtin().unwrap();
+    let grade = |text: &str| {
+        let call = Call {
+            turns: vec![Heard::text(text)],
+            pickup: Pickup::Rings(1),
+            org: Org::given("广利物业"),
+        };
+        let report = call.grade(cat.get("answer-call").unwrap(), &cat.phrasebook);
+        model::feedback(&report, 0, None)
+    };
+    let folded = |fb: &Feedback| {
+        fb.checks
+            .iter()
+            .find(|c| c.category == "banned_phrase")
+            .cloned()
+            .unwrap()
+    };
+    let fb = grade("您好,广利物业,这个我不知道。");
+    assert!(
+        fb.checks
+            .iter()
+            .any(|c| c.category == "banned_phrase:dont-know" && c.verdict == Verdict::Fail),
+        "{:?}",
+        fb.checks
+    );
+    let row = folded(&fb);
+    assert!(row.message_en.starts_with("no other banned phrase used"), "{row:?}");
+    assert!(row.message_zh.starts_with("未使用其他服务忌语"), "{row:?}");
+    let row = folded(&grade("您好,广利物业,请问有什么可以帮您?"));
+    assert!(row.message_en.starts_with("no banned phrase used"), "{row:?}");
+}

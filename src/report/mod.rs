@@ -13,21 +13,24 @@
 
 pub mod html;
 pub mod strings;
+pub mod when;
 
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 
 use serde::Serialize;
 
-use crate::grading::{Decision, Report, Settled};
+use crate::grading::{Decision, Message, Report, Settled};
 use crate::store::decisions::{settle_audit, Decisions};
 use crate::store::{
-    Attempt, AttemptStatus, AttemptSummary, AuditEntry, Query, SortKey, Store, StoreError,
-    Timestamp,
+    Attempt, AttemptStatus, AttemptSummary, AuditAction, AuditEntry, Query, SortKey, Store,
+    StoreError, Timestamp,
 };
 
-/// Version of the JSON export; bumped when a field changes meaning.
-pub const JSON_FORMAT: u32 = 1;
+/// Version of the JSON export; bumped when a field changes meaning. 2: score, passed and
+/// needs_review are the settled ones (the trainers' decisions applied); checks carry their
+/// names and messages; attempts their pickup, first words, speech rate and reviewer.
+pub const JSON_FORMAT: u32 = 2;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
@@ -54,6 +57,10 @@ pub struct CheckRow {
     pub graded: String,
     pub critical: bool,
     pub weight: f64,
+    /// What the check is called, in both languages.
+    pub name: Message,
+    /// What the grader found: the reason for a failure, in both languages.
+    pub message: Message,
     /// Who overruled it and why, if an overrule counts.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub overruled_by: Option<String>,
@@ -84,14 +91,32 @@ pub struct AttemptRow {
     pub scenario: String,
     pub status: AttemptStatus,
     pub duration_ms: u64,
+    /// The settled score and pass: the machine's report with the trainers' decisions.
     pub score: Option<f64>,
     pub passed: Option<bool>,
     pub needs_review: bool,
     pub reviewed: bool,
+    /// The trainer whose "reviewed" mark stands, and when it was made.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reviewed_by: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reviewed_at: Option<Timestamp>,
     pub corrected: bool,
     pub regraded: bool,
     pub overrules: u32,
+    /// The organisation the opening had to name.
+    pub org: String,
+    /// Rings before pickup, and milliseconds from the first ring to pickup, when known.
+    pub rings: Option<u32>,
+    pub pickup_ms: Option<u64>,
+    /// From pickup to the first words of the first turn, when measured.
+    pub first_words_ms: Option<u64>,
+    /// Characters per minute of voiced time, when graded from audio.
+    pub speech_rate_cpm: Option<f64>,
+    /// The whole transcript as heard or corrected.
     pub transcript: String,
+    /// The trainee's turns, one each.
+    pub turns: Vec<String>,
     pub checks: Vec<CheckRow>,
 }
 
@@ -129,6 +154,39 @@ pub struct TraineeReport {
     pub attempts: Vec<AttemptRow>,
     /// By name.
     pub categories: Vec<CategoryStat>,
+    /// A model answer per scenario (its first), `{org}` left in: what a good reply sounds
+    /// like, beside the trainee's. Filled from the scenarios by [`with_scenarios`].
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub model_answers: BTreeMap<String, Vec<String>>,
+    /// The scenarios' titles, in both languages.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub scenario_titles: BTreeMap<String, Message>,
+}
+
+/// Adds the title and first model answer of each scenario the report's attempts are of
+/// (a scenario the catalog no longer has is shown by its id, without a model answer).
+pub fn with_scenarios(r: &mut TraineeReport, catalog: &crate::scenario::Catalog) {
+    for a in &r.attempts {
+        if r.scenario_titles.contains_key(&a.scenario) {
+            continue;
+        }
+        let Ok(sc) = catalog.get(&a.scenario) else {
+            continue;
+        };
+        r.scenario_titles.insert(
+            a.scenario.clone(),
+            Message {
+                zh: sc.title.zh.clone(),
+                en: sc.title.en.clone(),
+            },
+        );
+        if let Some(answer) = sc.model_answers.get_ref().first() {
+            let turns: Vec<String> = crate::scenario::phrases(&answer.turns)
+                .map(str::to_string)
+                .collect();
+            r.model_answers.insert(a.scenario.clone(), turns);
+        }
+    }
 }
 
 impl TraineeReport {
@@ -219,6 +277,8 @@ impl Effective {
                     graded: s.machine.to_string(),
                     critical: c.critical,
                     weight: c.weight,
+                    name: c.display_name(),
+                    message: c.message.clone(),
                     overruled_by: counts.map(|e| e.trainer.clone()),
                     overrule_note: counts.map(|e| e.note.clone()),
                     no_longer_matches: stale,
@@ -242,38 +302,58 @@ pub fn effective_checks(report: &Report, audit: &[AuditEntry]) -> Vec<CheckRow> 
 /// One attempt's row: its summary plus its report's checks (loaded from the files), with
 /// the score, pass and need for review the decisions settle.
 pub fn attempt_row(store: &Store, s: &AttemptSummary) -> Result<AttemptRow, ReportError> {
-    let (mut score, mut passed, mut needs_review) = (s.score, s.passed, s.needs_review);
-    let checks = match s.status {
-        AttemptStatus::Interrupted => Vec::new(),
-        AttemptStatus::Finished => {
-            let a = store.load(&s.id)?;
-            match Effective::of(&a)? {
-                Some(e) => {
-                    score = Some(f64::from(e.settled.score));
-                    passed = Some(e.settled.passed);
-                    needs_review = e.settled.needs_review;
-                    e.checks(&a.audit)
-                }
-                None => Vec::new(),
-            }
-        }
-    };
-    Ok(AttemptRow {
+    let a = store.load(&s.id)?;
+    let mut row = AttemptRow {
         id: s.id.to_string(),
         started: s.started,
         scenario: s.scenario.clone(),
         status: s.status,
         duration_ms: s.duration_ms,
-        score,
-        passed,
-        needs_review,
+        score: s.score,
+        passed: s.passed,
+        needs_review: s.needs_review,
         reviewed: s.reviewed,
+        reviewed_by: None,
+        reviewed_at: None,
         corrected: s.corrected,
         regraded: s.regraded,
         overrules: s.overrules,
+        org: s.org.clone(),
+        rings: None,
+        pickup_ms: None,
+        first_words_ms: None,
+        speech_rate_cpm: None,
         transcript: s.text.clone(),
-        checks,
-    })
+        turns: Vec::new(),
+        checks: Vec::new(),
+    };
+    if crate::store::decisions::reviewed(&a.audit) {
+        if let Some(e) = a
+            .audit
+            .iter()
+            .rev()
+            .find(|e| matches!(e.action, AuditAction::Reviewed))
+        {
+            row.reviewed_by = Some(e.trainer.clone());
+            row.reviewed_at = Some(e.time);
+        }
+    }
+    if s.status == AttemptStatus::Finished {
+        if let Some(e) = Effective::of(&a)? {
+            row.score = Some(f64::from(e.settled.score));
+            row.passed = Some(e.settled.passed);
+            row.needs_review = e.settled.needs_review;
+            row.checks = e.checks(&a.audit);
+            let r = &e.report;
+            row.org = r.org.clone();
+            row.rings = r.rings;
+            row.pickup_ms = r.pickup_ms;
+            row.first_words_ms = r.first_words_ms();
+            row.speech_rate_cpm = r.speech_rate_cpm();
+            row.turns = r.turns.iter().map(|t| t.transcript.clone()).collect();
+        }
+    }
+    Ok(row)
 }
 
 /// Pass/fail/uncertain counts per category over `attempts`, by category name.
@@ -352,16 +432,8 @@ pub fn gather(
         generated_at: None,
         categories: category_stats(&attempts),
         attempts,
-    })
-}
-
-/// `--to 2026-11-30` means "up to the end of that day"; a full time is taken as given.
-pub fn parse_to(s: &str) -> Result<Timestamp, StoreError> {
-    let t = Timestamp::parse(s)?;
-    Ok(if s.trim().len() == 10 {
-        Timestamp::from_unix_ms(t.unix_ms() + 86_400_000)
-    } else {
-        t
+        model_answers: BTreeMap::new(),
+        scenario_titles: BTreeMap::new(),
     })
 }
 
@@ -393,27 +465,75 @@ fn row(out: &mut impl Write, cells: &[String]) -> io::Result<()> {
     out.write_all(b"\r\n")
 }
 
-/// One row per attempt; then one column per check id seen in any attempt (sorted), holding
-/// that attempt's effective verdict (empty when the attempt had no such check).
-pub fn write_csv(r: &TraineeReport, out: &mut impl Write) -> io::Result<()> {
-    let mut ids: Vec<&str> = r
-        .attempts
-        .iter()
-        .flat_map(|a| a.checks.iter().map(|c| c.id.as_str()))
-        .collect();
-    ids.sort_unstable();
-    ids.dedup();
+/// How a CSV is written: the zone its times are in, the language of check names and
+/// reasons, and whether it starts with a UTF-8 byte-order mark.
+#[derive(Debug, Clone)]
+pub struct CsvStyle {
+    pub tz: jiff::tz::TimeZone,
+    pub lang: crate::config::Lang,
+    /// On by default: Excel reads a CSV without it in the system's code page, which on a
+    /// Chinese Windows turns 刘芳 into 鍒樿姵. Other tools skip it or read it as a BOM.
+    pub bom: bool,
+}
+
+fn bom(style: &CsvStyle, out: &mut impl Write) -> io::Result<()> {
+    if style.bom {
+        out.write_all("\u{feff}".as_bytes())?;
+    }
+    Ok(())
+}
+
+fn secs(ms: Option<u64>) -> String {
+    ms.map(|ms| format!("{:.1}", ms as f64 / 1000.0))
+        .unwrap_or_default()
+}
+
+/// The check ids of the report's attempts in the order the grader runs them (the opening,
+/// what is said throughout, the closing, must-say items, the manner of speaking), as a
+/// trainer reads an attempt; ids only some scenarios have come where they first appear.
+fn check_order(r: &TraineeReport) -> Vec<&str> {
+    let mut ids: Vec<&str> = Vec::new();
+    for a in &r.attempts {
+        let mut at = 0;
+        for c in &a.checks {
+            match ids.iter().position(|i| *i == c.id) {
+                Some(p) => at = p + 1,
+                None => {
+                    ids.insert(at, &c.id);
+                    at += 1;
+                }
+            }
+        }
+    }
+    ids
+}
+
+/// One row per attempt, its columns in the order a trainer reads an attempt: who and when,
+/// the result (settled, after the trainers' decisions) and whether a trainer has looked,
+/// how the call went (rings, seconds to pickup and to the first words, speech rate), the
+/// transcript, then one column per check holding its verdict. A cell is blank when there is
+/// no value (an interrupted attempt has no score; an attempt of another scenario has no such
+/// check); `not_applicable` means the check ran and did not apply.
+pub fn write_csv(r: &TraineeReport, style: &CsvStyle, out: &mut impl Write) -> io::Result<()> {
+    bom(style, out)?;
+    let ids = check_order(r);
     let mut head: Vec<String> = [
         "attempt",
         "trainee",
         "started",
+        "time_zone",
         "scenario",
         "status",
-        "duration_ms",
         "score",
         "passed",
         "needs_review",
         "reviewed",
+        "reviewed_by",
+        "rings",
+        "pickup_s",
+        "first_words_s",
+        "speech_rate_cpm",
+        "duration_s",
         "corrected",
         "regraded",
         "overrules",
@@ -428,18 +548,30 @@ pub fn write_csv(r: &TraineeReport, out: &mut impl Write) -> io::Result<()> {
         let mut cells = vec![
             a.id.clone(),
             r.trainee.clone(),
-            a.started.to_rfc3339(),
+            when::minute(a.started, &style.tz),
+            when::offset_label(a.started, &style.tz),
             a.scenario.clone(),
             a.status.as_str().to_string(),
-            a.duration_ms.to_string(),
             score_text(a.score),
             opt(a.passed),
             a.needs_review.to_string(),
             a.reviewed.to_string(),
+            a.reviewed_by.clone().unwrap_or_default(),
+            opt(a.rings),
+            secs(a.pickup_ms),
+            secs(a.first_words_ms),
+            a.speech_rate_cpm
+                .map(|c| format!("{c:.0}"))
+                .unwrap_or_default(),
+            secs(Some(a.duration_ms)),
             a.corrected.to_string(),
             a.regraded.to_string(),
             a.overrules.to_string(),
-            a.transcript.clone(),
+            if a.turns.is_empty() {
+                a.transcript.clone()
+            } else {
+                a.turns.join("\n")
+            },
         ];
         for id in &ids {
             cells.push(
@@ -455,25 +587,38 @@ pub fn write_csv(r: &TraineeReport, out: &mut impl Write) -> io::Result<()> {
     Ok(())
 }
 
-/// Long format: one row per check of every attempt (`--checks`).
-pub fn write_checks_csv(r: &TraineeReport, out: &mut impl Write) -> io::Result<()> {
+/// Long format: one row per check of every attempt (`--checks`), with its name and the
+/// grader's reason in the report's language.
+pub fn write_checks_csv(
+    r: &TraineeReport,
+    style: &CsvStyle,
+    out: &mut impl Write,
+) -> io::Result<()> {
+    bom(style, out)?;
     row(
         out,
         &[
             "attempt",
             "trainee",
             "started",
+            "time_zone",
             "scenario",
             "check",
+            "name",
             "category",
             "verdict",
             "graded",
             "critical",
+            "reason",
             "overruled_by",
             "overrule_note",
         ]
         .map(String::from),
     )?;
+    let pick = |m: &Message| match style.lang {
+        crate::config::Lang::Zh => m.zh.clone(),
+        crate::config::Lang::En => m.en.clone(),
+    };
     for a in &r.attempts {
         for c in &a.checks {
             row(
@@ -481,13 +626,16 @@ pub fn write_checks_csv(r: &TraineeReport, out: &mut impl Write) -> io::Result<(
                 &[
                     a.id.clone(),
                     r.trainee.clone(),
-                    a.started.to_rfc3339(),
+                    when::minute(a.started, &style.tz),
+                    when::offset_label(a.started, &style.tz),
                     a.scenario.clone(),
                     c.id.clone(),
+                    pick(&c.name),
                     c.category.clone(),
                     c.verdict.clone(),
                     c.graded.clone(),
                     c.critical.to_string(),
+                    pick(&c.message),
                     c.overruled_by.clone().unwrap_or_default(),
                     c.overrule_note.clone().unwrap_or_default(),
                 ],

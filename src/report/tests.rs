@@ -16,6 +16,7 @@ fn check(id: &str, category: &str, verdict: Verdict) -> Check {
             zh: String::new(),
             en: String::new(),
         },
+        name: None,
     }
 }
 
@@ -32,6 +33,7 @@ fn report(checks: Vec<Check>) -> Report {
         uncertain_credit: Some(0.5),
         rubric_sha256: String::new(),
         rings: Some(1),
+        pickup_ms: None,
         checks,
         turns: vec![],
     }
@@ -82,10 +84,18 @@ fn row(checks: Vec<(&str, &str)>) -> AttemptRow {
         passed: Some(false),
         needs_review: false,
         reviewed: false,
+        reviewed_by: None,
+        reviewed_at: None,
         corrected: false,
         regraded: false,
         overrules: 0,
+        org: String::new(),
+        rings: None,
+        pickup_ms: None,
+        first_words_ms: None,
+        speech_rate_cpm: None,
         transcript: String::new(),
+        turns: vec![],
         checks: checks
             .into_iter()
             .map(|(cat, v)| CheckRow {
@@ -95,6 +105,14 @@ fn row(checks: Vec<(&str, &str)>) -> AttemptRow {
                 graded: v.into(),
                 critical: false,
                 weight: 1.0,
+                name: Message {
+                    zh: cat.into(),
+                    en: cat.into(),
+                },
+                message: Message {
+                    zh: String::new(),
+                    en: String::new(),
+                },
                 overruled_by: None,
                 overrule_note: None,
                 no_longer_matches: None,
@@ -134,6 +152,8 @@ fn categories_count_verdicts_leave_out_not_applicable_and_sort_weakest_first() {
         generated_at: None,
         attempts,
         categories: stats,
+        model_answers: Default::default(),
+        scenario_titles: Default::default(),
     };
     let weakest: Vec<&str> = r.weakest().iter().map(|c| c.category.as_str()).collect();
     assert_eq!(weakest, ["closing", "opening", "manner"]);
@@ -150,9 +170,34 @@ fn csv_fields_are_quoted_only_when_needed() {
 
 #[test]
 fn a_bare_to_date_includes_that_whole_day() {
-    let to = parse_to("2026-11-30").unwrap();
+    let utc = jiff::tz::TimeZone::UTC;
+    let now = Timestamp::now();
+    let to = when::parse_until("2026-11-30", now, &utc).unwrap();
     assert_eq!(to, Timestamp::parse("2026-12-01").unwrap());
-    let exact = parse_to("2026-11-30T12:00:00Z").unwrap();
+    let exact = when::parse_until("2026-11-30T12:00:00Z", now, &utc).unwrap();
     assert_eq!(exact, Timestamp::parse("2026-11-30T12:00:00Z").unwrap());
-    assert!(parse_to("yesterday").is_err());
+    assert!(when::parse_until("yesterday", now, &utc).is_err());
+}
+
+#[test]
+fn a_decision_that_is_the_graders_verdict_reads_as_confirmed_not_overruled() {
+    // After a re-grade the trainer drops an overrule that no longer matches: the decision
+    // logged takes the re-graded verdict, so "was pass, overruled" would be false.
+    let mut a = row(vec![("greeting", "pass"), ("org_name", "fail")]);
+    a.checks[0].overruled_by = Some("wang".into());
+    a.checks[0].overrule_note = Some("dropped".into());
+    a.checks[1].graded = "pass".into();
+    a.checks[1].overruled_by = Some("wang".into());
+    a.checks[1].overrule_note = Some("wrong name".into());
+    let en = crate::config::Lang::En;
+    let html = super::html::checks_table(&a, strings::strings(en), en);
+    assert!(html.contains("(confirmed by wang: dropped)"), "{html}");
+    assert!(
+        html.contains("(was pass, overruled by wang: wrong name)"),
+        "{html}"
+    );
+    assert!(
+        !html.contains("was pass, overruled by wang: dropped"),
+        "{html}"
+    );
 }

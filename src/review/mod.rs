@@ -18,48 +18,50 @@ mod snapshots;
 mod tests;
 
 pub use keys::Key;
-pub use model::{AttemptView, CheckView, ProgressView};
+pub use model::{AttemptView, CheckRow, CheckView, Fold, Open, ProgressView};
 pub use strings::{strings, Strings};
 
+use jiff::tz::TimeZone;
+
 use crate::config::Lang;
+use crate::report::when::parse_when;
 use crate::store::{AttemptId, AttemptSummary, Query, SortKey, Timestamp, Verdict};
 
 /// The most attempts the queue lists at once; beyond that the trainer narrows the filters
 /// (a screen of 10,000 rows helps nobody, and listing them costs every redraw).
 pub const QUEUE_LIMIT: usize = 1000;
 
-/// The queue's filters; each maps onto one field of the store's [`Query`].
+/// The queue's filters; each maps onto one field of the store's [`Query`]. Names match
+/// by prefix in any case (`t wang` finds Wang.Fang), the search by sound (广利物业 finds
+/// 广立物业, as the grader hears it).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Filter {
     pub trainee: Option<String>,
     pub scenario: Option<String>,
-    /// Started on or after this date (as typed: YYYY-MM-DD or RFC 3339).
-    pub since: Option<String>,
+    /// Started on or after this time: as typed (`7d`, `2026-11-20`, RFC 3339), and the
+    /// moment it meant when it was typed.
+    pub since: Option<(String, Timestamp)>,
     pub verdict: Option<Verdict>,
     /// Only attempts with an uncertain check.
     pub needs_review: bool,
     /// Only attempts no trainer has marked reviewed.
     pub unreviewed: bool,
     pub sort: SortKey,
-    /// Substring of the transcript.
+    /// Said in the transcript: found by sound.
     pub text: Option<String>,
 }
 
 impl Filter {
-    /// The store query; an unreadable date is an error message for the status line.
+    /// The store query.
     pub fn query(&self) -> Result<Query, String> {
-        let since = match &self.since {
-            None => None,
-            Some(s) => Some(Timestamp::parse(s).map_err(|e| e.to_string())?),
-        };
         Ok(Query {
-            trainee: self.trainee.clone(),
-            scenario: self.scenario.clone(),
-            since,
+            trainee_prefix: self.trainee.clone(),
+            scenario_prefix: self.scenario.clone(),
+            since: self.since.as_ref().map(|(_, t)| *t),
             verdict: self.verdict,
             needs_review: self.needs_review.then_some(true),
             reviewed: self.unreviewed.then_some(false),
-            text: self.text.clone(),
+            sounds_like: self.text.clone(),
             sort: self.sort,
             // Newest first by time, best first by score, A→Z by name.
             descending: matches!(self.sort, SortKey::Started | SortKey::Score),
@@ -146,7 +148,12 @@ pub enum Input {
         verdict: String,
         line: Line,
     },
-    Transcript(Line),
+    /// Correcting the transcript turn by turn: one line per trainee turn, `turn` being
+    /// edited (Tab and ↑↓ move between turns).
+    Transcript {
+        turn: usize,
+        lines: Vec<Line>,
+    },
     /// Asking about check `check` (an index), whose overrule no longer matches the
     /// re-graded report: keep it (overrule again) or drop it (take the re-graded verdict).
     Stale {
@@ -199,11 +206,18 @@ pub enum Done {
         score: u32,
     },
     Reviewed,
+    Unreviewed,
 }
 
 impl Done {
     pub fn text(&self, s: &Strings) -> String {
         match self {
+            // Dropping an overrule a re-grade no longer matches takes the re-graded verdict.
+            Done::Overruled {
+                check,
+                original,
+                verdict,
+            } if original == verdict => (s.audit_kept_regraded)(check, s.verdict(verdict)),
             Done::Overruled {
                 check,
                 original,
@@ -211,6 +225,7 @@ impl Done {
             } => (s.done_overruled)(check, s.verdict(original), s.verdict(verdict)),
             Done::Corrected { score } => (s.done_corrected)(*score),
             Done::Reviewed => s.done_reviewed.to_string(),
+            Done::Unreviewed => s.done_unreviewed.to_string(),
         }
     }
 }
@@ -232,14 +247,16 @@ pub enum Effect {
         verdict: String,
         note: String,
     },
-    /// Save the corrected transcript, re-grade it, reopen.
+    /// Save the corrected transcript (one text per trainee turn), re-grade it, reopen.
     Correct {
         id: AttemptId,
-        text: String,
+        turns: Vec<String>,
     },
     MarkReviewed(AttemptId),
     /// List what is open in the certification sittings.
     ListSettle,
+    /// Take the "reviewed" mark back.
+    UnmarkReviewed(AttemptId),
     Quit,
 }
 
@@ -253,8 +270,16 @@ pub struct Review {
     pub selected: usize,
     pub filter: Filter,
     pub input: Option<Input>,
-    /// Selected check on the attempt screen.
-    pub check: usize,
+    /// Selected row of the checks list on the attempt screen ([`AttemptView::rows`]).
+    pub row: usize,
+    /// Which folded rows of the checks list are open (Enter on the row).
+    pub open: Open,
+    /// How many audit-log lines the view is scrolled up from the newest (PgUp/PgDn).
+    pub audit_scroll: usize,
+    /// The attempt the progress screen was opened from, to go back to.
+    pub progress_from: Option<AttemptId>,
+    /// First category row shown on the progress screen (↑↓ scroll).
+    pub progress_scroll: usize,
     /// Playback position (ms into the recording) while playing.
     pub playing: Option<u64>,
     pub status: Option<String>,
@@ -275,6 +300,8 @@ pub struct Review {
     pub from_settle: bool,
     /// The check to select when the attempt being opened arrives.
     pub pending_check: Option<String>,
+    /// The zone times are shown in (and dates typed in): `TZ`, else the system's.
+    pub tz: TimeZone,
 }
 
 impl Review {
@@ -285,7 +312,11 @@ impl Review {
             selected: 0,
             filter: Filter::default(),
             input: None,
-            check: 0,
+            row: 0,
+            open: Open::default(),
+            audit_scroll: 0,
+            progress_from: None,
+            progress_scroll: 0,
             playing: None,
             status: None,
             trainer: trainer.to_string(),
@@ -297,6 +328,7 @@ impl Review {
             settle_selected: 0,
             from_settle: false,
             pending_check: None,
+            tz: TimeZone::system(),
         }
     }
 
@@ -345,13 +377,7 @@ impl Review {
                 match self.screen {
                     Screen::Queue => self.queue_key(k),
                     Screen::Attempt(_) => self.attempt_key(k),
-                    Screen::Progress(_) => match k {
-                        Key::Esc | Key::Char('q') => {
-                            self.screen = Screen::Queue;
-                            self.relist()
-                        }
-                        _ => vec![],
-                    },
+                    Screen::Progress(_) => self.progress_key(k),
                     Screen::Settle(_) => self.settle_key(k),
                 }
             }
@@ -361,25 +387,40 @@ impl Review {
                 vec![]
             }
             Msg::Opened(a) => {
-                // Reopening the same attempt (after an action) keeps the selected check.
+                // Reopening the same attempt (after an action) keeps the selected check;
+                // a new one starts on the first check that wants attention.
+                let kept = match self.attempt() {
+                    Some(cur) if cur.id == a.id => {
+                        self.selected_check().map(|k| cur.checks[k].id.clone())
+                    }
+                    _ => None,
+                };
                 let same = self.attempt().is_some_and(|cur| cur.id == a.id);
                 if !same {
-                    self.check = 0;
                     self.deferred = None;
+                    self.open = Open::default();
+                    self.audit_scroll = 0;
                 }
                 // Opened from the certification queue: on the item's check.
-                if let Some(id) = self.pending_check.take() {
-                    if let Some(k) = a.checks.iter().position(|c| c.id == id) {
-                        self.check = k;
-                    }
-                }
-                self.check = self.check.min(a.checks.len().saturating_sub(1));
+                let want = self.pending_check.take().or(kept);
+                let rows = a.rows(self.open);
+                self.row = match want {
+                    Some(id) => rows
+                        .iter()
+                        .position(|r| matches!(r, CheckRow::Check(i) if a.checks[*i].id == id))
+                        .unwrap_or(if same { self.row } else { a.first_row(&rows) }),
+                    None if same => self.row,
+                    None => a.first_row(&rows),
+                };
+                self.row = self.row.min(rows.len().saturating_sub(1));
                 // An overrule that no longer matches a re-grade is a question for the
                 // trainer: ask it now, on its check.
                 let stale = a.checks.iter().position(|c| c.no_longer_matches.is_some());
                 if let Some(k) = stale {
                     if self.input.is_none() && self.deferred.as_ref() != Some(&a.id) {
-                        self.check = k;
+                        if let Some(r) = rows.iter().position(|r| *r == CheckRow::Check(k)) {
+                            self.row = r;
+                        }
                         self.input = Some(Input::Stale { check: k });
                     }
                 }
@@ -387,6 +428,7 @@ impl Review {
                 vec![]
             }
             Msg::Progress(p) => {
+                self.progress_scroll = 0;
                 self.screen = Screen::Progress(p);
                 vec![]
             }
@@ -410,6 +452,22 @@ impl Review {
                 vec![]
             }
             Msg::Done(d) => {
+                // Checks by their names, in the screen's language.
+                let d = match d {
+                    Done::Overruled {
+                        check,
+                        original,
+                        verdict,
+                    } => Done::Overruled {
+                        check: self
+                            .attempt()
+                            .and_then(|a| a.checks.iter().find(|c| c.id == check))
+                            .map_or(check.clone(), |c| c.name(self.lang).to_string()),
+                        original,
+                        verdict,
+                    },
+                    d => d,
+                };
                 self.status = Some(d.text(self.s()));
                 vec![]
             }
@@ -432,6 +490,14 @@ impl Review {
                 if self.selected + 1 < self.rows.len() {
                     self.selected += 1;
                 }
+                return vec![];
+            }
+            Key::Home => {
+                self.selected = 0;
+                return vec![];
+            }
+            Key::End => {
+                self.selected = self.rows.len().saturating_sub(1);
                 return vec![];
             }
             Key::Enter => {
@@ -466,6 +532,7 @@ impl Review {
             Key::Char('x') => *f = Filter::default(),
             Key::Char('c') => return vec![Effect::ListSettle],
             Key::Char('g') => {
+                self.progress_from = None;
                 let who = f
                     .trainee
                     .clone()
@@ -484,7 +551,7 @@ impl Review {
             Field::Search => &f.text,
             Field::Trainee => &f.trainee,
             Field::Scenario => &f.scenario,
-            Field::Since => &f.since,
+            Field::Since => &f.since.as_ref().map(|(typed, _)| typed.clone()),
         };
         self.input = Some(Input::Filter(
             field,
@@ -493,18 +560,67 @@ impl Review {
         vec![]
     }
 
+    /// The check of the selected row, if it is a check (not the folded banned phrases).
+    pub fn selected_check(&self) -> Option<usize> {
+        let a = self.attempt()?;
+        match a.rows(self.open).get(self.row)? {
+            CheckRow::Check(i) => Some(*i),
+            CheckRow::Folded { .. } => None,
+        }
+    }
+
+    /// The progress screen: ↑↓ scroll the categories, q goes back where it came from.
+    fn progress_key(&mut self, k: Key) -> Vec<Effect> {
+        match k {
+            Key::Up | Key::Char('k') => {
+                self.progress_scroll = self.progress_scroll.saturating_sub(1);
+                vec![]
+            }
+            Key::Down | Key::Char('j') => {
+                let n = match &self.screen {
+                    Screen::Progress(p) => p.categories.len(),
+                    _ => 0,
+                };
+                if self.progress_scroll + 1 < n {
+                    self.progress_scroll += 1;
+                }
+                vec![]
+            }
+            Key::Esc | Key::Char('q') => match self.progress_from.take() {
+                Some(id) => vec![Effect::Open(id)],
+                None => {
+                    self.screen = Screen::Queue;
+                    self.relist()
+                }
+            },
+            _ => vec![],
+        }
+    }
+
     fn attempt_key(&mut self, k: Key) -> Vec<Effect> {
         if matches!(k, Key::Char('o' | 'e' | 'm')) {
             self.status = None;
         }
+        let selected = self.selected_check();
         let Some(a) = self.attempt() else {
             return vec![];
         };
         let id = a.id.clone();
-        let n = a.checks.len();
+        let rows = a.rows(self.open);
+        let n = rows.len();
         match k {
-            Key::Up | Key::Char('k') => self.check = self.check.saturating_sub(1),
-            Key::Down | Key::Char('j') if self.check + 1 < n => self.check += 1,
+            Key::Up | Key::Char('k') => self.row = self.row.saturating_sub(1),
+            Key::Down | Key::Char('j') if self.row + 1 < n => self.row += 1,
+            Key::Home => self.row = 0,
+            Key::End => self.row = n.saturating_sub(1),
+            Key::PageUp => self.audit_scroll += 1,
+            Key::PageDown => self.audit_scroll = self.audit_scroll.saturating_sub(1),
+            Key::Enter if selected.is_none() => {
+                // A folded row opens and closes.
+                if let Some(CheckRow::Folded { fold, .. }) = rows.get(self.row) {
+                    self.open.toggle(*fold);
+                }
+            }
             Key::Char('p') => {
                 return if self.playing.is_some() {
                     self.playing = None;
@@ -515,29 +631,52 @@ impl Review {
             }
             Key::Enter => {
                 // Jump to where the selected check's evidence was said (or the start).
-                let from_ms = a.checks.get(self.check).and_then(|c| c.at_ms).unwrap_or(0);
+                let from_ms = selected
+                    .and_then(|k| a.checks.get(k))
+                    .and_then(|c| c.at_ms)
+                    .unwrap_or(0);
                 return vec![Effect::Play { id, from_ms }];
             }
             Key::Char('o') => {
-                if let Some(c) = a.checks.get(self.check) {
-                    // Propose the opposite of what counts now; Tab cycles.
-                    let verdict = if c.verdict == "pass" { "fail" } else { "pass" };
-                    self.input = Some(Input::Note {
-                        check: self.check,
-                        verdict: verdict.to_string(),
-                        line: Line::default(),
-                    });
+                match selected.and_then(|k| a.checks.get(k).map(|c| (k, c))) {
+                    Some((k, c)) => {
+                        // Propose the opposite of what counts now; Tab cycles.
+                        let verdict = if c.verdict == "pass" { "fail" } else { "pass" };
+                        self.input = Some(Input::Note {
+                            check: k,
+                            verdict: verdict.to_string(),
+                            line: Line::default(),
+                        });
+                    }
+                    None => self.status = Some(self.s().pick_one_check.to_string()),
                 }
             }
             Key::Char('e') => {
-                if a.status == crate::store::AttemptStatus::Finished {
-                    self.input = Some(Input::Transcript(Line::new(&a.transcript)));
+                if a.status == crate::store::AttemptStatus::Finished && !a.turns.is_empty() {
+                    // Start on the turn of the selected check's evidence, else the first.
+                    let at = selected
+                        .and_then(|k| a.checks.get(k))
+                        .and_then(|c| c.evidence.first())
+                        .map(|&(start, _)| start);
+                    let turn = at
+                        .and_then(|p| a.turns.iter().position(|t| t.start <= p && p < t.end))
+                        .unwrap_or(0);
+                    self.input = Some(Input::Transcript {
+                        turn,
+                        lines: a.turns.iter().map(|t| Line::new(&t.text)).collect(),
+                    });
                 } else {
                     self.status = Some(self.s().nothing_to_correct.to_string());
                 }
             }
+            // m marks reviewed, and takes the mark back when it is there.
+            Key::Char('m') if a.reviewed => return vec![Effect::UnmarkReviewed(id)],
             Key::Char('m') => return vec![Effect::MarkReviewed(id)],
-            Key::Char('g') => return vec![Effect::Progress(a.trainee.clone())],
+            Key::Char('g') => {
+                let trainee = a.trainee.clone();
+                self.progress_from = Some(id);
+                return vec![Effect::Progress(trainee)];
+            }
             Key::Esc | Key::Char('q') => {
                 self.screen = Screen::Queue;
                 self.status = None;
@@ -567,15 +706,32 @@ impl Review {
         match k {
             Key::Esc => return vec![],
             Key::Enter => return self.submit(input),
-            Key::Tab => {
-                if let Input::Note { verdict, .. } = &mut input {
-                    let i = VERDICTS.iter().position(|v| v == verdict).unwrap_or(0);
-                    *verdict = VERDICTS[(i + 1) % VERDICTS.len()].to_string();
+            Key::Tab | Key::Down | Key::Up
+                if matches!(input, Input::Transcript { .. } | Input::Note { .. }) =>
+            {
+                match &mut input {
+                    Input::Note { verdict, .. } if k == Key::Tab => {
+                        let i = VERDICTS.iter().position(|v| v == verdict).unwrap_or(0);
+                        *verdict = VERDICTS[(i + 1) % VERDICTS.len()].to_string();
+                    }
+                    Input::Transcript { turn, lines } => {
+                        let n = lines.len().max(1);
+                        *turn = match k {
+                            Key::Up => (*turn + n - 1) % n,
+                            _ => (*turn + 1) % n,
+                        };
+                    }
+                    _ => {}
                 }
             }
             k => match &mut input {
-                Input::Filter(_, l) | Input::Note { line: l, .. } | Input::Transcript(l) => {
+                Input::Filter(_, l) | Input::Note { line: l, .. } => {
                     l.edit(k);
+                }
+                Input::Transcript { turn, lines } => {
+                    if let Some(l) = lines.get_mut(*turn) {
+                        l.edit(k);
+                    }
                 }
                 Input::Stale { .. } => {}
             },
@@ -625,12 +781,16 @@ impl Review {
             Input::Filter(field, line) => {
                 let v = line.text.trim();
                 let v = (!v.is_empty()).then(|| v.to_string());
+                let mut since = None;
                 if field == Field::Since {
                     if let Some(s) = &v {
-                        if let Err(e) = Timestamp::parse(s) {
-                            self.status = Some(e.to_string());
-                            self.input = Some(Input::Filter(field, line));
-                            return vec![];
+                        match parse_when(s, Timestamp::now(), &self.tz) {
+                            Ok(t) => since = Some((s.clone(), t)),
+                            Err(e) => {
+                                self.status = Some(e.to_string());
+                                self.input = Some(Input::Filter(field, line));
+                                return vec![];
+                            }
                         }
                     }
                 }
@@ -639,7 +799,7 @@ impl Review {
                     Field::Search => f.text = v,
                     Field::Trainee => f.trainee = v,
                     Field::Scenario => f.scenario = v,
-                    Field::Since => f.since = v,
+                    Field::Since => f.since = since,
                 }
                 self.selected = 0;
                 self.relist()
@@ -665,6 +825,16 @@ impl Review {
                 let Some(c) = a.checks.get(check) else {
                     return vec![];
                 };
+                if c.verdict == verdict && c.no_longer_matches.is_none() {
+                    let s = self.s();
+                    self.status = Some((s.same_verdict)(s.verdict(&verdict)));
+                    self.input = Some(Input::Note {
+                        check,
+                        verdict,
+                        line,
+                    });
+                    return vec![];
+                }
                 vec![Effect::Overrule {
                     id: a.id.clone(),
                     check: c.id.clone(),
@@ -674,18 +844,20 @@ impl Review {
                 }]
             }
             Input::Stale { .. } => vec![],
-            Input::Transcript(line) => {
+            Input::Transcript { lines, .. } => {
                 let Some(a) = self.attempt() else {
                     return vec![];
                 };
-                let text = line.text.trim().to_string();
-                if text == a.transcript.trim() {
+                let turns: Vec<String> = lines.iter().map(|l| l.text.trim().to_string()).collect();
+                let unchanged = turns.len() == a.turns.len()
+                    && turns.iter().zip(&a.turns).all(|(t, v)| *t == v.text.trim());
+                if unchanged {
                     self.status = Some(self.s().unchanged.to_string());
                     return vec![];
                 }
                 vec![Effect::Correct {
                     id: a.id.clone(),
-                    text,
+                    turns,
                 }]
             }
         }

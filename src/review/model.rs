@@ -4,7 +4,7 @@
 //! screens never compute anything and these are tested without a store.
 
 use super::strings::Strings;
-use crate::grading::{Call, Heard, Org, Pickup, Report, Verdict};
+use crate::grading::{Call, Heard, Org, Report, Verdict};
 use crate::report::{Effective, ReportError, StaleOverrule, TraineeReport};
 use crate::store::{Attempt, AttemptId, AttemptStatus, AuditAction, AuditEntry, Timestamp};
 use crate::text::normalize;
@@ -19,6 +19,9 @@ pub struct CheckView {
     /// The verdict that counts (a trainer's overrule, else the grader's), as stored.
     pub verdict: String,
     pub critical: bool,
+    /// What the check is called, in both languages (问好 / greeting).
+    pub name_zh: String,
+    pub name_en: String,
     pub message_zh: String,
     pub message_en: String,
     /// Character spans into [`AttemptView::normalized`].
@@ -29,6 +32,18 @@ pub struct CheckView {
     /// An overrule made before a re-grade that changed this check's verdict: the trainer
     /// is asked to keep it or drop it.
     pub no_longer_matches: Option<StaleOverrule>,
+}
+
+/// One trainee turn and the caller's line before it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TurnView {
+    /// What the caller said before this turn (zh, en), when the scenario is known.
+    pub caller: Option<(String, String)>,
+    /// The trainee's turn as heard or corrected.
+    pub text: String,
+    /// Where the turn sits in [`AttemptView::normalized`] (characters).
+    pub start: usize,
+    pub end: usize,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -46,8 +61,11 @@ pub struct AttemptView {
     pub needs_review: bool,
     /// The text the evidence offsets point into.
     pub normalized: String,
-    /// The transcript as heard (or as corrected): what the editor starts from.
+    /// The transcript as heard (or as corrected), turns on their own lines.
     pub transcript: String,
+    /// The call turn by turn: what the caller said before each trainee turn, and the
+    /// trainee's turn as heard or corrected (what the editor starts from, one turn each).
+    pub turns: Vec<TurnView>,
     pub corrected: bool,
     pub regraded: bool,
     pub reviewed: bool,
@@ -56,8 +74,133 @@ pub struct AttemptView {
     pub audit: Vec<AuditEntry>,
 }
 
+/// Checks folded into one row of the checks list: the passing banned-phrase families (eleven
+/// rows saying "not said" would push the checks that matter off the screen) and the checks
+/// that did not apply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fold {
+    Banned,
+    NotApplicable,
+}
+
+/// Which folds are open (their checks listed under the folded row).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Open {
+    pub banned: bool,
+    pub not_applicable: bool,
+}
+
+impl Open {
+    pub fn is(self, f: Fold) -> bool {
+        match f {
+            Fold::Banned => self.banned,
+            Fold::NotApplicable => self.not_applicable,
+        }
+    }
+    pub fn toggle(&mut self, f: Fold) {
+        match f {
+            Fold::Banned => self.banned = !self.banned,
+            Fold::NotApplicable => self.not_applicable = !self.not_applicable,
+        }
+    }
+}
+
+/// One row of the checks list: a check, or a fold of several.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CheckRow {
+    Check(usize),
+    Folded {
+        fold: Fold,
+        count: usize,
+        open: bool,
+    },
+}
+
+impl CheckView {
+    /// Name in the screen's language.
+    pub fn name(&self, lang: crate::config::Lang) -> &str {
+        match lang {
+            crate::config::Lang::Zh => &self.name_zh,
+            crate::config::Lang::En => &self.name_en,
+        }
+    }
+
+    /// The fold this check goes into, if any: nobody decided on it, and it is a passing
+    /// banned-phrase family or did not apply.
+    pub fn fold(&self) -> Option<Fold> {
+        let undecided = self.overruled_by.is_none() && self.no_longer_matches.is_none();
+        if !undecided {
+            return None;
+        }
+        if self.category == "banned_phrase"
+            && self.verdict == "pass"
+            && self.graded == Verdict::Pass
+        {
+            Some(Fold::Banned)
+        } else if self.verdict == "not_applicable" && self.graded == Verdict::NotApplicable {
+            Some(Fold::NotApplicable)
+        } else {
+            None
+        }
+    }
+
+    /// Something a trainer should look at: uncertain, or an overrule to decide on.
+    pub fn wants_attention(&self) -> bool {
+        self.verdict == "uncertain" || self.no_longer_matches.is_some()
+    }
+}
+
 impl AttemptView {
-    pub fn build(a: &Attempt) -> Result<AttemptView, ReportError> {
+    /// The rows of the checks list, in report order, each fold of more than one check in
+    /// one row at its first check's place (its checks listed under it when open).
+    pub fn rows(&self, open: Open) -> Vec<CheckRow> {
+        let count = |f: Fold| self.checks.iter().filter(|c| c.fold() == Some(f)).count();
+        let mut rows = Vec::new();
+        let mut placed: Vec<Fold> = Vec::new();
+        for (i, c) in self.checks.iter().enumerate() {
+            match c.fold().filter(|&f| count(f) > 1) {
+                Some(f) => {
+                    if !placed.contains(&f) {
+                        placed.push(f);
+                        rows.push(CheckRow::Folded {
+                            fold: f,
+                            count: count(f),
+                            open: open.is(f),
+                        });
+                        if open.is(f) {
+                            rows.extend(
+                                self.checks
+                                    .iter()
+                                    .enumerate()
+                                    .filter(|(_, c)| c.fold() == Some(f))
+                                    .map(|(k, _)| CheckRow::Check(k)),
+                            );
+                        }
+                    }
+                }
+                None => rows.push(CheckRow::Check(i)),
+            }
+        }
+        rows
+    }
+
+    /// The row a trainer should start on: the first that wants attention, else the first
+    /// failed check, else the first row.
+    pub fn first_row(&self, rows: &[CheckRow]) -> usize {
+        let find = |f: &dyn Fn(&CheckView) -> bool| {
+            rows.iter().position(|r| match r {
+                CheckRow::Check(i) => f(&self.checks[*i]),
+                CheckRow::Folded { .. } => false,
+            })
+        };
+        find(&|c| c.wants_attention())
+            .or_else(|| find(&|c| c.verdict == "fail"))
+            .unwrap_or(0)
+    }
+
+    /// The attempt as the screen shows it; `caller` is what the caller says before each
+    /// trainee turn (zh, en), from the scenario, or empty when it is not known.
+    pub fn build(a: &Attempt, caller: &[(String, String)]) -> Result<AttemptView, ReportError> {
         let effective = Effective::of(a)?;
         let report: Option<&Report> = effective.as_ref().map(|e| &e.report);
         let heard = a.transcript.as_ref();
@@ -87,6 +230,8 @@ impl AttemptView {
                             graded: c.verdict,
                             verdict: e.verdict,
                             critical: c.critical,
+                            name_zh: c.display_name().zh,
+                            name_en: c.display_name().en,
                             message_zh: c.message.zh.clone(),
                             message_en: c.message.en.clone(),
                             evidence,
@@ -99,6 +244,20 @@ impl AttemptView {
             }
         };
         let reviewed = crate::store::decisions::reviewed(&a.audit);
+        let turns: Vec<TurnView> = match report {
+            Some(r) => r
+                .turns
+                .iter()
+                .enumerate()
+                .map(|(i, t)| TurnView {
+                    caller: caller.get(i).cloned(),
+                    text: t.transcript.clone(),
+                    start: t.start,
+                    end: t.end,
+                })
+                .collect(),
+            None => Vec::new(),
+        };
         Ok(AttemptView {
             id: a.meta.id.clone(),
             trainee: a.meta.info.trainee.clone(),
@@ -114,6 +273,7 @@ impl AttemptView {
                 .map(|r| r.normalized.clone())
                 .unwrap_or_default(),
             transcript: current_text,
+            turns,
             corrected: a.corrected_transcript.is_some(),
             regraded: a.regraded_report.is_some(),
             reviewed,
@@ -123,11 +283,15 @@ impl AttemptView {
     }
 }
 
-/// "2026-11-27 09:12 wang overruled greeting fail → pass: heard 您好" (or in Chinese:
-/// "2026-11-27 09:12 wang 推翻判定 greeting 未通过 → 通过:heard 您好").
-pub fn audit_line(e: &AuditEntry, s: &Strings) -> String {
-    let t = e.time.to_rfc3339();
-    let when = format!("{} {}", &t[..10], &t[11..16]);
+/// "2026-11-27 17:12 wang overruled greeting fail → pass: heard 您好" (or in Chinese:
+/// "2026-11-27 17:12 wang 推翻判定 greeting 未通过 → 通过:heard 您好"), in local time.
+pub fn audit_line(
+    e: &AuditEntry,
+    s: &Strings,
+    tz: &jiff::tz::TimeZone,
+    name: &dyn Fn(&str) -> String,
+) -> String {
+    let when = crate::report::when::minute(e.time, tz);
     let what = match &e.action {
         // Dropping an overrule after a re-grade is an overrule to the verdict there is.
         AuditAction::Overrule {
@@ -135,14 +299,20 @@ pub fn audit_line(e: &AuditEntry, s: &Strings) -> String {
             original,
             verdict,
             ..
-        } if original == verdict => (s.audit_kept_regraded)(check, s.verdict(verdict)),
+        } if original == verdict => (s.audit_kept_regraded)(&name(check), s.verdict(verdict)),
         AuditAction::Overrule {
             check,
             original,
             verdict,
             ..
-        } => (s.audit_overruled)(check, s.verdict(original), s.verdict(verdict)),
-        AuditAction::Correction { .. } => s.audit_corrected.to_string(),
+        } => (s.audit_overruled)(&name(check), s.verdict(original), s.verdict(verdict)),
+        AuditAction::Correction {
+            original_text,
+            corrected_text,
+        } => (s.audit_corrected)(
+            &crate::review::views::one_line(original_text),
+            &crate::review::views::one_line(corrected_text),
+        ),
         AuditAction::Regrade {
             original_score,
             score,
@@ -225,34 +395,44 @@ impl ProgressView {
 }
 
 /// Grades a corrected transcript as the original was graded: same scenario, organisation
-/// (and where it came from), pickup rings and audio facts per turn. A multi-turn reply is
-/// corrected one turn per line; lines beyond the original turns are joined to the last.
+/// (and where it came from), pickup rings, and each turn with its own audio facts. `turns`
+/// holds one corrected text per turn of the original, in order: turns stay apart, so the
+/// manner checks (speech rate, first words) still measure each turn's words against that
+/// turn's audio.
 pub fn regrade(
     catalog: &crate::scenario::Catalog,
     original: &Report,
-    corrected: &str,
-) -> Result<Report, crate::scenario::ScenarioError> {
+    turns: &[String],
+) -> Result<Report, RegradeError> {
     let sc = catalog.get(&original.scenario)?;
     let want = original.turns.len().max(1);
-    let mut lines: Vec<String> = corrected.lines().map(str::to_string).collect();
-    if lines.is_empty() {
-        lines.push(String::new());
-    }
-    if lines.len() > want {
-        let tail = lines.split_off(want - 1).join(" ");
-        lines.push(tail);
+    if turns.len() != want {
+        return Err(RegradeError::Turns {
+            want,
+            got: turns.len(),
+        });
     }
     let call = Call {
-        turns: lines
-            .into_iter()
+        turns: turns
+            .iter()
             .enumerate()
             .map(|(i, text)| Heard {
                 facts: original.turns.get(i).and_then(|t| t.audio.clone()),
-                ..Heard::text(text)
+                ..Heard::text(text.clone())
             })
             .collect(),
-        pickup: original.rings.map_or(Pickup::Unknown, Pickup::Rings),
+        pickup: original.pickup(),
         org: Org::of(original),
     };
     Ok(call.grade(sc, &catalog.phrasebook))
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RegradeError {
+    #[error(transparent)]
+    Scenario(#[from] crate::scenario::ScenarioError),
+    #[error(
+        "the call has {want} trainee turn(s) but {got} corrected; correct each turn on its own"
+    )]
+    Turns { want: usize, got: usize },
 }

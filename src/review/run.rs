@@ -7,7 +7,7 @@ use std::time::Duration;
 use crossterm::event::KeyEvent;
 use ratatui::Frame;
 
-use super::model::{regrade, AttemptView, ProgressView};
+use super::model::{regrade, AttemptView, ProgressView, RegradeError};
 use super::{Done, Effect, Key, Msg, Review};
 use crate::audio::devices::AudioIoError;
 use crate::audio::playback::{AudioSink, Clip, Playback};
@@ -25,6 +25,8 @@ pub enum ReviewError {
     Report(#[from] ReportError),
     #[error(transparent)]
     Scenario(#[from] ScenarioError),
+    #[error(transparent)]
+    Regrade(#[from] RegradeError),
     #[error(transparent)]
     Audio(#[from] AudioIoError),
     #[error(transparent)]
@@ -55,9 +57,21 @@ impl Runtime {
         }
     }
 
-    /// Loads an attempt as the attempt screen shows it.
+    /// Loads an attempt as the attempt screen shows it, with the caller's lines of its
+    /// scenario between the trainee's turns.
     pub fn open(&self, id: &AttemptId) -> Result<AttemptView, ReviewError> {
-        Ok(AttemptView::build(&self.store.load(id)?)?)
+        let a = self.store.load(id)?;
+        let caller: Vec<(String, String)> = self
+            .catalog
+            .get(&a.meta.info.scenario)
+            .map(|sc| {
+                sc.caller_turns
+                    .iter()
+                    .map(|c| (c.zh.clone(), c.en.clone()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        Ok(AttemptView::build(&a, &caller)?)
     }
 
     /// Starts playing an attempt's recording `from_ms` in.
@@ -88,14 +102,15 @@ impl Runtime {
     /// Saves the corrected transcript, re-grades it with the original's settings, and
     /// stores the new report beside the original. Returns the new effective score (the
     /// re-graded report with the overrules that still apply).
-    pub fn correct(&self, id: &AttemptId, text: &str) -> Result<u32, ReviewError> {
+    pub fn correct(&self, id: &AttemptId, turns: &[String]) -> Result<u32, ReviewError> {
         let a = self.store.load(id)?;
         let Some(original) = current_report(&a)? else {
             return Err(ReviewError::NoReport { id: id.clone() });
         };
-        let report = regrade(&self.catalog, &original, text)?;
+        let report = regrade(&self.catalog, &original, turns)?;
+        // Stored as heard ones are: the turns one per line.
         let corrected = Transcript {
-            text: text.to_string(),
+            text: turns.join("\n"),
             segments: vec![],
         };
         self.store
@@ -109,7 +124,9 @@ impl Runtime {
             &json,
             f64::from(report.score),
             report.passed,
-            "after transcript correction",
+            // The correction logged just before says why; a fixed note here would be
+            // English on a Chinese screen.
+            "",
         )?;
         let view = self.open(id)?;
         Ok(view.score.unwrap_or(report.score))
@@ -158,11 +175,18 @@ impl Runtime {
                     }),
                 ]
             }
-            Effect::Correct { id, text } => {
-                let score = self.correct(&id, &text)?;
+            Effect::Correct { id, turns } => {
+                let score = self.correct(&id, &turns)?;
                 vec![
                     Msg::Opened(Box::new(self.open(&id)?)),
                     Msg::Done(Done::Corrected { score }),
+                ]
+            }
+            Effect::UnmarkReviewed(id) => {
+                self.store.unmark_reviewed(&id, &self.trainer, "")?;
+                vec![
+                    Msg::Opened(Box::new(self.open(&id)?)),
+                    Msg::Done(Done::Unreviewed),
                 ]
             }
             Effect::MarkReviewed(id) => {

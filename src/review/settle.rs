@@ -263,7 +263,7 @@ mod tests {
         r.update(Msg::Key(Key::Down));
         assert_eq!(r.update(Msg::Key(Key::Enter)), vec![Effect::Open(id(1))]);
         r.update(Msg::Opened(Box::new(view())));
-        assert_eq!(r.check, 1, "the item's check is selected");
+        assert_eq!(r.selected_check(), Some(1), "the item's check is selected");
         // Back from the attempt goes back to the certification queue, relisted.
         assert_eq!(r.update(Msg::Key(Key::Esc)), vec![Effect::ListSettle]);
         r.update(Msg::Settle(settle_view(vec![item("x")])));

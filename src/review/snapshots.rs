@@ -20,8 +20,15 @@ fn queue() -> Review {
     queue_in(Lang::En)
 }
 
+/// A review showing times in UTC, whatever the machine's zone.
+fn new_review(trainer: &str, dir: &str, lang: Lang) -> Review {
+    let mut r = Review::new(trainer, dir, lang);
+    r.tz = jiff::tz::TimeZone::UTC;
+    r
+}
+
 fn queue_in(lang: Lang) -> Review {
-    let mut r = Review::new("wang", "/home/wang/.local/share/ringcoach", lang);
+    let mut r = new_review("wang", "/home/wang/.local/share/ringcoach", lang);
     r.update(Msg::Listed(vec![
         summary(3, "li.na", None),
         summary(2, "zhang", Some(true)),
@@ -49,7 +56,7 @@ fn queue_filtered_while_searching() {
 
 #[test]
 fn queue_empty_store_says_how_to_make_attempts() {
-    insta::assert_snapshot!(render(&Review::new("wang", "/tmp/empty-store", Lang::En)));
+    insta::assert_snapshot!(render(&new_review("wang", "/tmp/empty-store", Lang::En)));
 }
 
 #[test]
@@ -70,8 +77,8 @@ fn queue_help() {
 #[test]
 fn attempt_selected_uncertain_check_playing() {
     let mut r = queue();
+    // It opens on the uncertain check.
     r.update(Msg::Opened(Box::new(view())));
-    r.update(Msg::Key(Key::Down));
     r.update(Msg::Playing { from_ms: 1200 });
     r.update(Msg::PlayAt(1900));
     insta::assert_snapshot!(render(&r));
@@ -209,7 +216,7 @@ fn queue_filtered_while_searching_zh() {
 
 #[test]
 fn queue_empty_store_zh() {
-    insta::assert_snapshot!(render(&Review::new("wang", "/tmp/empty-store", Lang::Zh)));
+    insta::assert_snapshot!(render(&new_review("wang", "/tmp/empty-store", Lang::Zh)));
 }
 
 #[test]
@@ -222,8 +229,8 @@ fn queue_help_zh() {
 #[test]
 fn attempt_selected_uncertain_check_playing_zh() {
     let mut r = queue_in(Lang::Zh);
+    // It opens on the uncertain check.
     r.update(Msg::Opened(Box::new(view())));
-    r.update(Msg::Key(Key::Down));
     r.update(Msg::Playing { from_ms: 1200 });
     r.update(Msg::PlayAt(1900));
     insta::assert_snapshot!(render(&r));
@@ -256,4 +263,37 @@ fn attempt_interrupted_has_no_grade_but_can_be_played() {
     r.update(Msg::Opened(Box::new(v)));
     r.update(Msg::Key(Key::Char('e')));
     insta::assert_snapshot!(render(&r));
+}
+
+#[test]
+fn a_decision_too_long_for_its_row_is_cut_visibly_and_the_box_stays_whole() {
+    for lang in [Lang::En, Lang::Zh] {
+        let mut r = queue_in(lang);
+        let mut v = view();
+        // The critical 喂 with its time, overruled by a trainer with a long name.
+        v.checks[0].verdict = "pass".into();
+        v.checks[0].overruled_by = Some("wang.xiaoming.senior-trainer".into());
+        r.update(Msg::Opened(Box::new(v)));
+        let screen = render(&r);
+        let row = screen
+            .lines()
+            .find(|l| l.contains("wang.x"))
+            .unwrap_or_else(|| panic!("{screen}"));
+        assert!(row.contains("…│"), "{lang:?}: {row}");
+        assert!(!row.contains("▶0:00.3"), "the time gives way first: {row}");
+    }
+}
+
+#[test]
+fn a_category_never_passed_has_its_bar_labelled_zero_percent() {
+    let mut r = progress(Lang::En);
+    if let Screen::Progress(p) = &mut r.screen {
+        p.categories.insert(0, ("speech_rate".into(), 0.0, 3));
+    }
+    let screen = render(&r);
+    let row = screen
+        .lines()
+        .find(|l| l.contains("speech rate"))
+        .unwrap_or_else(|| panic!("{screen}"));
+    assert!(row.contains("  0% (0/3)"), "{row}");
 }

@@ -50,6 +50,10 @@ pub struct Strings {
     pub in_scenario: &'static str,
     pub in_since: &'static str,
     pub in_transcript: &'static str,
+    /// The transcript editor on turn `n` of `of`.
+    pub in_transcript_turn: fn(usize, usize) -> String,
+    /// The keys while correcting a call of several turns.
+    pub transcript_keys: &'static str,
     /// The overrule note prompt, given the check id and the (translated) new verdict.
     pub in_note: fn(&str, &str) -> String,
     /// One word per attempt in the queue (an interrupted one: `report.interrupted`).
@@ -59,8 +63,15 @@ pub struct Strings {
     pub critical: &'static str,
     /// "(was uncertain, overruled by wang)", given the translated graded verdict and who.
     pub was_overruled: fn(&str, &str) -> String,
+    /// "(confirmed by wang)": a trainer's decision that is the grader's verdict (an
+    /// overrule dropped after a re-grade takes the re-graded verdict).
+    pub confirmed_by: fn(&str) -> String,
     pub evidence_at: &'static str,
     pub transcript: &'static str,
+    /// Before the caller's line in a call of several turns.
+    pub caller: &'static str,
+    /// Before trainee turn `n` in a call of several turns.
+    pub trainee_turn: fn(usize) -> String,
     pub nothing_heard: &'static str,
     pub not_transcribed: &'static str,
     pub audit: &'static str,
@@ -70,6 +81,8 @@ pub struct Strings {
     pub not_passed: &'static str,
     pub reviewed: &'static str,
     pub regraded: &'static str,
+    /// Corrected and re-graded, as they usually come together.
+    pub corrected_regraded: &'static str,
     pub playing: &'static str,
     pub note_required: &'static str,
     pub unchanged: &'static str,
@@ -79,9 +92,15 @@ pub struct Strings {
     /// Status after a correction, given the new score.
     pub done_corrected: fn(u32) -> String,
     pub done_reviewed: &'static str,
+    pub done_unreviewed: &'static str,
+    /// `o` on the folded banned phrases.
+    pub pick_one_check: &'static str,
+    /// An overrule to the verdict the check already has, given it translated.
+    pub same_verdict: fn(&str) -> String,
     /// Audit log lines (after "date time trainer "): check id, translated verdicts.
     pub audit_overruled: fn(&str, &str, &str) -> String,
-    pub audit_corrected: &'static str,
+    /// The transcript before and after a correction.
+    pub audit_corrected: fn(&str, &str) -> String,
     pub audit_regraded: fn(Option<f64>, f64) -> String,
     pub audit_reviewed: &'static str,
     pub audit_unreviewed: &'static str,
@@ -104,6 +123,24 @@ pub struct Strings {
     pub scores: &'static str,
     pub weakest: &'static str,
     pub no_scores: &'static str,
+    /// After the filters: the zone the times are in, given as "UTC+08:00".
+    pub times_in: fn(&str) -> String,
+    /// Under the queue: what the `?✓✎` flags mean.
+    pub legend: &'static str,
+    /// The folded row of passing banned-phrase families, given how many.
+    pub banned_folded: fn(usize) -> String,
+    /// The folded row of checks that did not apply, given how many.
+    pub na_folded: fn(usize) -> String,
+    pub na_help: &'static str,
+    /// Beside the folded row: how to open it, how to close it.
+    pub unfold: &'static str,
+    pub fold: &'static str,
+    /// The detail line when the folded row is selected.
+    pub banned_help: &'static str,
+    /// The audit box scrolled: lines shown from–to of all.
+    pub audit_window: fn(usize, usize, usize) -> String,
+    /// The progress categories scrolled: how many are above and below the window.
+    pub more_categories: fn(usize, usize) -> String,
     pub help_title: &'static str,
     pub help_body: &'static str,
     pub too_small: &'static str,
@@ -143,8 +180,8 @@ static ZH: Strings = Strings {
     queue_capped: |n| format!("仅列出前 {n} 次练习,请缩小筛选范围"),
     columns: ["开始时间", "学员", "情景", "得分", "结果", "?✓✎", "转写"],
     queue_keys: "↑↓ Enter 打开 · / 搜索 · t 学员 · s 情景 · d 日期 · v 结果 · n 需要复核 · u 未复核 · o 排序 · x 清除 · g 进度 · q 退出",
-    attempt_keys: "↑↓ 选检查项 · Enter 播放证据处 · p 播放/停止 · o 推翻判定 · e 更正转写 · m 标为已复核 · g 进度 · q 返回",
-    progress_keys: "q 返回",
+    attempt_keys: "↑↓ 选检查项 · Enter 播放证据处 · p 播放/停止 · o 推翻判定 · e 更正转写 · m 已复核/取消 · PgUp/PgDn 操作记录 · g 进度 · q 返回",
+    progress_keys: "↑↓ 滚动类别 · q 返回",
     input_keys: "Enter 确定 · Esc 取消",
     note_keys: "输入备注 · Tab 切换判定 · Enter 保存 · Esc 取消",
     empty_store: |dir| {
@@ -172,16 +209,21 @@ static ZH: Strings = Strings {
     in_search: "搜索转写:",
     in_trainee: "学员:",
     in_scenario: "情景:",
-    in_since: "起始日期(YYYY-MM-DD):",
+    in_since: "起始(7d、12h 或 2026-11-20):",
     in_transcript: "转写:",
+    in_transcript_turn: |n, of| format!("转写(第 {n}/{of} 轮):"),
+    transcript_keys: "Tab/↑↓ 换一轮 · Enter 保存并重新评分 · Esc 取消",
     in_note: |check, verdict| format!("推翻判定 {check} → {verdict},备注:"),
     q_pass: "通过",
     q_fail: "未通过",
     checks: "检查项",
-    critical: "关键项",
+    critical: "关键",
     was_overruled: |graded, by| format!("(原判{graded},{by} 推翻判定)"),
+    confirmed_by: |by| format!("({by} 确认)"),
     evidence_at: "录音位置",
     transcript: "转写",
+    caller: "来电:",
+    trainee_turn: |n| format!("学员{n}:"),
     nothing_heard: "(没有听到讲话)",
     not_transcribed: "(未转写:录音中断;按 p 播放已保存的部分)",
     audit: "操作记录",
@@ -191,6 +233,7 @@ static ZH: Strings = Strings {
     not_passed: "未通过",
     reviewed: "已复核",
     regraded: "已重新评分",
+    corrected_regraded: "转写已更正",
     playing: "▶ 正在播放",
     note_required: "推翻判定必须填写备注,说明理由。",
     unchanged: "转写没有改动,无需重新评分。",
@@ -200,10 +243,13 @@ static ZH: Strings = Strings {
     },
     done_corrected: |score| format!("转写已更正并重新评分:{score}/100(原始结果保留)"),
     done_reviewed: "已标为已复核",
+    done_unreviewed: "已取消已复核标记",
+    pick_one_check: "先按 Enter 展开这一行,再选一项推翻判定。",
+    same_verdict: |v| format!("判定已经是「{v}」:按 Tab 选另一个判定。"),
     audit_overruled: |check, original, verdict| {
         format!("推翻判定 {check} {original} → {verdict}")
     },
-    audit_corrected: "更正了转写",
+    audit_corrected: |old, new| format!("更正了转写:「{old}」→「{new}」"),
     audit_regraded: |original, score| match original {
         Some(o) => format!("重新评分 {o:.0} → {score:.0}"),
         None => format!("重新评分 → {score:.0}"),
@@ -216,7 +262,7 @@ static ZH: Strings = Strings {
     },
     stale_keys: "y 保留推翻判定 · n 放弃,采用重新评分 · Esc 稍后再定",
     dropped_note: "重新评分后放弃原推翻判定",
-    stale_mark: |by, verdict| format!("({by} 的{verdict}已不相符,待定)"),
+    stale_mark: |by, verdict| format!("({by} 的{verdict}已不相符)"),
     note_sep: ":",
     progress_title: "进度",
     progress_line: |attempts, scored, passed, mean| {
@@ -225,10 +271,20 @@ static ZH: Strings = Strings {
     scores: "历次得分",
     weakest: "各类别通过率(最弱在前)",
     no_scores: "还没有评过分的练习。",
+    times_in: |zone| format!("时间为 {zone}"),
+    legend: "? 需要复核 · ✓ 已复核 · ✎ 已推翻判定",
+    banned_folded: |n| format!("服务忌语 ×{n}"),
+    na_folded: |n| format!("不适用 ×{n}"),
+    na_help: "这些检查项不适用于这次练习(例如没有录音就不评语速)。按 Enter 逐项列出。",
+    unfold: "(Enter 展开)",
+    fold: "(Enter 收起)",
+    banned_help: "这些服务忌语都没有说。按 Enter 逐项列出,可对其中一项推翻判定。",
+    audit_window: |from, to, all| format!("第 {from}–{to} 行/共 {all} 行 · PgUp/PgDn"),
+    more_categories: |above, below| format!("上方 {above} 项 · 下方 {below} 项 · ↑↓"),
     help_title: "帮助",
     // Short lines rather than a paragraph: the wrapper breaks only at spaces, and Chinese
     // has few, so a wrapped paragraph comes out ragged.
-    help_body: "【队列】\nt/s/d 按学员、情景、起始日期筛选(输入后按 Enter)\nv 按结果筛选(通过/未通过/中断) · n 只看需要复核的\nu 只看未复核的 · / 搜索转写 · o 切换排序 · Enter 打开\n【练习】\n↑↓ 选检查项 · Enter 从证据处播放 · p 从头播放/停止\no 推翻判定(Tab 选判定,必须填写备注)\ne 更正转写并重新评分(原始转写保留) · m 标为已复核\n每次操作都连同你的名字和时间记入操作记录。\n\n按任意键关闭帮助。",
+    help_body: "【队列】\nt/s 按学员、情景筛选(开头几个字即可,不分大小写)\nd 按起始时间筛选:7d、12h 或 2026-11-20(本地时间)\n/ 按读音搜索转写(广利物业也能找到广立物业)\nv 按结果筛选 · n 只看需要复核的 · u 只看未复核的 · o 排序\n? 需要复核 · ✓ 已复核 · ✎ 已推翻判定\n【练习】\n↑↓ 选检查项 · Enter 从证据处(▶)播放 · p 从头播放/停止\no 推翻判定(Tab 选判定,必须填写备注)\ne 逐轮更正转写并重新评分(原始转写保留)\nm 标为已复核,再按一次取消 · PgUp/PgDn 翻看操作记录\n重新评分后不再相符的推翻判定:y 保留,n 放弃\n每次操作都连同你的名字和时间记入操作记录。按任意键关闭。",
     too_small: "窗口太小:至少需要 80×24。",
     report: &report::ZH,
 };
@@ -237,12 +293,15 @@ static EN: Strings = Strings {
     app: "ringcoach review",
     trainer: "trainer",
     queue_title: "Review queue",
-    queue_count: |n| format!("{n} attempts"),
+    queue_count: |n| match n {
+        1 => "1 attempt".to_string(),
+        n => format!("{n} attempts"),
+    },
     queue_capped: |n| format!("first {n} attempts: narrow the filters"),
     columns: ["started", "trainee", "scenario", "score", "result", "?✓✎", "transcript"],
     queue_keys: "↑↓ Enter open · / search · t trainee · s scenario · d since · v verdict · n needs review · u unreviewed · o sort · x clear · g progress · q quit",
-    attempt_keys: "↑↓ check · Enter play evidence · p play/stop · o overrule · e correct · m reviewed · g progress · q back",
-    progress_keys: "q back",
+    attempt_keys: "↑↓ check · Enter play evidence · p play/stop · o overrule · e correct · m reviewed on/off · PgUp/PgDn audit · g progress · q back",
+    progress_keys: "↑↓ scroll categories · q back",
     input_keys: "Enter apply · Esc cancel",
     note_keys: "type a note · Tab verdict · Enter save · Esc cancel",
     empty_store: |dir| {
@@ -270,16 +329,21 @@ static EN: Strings = Strings {
     in_search: "search transcript: ",
     in_trainee: "trainee: ",
     in_scenario: "scenario: ",
-    in_since: "since (YYYY-MM-DD): ",
+    in_since: "since (7d, 12h or 2026-11-20): ",
     in_transcript: "transcript: ",
+    in_transcript_turn: |n, of| format!("transcript (turn {n} of {of}): "),
+    transcript_keys: "Tab/↑↓ next turn · Enter save and re-grade · Esc cancel",
     in_note: |check, verdict| format!("overrule {check} → {verdict}, note: "),
     q_pass: "pass",
     q_fail: "fail",
     checks: "Checks",
     critical: "critical",
     was_overruled: |graded, by| format!("(was {graded}, overruled by {by})"),
+    confirmed_by: |by| format!("(confirmed by {by})"),
     evidence_at: "said at",
     transcript: "Transcript",
+    caller: "caller:",
+    trainee_turn: |n| format!("trainee {n}:"),
     nothing_heard: "(nothing heard)",
     not_transcribed: "(not transcribed: the recording was interrupted; p plays what was kept)",
     audit: "Audit log",
@@ -289,6 +353,7 @@ static EN: Strings = Strings {
     not_passed: "NOT PASSED",
     reviewed: "reviewed",
     regraded: "re-graded",
+    corrected_regraded: "corrected",
     playing: "▶ playing",
     note_required: "An overrule needs a note saying why.",
     unchanged: "The transcript is unchanged; nothing to re-grade.",
@@ -300,8 +365,11 @@ static EN: Strings = Strings {
         format!("transcript corrected and re-graded: {score}/100 (the original is kept)")
     },
     done_reviewed: "marked reviewed",
+    done_unreviewed: "reviewed mark taken back",
+    pick_one_check: "Open this row with Enter, then pick one check to overrule.",
+    same_verdict: |v| format!("The verdict already is {v}: Tab picks another."),
     audit_overruled: |check, original, verdict| format!("overruled {check} {original} → {verdict}"),
-    audit_corrected: "corrected the transcript",
+    audit_corrected: |old, new| format!("corrected the transcript: 「{old}」 → 「{new}」"),
     audit_regraded: |original, score| match original {
         Some(o) => format!("re-graded {o:.0} → {score:.0}"),
         None => format!("re-graded → {score:.0}"),
@@ -314,17 +382,31 @@ static EN: Strings = Strings {
     },
     stale_keys: "y keep the overrule · n drop it, take the re-grade · Esc decide later",
     dropped_note: "overrule dropped after re-grade",
-    stale_mark: |by, verdict| format!("({by}'s {verdict} no longer matches: keep or drop?)"),
+    stale_mark: |by, verdict| format!("({by}'s {verdict} no longer matches)"),
     note_sep: ": ",
     progress_title: "Progress",
     progress_line: |attempts, scored, passed, mean| {
-        format!("{attempts} attempts · {scored} scored · {passed} passed · mean score {mean}")
+        let attempts = match attempts {
+            1 => "1 attempt".to_string(),
+            n => format!("{n} attempts"),
+        };
+        format!("{attempts} · {scored} scored · {passed} passed · mean score {mean}")
     },
     scores: "Scores over time",
     weakest: "Pass rate per category (weakest first)",
     no_scores: "No scored attempts yet.",
+    times_in: |zone| format!("times in {zone}"),
+    legend: "? needs review · ✓ reviewed · ✎ overruled",
+    banned_folded: |n| format!("banned phrases ×{n}"),
+    na_folded: |n| format!("not applicable ×{n}"),
+    na_help: "These checks did not apply to this attempt (no audio, no speech rate). Enter lists them.",
+    unfold: "(Enter lists them)",
+    fold: "(Enter folds them)",
+    banned_help: "None of these banned phrases was said. Enter lists them one by one, to overrule one.",
+    audit_window: |from, to, all| format!("lines {from}–{to} of {all} · PgUp/PgDn"),
+    more_categories: |above, below| format!("{above} above · {below} below · ↑↓"),
     help_title: "Help",
-    help_body: "Queue: filter with t/s/d (type, Enter), v cycles passed/failed/interrupted, n shows only attempts with an uncertain check, u only unreviewed ones, / searches the transcript, o changes the order. Enter opens an attempt.\n\nAttempt: ↑↓ picks a check, Enter plays the recording from where its evidence was said, p plays from the start. o overrules the check (Tab picks the verdict, a note is required); e corrects the transcript and re-grades it (the original is kept); m marks it reviewed. Every action is kept in the audit log with your name and the time.\n\nAny key closes this help.",
+    help_body: "Queue: t/s filter by trainee or scenario (the start of the name, any case); d by start: 7d, 12h or 2026-11-20 (local time); / searches the transcripts by sound (广利物业 finds 广立物业); v cycles passed/failed/interrupted, n only attempts with an uncertain check, u only unreviewed ones, o changes the order. Flags: ? needs review, ✓ reviewed, ✎ overruled.\n\nAttempt: ↑↓ picks a check, Enter plays the recording from where its evidence was said (▶), p from the start. o overrules the check (Tab picks the verdict, a note is required); e corrects the transcript turn by turn and re-grades it (the original is kept); m marks it reviewed, again takes the mark back; PgUp/PgDn scroll the audit log. An overrule that no longer matches a re-grade: y keeps it, n drops it. Every action is logged with your name and the time. Any key closes this help.",
     too_small: "The window is too small: make it at least 80×24.",
     report: &report::EN,
 };

@@ -1,7 +1,7 @@
 //! The review state machine driven by keys and messages, without a store or a terminal,
 //! plus the pure parts of the view models (evidence → time, audit lines, re-grading).
 
-use super::model::{audit_line, evidence_ms, regrade};
+use super::model::{audit_line, evidence_ms, regrade, TurnView};
 use super::*;
 use crate::config::Lang;
 use crate::store::{AttemptStatus, AuditAction, AuditEntry};
@@ -52,6 +52,12 @@ pub(super) fn view() -> AttemptView {
         needs_review: true,
         normalized: "喂你好光力物业有什么事".into(),
         transcript: "喂,你好,光力物业,有什么事?".into(),
+        turns: vec![TurnView {
+            caller: Some(("(电话铃响)".into(), "(the phone rings)".into())),
+            text: "喂,你好,光力物业,有什么事?".into(),
+            start: 0,
+            end: 11,
+        }],
         corrected: false,
         regraded: false,
         reviewed: false,
@@ -62,6 +68,8 @@ pub(super) fn view() -> AttemptView {
                 graded: crate::grading::Verdict::Fail,
                 verdict: "fail".into(),
                 critical: true,
+                name_zh: "忌语「喂」".into(),
+                name_en: "banned 「喂」".into(),
                 message_zh: "说了服务忌语「喂」".into(),
                 message_en: "said the banned 「喂」".into(),
                 evidence: vec![(0, 1)],
@@ -75,6 +83,8 @@ pub(super) fn view() -> AttemptView {
                 graded: crate::grading::Verdict::Uncertain,
                 verdict: "uncertain".into(),
                 critical: false,
+                name_zh: "报单位".into(),
+                name_en: "organisation named".into(),
                 message_zh: "听到「光力物业」,与「广利物业」同音,请回听".into(),
                 message_en: "heard 「光力物业」, a homophone of 「广利物业」; listen to confirm"
                     .into(),
@@ -89,6 +99,8 @@ pub(super) fn view() -> AttemptView {
                 graded: crate::grading::Verdict::Fail,
                 verdict: "fail".into(),
                 critical: false,
+                name_zh: "问好".into(),
+                name_en: "greeting".into(),
                 message_zh: "没有以「您好」开头".into(),
                 message_en: "did not open with 您好".into(),
                 evidence: vec![],
@@ -103,6 +115,7 @@ pub(super) fn view() -> AttemptView {
 
 fn queue() -> Review {
     let mut r = Review::new("wang", "/data", Lang::En);
+    r.tz = jiff::tz::TimeZone::UTC;
     r.update(Msg::Listed(vec![
         summary(1, "li.na", Some(false)),
         summary(2, "zhang", Some(true)),
@@ -145,7 +158,7 @@ fn filters_become_store_queries() {
     let Effect::List(q) = &fx[0] else {
         panic!("{fx:?}")
     };
-    assert_eq!(q.trainee.as_deref(), Some("li.na"));
+    assert_eq!(q.trainee_prefix.as_deref(), Some("li.na"));
 
     let fx = r.update(Msg::Key(Key::Char('n')));
     assert!(matches!(&fx[0], Effect::List(q) if q.needs_review == Some(true)));
@@ -163,7 +176,7 @@ fn filters_become_store_queries() {
     r.update(Msg::Key(Key::Char('/')));
     typed(&mut r, "物业");
     let fx = r.update(Msg::Key(Key::Enter));
-    assert!(matches!(&fx[0], Effect::List(q) if q.text.as_deref() == Some("物业")));
+    assert!(matches!(&fx[0], Effect::List(q) if q.sounds_like.as_deref() == Some("物业")));
 
     let fx = r.update(Msg::Key(Key::Char('x')));
     assert_eq!(
@@ -197,6 +210,29 @@ fn a_bad_since_date_keeps_the_input_open_and_says_why() {
     let fx = r.update(Msg::Key(Key::Enter));
     assert!(
         matches!(&fx[0], Effect::List(q) if q.since == Some(Timestamp::parse("2026-11-20").unwrap()))
+    );
+    // The same syntax as everywhere: an age is that long before now, a date is local.
+    r.update(Msg::Key(Key::Char('d')));
+    for _ in 0..10 {
+        r.update(Msg::Key(Key::Backspace));
+    }
+    typed(&mut r, "7d");
+    let fx = r.update(Msg::Key(Key::Enter));
+    let week_ago = Timestamp::now().unix_ms() - 7 * 86_400_000;
+    assert!(
+        matches!(&fx[0], Effect::List(q) if q.since.is_some_and(|t| (t.unix_ms() - week_ago).abs() < 60_000)),
+        "{fx:?}"
+    );
+    r.tz = jiff::tz::TimeZone::posix("CST-8").unwrap();
+    r.update(Msg::Key(Key::Char('d')));
+    for _ in 0..2 {
+        r.update(Msg::Key(Key::Backspace));
+    }
+    typed(&mut r, "2026-11-20");
+    let fx = r.update(Msg::Key(Key::Enter));
+    assert!(
+        matches!(&fx[0], Effect::List(q) if q.since == Some(Timestamp::parse("2026-11-19T16:00:00Z").unwrap())),
+        "{fx:?}"
     );
 }
 
@@ -253,8 +289,8 @@ fn an_empty_queue_opens_nothing() {
 
 #[test]
 fn enter_on_a_check_plays_from_its_evidence_and_p_toggles_from_the_start() {
+    // It opens on the uncertain check, org_name.
     let mut r = opened();
-    r.update(Msg::Key(Key::Down));
     assert_eq!(
         r.update(Msg::Key(Key::Enter)),
         vec![Effect::Play {
@@ -282,7 +318,6 @@ fn enter_on_a_check_plays_from_its_evidence_and_p_toggles_from_the_start() {
 #[test]
 fn overruling_needs_a_note_and_says_from_what_to_what() {
     let mut r = opened();
-    r.update(Msg::Key(Key::Down));
     r.update(Msg::Key(Key::Char('o')));
     assert!(matches!(&r.input, Some(Input::Note { verdict, .. }) if verdict == "pass"));
     assert_eq!(r.update(Msg::Key(Key::Enter)), vec![], "no note yet");
@@ -312,7 +347,7 @@ fn correcting_starts_from_the_transcript_and_ignores_no_change() {
     let mut r = opened();
     r.update(Msg::Key(Key::Char('e')));
     assert!(
-        matches!(&r.input, Some(Input::Transcript(l)) if l.text == "喂,你好,光力物业,有什么事?")
+        matches!(&r.input, Some(Input::Transcript { turn: 0, lines }) if lines[0].text == "喂,你好,光力物业,有什么事?")
     );
     assert_eq!(r.update(Msg::Key(Key::Enter)), vec![]);
     assert!(r.status.is_some());
@@ -324,7 +359,7 @@ fn correcting_starts_from_the_transcript_and_ignores_no_change() {
         r.update(Msg::Key(Key::Enter)),
         vec![Effect::Correct {
             id: id(1),
-            text: "你好,光力物业,有什么事?".into()
+            turns: vec!["你好,光力物业,有什么事?".into()]
         }]
     );
 }
@@ -340,7 +375,12 @@ fn reopening_after_an_action_keeps_the_selected_check_and_q_goes_back_to_the_que
     let mut v = view();
     v.reviewed = true;
     r.update(Msg::Opened(Box::new(v)));
-    assert_eq!(r.check, 1);
+    assert_eq!(r.selected_check(), Some(2), "greeting stays selected");
+    // m again takes the mark back rather than logging it twice.
+    assert_eq!(
+        r.update(Msg::Key(Key::Char('m'))),
+        vec![Effect::UnmarkReviewed(id(1))]
+    );
     r.update(Msg::Playing { from_ms: 0 });
     let fx = r.update(Msg::Key(Key::Char('q')));
     assert_eq!(fx[0], Effect::StopPlay);
@@ -422,13 +462,36 @@ fn audit_lines_say_who_did_what_when_and_why() {
         },
         note: "heard 您好".into(),
     };
+    let utc = jiff::tz::TimeZone::UTC;
+    let shanghai = jiff::tz::TimeZone::posix("CST-8").unwrap();
+    let ids = |id: &str| id.to_string();
+    let names = |id: &str| {
+        if id == "greeting" {
+            "问好".into()
+        } else {
+            id.to_string()
+        }
+    };
     assert_eq!(
-        audit_line(&e, strings(Lang::En)),
+        audit_line(&e, strings(Lang::En), &utc, &ids),
         "2026-11-27 09:12 wang overruled greeting fail → pass: heard 您好"
     );
+    // Local time, and the check by its name.
     assert_eq!(
-        audit_line(&e, strings(Lang::Zh)),
-        "2026-11-27 09:12 wang 推翻判定 greeting 未通过 → 通过:heard 您好"
+        audit_line(&e, strings(Lang::Zh), &shanghai, &names),
+        "2026-11-27 17:12 wang 推翻判定 问好 未通过 → 通过:heard 您好"
+    );
+    let corrected = AuditEntry {
+        action: AuditAction::Correction {
+            original_text: "你好,光力物业\n在见".into(),
+            corrected_text: "您好,广利物业\n再见".into(),
+        },
+        note: String::new(),
+        ..e.clone()
+    };
+    assert_eq!(
+        audit_line(&corrected, strings(Lang::En), &utc, &ids),
+        "2026-11-27 09:12 wang corrected the transcript: 「你好,光力物业 / 在见」 → 「您好,广利物业 / 再见」"
     );
     let regraded = AuditEntry {
         action: AuditAction::Regrade {
@@ -441,7 +504,7 @@ fn audit_lines_say_who_did_what_when_and_why() {
         ..e
     };
     assert_eq!(
-        audit_line(&regraded, strings(Lang::Zh)),
+        audit_line(&regraded, strings(Lang::Zh), &utc, &ids),
         "2026-11-27 09:12 wang 重新评分 69 → 100"
     );
 }
@@ -457,7 +520,7 @@ fn status_messages_are_in_the_review_language() {
     }));
     assert_eq!(
         zh.status.as_deref(),
-        Some("org_name:不确定 → 通过,已记入操作记录")
+        Some("报单位:不确定 → 通过,已记入操作记录")
     );
     // An overrule without a note is refused in Chinese too.
     zh.update(Msg::Key(Key::Char('o')));
@@ -506,11 +569,95 @@ fn regrading_keeps_the_scenario_org_and_rings_of_the_original() {
     }
     .grade(sc, &cat.phrasebook);
     assert!(!original.passed, "{original:?}");
-    let fixed = regrade(&cat, &original, "您好,广利物业,请问有什么可以帮您?").unwrap();
+    let fixed = regrade(
+        &cat,
+        &original,
+        &["您好,广利物业,请问有什么可以帮您?".to_string()],
+    )
+    .unwrap();
     assert!(fixed.passed, "{fixed:?}");
     assert!(fixed.score > original.score);
     assert_eq!(fixed.org, "广利物业");
     assert_eq!(fixed.org_source, OrgSource::Given);
     assert_eq!(fixed.rings, Some(2));
     assert_eq!(fixed.scenario, "answer-call");
+}
+
+#[test]
+fn a_correction_is_one_text_per_turn_and_never_merges_turns() {
+    use crate::grading::{Call, Heard, Org, Pickup};
+    let cat = crate::scenario::Catalog::builtin().unwrap();
+    let sc = cat.get("end-call").unwrap();
+    let original = Call {
+        turns: vec![
+            Heard::text("请问您还有其他咨询事项吗?"),
+            Heard::text("不客气,感谢您的来电,在见!"),
+        ],
+        pickup: Pickup::Rings(1),
+        org: Org::given("广利物业"),
+    }
+    .grade(sc, &cat.phrasebook);
+    // One text for two turns (a lost line break) is refused, not merged into turn 1.
+    let merged = "请问您还有其他咨询事项吗?不客气,感谢您的来电,再见!".to_string();
+    let e = regrade(&cat, &original, &[merged]).unwrap_err();
+    assert!(e.to_string().contains("2 trainee turn(s) but 1"), "{e}");
+    let fixed = regrade(
+        &cat,
+        &original,
+        &[
+            "请问您还有其他咨询事项吗?".to_string(),
+            "不客气,感谢您的来电,再见!".to_string(),
+        ],
+    )
+    .unwrap();
+    assert_eq!(fixed.turns.len(), 2);
+    assert!(fixed.score > original.score);
+}
+
+#[test]
+fn the_transcript_editor_edits_one_turn_at_a_time() {
+    let mut r = queue();
+    let mut v = view();
+    v.turns.push(TurnView {
+        caller: None,
+        text: "再见".into(),
+        start: 11,
+        end: 13,
+    });
+    r.update(Msg::Opened(Box::new(v)));
+    r.update(Msg::Key(Key::Char('e')));
+    let Some(Input::Transcript { turn, lines }) = &r.input else {
+        panic!("{:?}", r.input)
+    };
+    assert_eq!((*turn, lines.len()), (0, 2));
+    r.update(Msg::Key(Key::Down));
+    r.update(Msg::Key(Key::Home));
+    r.update(Msg::Key(Key::Char('您')));
+    let Some(Input::Transcript { turn, lines }) = &r.input else {
+        panic!()
+    };
+    assert_eq!(*turn, 1);
+    assert_eq!(lines[0].text, "喂,你好,光力物业,有什么事?");
+    assert_eq!(lines[1].text, "您再见");
+    r.update(Msg::Key(Key::Up));
+    assert!(matches!(&r.input, Some(Input::Transcript { turn: 0, .. })));
+}
+
+#[test]
+fn home_and_end_jump_to_the_first_and_last_row_of_the_queue_and_the_checks() {
+    let mut r = queue();
+    r.update(Msg::Key(Key::End));
+    assert_eq!(r.selected, 2);
+    assert_eq!(r.update(Msg::Key(Key::Enter)), vec![Effect::Open(id(3))]);
+    r.update(Msg::Key(Key::Home));
+    assert_eq!(r.selected, 0);
+    let mut r = opened();
+    let n = match &r.screen {
+        Screen::Attempt(a) => a.rows(r.open).len(),
+        _ => unreachable!(),
+    };
+    r.update(Msg::Key(Key::End));
+    assert_eq!(r.row, n - 1);
+    r.update(Msg::Key(Key::Home));
+    assert_eq!(r.row, 0);
 }

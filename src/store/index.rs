@@ -16,8 +16,10 @@ use super::id::AttemptId;
 use super::model::{AttemptStatus, AttemptSummary, Query, SortKey, Verdict};
 use super::time::Timestamp;
 use super::StoreError;
+use crate::text::sound;
 
-const SCHEMA_VERSION: i64 = 1;
+/// 2: the `sound` column (the transcript in toneless pinyin, for searching by sound).
+const SCHEMA_VERSION: i64 = 2;
 
 /// What the store needs from an index.
 pub trait AttemptIndex {
@@ -116,10 +118,37 @@ impl SqliteIndex {
              CREATE INDEX IF NOT EXISTS attempts_started ON attempts(started_ms);
              CREATE INDEX IF NOT EXISTS attempts_trainee ON attempts(trainee, started_ms);
              CREATE INDEX IF NOT EXISTS attempts_scenario ON attempts(scenario, started_ms);
-             PRAGMA user_version = 1;
              COMMIT;",
             )
-            .map_err(e)
+            .map_err(e)?;
+        if version < 2 {
+            self.add_sound().map_err(e)?;
+        }
+        Ok(())
+    }
+
+    /// Schema 1 → 2: adds the `sound` column and fills it from each row's text (in one
+    /// transaction; a new index gets the column here too).
+    fn add_sound(&self) -> rusqlite::Result<()> {
+        let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
+        let has: bool = tx
+            .prepare("SELECT 1 FROM pragma_table_info('attempts') WHERE name = 'sound'")?
+            .exists([])?;
+        if !has {
+            tx.execute_batch("ALTER TABLE attempts ADD COLUMN sound TEXT NOT NULL DEFAULT ''")?;
+        }
+        let rows: Vec<(String, String)> = tx
+            .prepare("SELECT id, text FROM attempts")?
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        for (id, text) in rows {
+            tx.execute(
+                "UPDATE attempts SET sound = ?1 WHERE id = ?2",
+                params![sound(&text), id],
+            )?;
+        }
+        tx.execute_batch("PRAGMA user_version = 2")?;
+        tx.commit()
     }
 
     fn err(&self, e: rusqlite::Error) -> StoreError {
@@ -128,8 +157,8 @@ impl SqliteIndex {
 
     fn upsert_on(conn: &Connection, r: &AttemptSummary) -> rusqlite::Result<()> {
         conn.prepare_cached(&format!(
-            "INSERT OR REPLACE INTO attempts ({COLUMNS}) VALUES \
-             (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)"
+            "INSERT OR REPLACE INTO attempts ({COLUMNS}, sound) VALUES \
+             (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)"
         ))?
         .execute(params![
             r.id.as_str(),
@@ -151,6 +180,7 @@ impl SqliteIndex {
             r.corrected,
             r.regraded,
             r.text,
+            sound(&r.text),
         ])?;
         Ok(())
     }
@@ -206,6 +236,30 @@ pub(crate) fn query_sql(q: &Query) -> (String, Vec<Value>) {
     eq("trainee = ?", &q.trainee, &mut clauses);
     eq("scenario = ?", &q.scenario, &mut clauses);
     eq("org = ?", &q.org, &mut clauses);
+    // LIKE is case-insensitive for ASCII; the name's own % and _ are escaped.
+    let like_prefix = |v: &str| {
+        let mut p = String::new();
+        for c in v.chars() {
+            if matches!(c, '%' | '_' | '\\') {
+                p.push('\\');
+            }
+            p.push(c);
+        }
+        p.push('%');
+        p
+    };
+    if let Some(v) = &q.trainee_prefix {
+        clauses.push("trainee LIKE ? ESCAPE '\\'");
+        args.push(Value::Text(like_prefix(v)));
+    }
+    if let Some(v) = &q.scenario_prefix {
+        clauses.push("scenario LIKE ? ESCAPE '\\'");
+        args.push(Value::Text(like_prefix(v)));
+    }
+    if let Some(v) = &q.sounds_like {
+        clauses.push("instr(sound, ?) > 0");
+        args.push(Value::Text(sound(v)));
+    }
     if let Some(t) = &q.text {
         clauses.push("instr(text, ?) > 0");
         args.push(Value::Text(t.clone()));
@@ -429,6 +483,121 @@ mod tests {
         changed[1].reviewed = true;
         idx.upsert_many(&changed).unwrap();
         assert_eq!(idx.query(&Query::default()).unwrap(), changed);
+    }
+
+    #[test]
+    fn names_match_by_prefix_in_any_case_and_transcripts_by_sound() {
+        let dir = tempfile::tempdir().unwrap();
+        let idx = SqliteIndex::open(&dir.path().join("i.sqlite"), true).unwrap();
+        let mut a = row(1, "Wang.Fang", Some(90.0), Some(true));
+        a.text = "您好,广立物业,请问有什么可以帮您?".into();
+        let mut b = row(2, "li_na", Some(40.0), Some(false));
+        b.scenario = "end-call".into();
+        idx.upsert(&a).unwrap();
+        idx.upsert(&b).unwrap();
+        let ids = |q: Query| -> Vec<AttemptId> {
+            idx.query(&q).unwrap().into_iter().map(|r| r.id).collect()
+        };
+        let q = |f: fn(&mut Query)| {
+            let mut q = Query::default();
+            f(&mut q);
+            q
+        };
+        assert_eq!(
+            ids(q(|q| q.trainee_prefix = Some("wang".into()))),
+            [a.id.clone()]
+        );
+        assert_eq!(
+            ids(q(|q| q.trainee_prefix = Some("WANG.F".into()))),
+            [a.id.clone()]
+        );
+        // LIKE's wildcards are the name's own characters here.
+        assert!(ids(q(|q| q.trainee_prefix = Some("%".into()))).is_empty());
+        assert_eq!(
+            ids(q(|q| q.trainee_prefix = Some("li_".into()))),
+            [b.id.clone()]
+        );
+        assert!(ids(q(|q| q.trainee_prefix = Some("lix".into()))).is_empty());
+        assert_eq!(
+            ids(q(|q| q.scenario_prefix = Some("END".into()))),
+            [b.id.clone()]
+        );
+        // 广利 sounds like 广立; 广 alone is not "an".
+        assert_eq!(
+            ids(q(|q| q.sounds_like = Some("广利物业".into()))),
+            [a.id.clone()]
+        );
+        assert!(ids(q(|q| q.sounds_like = Some("光明".into()))).is_empty());
+    }
+
+    #[test]
+    fn an_index_of_schema_1_gains_the_sound_column_from_its_text() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("i.sqlite");
+        {
+            let c = Connection::open(&p).unwrap();
+            c.execute_batch(&format!(
+                "CREATE TABLE attempts ({}) WITHOUT ROWID; PRAGMA user_version = 1;",
+                COLUMNS
+                    .split(", ")
+                    .map(|c| if c == "id" {
+                        "id TEXT PRIMARY KEY NOT NULL".to_string()
+                    } else {
+                        c.trim().to_string()
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+            .unwrap();
+            let mut r = row(1, "王芳", Some(90.0), Some(true));
+            r.text = "广立物业".into();
+            SqliteIndex::upsert_v1(&c, &r);
+        }
+        let idx = SqliteIndex::open(&p, true).unwrap();
+        let q = Query {
+            sounds_like: Some("广利".into()),
+            ..Query::default()
+        };
+        assert_eq!(idx.query(&q).unwrap().len(), 1);
+        let v: i64 = idx
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(v, SCHEMA_VERSION);
+    }
+
+    impl SqliteIndex {
+        /// A row as schema 1 stored it (no sound column).
+        fn upsert_v1(conn: &Connection, r: &AttemptSummary) {
+            conn.execute(
+                &format!(
+                    "INSERT INTO attempts ({COLUMNS}) VALUES \
+                     (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)"
+                ),
+                params![
+                    r.id.as_str(),
+                    r.status.as_str(),
+                    r.scenario,
+                    r.rubric_sha256,
+                    r.model,
+                    r.trainee,
+                    r.device,
+                    r.org,
+                    r.started.unix_ms(),
+                    r.finished.map(Timestamp::unix_ms),
+                    r.duration_ms as i64,
+                    r.score,
+                    r.passed,
+                    r.needs_review,
+                    r.reviewed,
+                    r.overrules,
+                    r.corrected,
+                    r.regraded,
+                    r.text,
+                ],
+            )
+            .unwrap();
+        }
     }
 
     #[test]

@@ -258,7 +258,9 @@ impl Store {
             }
         }
         let audio = f.dir.join(AUDIO);
+        // A missing recording is reported once, as missing, with the other files below.
         match wav_stream::repair(&audio, false) {
+            _ if !audio.exists() => {}
             Ok(Some(r)) if r.frames == meta.audio.frames && !r.repaired => {}
             Ok(Some(r)) => problem(
                 format!("WAV holds {} frames (header consistent: {}), meta.json says {}; restore it from a backup", r.frames, !r.repaired, meta.audio.frames),

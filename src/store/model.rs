@@ -200,11 +200,19 @@ pub enum SortKey {
 }
 
 /// A listing request. Empty fields do not filter. Text filters are exact matches, except
-/// `text`, which is a substring of the transcript.
+/// `text`, which is a substring of the transcript, the `_prefix` ones, which match the start
+/// of a name in any case, and `sounds_like`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Query {
     pub trainee: Option<String>,
     pub scenario: Option<String>,
+    /// Trainees whose name starts with this, in any case (`wang` finds Wang.Fang).
+    pub trainee_prefix: Option<String>,
+    /// Scenarios whose id starts with this, in any case (`answer` finds answer-call).
+    pub scenario_prefix: Option<String>,
+    /// Transcripts that contain something that sounds like this, syllable by syllable in
+    /// toneless pinyin ([`crate::text::sound`]): 广利物业 finds 广立物业, as the grader hears it.
+    pub sounds_like: Option<String>,
     pub org: Option<String>,
     /// Started at or after.
     pub since: Option<Timestamp>,

@@ -60,7 +60,8 @@ impl Tmux {
         self.tmux(&args);
     }
 
-    pub fn screen(&self) -> String {
+    /// One capture of the pane, as it is at this instant (perhaps half redrawn).
+    pub fn capture(&self) -> String {
         String::from_utf8_lossy(
             &self
                 .tmux(&["capture-pane", "-p", "-t", &self.session])
@@ -69,7 +70,24 @@ impl Tmux {
         .into_owned()
     }
 
-    /// Waits until the screen contains `needle`; panics with the screen after `timeout`.
+    /// The screen once it has settled: two captures 50 ms apart that agree, so a screen
+    /// caught half way through a redraw is never taken for the result (a screen that keeps
+    /// changing, a level meter say, gives its last capture after a second).
+    pub fn screen(&self) -> String {
+        let start = Instant::now();
+        let mut last = self.capture();
+        loop {
+            std::thread::sleep(Duration::from_millis(50));
+            let now = self.capture();
+            if now == last || start.elapsed() > Duration::from_secs(1) {
+                return now;
+            }
+            last = now;
+        }
+    }
+
+    /// Waits until the settled screen contains `needle`; panics with the screen after
+    /// `timeout`.
     pub fn wait_for(&self, needle: &str, timeout: Duration) -> String {
         let start = Instant::now();
         loop {

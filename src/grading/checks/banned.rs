@@ -10,6 +10,15 @@ use crate::grading::report::{Evidence, Verdict};
 use crate::scenario::{phrases, BannedFamily};
 
 pub fn banned_check(cx: &mut Ctx, fam: &BannedFamily, category: &str, weight: f64) {
+    run_banned_check(cx, fam, category, weight);
+    // A family is called by its first pattern: 忌语「喂」. The fillers family has its name.
+    if fam.id.get_ref() != category {
+        let first = phrases(&fam.patterns).next().unwrap_or_default();
+        cx.name_last(format!("忌语「{first}」"), format!("banned 「{first}」"));
+    }
+}
+
+fn run_banned_check(cx: &mut Ctx, fam: &BannedFamily, category: &str, weight: f64) {
     // The phrase book's single fillers family is just `fillers`; banned families are
     // `banned_phrase:<family>`.
     let id = if fam.id.get_ref() == category {

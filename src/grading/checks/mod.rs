@@ -89,7 +89,15 @@ impl Ctx<'_> {
             critical,
             evidence,
             message,
+            name: super::report::builtin_name(id),
         });
+    }
+
+    /// Names the check pushed last (a banned-phrase family, a must-say item).
+    pub fn name_last(&mut self, zh: impl Into<String>, en: impl Into<String>) {
+        if let Some(c) = self.checks.last_mut() {
+            c.name = Some(msg(zh, en));
+        }
     }
 
     /// A found phrase's verdict: exact and confident → pass; otherwise uncertain, saying why.

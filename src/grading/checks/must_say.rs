@@ -10,6 +10,13 @@ use crate::scenario::MustSay;
 
 /// One must-say item: any of its phrases anywhere (or, with `count` > 1, that many times).
 pub fn must_say_check(cx: &mut Ctx, m: &MustSay) {
+    run_must_say_check(cx, m);
+    // Named by what must be said, without the examples in brackets.
+    let short = |s: &str| s.split(['(', '(']).next().unwrap_or(s).trim().to_string();
+    cx.name_last(short(&m.zh), short(&m.en));
+}
+
+fn run_must_say_check(cx: &mut Ctx, m: &MustSay) {
     let list = compile(&m.phrases);
     let id = format!("must_say:{}", m.id.get_ref());
     if m.count > 1 {
