@@ -179,7 +179,7 @@ static ZH: Strings = Strings {
     queue_count: |n| format!("共 {n} 次练习"),
     queue_capped: |n| format!("仅列出前 {n} 次练习,请缩小筛选范围"),
     columns: ["开始时间", "学员", "情景", "得分", "结果", "?✓✎", "转写"],
-    queue_keys: "↑↓ Enter 打开 · / 搜索 · t 学员 · s 情景 · d 日期 · v 结果 · n 需要复核 · u 未复核 · o 排序 · x 清除 · g 进度 · q 退出",
+    queue_keys: "↑↓ Enter 打开 · / 搜索 · t 学员 · s 情景 · d 日期 · v 结果 · n 需要复核 · u 未复核 · o 排序 · x 清除 · g 进度 · c 认证 · q 退出",
     attempt_keys: "↑↓ 选检查项 · Enter 播放证据处 · p 播放/停止 · o 推翻判定 · e 更正转写 · m 已复核/取消 · PgUp/PgDn 操作记录 · g 进度 · q 返回",
     progress_keys: "↑↓ 滚动类别 · q 返回",
     input_keys: "Enter 确定 · Esc 取消",
@@ -284,7 +284,7 @@ static ZH: Strings = Strings {
     help_title: "帮助",
     // Short lines rather than a paragraph: the wrapper breaks only at spaces, and Chinese
     // has few, so a wrapped paragraph comes out ragged.
-    help_body: "【队列】\nt/s 按学员、情景筛选(开头几个字即可,不分大小写)\nd 按起始时间筛选:7d、12h 或 2026-11-20(本地时间)\n/ 按读音搜索转写(广利物业也能找到广立物业)\nv 按结果筛选 · n 只看需要复核的 · u 只看未复核的 · o 排序\n? 需要复核 · ✓ 已复核 · ✎ 已推翻判定\n【练习】\n↑↓ 选检查项 · Enter 从证据处(▶)播放 · p 从头播放/停止\no 推翻判定(Tab 选判定,必须填写备注)\ne 逐轮更正转写并重新评分(原始转写保留)\nm 标为已复核,再按一次取消 · PgUp/PgDn 翻看操作记录\n重新评分后不再相符的推翻判定:y 保留,n 放弃\n每次操作都连同你的名字和时间记入操作记录。按任意键关闭。",
+    help_body: "【队列】\nt/s 按学员、情景筛选(开头几个字即可,不分大小写)\nd 按起始时间筛选:7d、12h 或 2026-11-20(本地时间)\n/ 按读音搜索转写(广利物业也能找到广立物业)\nv 按结果筛选 · n 只看需要复核的 · u 只看未复核的 · o 排序\n? 需要复核 · ✓ 已复核 · ✎ 已推翻判定\nc 认证考试中待裁定的项目(Enter 打开,Esc 返回)\n【练习】\n↑↓ 选检查项 · Enter 从证据处(▶)播放 · p 从头播放/停止\no 推翻判定(Tab 选判定,必须填写备注)\ne 逐轮更正转写并重新评分(原始转写保留)\nm 标为已复核,再按一次取消 · PgUp/PgDn 翻看操作记录\n重新评分后不再相符的推翻判定:y 保留,n 放弃\n每次操作都连同你的名字和时间记入操作记录。按任意键关闭。",
     too_small: "窗口太小:至少需要 80×24。",
     report: &report::ZH,
 };
@@ -299,7 +299,7 @@ static EN: Strings = Strings {
     },
     queue_capped: |n| format!("first {n} attempts: narrow the filters"),
     columns: ["started", "trainee", "scenario", "score", "result", "?✓✎", "transcript"],
-    queue_keys: "↑↓ Enter open · / search · t trainee · s scenario · d since · v verdict · n needs review · u unreviewed · o sort · x clear · g progress · q quit",
+    queue_keys: "↑↓ Enter open · / search · t trainee · s scenario · d since · v verdict · n needs review · u unreviewed · o sort · x clear · g progress · c exams · q quit",
     attempt_keys: "↑↓ check · Enter play evidence · p play/stop · o overrule · e correct · m reviewed on/off · PgUp/PgDn audit · g progress · q back",
     progress_keys: "↑↓ scroll categories · q back",
     input_keys: "Enter apply · Esc cancel",
@@ -406,7 +406,7 @@ static EN: Strings = Strings {
     audit_window: |from, to, all| format!("lines {from}–{to} of {all} · PgUp/PgDn"),
     more_categories: |above, below| format!("{above} above · {below} below · ↑↓"),
     help_title: "Help",
-    help_body: "Queue: t/s filter by trainee or scenario (the start of the name, any case); d by start: 7d, 12h or 2026-11-20 (local time); / searches the transcripts by sound (广利物业 finds 广立物业); v cycles passed/failed/interrupted, n only attempts with an uncertain check, u only unreviewed ones, o changes the order. Flags: ? needs review, ✓ reviewed, ✎ overruled.\n\nAttempt: ↑↓ picks a check, Enter plays the recording from where its evidence was said (▶), p from the start. o overrules the check (Tab picks the verdict, a note is required); e corrects the transcript turn by turn and re-grades it (the original is kept); m marks it reviewed, again takes the mark back; PgUp/PgDn scroll the audit log. An overrule that no longer matches a re-grade: y keeps it, n drops it. Every action is logged with your name and the time. Any key closes this help.",
+    help_body: "Queue: t/s filter by trainee or scenario (the start of the name, any case); d by start: 7d, 12h or 2026-11-20 (local time); / searches the transcripts by sound (广利物业 finds 广立物业); v cycles passed/failed/interrupted, n only attempts with an uncertain check, u only unreviewed ones, o changes the order. Flags: ? needs review, ✓ reviewed, ✎ overruled. c lists what certification sittings leave open (Enter opens an item at its check, Esc comes back).\n\nAttempt: ↑↓ picks a check, Enter plays the recording from where its evidence was said (▶), p from the start. o overrules the check (Tab picks the verdict, a note is required); e corrects the transcript turn by turn and re-grades it (the original is kept); m marks it reviewed, again takes the mark back; PgUp/PgDn scroll the audit log. An overrule that no longer matches a re-grade: y keeps it, n drops it. Every action is logged with your name and the time. Any key closes this help.",
     too_small: "The window is too small: make it at least 80×24.",
     report: &report::EN,
 };
