@@ -187,3 +187,78 @@ fn leaving_early_asks_first_then_seals_the_sitting_as_incomplete() {
     let rows: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(rows.as_array().unwrap().len(), 0, "{rows:#}");
 }
+
+#[test]
+fn an_exam_killed_mid_sitting_is_ended_by_exam_end_and_never_while_its_screen_is_open() {
+    let _one = support::speech::model_lock();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    setup(dir);
+    let exam_end = |id: &str| {
+        std::process::Command::new(BIN)
+            .args(["exam", "end", id])
+            .env("RINGCOACH_DATA_DIR", dir.join("killed"))
+            .output()
+            .unwrap()
+    };
+
+    let t = Tmux::start(dir, &command(dir, "killed"), 80, 24);
+    t.wait_for("Proctor", Duration::from_secs(60));
+    t.keys(&["Enter"]);
+    t.wait_for("Enter start ringing", SCREEN);
+    let list = sittings(dir, "killed");
+    assert_eq!(list[0]["state"], "in_progress", "{list:#}");
+    let id = list[0]["sitting"].as_str().unwrap().to_string();
+
+    // The screen is open: the proctor's command refuses, in one line, and changes nothing.
+    let out = exam_end(&id);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("is being taken right now"), "{err}");
+    assert_eq!(sittings(dir, "killed")[0]["state"], "in_progress");
+
+    // The exam dies (a killed terminal, a crash): no seal, the sitting is stuck in progress
+    // and cannot be certified until it is ended.
+    let killed = std::process::Command::new("pkill")
+        .args(["-KILL", "-P", &t.pane_pid().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let end = t.wait_for("EXITED=", SCREEN);
+    // The shell's line may wrap at the pane's edge.
+    assert!(end.replace('\n', "").contains("EXITED=137"), "{end}");
+    let issue = std::process::Command::new(BIN)
+        .args(["cert", "issue", &id])
+        .env("RINGCOACH_DATA_DIR", dir.join("killed"))
+        .output()
+        .unwrap();
+    assert_eq!(issue.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&issue.stderr);
+    assert!(err.contains("exam end"), "{err}");
+
+    let out = exam_end(&id);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        said.contains("ended incomplete: 0 of 2 calls taken; sealed sha256:"),
+        "{said}"
+    );
+    let list = sittings(dir, "killed");
+    assert_eq!(list[0]["state"], "incomplete", "{list:#}");
+    assert!(
+        list[0]["seal"]
+            .as_str()
+            .unwrap()
+            .starts_with("sealed sha256:"),
+        "{list:#}"
+    );
+    // Ending again says so and changes nothing.
+    let again = exam_end(&id);
+    assert!(again.status.success());
+    assert!(String::from_utf8_lossy(&again.stdout).contains("had already ended (incomplete)"));
+}

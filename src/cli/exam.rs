@@ -16,6 +16,7 @@ use crate::exam::seal::check;
 use crate::exam::sitting::SittingState;
 use crate::exam::{open_items, Candidate, Sittings};
 use crate::grading::Verdict;
+use crate::store::Timestamp;
 use crate::transcribe::{WhisperConfig, WhisperTranscriber};
 
 #[derive(Debug, clap::Args)]
@@ -34,6 +35,19 @@ pub enum Action {
     Import(ImportArgs),
     /// The sittings in this store: state, seal, what is still uncertain, certificates.
     List(ListArgs),
+    /// End a sitting whose exam was interrupted (a crash, a closed terminal): the calls taken
+    /// stay as graded, the rest count as failed, and the sitting is sealed so it can be
+    /// settled and certified. Refused while its exam screen is still open.
+    End(EndArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct EndArgs {
+    /// The sitting (see `ringcoach exam list`).
+    #[arg(value_name = "SITTING")]
+    pub sitting: String,
+    #[command(flatten)]
+    pub data_dir: DataDirFlag,
 }
 
 #[derive(Debug, clap::Args)]
@@ -73,6 +87,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     match args.action {
         Some(Action::Import(a)) => import_cmd(a),
         Some(Action::List(a)) => list(a),
+        Some(Action::End(a)) => end(a),
         None => super::practice::run_exam(args.screen),
     }
 }
@@ -216,6 +231,34 @@ struct Listed {
     seal: String,
     uncertain: usize,
     certificates: Vec<String>,
+}
+
+fn end(a: EndArgs) -> anyhow::Result<ExitCode> {
+    let store = a.data_dir.open_existing()?;
+    let sittings = Sittings::of(&store);
+    let was = sittings.load(&a.sitting)?.state;
+    let (rec, sealed) = sittings.end_interrupted(&store, &a.sitting, Timestamp::now())?;
+    let mut w = std::io::stdout().lock();
+    if was != SittingState::InProgress {
+        writeln!(
+            w,
+            "sitting {} had already ended ({}); sealed sha256:{}",
+            rec.id,
+            rec.state.as_str(),
+            &sealed.sha256[..16]
+        )?;
+    } else {
+        writeln!(
+            w,
+            "sitting {} ended {}: {} of {} calls taken; sealed sha256:{}",
+            rec.id,
+            rec.state.as_str(),
+            rec.calls.len(),
+            rec.suite.calls.len(),
+            &sealed.sha256[..16]
+        )?;
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn list(a: ListArgs) -> anyhow::Result<ExitCode> {

@@ -287,6 +287,8 @@ pub fn import(
         model_info,
         plan.started.unwrap_or(now),
     )?;
+    // Held until the sitting is sealed: `exam end` never ends an import half-way.
+    let _taking = sittings.hold(&rec.id)?;
     let mut reports = Vec::new();
     for g in graded {
         let Graded {

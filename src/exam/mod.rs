@@ -40,7 +40,7 @@ pub enum ExamError {
     Scenario(#[from] ScenarioError),
     #[error("no sitting {id:?} in {dir}; see `ringcoach exam list`")]
     NoSitting { id: String, dir: PathBuf },
-    #[error("sitting {id} was never sealed (its exam was interrupted before it ended); it cannot be certified")]
+    #[error("sitting {id} was never sealed (its exam was interrupted before it ended): end it with `ringcoach exam end {id}` (the calls not taken count as failed), then certify it")]
     NotSealed { id: String },
     #[error("the seal {path} does not hold: {why}; the sitting cannot be certified")]
     BadSeal { path: PathBuf, why: String },

@@ -15,7 +15,7 @@
 //! The attempts themselves stay in the store (`attempts/…`), each with the sitting's id in
 //! its `meta.json`, so review, reports and the store's tools see them like any other.
 
-use std::fs;
+use std::fs::{self, File, OpenOptions, TryLockError};
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
@@ -32,6 +32,15 @@ use crate::store::{AttemptId, Store, Timestamp};
 pub const SITTING_FORMAT: u32 = 1;
 pub const SITTINGS_DIR: &str = "sittings";
 pub const SITTING_FILE: &str = "sitting.json";
+/// Locked (flock) by the process taking the sitting; never sealed, never evidence.
+const TAKING_FILE: &str = "taking.lock";
+
+/// Held while a sitting is being taken: `exam end` refuses a sitting someone holds. The lock
+/// goes with the process, so a crashed exam leaves a sitting that can be ended.
+#[derive(Debug)]
+pub struct Taking {
+    _file: File,
+}
 pub const SEAL_FILE: &str = "seal.json";
 pub const ISSUED_FILE: &str = "issued.json";
 
@@ -358,6 +367,47 @@ impl Sittings {
         rec.ended = Some(at);
         write_json_atomic(&self.dir(&rec.id).join(SITTING_FILE), rec, true)?;
         Ok(())
+    }
+
+    /// Takes the sitting's lock for as long as the returned value lives. Refused when another
+    /// process holds it.
+    pub fn hold(&self, id: &str) -> Result<Taking, ExamError> {
+        let path = self.dir(id).join(TAKING_FILE);
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(io("open", &path))?;
+        match file.try_lock() {
+            Ok(()) => Ok(Taking { _file: file }),
+            Err(TryLockError::WouldBlock) => Err(ExamError::Invalid(format!(
+                "sitting {id} is being taken right now (its exam screen is open): end it there with q"
+            ))),
+            Err(TryLockError::Error(e)) => Err(io("lock", &path)(e)),
+        }
+    }
+
+    /// Ends a sitting whose exam went away before it ended (a crash, a killed terminal, a
+    /// power cut): the calls taken stay as graded, the rest count as failed with 0, and the
+    /// sitting is sealed as at `now`. A sitting that already ended is only sealed if its seal
+    /// is missing. Refused while an exam screen holds the sitting.
+    pub fn end_interrupted(
+        &self,
+        store: &Store,
+        id: &str,
+        now: Timestamp,
+    ) -> Result<(SittingRecord, super::seal::CheckedSeal), ExamError> {
+        let _held = self.hold(id)?;
+        let mut rec = self.load(id)?;
+        if rec.state != SittingState::InProgress {
+            if let Ok(sealed) = super::seal::check(self, id) {
+                return Ok((rec, sealed));
+            }
+        }
+        self.end(&mut rec, now)?;
+        let sealed = super::seal::seal(self, store, &rec, now)?;
+        Ok((rec, sealed))
     }
 
     pub fn load(&self, id: &str) -> Result<SittingRecord, ExamError> {

@@ -10,7 +10,7 @@ use crate::audio::ring::RingCadence;
 use crate::exam::seal::seal;
 use crate::exam::sitting::{
     Candidate, ModelInfo, SittingRecord, SittingState, Sittings, Source, SuiteSnapshot, TakenCall,
-    TurnAudio,
+    Taking, TurnAudio,
 };
 use crate::exam::ExamError;
 use crate::grading::Org;
@@ -39,6 +39,8 @@ pub struct ExamRun {
     sittings: Sittings,
     calls: Vec<PlannedCall>,
     rec: Option<SittingRecord>,
+    /// The sitting's lock while this screen takes it.
+    taking: Option<Taking>,
     ended: Option<Ended>,
 }
 
@@ -66,6 +68,7 @@ impl ExamRun {
             sittings: Sittings::of(store),
             calls,
             rec: None,
+            taking: None,
             ended: None,
         })
     }
@@ -108,14 +111,16 @@ impl ExamRun {
             return Ok(());
         }
         let _ = store;
-        self.rec = Some(self.sittings.start(
+        let rec = self.sittings.start(
             self.plan.candidate.clone(),
             self.plan.suite.clone(),
             Source::Exam,
             device,
             ModelInfo::of(model)?,
             Timestamp::now(),
-        )?);
+        )?;
+        self.taking = Some(self.sittings.hold(&rec.id)?);
+        self.rec = Some(rec);
         Ok(())
     }
 

@@ -53,6 +53,15 @@ impl Tmux {
             .expect("run tmux")
     }
 
+    /// The pid of the shell running the command in the pane (the program is its child).
+    pub fn pane_pid(&self) -> u32 {
+        let out = self.tmux(&["display-message", "-p", "-t", &self.session, "#{pane_pid}"]);
+        String::from_utf8_lossy(&out.stdout)
+            .trim()
+            .parse()
+            .expect("tmux names the pane's pid")
+    }
+
     /// Sends tmux key names ("Enter", "Space", "q", "C-c").
     pub fn keys(&self, keys: &[&str]) {
         let mut args = vec!["send-keys", "-t", &self.session];
