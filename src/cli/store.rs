@@ -48,6 +48,13 @@ pub enum StoreCommand {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Upload the attempts (and trainer decisions) that wait for the shared store now; say
+    /// how many went and how many wait. Exit 0 when nothing waits, 1 when something does.
+    Sync {
+        /// Config file with the `[database]` table [default: ~/.config/ringcoach/config.toml].
+        #[arg(long, value_name = "FILE")]
+        config: Option<std::path::PathBuf>,
+    },
     /// Crash-test child: record synthetic attempts until killed.
     #[command(name = "__soak", hide = true)]
     Soak {
@@ -242,6 +249,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             )?;
             Ok(ExitCode::SUCCESS)
         }
+        StoreCommand::Sync { config } => super::db::sync(&store, config.as_deref()),
         StoreCommand::Soak { first_seed, count } => {
             store::soak::run(&store, first_seed, count, &mut out)?;
             Ok(ExitCode::SUCCESS)
