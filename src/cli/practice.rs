@@ -53,6 +53,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let org = args.org.resolve(config.org.as_deref(), &catalog)?;
     let (model, vad_model) = args.models.resolve_or_fetch(config.model.path.as_deref())?;
     let (output, input_device) = audio_choice(&config, &args.output, &args.input_device);
+    let store = args.data_dir.open()?;
+    let uploads = start_uploads(&config, &store)?;
     let opts = Options {
         config,
         inputs: args.input.clone(),
@@ -63,10 +65,24 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         vad_model: Some(vad_model),
         scenario: args.scenario.clone(),
         exam: None,
+        uploads,
     };
-    let store = args.data_dir.open()?;
     practice::run(opts, catalog, store)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// In a training room (a shared store configured), the desk's uploader, on its own thread:
+/// the settings are checked now, the server is not waited for.
+fn start_uploads(
+    config: &Config,
+    store: &crate::store::Store,
+) -> anyhow::Result<Option<crate::db::SyncWorker>> {
+    let Some(settings) = super::db::configured(&config.database)? else {
+        return Ok(None);
+    };
+    let opts = crate::db::SyncOptions::from_config(&config.database)?;
+    let worker = crate::db::SyncWorker::start(store.root(), settings, opts)?;
+    Ok(Some(worker))
 }
 
 /// The speaker (flag, else config, else silence) and the microphone (flag, else config;
@@ -143,6 +159,8 @@ pub fn run_exam(args: ExamArgs) -> anyhow::Result<ExitCode> {
     let (model, vad_model) = args.models.resolve_or_fetch(config.model.path.as_deref())?;
     let (output, input_device) = audio_choice(&config, &args.output, &args.input_device);
     let org = crate::grading::Org::resolve(None, &catalog.org)?;
+    let store = args.data_dir.open()?;
+    let uploads = start_uploads(&config, &store)?;
     let opts = Options {
         config,
         inputs: args.input.clone(),
@@ -153,8 +171,8 @@ pub fn run_exam(args: ExamArgs) -> anyhow::Result<ExitCode> {
         vad_model: Some(vad_model),
         scenario: None,
         exam: Some(plan),
+        uploads,
     };
-    let store = args.data_dir.open()?;
     practice::run(opts, catalog, store)?;
     Ok(ExitCode::SUCCESS)
 }
