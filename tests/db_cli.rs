@@ -5,78 +5,12 @@
 
 mod db_support;
 
-use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use db_support::{same_id_other_grade, samples, sha256, TestDb};
+use db_support::{err, out, same_id_other_grade, samples, sha256, Machine, TestDb};
 use ringcoach::db::load::save_attempt;
 use ringcoach::db::Role;
 use ringcoach::store::{AttemptId, Store};
-
-/// A desk or a trainer's machine: its own data, config and cache directories.
-struct Machine {
-    dir: tempfile::TempDir,
-}
-
-impl Machine {
-    fn new() -> Machine {
-        let m = Machine {
-            dir: tempfile::tempdir().unwrap(),
-        };
-        for d in ["data", "config/ringcoach", "cache", "state"] {
-            std::fs::create_dir_all(m.dir.path().join(d)).unwrap();
-        }
-        m
-    }
-
-    fn data(&self) -> PathBuf {
-        self.dir.path().join("data")
-    }
-
-    /// Writes the config's `[database]` table (the URL comes from the environment).
-    fn config(&self, database: &str) {
-        std::fs::write(
-            self.dir.path().join("config/ringcoach/config.toml"),
-            format!("[database]\n{database}\n"),
-        )
-        .unwrap();
-    }
-
-    /// A password file with `mode`.
-    fn password(&self, name: &str, pw: &str, mode: u32) -> PathBuf {
-        let p = self.dir.path().join(name);
-        std::fs::write(&p, format!("{pw}\n")).unwrap();
-        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode)).unwrap();
-        p
-    }
-
-    /// `ringcoach ARGS` with this machine's directories and `url` as the database.
-    fn run(&self, url: &str, password_file: Option<&Path>, args: &[&str]) -> Output {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_ringcoach"));
-        c.args(args)
-            .env("RINGCOACH_DATA_DIR", self.data())
-            .env("XDG_CONFIG_HOME", self.dir.path().join("config"))
-            .env("XDG_CACHE_HOME", self.dir.path().join("cache"))
-            .env("XDG_STATE_HOME", self.dir.path().join("state"))
-            .env("XDG_DATA_HOME", self.dir.path().join("data-home"))
-            .env("RINGCOACH_DATABASE_URL", url)
-            .env_remove("RINGCOACH_DATABASE_PASSWORD_FILE")
-            .env_remove("RINGCOACH_PROMPTS");
-        if let Some(p) = password_file {
-            c.env("RINGCOACH_DATABASE_PASSWORD_FILE", p);
-        }
-        c.output().unwrap()
-    }
-}
-
-fn out(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn err(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
 
 /// The unix-socket URL for `user` (the test server trusts its socket).
 fn socket_url(t: &TestDb, user: &str) -> String {
@@ -116,7 +50,7 @@ fn the_schema_owner_migrates_adds_users_and_reads_the_status() {
     assert_eq!(o.status.code(), Some(1), "{}{}", out(&o), err(&o));
     assert!(
         out(&o).contains(
-            "pending    0001_shared_store.sql: the schema owner runs `ringcoach db migrate`"
+            "pending    0001_shared_store.sql, 0002_unreviewed_decisions.sql: the schema owner runs `ringcoach db migrate`"
         ),
         "{}",
         out(&o)
@@ -126,11 +60,11 @@ fn the_schema_owner_migrates_adds_users_and_reads_the_status() {
     assert!(o.status.success(), "{}", err(&o));
     assert_eq!(
         out(&o),
-        "applied 0001_shared_store.sql\nthe schema is at version 1\n"
+        "applied 0001_shared_store.sql\napplied 0002_unreviewed_decisions.sql\nthe schema is at version 2\n"
     );
     let o = m.run(&owner, None, &["db", "migrate"]);
     assert!(o.status.success(), "{}", err(&o));
-    assert!(out(&o).contains("up to date (version 1)"), "{}", out(&o));
+    assert!(out(&o).contains("up to date (version 2)"), "{}", out(&o));
 
     // An agent with a password, reached over TCP with TLS checked against the site's CA.
     let agent = t.user("wang");
@@ -198,7 +132,7 @@ fn the_schema_owner_migrates_adds_users_and_reads_the_status() {
         "{s}"
     );
     assert!(
-        s.contains("schema     version 1 (this ringcoach needs 1)"),
+        s.contains("schema     version 2 (this ringcoach needs 2)"),
         "{s}"
     );
     assert!(s.contains("stored     0 attempt(s)"), "{s}");

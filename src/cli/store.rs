@@ -116,6 +116,10 @@ pub struct ListArgs {
     /// One JSON array of attempt summaries.
     #[arg(long)]
     pub json: bool,
+    /// This machine's store even when a shared store is configured (which is read
+    /// otherwise: every desk's uploaded attempts a trainer may see).
+    #[arg(long)]
+    pub local: bool,
 }
 
 fn age_arg(s: &str) -> Result<std::time::Duration, String> {
@@ -163,6 +167,13 @@ impl ListArgs {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    if let StoreCommand::List(list) = &args.command {
+        if !list.local {
+            if let Some(code) = super::db::list_shared(list)? {
+                return Ok(code);
+            }
+        }
+    }
     let root = args.data_dir.dir()?;
     let rebuilding = matches!(args.command, StoreCommand::Rebuild);
     let store = match Store::open(&root) {
