@@ -216,6 +216,16 @@ fn every_way_a_connection_fails_is_one_line_that_says_what_to_do() {
     );
     let o = m.run(&closed, Some(&pw), &["db", "status"]);
     assert_one_line_error(&o, &closed, &["is the server running and reachable"]);
+    // The trainer's list says how to see this machine's own store instead.
+    let o = m.run(&closed, Some(&pw), &["store", "list"]);
+    assert_one_line_error(
+        &o,
+        &closed,
+        &[
+            "`store list --local`",
+            "is the server running and reachable",
+        ],
+    );
 }
 
 #[test]

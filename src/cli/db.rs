@@ -11,6 +11,7 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use anyhow::Context;
 use clap::{Subcommand, ValueEnum};
 
 use crate::config::{Config, DatabaseConfig};
@@ -241,8 +242,9 @@ pub fn list_shared(list: &ListArgs) -> anyhow::Result<Option<ExitCode>> {
     let Some(settings) = configured(&cfg.database)? else {
         return Ok(None);
     };
-    let mut pg = open_shared(&settings)?;
-    let rows = pg.list(&list.query())?;
+    let during = "reading the shared store (`store list --local` lists this machine's)";
+    let mut pg = open_shared(&settings).context(during)?;
+    let rows = pg.list(&list.query()).context(during)?;
     let mut out = io::stdout().lock();
     if list.json {
         serde_json::to_writer_pretty(&mut out, &rows)?;
