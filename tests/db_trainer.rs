@@ -2,15 +2,20 @@
 //! real grader and decided by trainers on a desk (an overrule, reviewed marks taken back)
 //! go up through `store sync`, and `store list` over the shared store shows exactly what
 //! the desk's own index shows — the effective result the grader's settling computes, not
-//! the machine's verdict — for every filter and order.
+//! the machine's verdict — for every filter and order. A trainer's decisions in the review
+//! screen (tmux) go up through the same queue when the screen closes.
 
 mod db_support;
 #[path = "review_fixture/mod.rs"]
 mod fixture;
+mod support;
+
+use std::time::Duration;
 
 use db_support::{err, out, Machine, TestDb};
 use ringcoach::db::Role;
 use ringcoach::store::Store;
+use support::tmux::Tmux;
 
 fn listed(m: &Machine, url: &str, extra: &[&str]) -> Vec<serde_json::Value> {
     let mut args = vec!["store", "list", "--json"];
@@ -100,4 +105,90 @@ fn the_shared_store_lists_the_effective_result_exactly_as_the_desk_does() {
     assert_eq!(row(3)["overrules"], 1);
     assert_eq!(row(0)["reviewed"], false);
     assert_eq!(row(1)["reviewed"], true);
+}
+
+#[test]
+fn decisions_made_in_the_review_screen_go_up_when_it_closes() {
+    let Some(t) = TestDb::migrated("db_review") else {
+        return;
+    };
+    let trainer = t.add("wang", Role::Trainer);
+    let url = format!(
+        "host={} port={} user={trainer} dbname={}",
+        t.server.host, t.server.port, t.name
+    );
+    let m = Machine::new();
+    let ids = fixture::make(&m.data());
+    let o = m.run(&url, None, &["store", "sync"]);
+    assert!(o.status.success(), "{}{}", out(&o), err(&o));
+
+    let dir = m.dir.path();
+    let screen = Duration::from_secs(30);
+    let tx = Tmux::start(
+        dir,
+        &format!(
+            "cd {d} && XDG_STATE_HOME='{d}/state' XDG_CONFIG_HOME='{d}/config' XDG_CACHE_HOME='{d}/cache' RINGCOACH_DATABASE_URL='{url}' {bin} review --data-dir '{data}' --trainer {trainer} --output null --lang en; echo EXITED=$?; sleep 60",
+            d = dir.display(),
+            data = m.data().display(),
+            bin = fixture::BIN,
+        ),
+        80,
+        24,
+    );
+    tx.wait_for("Review queue · 4 attempts", screen);
+    tx.keys(&["t"]);
+    tx.keys(&["-l", "li.na"]);
+    tx.keys(&["Enter"]);
+    tx.wait_for("3 attempts", screen);
+    tx.keys(&["n"]);
+    tx.wait_for("1 attempts", screen);
+    tx.keys(&["Enter"]);
+    tx.wait_for("NOT PASSED 36/100", screen);
+    tx.keys(&["Down", "Down", "Down"]);
+    tx.wait_for("光力物业", screen);
+    tx.keys(&["o"]);
+    tx.wait_for("overrule organisation → pass, note:", screen);
+    tx.keys(&["-l", "clearly 广利物业 on the recording"]);
+    tx.keys(&["Enter"]);
+    tx.wait_for("(was uncertain, overruled by", screen);
+    tx.keys(&["m"]);
+    tx.wait_for("Audit log (2)", screen);
+    tx.keys(&["q"]);
+    tx.wait_for("Review queue", screen);
+    tx.keys(&["q"]);
+    let end = tx.wait_for("EXITED=", screen);
+    assert!(end.contains("EXITED=0"), "{end}");
+
+    // On the server as the trainer made them, in their name.
+    let rows = t
+        .superuser()
+        .query(
+            "SELECT trainer, action, note FROM ringcoach.decisions WHERE attempt_id = $1 ORDER BY time, id",
+            &[&ids[0].as_str()],
+        )
+        .unwrap();
+    let got: Vec<(String, String, String)> = rows
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (
+                trainer.clone(),
+                "overrule".into(),
+                "clearly 广利物业 on the recording".into()
+            ),
+            (trainer.clone(), "reviewed".into(), String::new()),
+        ]
+    );
+    // And the shared store's list shows what the desk's shows.
+    assert_eq!(
+        listed(&m, &url, &[]),
+        listed(&m, &url, &["--local"]),
+        "store list over the shared store and the local one"
+    );
+    let store = Store::open(&m.data()).unwrap();
+    let s = store.summary(&ids[0]).unwrap().unwrap();
+    assert!(s.reviewed && s.overrules == 1, "{s:?}");
 }

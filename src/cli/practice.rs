@@ -73,7 +73,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 
 /// In a training room (a shared store configured), the desk's uploader, on its own thread:
 /// the settings are checked now, the server is not waited for.
-fn start_uploads(
+pub(super) fn start_uploads(
     config: &Config,
     store: &crate::store::Store,
 ) -> anyhow::Result<Option<crate::db::SyncWorker>> {
@@ -83,6 +83,29 @@ fn start_uploads(
     let opts = crate::db::SyncOptions::from_config(&config.database)?;
     let worker = crate::db::SyncWorker::start(store.root(), settings, opts)?;
     Ok(Some(worker))
+}
+
+/// On leaving a screen: one last upload pass for what was just decided or saved (bounded;
+/// while the server is away the worker only recounts), then what still waits, on stderr.
+pub(super) fn finish_uploads(w: crate::db::SyncWorker) {
+    let advice = "`ringcoach store sync` sends it, or the next practice";
+    match w.finish(std::time::Duration::from_secs(15)) {
+        None => {
+            eprintln!("ringcoach: an upload was still running and was left for later: {advice}")
+        }
+        Some(r) if r.waiting > 0 || r.decisions_waiting > 0 => {
+            let why = r
+                .offline
+                .as_deref()
+                .map(|e| format!(" ({e})"))
+                .unwrap_or_default();
+            eprintln!(
+                "ringcoach: {} attempt(s) and the decisions on {} attempt(s) wait to upload{why}: {advice}",
+                r.waiting, r.decisions_waiting
+            )
+        }
+        Some(_) => {}
+    }
 }
 
 /// The speaker (flag, else config, else silence) and the microphone (flag, else config;

@@ -884,6 +884,18 @@ impl SyncWorker {
         let _ = self.tx.send(Msg::Nudge);
     }
 
+    /// One last pass for what was just saved or decided (none while the server is away:
+    /// then it only recounts), then stops, waiting up to `timeout`. The last pass's report,
+    /// when the worker stopped in time.
+    pub fn finish(self, timeout: Duration) -> Option<SyncReport> {
+        self.nudge();
+        let shared = Arc::clone(&self.shared);
+        if !self.stop(timeout) {
+            return None;
+        }
+        shared.last.lock().ok().and_then(|g| g.clone())
+    }
+
     /// Asks the worker to stop and waits up to `timeout` for it (it may be in the middle
     /// of a connect or an upload). True when it has stopped.
     pub fn stop(mut self, timeout: Duration) -> bool {
