@@ -94,6 +94,16 @@ fn the_shared_store_lists_the_effective_result_exactly_as_the_desk_does() {
         checked += local.len();
     }
     assert!(checked > 10, "the queries listed something");
+    // A store named on the command line is read, not the shared one.
+    let named = listed(
+        &m,
+        &url,
+        &[
+            "--data-dir",
+            m.dir.path().join("elsewhere").to_str().unwrap(),
+        ],
+    );
+    assert!(named.is_empty(), "{named:?}");
     let all = listed(&m, &url, &[]);
     let row = |i: usize| {
         all.iter()

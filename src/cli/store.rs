@@ -117,7 +117,7 @@ pub struct ListArgs {
     #[arg(long)]
     pub json: bool,
     /// This machine's store even when a shared store is configured (which is read
-    /// otherwise: every desk's uploaded attempts a trainer may see).
+    /// otherwise: every desk's uploaded attempts a trainer may see); so does --data-dir.
     #[arg(long)]
     pub local: bool,
 }
@@ -168,7 +168,8 @@ impl ListArgs {
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if let StoreCommand::List(list) = &args.command {
-        if !list.local {
+        // A store named on the command line is the one meant.
+        if !list.local && args.data_dir.data_dir.is_none() {
             if let Some(code) = super::db::list_shared(list)? {
                 return Ok(code);
             }
