@@ -2,7 +2,7 @@
 //! real grader and decided by trainers on a desk (an overrule, reviewed marks taken back)
 //! go up through `store sync`, and `store list` over the shared store shows exactly what
 //! the desk's own index shows — the effective result the grader's settling computes, not
-//! the machine's verdict — for every filter and order. A trainer's decisions in the review
+//! the machine's verdict — for every filter and order; `report` exports the same bytes. A trainer's decisions in the review
 //! screen (tmux) go up through the same queue when the screen closes.
 
 mod db_support;
@@ -74,6 +74,8 @@ fn the_shared_store_lists_the_effective_result_exactly_as_the_desk_does() {
         .get(0);
     assert!(machine, "the machine passed it");
 
+    // The trainer lists from a machine with no attempts of its own.
+    let trainer_machine = Machine::new();
     let mut checked = 0;
     for extra in [
         &[][..],
@@ -89,7 +91,7 @@ fn the_shared_store_lists_the_effective_result_exactly_as_the_desk_does() {
         let mut local_args = vec!["--local"];
         local_args.extend_from_slice(extra);
         let local = listed(&m, &url, &local_args);
-        let shared = listed(&m, &url, extra);
+        let shared = listed(&trainer_machine, &url, extra);
         assert_eq!(shared, local, "store list {extra:?}");
         checked += local.len();
     }
@@ -104,13 +106,44 @@ fn the_shared_store_lists_the_effective_result_exactly_as_the_desk_does() {
         ],
     );
     assert!(named.is_empty(), "{named:?}");
-    let all = listed(&m, &url, &[]);
+    let all = listed(&trainer_machine, &url, &[]);
     let row = |i: usize| {
         all.iter()
             .find(|r| r["id"] == ids[i].as_str())
             .unwrap()
             .clone()
     };
+    // The trainer's exports, on a machine with no attempts of its own: the same bytes from
+    // the shared store as from the desk's.
+    for trainee in ["li.na", "zhang"] {
+        let export = |local: bool| -> Vec<Vec<u8>> {
+            let on = if local { &m } else { &trainer_machine };
+            let d = m.dir.path().join(format!("{trainee}-{local}"));
+            std::fs::create_dir_all(&d).unwrap();
+            let (json, csv, checks) = (d.join("r.json"), d.join("r.csv"), d.join("c.csv"));
+            let mut args = vec!["report", "--trainee", trainee];
+            let paths = [
+                ("--json", json.to_str().unwrap()),
+                ("--csv", csv.to_str().unwrap()),
+                ("--checks", checks.to_str().unwrap()),
+            ];
+            for (flag, p) in &paths {
+                args.extend([*flag, *p]);
+            }
+            if local {
+                args.push("--local");
+            }
+            let o = on.run(&url, None, &args);
+            assert!(o.status.success(), "{}", err(&o));
+            [json, csv, checks]
+                .iter()
+                .map(|p| std::fs::read(p).unwrap())
+                .collect()
+        };
+        let shared = export(false);
+        assert_eq!(shared, export(true), "report for {trainee}");
+        assert!(shared[0].len() > 100);
+    }
     assert_eq!(row(3)["passed"], false, "{}", row(3));
     assert_eq!(row(3)["overrules"], 1);
     assert_eq!(row(0)["reviewed"], false);

@@ -40,6 +40,10 @@ pub struct Args {
     pub generated_at: Option<String>,
     #[command(flatten)]
     pub data_dir: DataDirFlag,
+    /// This machine's store even when a shared store is configured (which is read
+    /// otherwise); so does --data-dir.
+    #[arg(long)]
+    pub local: bool,
     #[command(flatten)]
     pub lang: LangFlags,
 }
@@ -72,8 +76,22 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             anyhow::bail!("--to is not after --from: give the range oldest date first");
         }
     }
-    let store = args.data_dir.open_existing()?;
-    let mut r = report::gather(&store, &args.trainee, from, to)?;
+    // In a training room the shared store, unless a local one is asked for.
+    let shared = match args.local || args.data_dir.data_dir.is_some() {
+        true => None,
+        false => super::db::configured(&args.lang.config()?.database)?,
+    };
+    let mut r = match shared {
+        Some(settings) => {
+            let mut pg = super::db::open_shared(&settings)
+                .context("reading the shared store (`report --local` reads this machine's)")?;
+            report::gather(&mut pg, &args.trainee, from, to)?
+        }
+        None => {
+            let mut store = args.data_dir.open_existing()?;
+            report::gather(&mut store, &args.trainee, from, to)?
+        }
+    };
     r.generated_at = args.generated_at;
     if let Some(p) = &args.html {
         // Only an HTML page has words to translate; CSV and JSON keep their field names.

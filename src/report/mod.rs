@@ -22,8 +22,7 @@ use serde::Serialize;
 use crate::grading::{Decision, Report, Settled};
 use crate::store::decisions::{settle_audit, Decisions};
 use crate::store::{
-    Attempt, AttemptStatus, AttemptSummary, AuditEntry, Query, SortKey, Store, StoreError,
-    Timestamp,
+    Attempt, AttemptStatus, AttemptSummary, AuditEntry, Query, SortKey, StoreError, Timestamp,
 };
 
 /// Version of the JSON export; bumped when a field changes meaning.
@@ -41,6 +40,9 @@ pub enum ReportError {
     BadReport { id: String, reason: String },
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// Reading the desk's store or a training room's shared one.
+    #[error(transparent)]
+    Source(#[from] crate::db::SourceError),
 }
 
 /// One check of one attempt, after the trainers' decisions.
@@ -241,7 +243,10 @@ pub fn effective_checks(report: &Report, audit: &[AuditEntry]) -> Vec<CheckRow> 
 
 /// One attempt's row: its summary plus its report's checks (loaded from the files), with
 /// the score, pass and need for review the decisions settle.
-pub fn attempt_row(store: &Store, s: &AttemptSummary) -> Result<AttemptRow, ReportError> {
+pub fn attempt_row(
+    store: &mut dyn crate::db::AttemptSource,
+    s: &AttemptSummary,
+) -> Result<AttemptRow, ReportError> {
     let (mut score, mut passed, mut needs_review) = (s.score, s.passed, s.needs_review);
     let checks = match s.status {
         AttemptStatus::Interrupted => Vec::new(),
@@ -299,7 +304,7 @@ pub fn category_stats(attempts: &[AttemptRow]) -> Vec<CategoryStat> {
 }
 
 /// Every trainee with at least one attempt, sorted.
-pub fn trainees(store: &Store) -> Result<Vec<String>, ReportError> {
+pub fn trainees(store: &mut dyn crate::db::AttemptSource) -> Result<Vec<String>, ReportError> {
     let mut names: Vec<String> = store
         .list(&Query::default())?
         .into_iter()
@@ -312,7 +317,7 @@ pub fn trainees(store: &Store) -> Result<Vec<String>, ReportError> {
 
 /// Reads `trainee`'s attempts started in `[from, to)` into a report, oldest first.
 pub fn gather(
-    store: &Store,
+    store: &mut dyn crate::db::AttemptSource,
     trainee: &str,
     from: Option<Timestamp>,
     to: Option<Timestamp>,
