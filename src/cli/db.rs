@@ -79,6 +79,16 @@ pub fn settings(config: Option<&Path>) -> anyhow::Result<DbSettings> {
     })
 }
 
+/// The config for a command that takes `--lang`: a broken config file does not stand between
+/// a user and an explicit `--lang` (then only the environment can name a shared store).
+pub fn config_for(lang: &super::flags::LangFlags) -> anyhow::Result<Config> {
+    match lang.config() {
+        Ok(c) => Ok(c),
+        Err(_) if lang.lang.is_some() => Ok(Config::default()),
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// The settings when a server is named, None for a single desk.
 pub fn configured(cfg: &DatabaseConfig) -> anyhow::Result<Option<DbSettings>> {
     Ok(DbSettings::from_env_and_config(cfg)?)

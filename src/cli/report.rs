@@ -79,7 +79,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     // In a training room the shared store, unless a local one is asked for.
     let shared = match args.local || args.data_dir.data_dir.is_some() {
         true => None,
-        false => super::db::configured(&args.lang.config()?.database)?,
+        false => super::db::configured(&super::db::config_for(&args.lang)?.database)?,
     };
     let mut r = match shared {
         Some(settings) => {
