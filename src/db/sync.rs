@@ -550,7 +550,7 @@ fn pass(
                 return Ok(report);
             }
             Err(e) => {
-                let line = format!("{id}: {e}");
+                let line = format!("{id}: {e}{}", refusal_advice(&e, &files));
                 report.rejected.push(line.clone());
                 refused.attempts.insert(id, line);
             }
@@ -614,6 +614,17 @@ fn pass(
         }
     }
     Ok(report)
+}
+
+/// What to do when the database refuses an attempt by its rules on who may upload what.
+fn refusal_advice(e: &DbError, files: &AttemptFiles) -> String {
+    if e.code() != Some("42501") {
+        return String::new();
+    }
+    format!(
+        "; an agent may upload only attempts recorded under their own database user name, and this one is {:?}'s: practise under your database user name (--trainee, or trainee in the config), or have a trainer upload it",
+        files.meta.info.trainee
+    )
 }
 
 /// Sends the decisions of one uploaded attempt not sent yet. True when every complete line
