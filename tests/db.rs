@@ -58,18 +58,21 @@ fn migrations_apply_from_nothing_once_and_refuse_a_newer_schema() {
     assert!(err.contains("ringcoach db migrate"), "{err}");
 
     let r = db::migrate(&mut owner).unwrap();
-    assert_eq!(r.applied, vec!["0001_shared_store.sql"]);
-    assert_eq!(r.version, 1);
+    assert_eq!(
+        r.applied,
+        vec!["0001_shared_store.sql", "0002_unreviewed_decisions.sql"]
+    );
+    assert_eq!(r.version, 2);
     let again = db::migrate(&mut owner).unwrap();
     assert!(again.applied.is_empty(), "{again:?}");
-    assert_eq!(check_schema(&mut owner).unwrap(), 1);
+    assert_eq!(check_schema(&mut owner).unwrap(), 2);
     let rows = owner
         .query(
             "SELECT version, name, applied_by FROM ringcoach.schema_migrations",
             &[],
         )
         .unwrap();
-    assert_eq!(rows.len(), 1);
+    assert_eq!(rows.len(), 2);
     assert_eq!(rows[0].get::<_, String>(2), t.owner);
     // The owner owns everything the migration made.
     let foreign: i64 = owner
@@ -84,7 +87,7 @@ fn migrations_apply_from_nothing_once_and_refuse_a_newer_schema() {
     let st = db::status(&mut owner).unwrap();
     assert_eq!(
         (st.role.as_str(), st.schema_version, st.pending.len()),
-        ("owner", 1, 0)
+        ("owner", 2, 0)
     );
 
     // Desks never migrate: anyone but the owner is refused.
@@ -101,7 +104,7 @@ fn migrations_apply_from_nothing_once_and_refuse_a_newer_schema() {
     // A schema from a newer ringcoach is refused by migrate and by desks alike.
     t.superuser()
         .execute(
-            "INSERT INTO ringcoach.schema_migrations (version, name, sha256) VALUES (2, '0002_future.sql', 'x')",
+            "INSERT INTO ringcoach.schema_migrations (version, name, sha256) VALUES (99, '0099_future.sql', 'x')",
             &[],
         )
         .unwrap();
@@ -619,7 +622,7 @@ fn tls_is_checked_passwords_stay_in_their_file_and_errors_never_show_the_url() {
             .connect()
             .unwrap();
         assert!(ssl(&mut c), "{host}");
-        assert_eq!(check_schema(&mut c).unwrap(), 1);
+        assert_eq!(check_schema(&mut c).unwrap(), 2);
     }
     let url = format!("postgresql://{name}@127.0.0.1:{port}/{}", t.name);
     let never_shown = |err: &str| {

@@ -108,9 +108,9 @@ fn store_sync_says_how_many_went_and_how_many_wait() {
     let other = record(&store, &t.user("li"), 10);
     let r = sync_now(&store, &settings, &opts).unwrap();
     assert!(
-        r.rejected
-            .iter()
-            .any(|l| l.contains(other.as_str()) && l.contains("row-level security")),
+        r.rejected.iter().any(|l| l.contains(other.as_str())
+            && l.contains("row-level security")
+            && l.contains("practise under your database user name")),
         "{r:?}"
     );
     assert!(store.attempt_dir(&other).join("meta.json").exists());

@@ -13,6 +13,7 @@ use clap::{Parser, Subcommand};
 
 pub mod cert;
 pub mod config;
+pub mod db;
 pub mod devices;
 pub mod exam;
 pub mod flags;
@@ -66,6 +67,8 @@ pub enum Command {
     Devices(devices::Args),
     /// The attempts store: list and filter attempts, rebuild the index, check, prune.
     Store(store::Args),
+    /// The training room's shared store (PostgreSQL): migrate its schema, add users, status.
+    Db(db::Args),
     /// Review recorded attempts: listen, correct, overrule, see progress (trainers).
     Review(review::Args),
     /// Export a trainee's attempts as HTML (with plots), CSV or JSON.
@@ -99,6 +102,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Transcribe(a)) => transcribe::run(a),
         Some(Command::Models(a)) => models::run(a),
         Some(Command::Store(a)) => store::run(a),
+        Some(Command::Db(a)) => db::run(a),
         Some(Command::Devices(a)) => devices::run(a),
         Some(Command::Config(a)) => config::run(a),
         Some(Command::Practice(a)) => practice::run(a),

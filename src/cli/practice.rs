@@ -53,6 +53,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let org = args.org.resolve(config.org.as_deref(), &catalog)?;
     let (model, vad_model) = args.models.resolve_or_fetch(config.model.path.as_deref())?;
     let (output, input_device) = audio_choice(&config, &args.output, &args.input_device);
+    let store = args.data_dir.open()?;
+    let uploads = start_uploads(&config, &store)?;
     let opts = Options {
         config,
         inputs: args.input.clone(),
@@ -63,10 +65,47 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         vad_model: Some(vad_model),
         scenario: args.scenario.clone(),
         exam: None,
+        uploads,
     };
-    let store = args.data_dir.open()?;
     practice::run(opts, catalog, store)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// In a training room (a shared store configured), the desk's uploader, on its own thread:
+/// the settings are checked now, the server is not waited for.
+pub(super) fn start_uploads(
+    config: &Config,
+    store: &crate::store::Store,
+) -> anyhow::Result<Option<crate::db::SyncWorker>> {
+    let Some(settings) = super::db::configured(&config.database)? else {
+        return Ok(None);
+    };
+    let opts = crate::db::SyncOptions::from_config(&config.database)?;
+    let worker = crate::db::SyncWorker::start(store.root(), settings, opts)?;
+    Ok(Some(worker))
+}
+
+/// On leaving a screen: one last upload pass for what was just decided or saved (bounded;
+/// while the server is away the worker only recounts), then what still waits, on stderr.
+pub(super) fn finish_uploads(w: crate::db::SyncWorker) {
+    let advice = "`ringcoach store sync` sends it, or the next practice";
+    match w.finish(std::time::Duration::from_secs(15)) {
+        None => {
+            eprintln!("ringcoach: an upload was still running and was left for later: {advice}")
+        }
+        Some(r) if r.waiting > 0 || r.decisions_waiting > 0 => {
+            let why = r
+                .offline
+                .as_deref()
+                .map(|e| format!(" ({e})"))
+                .unwrap_or_default();
+            eprintln!(
+                "ringcoach: {} attempt(s) and the decisions on {} attempt(s) wait to upload{why}: {advice}",
+                r.waiting, r.decisions_waiting
+            )
+        }
+        Some(_) => {}
+    }
 }
 
 /// The speaker (flag, else config, else silence) and the microphone (flag, else config;
@@ -143,6 +182,8 @@ pub fn run_exam(args: ExamArgs) -> anyhow::Result<ExitCode> {
     let (model, vad_model) = args.models.resolve_or_fetch(config.model.path.as_deref())?;
     let (output, input_device) = audio_choice(&config, &args.output, &args.input_device);
     let org = crate::grading::Org::resolve(None, &catalog.org)?;
+    let store = args.data_dir.open()?;
+    let uploads = start_uploads(&config, &store)?;
     let opts = Options {
         config,
         inputs: args.input.clone(),
@@ -153,8 +194,8 @@ pub fn run_exam(args: ExamArgs) -> anyhow::Result<ExitCode> {
         vad_model: Some(vad_model),
         scenario: None,
         exam: Some(plan),
+        uploads,
     };
-    let store = args.data_dir.open()?;
     practice::run(opts, catalog, store)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -49,6 +49,10 @@ pub struct Args {
     /// For the scenarios' titles and model answers (scenarios that are not built in).
     #[command(flatten)]
     pub prompts: PromptsFlag,
+    /// This machine's store even when a shared store is configured (which is read
+    /// otherwise); so does --data-dir.
+    #[arg(long)]
+    pub local: bool,
     /// The language of the HTML page and of the check names and reasons in --checks.
     #[command(flatten)]
     pub lang: LangFlags,
@@ -126,8 +130,22 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
     }
     let lang = args.lang.lang()?;
-    let store = args.data_dir.open_existing()?;
-    let mut r = report::gather(&store, &args.trainee, from, to)?;
+    // In a training room the shared store, unless a local one is asked for.
+    let shared = match args.local || args.data_dir.data_dir.is_some() {
+        true => None,
+        false => super::db::configured(&super::db::config_for(&args.lang)?.database)?,
+    };
+    let mut r = match shared {
+        Some(settings) => {
+            let mut pg = super::db::open_shared(&settings)
+                .context("reading the shared store (`report --local` reads this machine's)")?;
+            report::gather(&mut pg, &args.trainee, from, to)?
+        }
+        None => {
+            let mut store = args.data_dir.open_existing()?;
+            report::gather(&mut store, &args.trainee, from, to)?
+        }
+    };
     r.generated_at = args.generated_at;
     report::with_scenarios(&mut r, &args.prompts.load()?);
     let style = report::CsvStyle {

@@ -48,7 +48,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let sink = output.open()?;
     let mut review = Review::new(&trainer, &store.root().display().to_string(), lang);
     review.sittings_first = args.sittings;
+    // In a training room, decisions made here go up through the desk's upload queue.
+    let uploads = super::practice::start_uploads(&super::db::config_for(&args.lang)?, &store)?;
     let rt = Runtime::new(store, catalog, sink, &trainer);
     run_screens(review, rt).context("review")?;
+    if let Some(w) = uploads {
+        super::practice::finish_uploads(w);
+    }
     Ok(ExitCode::SUCCESS)
 }

@@ -48,6 +48,13 @@ pub enum StoreCommand {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Upload the attempts (and trainer decisions) that wait for the shared store now; say
+    /// how many went and how many wait. Exit 0 when nothing waits, 1 when something does.
+    Sync {
+        /// Config file with the `[database]` table [default: ~/.config/ringcoach/config.toml].
+        #[arg(long, value_name = "FILE")]
+        config: Option<std::path::PathBuf>,
+    },
     /// Crash-test child: record synthetic attempts until killed.
     #[command(name = "__soak", hide = true)]
     Soak {
@@ -110,6 +117,10 @@ pub struct ListArgs {
     /// One JSON array of attempt summaries.
     #[arg(long)]
     pub json: bool,
+    /// This machine's store even when a shared store is configured (which is read
+    /// otherwise: every desk's uploaded attempts a trainer may see); so does --data-dir.
+    #[arg(long)]
+    pub local: bool,
 }
 
 fn age_arg(s: &str) -> Result<std::time::Duration, String> {
@@ -152,6 +163,14 @@ impl ListArgs {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    if let StoreCommand::List(list) = &args.command {
+        // A store named on the command line is the one meant.
+        if !list.local && args.data_dir.data_dir.is_none() {
+            if let Some(code) = super::db::list_shared(list)? {
+                return Ok(code);
+            }
+        }
+    }
     let root = args.data_dir.dir()?;
     let rebuilding = matches!(args.command, StoreCommand::Rebuild);
     let store = match Store::open(&root) {
@@ -243,6 +262,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             )?;
             Ok(ExitCode::SUCCESS)
         }
+        StoreCommand::Sync { config } => super::db::sync(&store, config.as_deref()),
         StoreCommand::Soak { first_seed, count } => {
             store::soak::run(&store, first_seed, count, &mut out)?;
             Ok(ExitCode::SUCCESS)

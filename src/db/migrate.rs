@@ -29,11 +29,18 @@ pub struct Migration {
 }
 
 /// Every migration, in order. A new file in `migrations/` goes here too (a test checks).
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "0001_shared_store.sql",
-    sql: include_str!("../../migrations/0001_shared_store.sql"),
-}];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "0001_shared_store.sql",
+        sql: include_str!("../../migrations/0001_shared_store.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "0002_unreviewed_decisions.sql",
+        sql: include_str!("../../migrations/0002_unreviewed_decisions.sql"),
+    },
+];
 
 /// The schema version this ringcoach reads and writes.
 pub fn latest_version() -> i32 {

@@ -33,7 +33,7 @@ use std::path::PathBuf;
 pub use connect::{DbSettings, DATABASE_URL_ENV, PASSWORD_FILE_ENV};
 pub use migrate::{add_user, check_schema, migrate, status, DbStatus, MigrateReport, Role};
 pub use reader::{AttemptSource, PgStore, SourceError};
-pub use sync::{sync_now, SyncOptions, SyncReport, SyncWorker};
+pub use sync::{sync_now, QueueState, SyncOptions, SyncReport, SyncWorker};
 pub use upload::{upload_attempt, upload_decision, AttemptFiles, Uploaded};
 
 /// The client: `postgres::Client`, connected by [`DbSettings::connect`].

@@ -19,6 +19,8 @@ use postgres::{Client, Row};
 
 use super::upload::sha256_hex;
 use super::DbError;
+use crate::grading::Report;
+use crate::store::decisions;
 use crate::store::fsio::{sha256_file, write_atomic};
 use crate::store::{
     Attempt, AttemptId, AttemptMeta, AttemptStatus, AttemptSummary, AuditAction, AuditEntry, Query,
@@ -104,7 +106,40 @@ impl PgStore {
         self.cache.join(format!("{id}.wav"))
     }
 
+    /// Attempts matching `q`, each with its effective result as the desk's own index has it
+    /// (see [`PgStore::settle`]). A query on the result (verdict, needs review, reviewed,
+    /// sorted by score) is answered after settling, so it filters and sorts on what is shown.
     pub fn list(&mut self, q: &Query) -> Result<Vec<AttemptSummary>, DbError> {
+        let on_result = q.verdict.is_some()
+            || q.needs_review.is_some()
+            || q.reviewed.is_some()
+            || q.sort == SortKey::Score;
+        if !on_result {
+            let mut rows = self.query(q)?;
+            self.settle(&mut rows)?;
+            return Ok(rows);
+        }
+        let wide = Query {
+            verdict: None,
+            needs_review: None,
+            reviewed: None,
+            sort: SortKey::Started,
+            limit: None,
+            offset: 0,
+            ..q.clone()
+        };
+        let mut rows = self.query(&wide)?;
+        self.settle(&mut rows)?;
+        rows.retain(|s| result_matches(q, s));
+        sort_like_the_index(q, &mut rows);
+        let rows = rows.into_iter().skip(q.offset);
+        Ok(match q.limit {
+            Some(l) => rows.take(l).collect(),
+            None => rows.collect(),
+        })
+    }
+
+    fn query(&mut self, q: &Query) -> Result<Vec<AttemptSummary>, DbError> {
         let (sql, args) = query_sql(q);
         let params: Vec<&(dyn ToSql + Sync)> = args.iter().map(|a| a.as_ref()).collect();
         let rows = self
@@ -122,7 +157,69 @@ impl PgStore {
                 &[&id.as_str()],
             )
             .map_err(|e| DbError::sql(format!("reading attempt {id}"), e))?;
-        row.as_ref().map(summary_from_row).transpose()
+        let mut rows: Vec<AttemptSummary> = row
+            .as_ref()
+            .map(summary_from_row)
+            .transpose()?
+            .into_iter()
+            .collect();
+        self.settle(&mut rows)?;
+        Ok(rows.pop())
+    }
+
+    /// The trainers' decisions decide, exactly as in the desk's index: for each attempt
+    /// with decisions, its current machine report (the latest re-grade's, else the
+    /// original) settled under its decisions by the grader's rules
+    /// ([`crate::store::decisions::settle_audit`]), and the latest reviewed / unreviewed
+    /// mark. The view's score and verdict are only the machine's (and the re-grades').
+    fn settle(&mut self, rows: &mut [AttemptSummary]) -> Result<(), DbError> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<&str> = rows.iter().map(|s| s.id.as_str()).collect();
+        let decided = self
+            .client
+            .query(
+                "SELECT a.id, a.report::text, \
+                   (SELECT json_agg(d.entry ORDER BY d.time, d.recorded_at, d.id)::text \
+                      FROM ringcoach.decisions d WHERE d.attempt_id = a.id), \
+                   (SELECT d.payload::text FROM ringcoach.decisions d \
+                      WHERE d.attempt_id = a.id AND d.action = 'regrade' AND d.payload IS NOT NULL \
+                      ORDER BY d.time DESC, d.recorded_at DESC, d.id DESC LIMIT 1) \
+                 FROM ringcoach.attempts a \
+                 WHERE a.id = ANY($1) \
+                   AND EXISTS (SELECT 1 FROM ringcoach.decisions d WHERE d.attempt_id = a.id)",
+                &[&ids],
+            )
+            .map_err(|e| DbError::sql("reading the trainers' decisions", e))?;
+        for r in &decided {
+            let id: &str = r.get(0);
+            let Some(s) = rows.iter_mut().find(|s| s.id.as_str() == id) else {
+                continue;
+            };
+            let entries: Vec<serde_json::Value> = r
+                .get::<_, Option<String>>(2)
+                .and_then(|t| serde_json::from_str(&t).ok())
+                .unwrap_or_default();
+            // A decision this version cannot read (a newer kind) is left out, as on a desk.
+            let audit: Vec<AuditEntry> = entries
+                .into_iter()
+                .filter_map(|e| serde_json::from_value(e).ok())
+                .collect();
+            s.reviewed = decisions::reviewed(&audit);
+            let report = r
+                .get::<_, Option<String>>(3)
+                .or_else(|| r.get::<_, Option<String>>(1))
+                .and_then(|t| serde_json::from_str::<Report>(&t).ok());
+            // A report that is not the grader's keeps what meta.json and the re-grades say.
+            if let (Some(report), AttemptStatus::Finished) = (report, s.status) {
+                let (settled, _) = decisions::settle_audit(&report, &audit);
+                s.score = Some(f64::from(settled.score));
+                s.passed = Some(settled.passed);
+                s.needs_review = settled.needs_review;
+            }
+        }
+        Ok(())
     }
 
     /// The attempt's files and decisions. The corrected transcript and re-graded report are
@@ -254,6 +351,43 @@ impl AttemptSource for PgStore {
     fn audio(&mut self, id: &AttemptId) -> Result<PathBuf, SourceError> {
         Ok(PgStore::audio(self, id)?)
     }
+}
+
+/// The result filters of `q`, as the local index applies them.
+fn result_matches(q: &Query, s: &AttemptSummary) -> bool {
+    let verdict = match q.verdict {
+        None => true,
+        Some(Verdict::Passed) => s.status == AttemptStatus::Finished && s.passed == Some(true),
+        Some(Verdict::Failed) => s.status == AttemptStatus::Finished && s.passed == Some(false),
+        Some(Verdict::Interrupted) => s.status == AttemptStatus::Interrupted,
+    };
+    verdict
+        && q.needs_review.is_none_or(|b| s.needs_review == b)
+        && q.reviewed.is_none_or(|b| s.reviewed == b)
+}
+
+/// The local index's order: the key (a missing score lowest, text bytewise), then the id.
+fn sort_like_the_index(q: &Query, rows: &mut [AttemptSummary]) {
+    use std::cmp::Ordering;
+    rows.sort_by(|a, b| {
+        let key = match q.sort {
+            SortKey::Started => a.started.cmp(&b.started),
+            SortKey::Score => match (a.score, b.score) {
+                (None, None) => Ordering::Equal,
+                (None, Some(_)) => Ordering::Less,
+                (Some(_), None) => Ordering::Greater,
+                (Some(x), Some(y)) => x.total_cmp(&y),
+            },
+            SortKey::Trainee => a.trainee.as_bytes().cmp(b.trainee.as_bytes()),
+            SortKey::Scenario => a.scenario.as_bytes().cmp(b.scenario.as_bytes()),
+        };
+        let o = key.then_with(|| a.id.as_str().as_bytes().cmp(b.id.as_str().as_bytes()));
+        if q.descending {
+            o.reverse()
+        } else {
+            o
+        }
+    });
 }
 
 type Arg = Box<dyn ToSql + Sync>;

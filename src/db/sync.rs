@@ -550,7 +550,7 @@ fn pass(
                 return Ok(report);
             }
             Err(e) => {
-                let line = format!("{id}: {e}");
+                let line = format!("{id}: {e}{}", refusal_advice(&e, &files));
                 report.rejected.push(line.clone());
                 refused.attempts.insert(id, line);
             }
@@ -614,6 +614,17 @@ fn pass(
         }
     }
     Ok(report)
+}
+
+/// What to do when the database refuses an attempt by its rules on who may upload what.
+fn refusal_advice(e: &DbError, files: &AttemptFiles) -> String {
+    if e.code() != Some("42501") {
+        return String::new();
+    }
+    format!(
+        "; an agent may upload only attempts recorded under their own database user name, and this one is {:?}'s: practise under your database user name (--trainee, or trainee in the config), or have a trainer upload it",
+        files.meta.info.trainee
+    )
 }
 
 /// Sends the decisions of one uploaded attempt not sent yet. True when every complete line
@@ -768,8 +779,18 @@ fn remove_local(store: &Store, index: &SqliteIndex, id: &AttemptId) -> Result<()
 pub struct SyncWorker {
     tx: Sender<Msg>,
     shared: Arc<Shared>,
+    updates: Receiver<QueueState>,
     done: Receiver<()>,
     handle: Option<JoinHandle<()>>,
+}
+
+/// What a desk's screen shows of its upload queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueueState {
+    /// Finished attempts not on the server yet.
+    pub waiting: usize,
+    /// The last try to reach the server failed (it is away, or refuses this desk).
+    pub offline: bool,
 }
 
 enum Msg {
@@ -777,10 +798,29 @@ enum Msg {
     Stop,
 }
 
-#[derive(Default)]
 struct Shared {
     waiting: AtomicUsize,
     last: Mutex<Option<SyncReport>>,
+    /// The queue as last announced on `updates`: a change is sent once, never repeated.
+    shown: Mutex<Option<QueueState>>,
+    updates: Sender<QueueState>,
+}
+
+impl Shared {
+    /// Counts what waits and announces a change (never blocks: the channel is unbounded and
+    /// carries only changes).
+    fn show(&self, waiting: usize, offline: Option<bool>) {
+        self.waiting.store(waiting, Ordering::Relaxed);
+        let Ok(mut shown) = self.shown.lock() else {
+            return;
+        };
+        let offline = offline.unwrap_or_else(|| shown.is_some_and(|s| s.offline));
+        let now = QueueState { waiting, offline };
+        if *shown != Some(now) {
+            *shown = Some(now);
+            let _ = self.updates.send(now);
+        }
+    }
 }
 
 impl std::fmt::Debug for SyncWorker {
@@ -808,7 +848,13 @@ impl SyncWorker {
         }
         let (tx, rx) = crossbeam_channel::unbounded();
         let (done_tx, done) = crossbeam_channel::bounded(1);
-        let shared = Arc::new(Shared::default());
+        let (updates_tx, updates) = crossbeam_channel::unbounded();
+        let shared = Arc::new(Shared {
+            waiting: AtomicUsize::new(0),
+            last: Mutex::new(None),
+            shown: Mutex::new(None),
+            updates: updates_tx,
+        });
         let root = root.to_path_buf();
         let sh = Arc::clone(&shared);
         let handle = std::thread::Builder::new()
@@ -821,6 +867,7 @@ impl SyncWorker {
         Ok(SyncWorker {
             tx,
             shared,
+            updates,
             done,
             handle: Some(handle),
         })
@@ -829,6 +876,12 @@ impl SyncWorker {
     /// Finished attempts not on the server yet (what the practice screen shows).
     pub fn waiting(&self) -> usize {
         self.shared.waiting.load(Ordering::Relaxed)
+    }
+
+    /// Every change of the queue, as it happens (the first once the worker has counted):
+    /// for a screen to wait on beside its other channels.
+    pub fn updates(&self) -> Receiver<QueueState> {
+        self.updates.clone()
     }
 
     /// The last pass's report.
@@ -840,6 +893,18 @@ impl SyncWorker {
     /// blocks. While the server is away the worker keeps its backoff and only recounts.
     pub fn nudge(&self) {
         let _ = self.tx.send(Msg::Nudge);
+    }
+
+    /// One last pass for what was just saved or decided (none while the server is away:
+    /// then it only recounts), then stops, waiting up to `timeout`. The last pass's report,
+    /// when the worker stopped in time.
+    pub fn finish(self, timeout: Duration) -> Option<SyncReport> {
+        self.nudge();
+        let shared = Arc::clone(&self.shared);
+        if !self.stop(timeout) {
+            return None;
+        }
+        shared.last.lock().ok().and_then(|g| g.clone())
     }
 
     /// Asks the worker to stop and waits up to `timeout` for it (it may be in the middle
@@ -878,7 +943,7 @@ fn run(
     shared: &Shared,
 ) {
     let publish = |r: &SyncReport| {
-        shared.waiting.store(r.waiting, Ordering::Relaxed);
+        shared.show(r.waiting, Some(r.offline.is_some()));
         if let Ok(mut g) = shared.last.lock() {
             *g = Some(r.clone());
         }
@@ -910,7 +975,7 @@ fn run(
     let mut refused = Refused::default();
     let mut logged: HashSet<String> = HashSet::new();
     let mut backoff = opts.backoff_min;
-    let progress = |n: usize| shared.waiting.store(n, Ordering::Relaxed);
+    let progress = |n: usize| shared.show(n, None);
     loop {
         let wait = match pass(
             &store,
@@ -964,7 +1029,7 @@ fn run(
             match rx.recv_timeout(left) {
                 Ok(Msg::Nudge) if wait.is_some() => {
                     if let Ok(local) = Local::read(&store, &state) {
-                        shared.waiting.store(local.waiting(), Ordering::Relaxed);
+                        shared.show(local.waiting(), None);
                     }
                 }
                 Ok(Msg::Nudge) => break,

@@ -96,6 +96,8 @@ pub enum Msg {
     AutoPickUp,
     /// Exam mode: the sitting has ended and is sealed.
     Sealed(Ended),
+    /// The desk's upload queue to the training room's shared store changed.
+    Uploads(crate::db::QueueState),
 }
 
 /// What the runtime must do after an update.
@@ -138,6 +140,8 @@ pub struct App {
     pub status: Option<String>,
     /// Exam mode (a certification sitting), if this is one.
     pub exam: Option<Box<Exam>>,
+    /// The upload queue, when a shared store is configured (from its sync worker).
+    pub uploads: Option<crate::db::QueueState>,
 }
 
 impl App {
@@ -151,6 +155,7 @@ impl App {
             show_help: false,
             status: None,
             exam: None,
+            uploads: None,
         }
     }
 
@@ -233,6 +238,10 @@ impl App {
                 if let Screen::Working { .. } = self.screen {
                     self.screen = Screen::Card;
                 }
+                vec![]
+            }
+            Msg::Uploads(q) => {
+                self.uploads = Some(q);
                 vec![]
             }
             Msg::AutoPickUp | Msg::Sealed(_) => vec![],

@@ -76,6 +76,9 @@ pub struct Options {
     pub scenario: Option<String>,
     /// A certification sitting instead of practice: the suite's calls in order, once each.
     pub exam: Option<ExamPlan>,
+    /// The uploader to the training room's shared store, when one is configured: nudged
+    /// when an attempt is saved; its queue is shown on screen.
+    pub uploads: Option<crate::db::SyncWorker>,
 }
 
 /// Audio of the call in progress.
@@ -586,6 +589,9 @@ impl Runtime {
             match self.store.finish(saved, outcome) {
                 Ok(summary) => {
                     fb.saved_as = Some(summary.id.to_string());
+                    if let Some(w) = &self.opts.uploads {
+                        w.nudge();
+                    }
                     if let Some(e) = &mut self.exam {
                         let turns = rec
                             .turn_starts
@@ -733,6 +739,11 @@ impl Program for Practice {
             self.runtime.worker_rx.clone(),
             |p: &mut Practice, ev| p.runtime.worker_event(ev),
         )];
+        if let Some(w) = &self.runtime.opts.uploads {
+            sources.push(Source::new(w.updates(), |_: &mut Practice, q| {
+                vec![Msg::Uploads(q)]
+            }));
+        }
         if let Some(chunks) = self.runtime.chunks() {
             sources.push(Source::new(chunks.clone(), |p: &mut Practice, c| {
                 p.runtime.audio(c)

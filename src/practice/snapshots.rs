@@ -157,3 +157,24 @@ fn too_small() {
     t.draw(|f| super::views::render(&app(Lang::En), f)).unwrap();
     insta::assert_snapshot!(format!("{}", t.backend()));
 }
+
+#[test]
+fn pick_en_uploads_waiting_while_the_server_is_away() {
+    let mut a = app(Lang::En);
+    a.update(Msg::Uploads(crate::db::QueueState {
+        waiting: 3,
+        offline: true,
+    }));
+    insta::assert_snapshot!(render(&a));
+}
+
+#[test]
+fn card_zh_all_uploaded() {
+    let mut a = app(Lang::Zh);
+    a.update(Msg::Key(Key::Enter));
+    a.update(Msg::Uploads(crate::db::QueueState {
+        waiting: 0,
+        offline: false,
+    }));
+    insta::assert_snapshot!(render(&a));
+}

@@ -42,6 +42,8 @@ pub struct Strings {
     pub help_title: &'static str,
     pub help_body: &'static str,
     pub too_small: &'static str,
+    /// The upload queue of a desk in a training room: waiting, server unreachable.
+    pub uploads: fn(usize, bool) -> String,
 }
 
 pub fn strings(lang: Lang) -> &'static Strings {
@@ -91,6 +93,11 @@ static ZH: Strings = Strings {
     help_title: "帮助",
     help_body: "↑↓ 或 j/k:移动\nEnter/空格:选择、接听、结束本轮\nq/Esc:返回(在列表中退出)\nr:再试一次  p:听录音  n:下一个情景\nCtrl-C:随时退出\n\n按任意键关闭",
     too_small: "窗口太小:至少需要 80×24",
+    uploads: |waiting, offline| match (waiting, offline) {
+        (0, _) => "已全部上传".into(),
+        (n, false) => format!("待上传 {n} 条"),
+        (n, true) => format!("待上传 {n} 条(离线)"),
+    },
 };
 
 static EN: Strings = Strings {
@@ -133,6 +140,11 @@ static EN: Strings = Strings {
     help_title: "Help",
     help_body: "↑↓ or j/k: move\nEnter/Space: choose, pick up, end your turn\nq/Esc: back (quit from the list)\nr: retry  p: hear your recording  n: next situation\nCtrl-C: quit from anywhere\n\nPress any key to close",
     too_small: "Window too small: 80×24 at least",
+    uploads: |waiting, offline| match (waiting, offline) {
+        (0, _) => "all uploaded".into(),
+        (n, false) => format!("{n} to upload"),
+        (n, true) => format!("{n} to upload (offline)"),
+    },
 };
 
 /// The exam screens' strings (a certification sitting), in both languages.

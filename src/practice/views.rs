@@ -42,7 +42,25 @@ pub fn render(app: &App, frame: &mut Frame) {
             ])
         }
     };
+    // In a training room, the desk's upload queue at the right of the header.
+    let uploads = app.uploads.map(|q| {
+        let style = if q.offline && q.waiting > 0 {
+            Style::new().fg(Color::Yellow)
+        } else {
+            Style::new().dim()
+        };
+        Line::from(Span::styled((s.uploads)(q.waiting, q.offline), style))
+    });
+    let width = uploads.as_ref().map_or(0, |l| l.width() as u16 + 2);
+    let [header, header_right] =
+        Layout::horizontal([Constraint::Min(0), Constraint::Length(width)]).areas(header);
     frame.render_widget(header_line, header);
+    if let Some(line) = uploads {
+        frame.render_widget(
+            Paragraph::new(line).alignment(Alignment::Right),
+            header_right,
+        );
+    }
 
     let forced_hint;
     let hint = match (&app.screen, &app.exam) {

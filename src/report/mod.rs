@@ -23,8 +23,8 @@ use serde::Serialize;
 use crate::grading::{Decision, Message, Report, Settled};
 use crate::store::decisions::{settle_audit, Decisions};
 use crate::store::{
-    Attempt, AttemptStatus, AttemptSummary, AuditAction, AuditEntry, Query, SortKey, Store,
-    StoreError, Timestamp,
+    Attempt, AttemptStatus, AttemptSummary, AuditAction, AuditEntry, Query, SortKey, StoreError,
+    Timestamp,
 };
 
 /// Version of the JSON export; bumped when a field changes meaning. 2: score, passed and
@@ -44,6 +44,9 @@ pub enum ReportError {
     BadReport { id: String, reason: String },
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// Reading the desk's store or a training room's shared one.
+    #[error(transparent)]
+    Source(#[from] crate::db::SourceError),
 }
 
 /// One check of one attempt, after the trainers' decisions.
@@ -301,7 +304,10 @@ pub fn effective_checks(report: &Report, audit: &[AuditEntry]) -> Vec<CheckRow> 
 
 /// One attempt's row: its summary plus its report's checks (loaded from the files), with
 /// the score, pass and need for review the decisions settle.
-pub fn attempt_row(store: &Store, s: &AttemptSummary) -> Result<AttemptRow, ReportError> {
+pub fn attempt_row(
+    store: &mut dyn crate::db::AttemptSource,
+    s: &AttemptSummary,
+) -> Result<AttemptRow, ReportError> {
     let a = store.load(&s.id)?;
     let mut row = AttemptRow {
         id: s.id.to_string(),
@@ -379,7 +385,7 @@ pub fn category_stats(attempts: &[AttemptRow]) -> Vec<CategoryStat> {
 }
 
 /// Every trainee with at least one attempt, sorted.
-pub fn trainees(store: &Store) -> Result<Vec<String>, ReportError> {
+pub fn trainees(store: &mut dyn crate::db::AttemptSource) -> Result<Vec<String>, ReportError> {
     let mut names: Vec<String> = store
         .list(&Query::default())?
         .into_iter()
@@ -392,7 +398,7 @@ pub fn trainees(store: &Store) -> Result<Vec<String>, ReportError> {
 
 /// Reads `trainee`'s attempts started in `[from, to)` into a report, oldest first.
 pub fn gather(
-    store: &Store,
+    store: &mut dyn crate::db::AttemptSource,
     trainee: &str,
     from: Option<Timestamp>,
     to: Option<Timestamp>,

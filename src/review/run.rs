@@ -146,7 +146,7 @@ impl Runtime {
             Effect::List(q) => vec![Msg::Listed(self.store.list(&q)?)],
             Effect::Open(id) => vec![Msg::Opened(Box::new(self.open(&id)?))],
             Effect::Progress(trainee) => {
-                let r = gather(&self.store, &trainee, None, None)?;
+                let r = gather(&mut self.store, &trainee, None, None)?;
                 vec![Msg::Progress(Box::new(ProgressView::from_report(&r)))]
             }
             Effect::Play { id, from_ms } => {

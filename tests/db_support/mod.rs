@@ -9,7 +9,9 @@
 //! to the test, and drops them afterwards; tests run in parallel on one server.
 #![allow(dead_code)]
 
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use ringcoach::db::{self, Client, DbSettings, Role};
@@ -234,4 +236,68 @@ pub fn compose(text: &str, out: &Path) -> Vec<i16> {
         .samples::<i16>()
         .map(Result::unwrap)
         .collect()
+}
+
+/// A desk or a trainer's machine: its own data, config and cache directories.
+pub struct Machine {
+    pub dir: tempfile::TempDir,
+}
+
+impl Machine {
+    pub fn new() -> Machine {
+        let m = Machine {
+            dir: tempfile::tempdir().unwrap(),
+        };
+        for d in ["data", "config/ringcoach", "cache", "state"] {
+            std::fs::create_dir_all(m.dir.path().join(d)).unwrap();
+        }
+        m
+    }
+
+    pub fn data(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    /// Writes the config's `[database]` table (the URL comes from the environment).
+    pub fn config(&self, database: &str) {
+        std::fs::write(
+            self.dir.path().join("config/ringcoach/config.toml"),
+            format!("[database]\n{database}\n"),
+        )
+        .unwrap();
+    }
+
+    /// A password file with `mode`.
+    pub fn password(&self, name: &str, pw: &str, mode: u32) -> PathBuf {
+        let p = self.dir.path().join(name);
+        std::fs::write(&p, format!("{pw}\n")).unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode)).unwrap();
+        p
+    }
+
+    /// `ringcoach ARGS` with this machine's directories and `url` as the database.
+    pub fn run(&self, url: &str, password_file: Option<&Path>, args: &[&str]) -> Output {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_ringcoach"));
+        c.args(args)
+            .env("RINGCOACH_DATA_DIR", self.data())
+            .env("XDG_CONFIG_HOME", self.dir.path().join("config"))
+            .env("XDG_CACHE_HOME", self.dir.path().join("cache"))
+            .env("XDG_STATE_HOME", self.dir.path().join("state"))
+            .env("XDG_DATA_HOME", self.dir.path().join("data-home"))
+            .env("RINGCOACH_DATABASE_URL", url)
+            .env_remove("RINGCOACH_DATABASE_PASSWORD_FILE")
+            .env_remove("RINGCOACH_PROMPTS");
+        if let Some(p) = password_file {
+            c.env("RINGCOACH_DATABASE_PASSWORD_FILE", p);
+        }
+        c.output().unwrap()
+    }
+}
+
+pub fn out(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn err(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
 }
