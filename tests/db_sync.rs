@@ -253,6 +253,42 @@ fn decisions_made_offline_follow_and_local_copies_go_only_once_the_server_confir
     assert_eq!(a.regraded_report, Some(serde_json::json!({"score": 88.0})));
     assert_eq!(pg.summary(&ids[0]).unwrap().unwrap().overrules, 1);
 
+    // A call of a certification sitting goes up but stays on the desk: a certificate rests
+    // on its files.
+    let exam_dir = tempfile::tempdir().unwrap();
+    let s3 = Store::open(exam_dir.path()).unwrap();
+    let exam_call = s3
+        .save(
+            ringcoach::store::AttemptInfo {
+                scenario: "answer-call".into(),
+                rubric_sha256: "ab".repeat(32),
+                model: "ggml-base".into(),
+                trainee: tr.clone(),
+                device: "exam".into(),
+                org: "广利物业".into(),
+                started: ringcoach::store::Timestamp::now(),
+                sitting: Some("20261130T090000Z-sitting".into()),
+            },
+            ringcoach::store::AudioFormat::SPEECH,
+            &samples(9),
+            ringcoach::store::Outcome {
+                transcript: Transcript {
+                    text: "您好,广利物业".into(),
+                    segments: vec![],
+                },
+                report: serde_json::json!({"score": 90.0, "checks": []}),
+                score: 90.0,
+                passed: true,
+                needs_review: false,
+                finished: ringcoach::store::Timestamp::now(),
+            },
+        )
+        .unwrap()
+        .id;
+    let r = sync_now(&s3, &t.socket_settings(&tr), &keep).unwrap();
+    assert_eq!((r.uploaded, r.pruned.len()), (1, 0), "{r:?}");
+    assert!(s3.attempt_dir(&exam_call).join("meta.json").exists());
+
     // Without retention nothing is ever pruned.
     let kept = tempfile::tempdir().unwrap();
     let s2 = Store::open(kept.path()).unwrap();

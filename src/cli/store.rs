@@ -256,9 +256,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             }
             writeln!(
                 out,
-                "{verb} {} attempt(s) started before {cutoff}; {} being recorded skipped",
+                "{verb} {} attempt(s) started before {cutoff}; {} being recorded skipped; {} kept as certification evidence",
                 r.pruned.len(),
-                r.skipped_in_progress
+                r.skipped_in_progress,
+                r.kept_for_sittings
             )?;
             Ok(ExitCode::SUCCESS)
         }

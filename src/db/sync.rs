@@ -37,8 +37,7 @@ use super::upload::{
 use super::{DbError, DbSettings};
 use crate::config::DatabaseConfig;
 use crate::store::{
-    parse_age, AttemptId, AttemptIndex, AttemptStatus, AuditAction, AuditEntry, Query, SqliteIndex,
-    Store, Timestamp,
+    parse_age, AttemptId, AttemptStatus, AuditAction, AuditEntry, Query, Store, Timestamp,
 };
 
 /// The state file, beside the store's `index.sqlite`.
@@ -590,17 +589,12 @@ fn pass(
             })
             .map(|(id, _)| id)
             .collect();
-        let index = if due.is_empty() {
-            None
-        } else {
-            Some(SqliteIndex::open(&store.root().join("index.sqlite"), true)?)
-        };
         for id in due {
-            let (Some(c), Some(index)) = (client.as_mut(), index.as_ref()) else {
+            let Some(c) = client.as_mut() else {
                 break;
             };
             let len = audit_len(store, id);
-            match prune_one(store, state, c, index, id) {
+            match prune_one(store, state, c, id) {
                 Ok(true) => report.pruned.push(id.clone()),
                 Ok(false) => {
                     refused.unprunable.insert(id.clone(), len);
@@ -683,9 +677,11 @@ fn prune_one(
     store: &Store,
     state: &SyncState,
     c: &mut Client,
-    index: &SqliteIndex,
     id: &AttemptId,
 ) -> Result<bool, DbError> {
+    if store.is_sitting_evidence(id) {
+        return Ok(false); // a certificate rests on it: kept on the desk as well
+    }
     let dir = store.attempt_dir(id);
     let audit = dir.join(AUDIT);
     let (lines, complete) = read_audit_lines(&audit)?;
@@ -749,30 +745,11 @@ fn prune_one(
             return Ok(false);
         }
     }
-    remove_local(store, index, id)?;
+    if !store.remove_uploaded(id)? {
+        return Ok(false);
+    }
     state.forget(id)?;
     Ok(true)
-}
-
-/// Deletes one attempt's local files and index row, as the store deletes: renamed into
-/// `trash/` first, so a crash half-way never leaves a half-deleted attempt that looks real.
-// TODO(store): a public `Store::remove(id)` would replace this twin of the store's private
-// remove_attempt.
-fn remove_local(store: &Store, index: &SqliteIndex, id: &AttemptId) -> Result<(), DbError> {
-    let dir = store.attempt_dir(id);
-    let trash = store.root().join("trash").join(id.as_str());
-    fs::rename(&dir, &trash).map_err(DbError::io("move to trash", &dir))?;
-    index.remove(id)?;
-    fs::remove_dir_all(&trash).map_err(DbError::io("delete", &trash))?;
-    // Empty day/month/year directories go too; failures (not empty, raced) are fine.
-    let mut p = dir.parent().map(Path::to_path_buf);
-    for _ in 0..3 {
-        match p {
-            Some(d) if fs::remove_dir(&d).is_ok() => p = d.parent().map(Path::to_path_buf),
-            _ => break,
-        }
-    }
-    Ok(())
 }
 
 /// The uploader thread of a desk.

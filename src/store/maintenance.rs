@@ -50,6 +50,8 @@ pub struct PruneReport {
     /// Deleted (or, in a dry run, would be deleted): id and start time.
     pub pruned: Vec<(AttemptId, Timestamp)>,
     pub skipped_in_progress: usize,
+    /// Calls of a certification sitting: the evidence a certificate rests on, never pruned.
+    pub kept_for_sittings: usize,
 }
 
 /// One attempt directory found by a scan.
@@ -321,15 +323,19 @@ impl Store {
         for f in found {
             // The id encodes the creation time, which is never before the start: a quick
             // skip of recent attempts without reading their files.
-            let started = match self.read_meta(&f.id) {
-                Ok(m) => m.info.started,
+            let (started, sitting) = match self.read_meta(&f.id) {
+                Ok(m) => (m.info.started, m.info.sitting.is_some()),
                 Err(_) => match read_optional::<Started>(&f.dir.join(STARTED)) {
-                    Ok(Some(s)) => s.info.started,
+                    Ok(Some(s)) => (s.info.started, s.info.sitting.is_some()),
                     // Nothing says when it started: fall back to the id's creation time.
-                    _ => id_time(&f.id),
+                    _ => (id_time(&f.id), false),
                 },
             };
             if started >= cutoff {
+                continue;
+            }
+            if sitting {
+                report.kept_for_sittings += 1;
                 continue;
             }
             if self.in_progress(&f.id) {
@@ -342,6 +348,29 @@ impl Store {
             report.pruned.push((f.id, started));
         }
         Ok(report)
+    }
+}
+
+impl Store {
+    /// Whether `id` is a call of a certification sitting (its evidence: never pruned).
+    pub fn is_sitting_evidence(&self, id: &AttemptId) -> bool {
+        match self.read_meta(id) {
+            Ok(m) => m.info.sitting.is_some(),
+            Err(_) => matches!(
+                read_optional::<Started>(&self.attempt_dir(id).join(STARTED)),
+                Ok(Some(s)) if s.info.sitting.is_some()
+            ),
+        }
+    }
+
+    /// Deletes the local copy of an attempt a shared store holds (the caller has checked
+    /// that), as `prune` deletes; a call of a certification sitting is kept (false).
+    pub fn remove_uploaded(&self, id: &AttemptId) -> Result<bool, StoreError> {
+        if self.is_sitting_evidence(id) {
+            return Ok(false);
+        }
+        self.remove_attempt(id)?;
+        Ok(true)
     }
 }
 

@@ -777,6 +777,36 @@ fn prune_deletes_old_attempts_files_and_rows() {
 }
 
 #[test]
+fn prune_keeps_the_calls_of_a_certification_sitting() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let mut exam = info("刘芳", "answer-call", days_ago(400));
+    exam.sitting = Some("20250101T090000Z-sitting".into());
+    let kept = store
+        .save(
+            exam,
+            AudioFormat::SPEECH,
+            &tone(400),
+            outcome("您好", 90.0, true, false),
+        )
+        .unwrap();
+    let practice = store
+        .save(
+            info("刘芳", "answer-call", days_ago(400)),
+            AudioFormat::SPEECH,
+            &tone(400),
+            outcome("您好", 90.0, true, false),
+        )
+        .unwrap();
+    let cutoff = Timestamp::now().minus(parse_age("90d").unwrap());
+    let done = store.prune(cutoff, false).unwrap();
+    assert_eq!(done.pruned, vec![(practice.id.clone(), practice.started)]);
+    assert_eq!(done.kept_for_sittings, 1);
+    assert!(store.attempt_dir(&kept.id).join("audio.wav").exists());
+    assert_eq!(store.list(&Query::default()).unwrap(), vec![kept]);
+}
+
+#[test]
 fn refuses_bad_input_and_newer_formats() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
