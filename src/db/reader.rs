@@ -298,6 +298,7 @@ pub(crate) fn query_sql(q: &Query) -> (String, Vec<Arg>) {
         Some(Verdict::Passed) => clauses.push("status = 'finished' AND passed".into()),
         Some(Verdict::Failed) => clauses.push("status = 'finished' AND NOT passed".into()),
         Some(Verdict::Interrupted) => clauses.push("status = 'interrupted'".into()),
+        Some(Verdict::Ungraded) => clauses.push("status = 'ungraded'".into()),
         None => {}
     }
     for (col, v) in [("needs_review", q.needs_review), ("reviewed", q.reviewed)] {

@@ -223,6 +223,7 @@ pub fn write_html(r: &TraineeReport, s: &Strings, out: &mut impl Write) -> io::R
     for a in &r.attempts {
         let result = match (a.status, a.passed) {
             (crate::store::AttemptStatus::Interrupted, _) => s.interrupted.to_string(),
+            (crate::store::AttemptStatus::Ungraded, _) | (_, None) => s.ungraded.to_string(),
             (_, Some(true)) => verdict_cell("pass", s),
             (_, _) => verdict_cell("fail", s),
         };

@@ -191,7 +191,7 @@ pub fn effective_checks(report: &Report, audit: &[AuditEntry]) -> Vec<CheckRow> 
 /// One attempt's row: its summary plus its report's checks (loaded from the files).
 pub fn attempt_row(store: &Store, s: &AttemptSummary) -> Result<AttemptRow, ReportError> {
     let checks = match s.status {
-        AttemptStatus::Interrupted => Vec::new(),
+        AttemptStatus::Interrupted | AttemptStatus::Ungraded => Vec::new(),
         AttemptStatus::Finished => {
             let a = store.load(&s.id)?;
             match current_report(&a)? {

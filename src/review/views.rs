@@ -192,6 +192,7 @@ fn filter_summary(r: &Review) -> String {
                 Verdict::Passed => s.f_passed,
                 Verdict::Failed => s.f_failed,
                 Verdict::Interrupted => s.f_interrupted,
+                Verdict::Ungraded => s.f_ungraded,
             }
             .to_string(),
         );
@@ -309,6 +310,10 @@ fn attempt(r: &Review, a: &AttemptView, frame: &mut Frame, area: Rect) {
 
     let mut head = vec![];
     match (a.status, a.passed) {
+        (crate::store::AttemptStatus::Ungraded, _) => head.push(Span::styled(
+            s.report.ungraded,
+            Style::new().fg(Color::DarkGray),
+        )),
         (crate::store::AttemptStatus::Interrupted, _) | (_, None) => head.push(Span::styled(
             s.interrupted,
             Style::new().fg(Color::DarkGray),

@@ -40,6 +40,7 @@ impl Store {
         corrected: &Transcript,
         note: &str,
     ) -> Result<AttemptSummary, StoreError> {
+        self.writable()?;
         let before = self.summary_from_files(id)?;
         check_trainer(trainer)?;
         let dir = self.attempt_dir(id);
@@ -66,6 +67,7 @@ impl Store {
                 "score {score} is not a number"
             )));
         }
+        self.writable()?;
         let before = self.summary_from_files(id)?;
         check_trainer(trainer)?;
         write_json_atomic(
@@ -98,6 +100,7 @@ impl Store {
         action: AuditAction,
         note: &str,
     ) -> Result<AttemptSummary, StoreError> {
+        self.writable()?;
         check_trainer(trainer)?;
         self.summary_from_files(id)?;
         let entry = AuditEntry {
