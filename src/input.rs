@@ -26,6 +26,21 @@ pub enum InputError {
     },
 }
 
+impl InputError {
+    /// The cause alone, for a message that already names the file.
+    pub fn reason(&self) -> String {
+        match self {
+            InputError::NotRegular { kind, .. } => {
+                format!("it is {kind}, not a regular file")
+            }
+            InputError::Open { err, .. } | InputError::Read { err, .. } => describe_io(err),
+            InputError::TooBig {
+                size, limit, what, ..
+            } => format!("it is {size} bytes, over the {limit}-byte limit for {what}"),
+        }
+    }
+}
+
 /// What a file type is, in words, for "… is a named pipe (FIFO), not a regular file".
 pub fn kind_of(ft: &FileType) -> &'static str {
     if ft.is_dir() {
@@ -135,6 +150,25 @@ pub fn read_text(path: &Path, limit: u64, what: &'static str) -> Result<String, 
     })
 }
 
+/// Where the value of a key lies in a TOML document (`["settings", "pass_mark"]`), for a
+/// `file:line:col` that points at a number found out of range after parsing. None when the
+/// key is absent (its default applies) or the text does not parse.
+pub fn toml_value_span(src: &str, path: &[&str]) -> Option<std::ops::Range<usize>> {
+    use toml::de::{DeTable, DeValue};
+    let doc = DeTable::parse(src).ok()?;
+    let mut table = doc.get_ref();
+    let (last, parents) = path.split_last()?;
+    for key in parents {
+        let (_, v) = table.iter().find(|(k, _)| k.get_ref() == key)?;
+        match v.get_ref() {
+            DeValue::Table(t) => table = t,
+            _ => return None,
+        }
+    }
+    let (_, v) = table.iter().find(|(k, _)| k.get_ref() == last)?;
+    Some(v.span())
+}
+
 /// The largest config, scenario or phrase-book file read: far above any real one.
 pub const MAX_TEXT_FILE: u64 = 4 * 1024 * 1024;
 
@@ -164,6 +198,18 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let err = open_regular(dir.path()).unwrap_err();
         assert!(err.to_string().contains("is a directory"), "{err}");
+    }
+
+    #[test]
+    fn a_value_is_located_by_its_key_path() {
+        let src = "a = 1\n[settings]\npass_mark = nan\n[weights]\nrings = -1.0\n";
+        let at = |p: &[&str]| toml_value_span(src, p).map(|r| &src[r]);
+        assert_eq!(at(&["settings", "pass_mark"]), Some("nan"));
+        assert_eq!(at(&["weights", "rings"]), Some("-1.0"));
+        assert_eq!(at(&["a"]), Some("1"));
+        assert_eq!(at(&["settings", "nothing"]), None);
+        assert_eq!(at(&["a", "b"]), None);
+        assert_eq!(toml_value_span("= broken", &["a"]), None);
     }
 
     #[test]
