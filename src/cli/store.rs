@@ -215,8 +215,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 serde_json::to_writer_pretty(&mut out, &rows)?;
                 writeln!(out)?;
             } else {
-                print_table(&mut out, &rows)?;
-                eprintln!("{} attempt(s) in {}", rows.len(), store.root().display());
+                // Names and transcripts are people's text: shown, never obeyed.
+                super::out::human(&mut out, |b| print_table(b, &rows))?;
+                eprintln!(
+                    "{} attempt(s) in {}",
+                    rows.len(),
+                    super::out::escape_controls(&store.root().display().to_string())
+                );
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -244,7 +249,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             for p in &r.problems {
                 let state = if p.repaired { "repaired" } else { "PROBLEM" };
                 let id = p.id.as_ref().map(|i| i.to_string()).unwrap_or_default();
-                writeln!(out, "{state}: {id} {}: {}", p.path.display(), p.what)?;
+                super::out::write_human(
+                    &mut out,
+                    &format!("{state}: {id} {}: {}\n", p.path.display(), p.what),
+                )?;
             }
             if !r.quarantined.is_empty() {
                 writeln!(

@@ -28,7 +28,7 @@ pub struct Args {
     /// short replies), `fitted+N` (other margin) or `full` (always 30 s).
     #[arg(long, default_value = "fitted", value_name = "full|fitted|fitted+N")]
     pub audio_ctx: AudioContext,
-    /// CPU threads for Whisper (default: the cores that exist).
+    /// CPU threads for Whisper (default and most: the cores that exist).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub threads: Option<u16>,
     /// Cut a transcription off after this many seconds (plus half a second per second of
@@ -66,7 +66,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     cfg.time_base = Duration::from_secs_f64(args.time_limit);
     if let Some(n) = args.threads {
-        cfg.threads = usize::from(n);
+        let cores = crate::transcribe::cores();
+        cfg.threads = crate::transcribe::clamp_threads(usize::from(n), cores);
+        if cfg.threads < usize::from(n) {
+            eprintln!(
+                "ringcoach: --threads {n} is more than the {cores} core(s) here; using {}",
+                cfg.threads
+            );
+        }
     }
     let mut transcriber = WhisperTranscriber::new(cfg)?;
 
