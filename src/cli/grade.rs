@@ -53,6 +53,10 @@ pub struct Args {
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
+    /// With WAV files: cut a transcription off after this many seconds [default: 10 s plus
+    /// half a second per second of speech]. A cut-off exits 1: try again, or raise it.
+    #[arg(long, value_name = "SECS", value_parser = super::transcribe::time_limit_arg, requires = "wavs")]
+    pub time_limit: Option<f64>,
     #[command(flatten)]
     pub prompts: PromptsFlag,
 }
@@ -138,7 +142,11 @@ const MAX_WAV: Duration = Duration::from_secs(10 * 60);
 fn grade_wavs(grader: &Grader, args: &Args) -> anyhow::Result<ExitCode> {
     let (model, vad) = args.models.resolve()?;
     crate::transcribe::whisper::route_logging();
-    let mut whisper = WhisperTranscriber::new(WhisperConfig::new(model, Some(vad)))?;
+    let mut cfg = WhisperConfig::new(model, Some(vad));
+    if let Some(secs) = args.time_limit {
+        super::transcribe::set_time_limit(&mut cfg, secs);
+    }
+    let mut whisper = WhisperTranscriber::new(cfg)?;
     let mut hear = |path: &PathBuf| -> anyhow::Result<Heard> {
         let heard = hear_file(&mut whisper, path, MAX_WAV)
             .with_context(|| format!("{}", path.display()))?;

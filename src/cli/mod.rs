@@ -87,9 +87,13 @@ pub fn main() -> ExitCode {
                 let _ = e.print();
                 return ExitCode::from(e.exit_code() as u8);
             }
+            let args: Vec<String> = std::env::args_os()
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect();
+            let command = out::command_path(&<Cli as clap::CommandFactory>::command(), &args);
             eprintln!(
                 "ringcoach: error: {}",
-                out::clap_one_line(&e.render().to_string())
+                out::clap_one_line(&e.render().to_string(), &command)
             );
             return ExitCode::from(EXIT_USAGE);
         }

@@ -90,12 +90,27 @@ pub fn die_of_broken_pipe() -> ExitCode {
     ExitCode::from(141)
 }
 
+/// The subcommand a command line names (`ringcoach store list`), walking the words of
+/// `args` down clap's command tree; for "see `… --help`" when clap's error has no usage.
+pub fn command_path(root: &clap::Command, args: &[String]) -> String {
+    let mut path = vec![root.get_name().to_string()];
+    let mut cmd = root;
+    for a in args.iter().skip(1) {
+        if let Some(sub) = cmd.find_subcommand(a) {
+            path.push(sub.get_name().to_string());
+            cmd = sub;
+        }
+    }
+    path.join(" ")
+}
+
 /// A usage error from clap as one line that says what is wrong and where help is:
 /// `unexpected argument '--foo' found (tip: …); see \`ringcoach grade --help\``.
-pub fn clap_one_line(rendered: &str) -> String {
+/// `command` is the subcommand typed, used when clap's text names none.
+pub fn clap_one_line(rendered: &str, command: &str) -> String {
     let mut what = String::new();
     let mut tips = Vec::new();
-    let mut command = String::from("ringcoach");
+    let mut command = command.to_string();
     for line in rendered.lines().map(str::trim) {
         if let Some(e) = line.strip_prefix("error: ") {
             what = e.to_string();
@@ -157,7 +172,7 @@ mod tests {
     fn clap_errors_become_one_line_with_the_help_to_read() {
         let rendered = "error: unexpected argument '--foo' found\n\n  tip: to pass '--foo' as a value, use '-- --foo'\n\nUsage: ringcoach grade [OPTIONS] --scenario <SCENARIO> [WAV]...\n\nFor more information, try '--help'.\n";
         assert_eq!(
-            clap_one_line(rendered),
+            clap_one_line(rendered, "ringcoach"),
             "unexpected argument '--foo' found (to pass '--foo' as a value, use '-- --foo'); see `ringcoach grade --help`"
         );
     }

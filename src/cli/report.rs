@@ -74,6 +74,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     let store = args.data_dir.open_existing()?;
     let mut r = report::gather(&store, &args.trainee, from, to)?;
+    for (id, why) in &r.skipped {
+        eprintln!(
+            "ringcoach: warning: attempt {id} left out of the report: {}",
+            super::out::escape_controls(why)
+        );
+    }
     r.generated_at = args.generated_at;
     if let Some(p) = &args.html {
         // Only an HTML page has words to translate; CSV and JSON keep their field names.

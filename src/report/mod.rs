@@ -111,6 +111,10 @@ pub struct TraineeReport {
     pub attempts: Vec<AttemptRow>,
     /// By name.
     pub categories: Vec<CategoryStat>,
+    /// Attempts left out because their files could not be read (id, why): one damaged
+    /// attempt does not stop a trainee's report. `store check --repair` mends them.
+    #[serde(skip)]
+    pub skipped: Vec<(String, String)>,
 }
 
 impl TraineeReport {
@@ -282,10 +286,14 @@ pub fn gather(
     }
     // The index sorts by start time; ids break ties so equal starts keep one order.
     list.sort_by(|a, b| a.started.cmp(&b.started).then_with(|| a.id.cmp(&b.id)));
-    let attempts = list
-        .iter()
-        .map(|s| attempt_row(store, s))
-        .collect::<Result<Vec<_>, _>>()?;
+    let mut attempts = Vec::with_capacity(list.len());
+    let mut skipped = Vec::new();
+    for s in &list {
+        match attempt_row(store, s) {
+            Ok(row) => attempts.push(row),
+            Err(e) => skipped.push((s.id.to_string(), e.to_string())),
+        }
+    }
     Ok(TraineeReport {
         format: JSON_FORMAT,
         trainee: trainee.to_string(),
@@ -294,6 +302,7 @@ pub fn gather(
         generated_at: None,
         categories: category_stats(&attempts),
         attempts,
+        skipped,
     })
 }
 

@@ -128,6 +128,7 @@ fn categories_count_verdicts_leave_out_not_applicable_and_sort_weakest_first() {
         generated_at: None,
         attempts,
         categories: stats,
+        skipped: Vec::new(),
     };
     let weakest: Vec<&str> = r.weakest().iter().map(|c| c.category.as_str()).collect();
     assert_eq!(weakest, ["closing", "opening", "manner"]);
