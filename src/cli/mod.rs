@@ -126,7 +126,11 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
             std::io::ErrorKind::NotFound | std::io::ErrorKind::PermissionDenied => EXIT_USAGE,
             _ => EXIT_FAILED,
         },
-        StoreError::Busy { .. } => EXIT_FAILED,
+        StoreError::Busy { .. }
+        | StoreError::ReadOnly {
+            cause: crate::store::ReadOnlyCause::DiskFull,
+            ..
+        } => EXIT_FAILED,
         StoreError::Index { err, .. } => match err.sqlite_error_code() {
             Some(
                 rusqlite::ErrorCode::DiskFull

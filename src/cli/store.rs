@@ -193,16 +193,18 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let store = match open(&root) {
         Ok(s) => s,
         // A damaged index is exactly what rebuild is for: start it afresh.
-        Err(StoreError::Index { .. } | StoreError::IndexLayout { .. }) if rebuilding => {
+        Err(e) if rebuilding && e.index_is_damaged() => {
             eprintln!("ringcoach: the index is unreadable; recreating it from the files");
             Store::delete_index(&root)?;
             open(&root)?
         }
         Err(e) => return Err(e.into()),
     };
-    if let store::Access::ReadOnly { why } = store.access() {
+    if let (store::Access::ReadOnly { cause }, StoreCommand::List(_) | StoreCommand::Check { .. }) =
+        (store.access(), &args.command)
+    {
         eprintln!(
-            "ringcoach: the store at {} is read-only ({why}): reading only",
+            "ringcoach: the store at {} is opened for reading only: {cause}",
             root.display()
         );
     }
@@ -385,11 +387,11 @@ fn regrade(
             .map(|s| AttemptId::parse(s))
             .collect::<Result<_, _>>()?
     };
-    if let store::Access::ReadOnly { why } = store.access() {
+    if let store::Access::ReadOnly { cause } = store.access() {
         // Said before the model loads: nothing could be saved.
         return Err(StoreError::ReadOnly {
             root: store.root().to_path_buf(),
-            why: why.clone(),
+            cause: *cause,
         }
         .into());
     }

@@ -26,10 +26,21 @@ pub fn render(r: &Review, frame: &mut Frame) {
         frame.render_widget(Paragraph::new(s.too_small).wrap(Wrap { trim: true }), area);
         return;
     }
+    // A message wraps (up to three rows) instead of being cut at the edge, where its
+    // cause usually is.
+    let status_rows = match (&r.input, &r.status) {
+        (None, Some(msg)) => {
+            let cols = TLine::from(msg.as_str()).width();
+            u16::try_from((cols + cols / 5).div_ceil(usize::from(area.width.max(1))))
+                .unwrap_or(3)
+                .clamp(1, 3)
+        }
+        _ => 1,
+    };
     let [header, body, status, footer] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Min(0),
-        Constraint::Length(1),
+        Constraint::Length(status_rows),
         Constraint::Length(2),
     ])
     .areas(area);
@@ -62,7 +73,10 @@ pub fn render(r: &Review, frame: &mut Frame) {
             (None, None) => TLine::default(),
         },
     };
-    frame.render_widget(status_line, status);
+    frame.render_widget(
+        Paragraph::new(status_line).wrap(Wrap { trim: true }),
+        status,
+    );
     let keys = match (&r.input, &r.screen) {
         (Some(Input::Note { .. }), _) => s.note_keys,
         (Some(_), _) => s.input_keys,

@@ -158,6 +158,12 @@ pub(super) fn read_audit(dir: &Path) -> Result<(Vec<AuditEntry>, usize), StoreEr
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok((Vec::new(), 0)),
         Err(e) => return Err(io_err("read", &path)(e)),
     };
+    Ok(parse_audit(&bytes))
+}
+
+/// The entries of an `audit.jsonl` in order, and how many lines could not be read (a torn
+/// last line after a crash, or damage). Never panics, whatever the bytes.
+pub fn parse_audit(bytes: &[u8]) -> (Vec<AuditEntry>, usize) {
     let mut entries = Vec::new();
     let mut bad = 0;
     for line in bytes.split(|&b| b == b'\n') {
@@ -169,5 +175,5 @@ pub(super) fn read_audit(dir: &Path) -> Result<(Vec<AuditEntry>, usize), StoreEr
             Err(_) => bad += 1,
         }
     }
-    Ok((entries, bad))
+    (entries, bad)
 }

@@ -290,6 +290,20 @@ fn index_err(path: &Path, source: rusqlite::Error) -> StoreError {
     }
 }
 
+/// True when the index itself is damaged (or of another layout), so deleting it and
+/// recreating it from the files is the cure; a full disk or a busy store is not that.
+pub(crate) fn is_damage(err: &rusqlite::Error) -> bool {
+    use rusqlite::ErrorCode as C;
+    match err.sqlite_error_code() {
+        Some(C::NotADatabase | C::DatabaseCorrupt | C::SchemaChanged) => true,
+        Some(_) => false,
+        None => matches!(
+            err,
+            rusqlite::Error::SqlInputError { .. } | rusqlite::Error::FromSqlConversionFailure(..)
+        ),
+    }
+}
+
 /// An index error as one line that fits its cause: a full disk, a busy store and a
 /// read-only one each say what to do; only damage sends the user to `store rebuild`. SQL
 /// text is never shown.
@@ -302,8 +316,11 @@ pub(crate) fn describe(path: &Path, err: &rusqlite::Error) -> String {
         other => other.to_string(),
     };
     let detail = detail.split_whitespace().collect::<Vec<_>>().join(" ");
+    let full = || path.parent().is_some_and(super::fsio::disk_is_full);
     match err.sqlite_error_code() {
-        Some(C::DiskFull) => {
+        // On a full disk SQLite often reports the shared-memory file it could not grow, as
+        // an I/O error: the free space tells the two apart.
+        Some(C::DiskFull) | Some(C::SystemIoFailure) if full() => {
             format!("cannot write the attempts index {p}: the disk is full: free some space on it, then try again")
         }
         Some(C::DatabaseBusy | C::DatabaseLocked) => format!(

@@ -11,7 +11,7 @@ use std::fs::{self, OpenOptions, TryLockError};
 use std::path::{Path, PathBuf};
 
 use super::audit::read_audit;
-use super::fsio::{self, io_err, read_json, sha256_file, write_json_atomic};
+use super::fsio::{self, io_err, sha256_file, write_json_atomic};
 use super::recording::Started;
 use super::recovery::{report_shape_problem, Recovered};
 use super::{
@@ -471,18 +471,28 @@ fn recovered_words(what: &str, r: &Recovered) -> String {
 
 /// Why a stored JSON file does not read as what it is, if it does not.
 fn json_problem(path: &Path, name: &str) -> Option<String> {
-    let err = |e: StoreError| match e {
-        StoreError::Corrupt { reason, .. } => Some(format!("not valid JSON ({reason})")),
-        other => Some(other.to_string()),
-    };
+    match fs::read(path) {
+        Ok(bytes) => parse_attempt_file(name, &bytes).err(),
+        Err(e) => Some(io_err("read", path)(e).to_string()),
+    }
+}
+
+/// Reads the bytes of an attempt's JSON file (`meta.json`, `started.json`,
+/// `transcript.json`, `report.json`, their corrected and re-graded twins) as `store check`
+/// does: Err says why it is not what its name says it is. Never panics, whatever the bytes.
+pub fn parse_attempt_file(name: &str, bytes: &[u8]) -> Result<(), String> {
+    fn parse<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
+        serde_json::from_slice(bytes).map_err(|e| format!("not valid JSON ({e})"))
+    }
     match name {
-        STARTED => read_json::<Started>(path).err().and_then(err),
-        TRANSCRIPT | TRANSCRIPT_CORRECTED => read_json::<Transcript>(path).err().and_then(err),
-        REPORT | REPORT_REGRADED => match read_json::<serde_json::Value>(path) {
-            Ok(v) => report_shape_problem(&v).map(str::to_string),
-            Err(e) => err(e),
+        META => parse::<super::AttemptMeta>(bytes).map(drop),
+        STARTED => parse::<Started>(bytes).map(drop),
+        TRANSCRIPT | TRANSCRIPT_CORRECTED => parse::<Transcript>(bytes).map(drop),
+        REPORT | REPORT_REGRADED => match report_shape_problem(&parse(bytes)?) {
+            Some(why) => Err(why.to_string()),
+            None => Ok(()),
         },
-        _ => read_json::<serde_json::Value>(path).err().and_then(err),
+        _ => parse::<serde_json::Value>(bytes).map(drop),
     }
 }
 

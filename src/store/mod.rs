@@ -52,15 +52,16 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
+pub use audit::parse_audit;
 pub use id::AttemptId;
 pub use index::{AttemptIndex, SqliteIndex};
-pub use maintenance::{CheckReport, Problem, PruneReport, RebuildReport};
+pub use maintenance::{parse_attempt_file, CheckReport, Problem, PruneReport, RebuildReport};
 pub use model::{
     Attempt, AttemptInfo, AttemptMeta, AttemptStatus, AttemptSummary, AudioMeta, AuditAction,
     AuditEntry, CallFacts, GradedLater, Outcome, Query, Recovery, SetAside, SortKey, Verdict,
 };
 pub use recording::Recording;
-pub use recovery::Recovered;
+pub use recovery::{grade_of, Recovered};
 pub use time::{parse_age, Timestamp};
 pub use wav_stream::{AudioFormat, SampleFormat, StreamingWav};
 
@@ -102,8 +103,8 @@ pub enum StoreError {
     IndexLayout { path: PathBuf, detail: String },
     #[error("no attempts store at {root} ({why}): check --data-dir / RINGCOACH_DATA_DIR; a store is made by recording, `ringcoach practice --trainee NAME`")]
     NoStore { root: PathBuf, why: &'static str },
-    #[error("the attempts store at {root} is read-only ({why}): listing and reading work, changing it does not; work on a writable copy, or ask for write access")]
-    ReadOnly { root: PathBuf, why: String },
+    #[error("the attempts store at {root} can be read but not changed: {cause}")]
+    ReadOnly { root: PathBuf, cause: ReadOnlyCause },
     #[error("another ringcoach kept the attempts store at {root} busy for {secs} s while opening it; try again in a moment")]
     Busy { root: PathBuf, secs: u64 },
     #[error("{path} is damaged ({reason}); run `ringcoach store check --repair`")]
@@ -153,6 +154,18 @@ pub fn io_advice(err: &io::Error) -> &'static str {
     }
 }
 
+impl StoreError {
+    /// The index is damaged (or of another layout): `store rebuild` may delete and
+    /// recreate it. Not a full disk, a busy store or a read-only one.
+    pub fn index_is_damaged(&self) -> bool {
+        match self {
+            StoreError::IndexLayout { .. } => true,
+            StoreError::Index { err, .. } => index::is_damage(err),
+            _ => false,
+        }
+    }
+}
+
 /// Knobs for tests and bulk generation; the defaults are what the product uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StoreOptions {
@@ -183,11 +196,34 @@ pub struct Store {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Access {
     ReadWrite,
-    /// Nothing can be written here (a read-only file system, or no permission: a trainer
-    /// reading an archive). Listing and reading work; every change is refused with `why`.
+    /// Nothing can be written here (a read-only file system, no permission — a trainer
+    /// reading an archive —, or a full disk). Listing and reading work; every change is
+    /// refused, saying why.
     ReadOnly {
-        why: String,
+        cause: ReadOnlyCause,
     },
+}
+
+/// Why a store can only be read, with what to do about it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadOnlyCause {
+    FileSystem,
+    Permission,
+    DiskFull,
+}
+
+impl std::fmt::Display for ReadOnlyCause {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ReadOnlyCause::FileSystem => {
+                "it is on a read-only file system; to change it, work on a copy on a writable disk"
+            }
+            ReadOnlyCause::Permission => {
+                "this user may not write to it; to change it, ask its owner for write access, or work on a copy"
+            }
+            ReadOnlyCause::DiskFull => "the disk is full: free some space on it, then try again",
+        })
+    }
 }
 
 /// The file a process holds locked while it opens the store (creates directories and the
@@ -199,10 +235,11 @@ const LOCK: &str = ".open.lock";
 const OPEN_PATIENCE: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// Why a write was refused, when the cause means "read-only" rather than "broken".
-fn read_only_cause(err: &io::Error) -> Option<&'static str> {
+fn read_only_cause(err: &io::Error) -> Option<ReadOnlyCause> {
     match err.kind() {
-        io::ErrorKind::ReadOnlyFilesystem => Some("a read-only file system"),
-        io::ErrorKind::PermissionDenied => Some("no write permission for this user"),
+        io::ErrorKind::ReadOnlyFilesystem => Some(ReadOnlyCause::FileSystem),
+        io::ErrorKind::PermissionDenied => Some(ReadOnlyCause::Permission),
+        io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded => Some(ReadOnlyCause::DiskFull),
         _ => None,
     }
 }
@@ -299,11 +336,11 @@ impl Store {
                 })
             }
             Err((e, false)) => match read_only_cause(&e) {
-                Some(why) if !creating => return Self::open_read_only(root, opts, why),
-                Some(why) => {
+                Some(cause) if !creating => return Self::open_read_only(root, opts, cause),
+                Some(cause) => {
                     return Err(StoreError::ReadOnly {
                         root: root.to_path_buf(),
-                        why: why.into(),
+                        cause,
                     })
                 }
                 None => return Err(io_err("lock", &root.join(LOCK))(e)),
@@ -313,7 +350,17 @@ impl Store {
             let d = root.join(sub);
             fs::create_dir_all(&d).map_err(io_err("create", &d))?;
         }
-        let index = SqliteIndex::open(&root.join("index.sqlite"), opts.sync)?;
+        let index = match SqliteIndex::open(&root.join("index.sqlite"), opts.sync) {
+            Ok(i) => i,
+            // A full disk leaves SQLite no room for its shared memory: a reader can still
+            // list and read, from an index built in memory.
+            Err(e) if !creating && fsio::disk_is_full(root) => {
+                drop(lock);
+                drop(e);
+                return Self::open_read_only(root, opts, ReadOnlyCause::DiskFull);
+            }
+            Err(e) => return Err(e),
+        };
         let store = Self::open_with_index(root, opts, Box::new(index));
         drop(lock);
         store
@@ -322,7 +369,11 @@ impl Store {
     /// A store nothing may be written to: the index is read as it is, or, when SQLite cannot
     /// read it without writing (or it is missing or damaged), rebuilt in memory from the
     /// files. Nothing is recovered or cleaned up.
-    fn open_read_only(root: &Path, opts: StoreOptions, why: &str) -> Result<Store, StoreError> {
+    fn open_read_only(
+        root: &Path,
+        opts: StoreOptions,
+        cause: ReadOnlyCause,
+    ) -> Result<Store, StoreError> {
         let path = root.join("index.sqlite");
         let (index, fill) = match SqliteIndex::open_read_only(&path) {
             Ok(i) => (i, false),
@@ -333,7 +384,7 @@ impl Store {
             index: Box::new(index),
             opts,
             recovered: Vec::new(),
-            access: Access::ReadOnly { why: why.into() },
+            access: Access::ReadOnly { cause },
         };
         if fill {
             store.reindex_from_files()?;
@@ -373,9 +424,9 @@ impl Store {
     fn writable(&self) -> Result<(), StoreError> {
         match &self.access {
             Access::ReadWrite => Ok(()),
-            Access::ReadOnly { why } => Err(StoreError::ReadOnly {
+            Access::ReadOnly { cause } => Err(StoreError::ReadOnly {
                 root: self.root.clone(),
-                why: why.clone(),
+                cause: *cause,
             }),
         }
     }

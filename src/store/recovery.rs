@@ -44,7 +44,7 @@ pub enum Recovered {
 }
 
 /// Score, verdict and "needs review" from a stored report, if it is a grader's report.
-pub(crate) fn grade_of(report: &serde_json::Value) -> Option<(f64, bool, bool)> {
+pub fn grade_of(report: &serde_json::Value) -> Option<(f64, bool, bool)> {
     let score = report.get("score")?.as_f64().filter(|s| s.is_finite())?;
     let passed = report.get("passed")?.as_bool()?;
     let checks = report.get("checks")?.as_array()?;

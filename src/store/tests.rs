@@ -1249,3 +1249,29 @@ fn io_errors_advise_by_cause() {
     assert!(!exists.contains("space"), "{exists}");
     assert!(e(std::io::ErrorKind::PermissionDenied).contains("permission"));
 }
+
+#[test]
+fn one_opener_at_a_time_the_others_wait_rather_than_fail() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("new-store");
+    fs::create_dir(&root).unwrap();
+    // Another process is creating the store: it holds the open lock.
+    let held = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(root.join(".open.lock"))
+        .unwrap();
+    held.lock().unwrap();
+    let r = root.clone();
+    let opener = std::thread::spawn(move || Store::open(&r).map(|_| ()));
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert!(!opener.is_finished(), "it must wait for the creator");
+    assert!(
+        !root.join("index.sqlite").exists(),
+        "nothing made beside the creator"
+    );
+    held.unlock().unwrap();
+    opener.join().unwrap().unwrap();
+    assert!(root.join("index.sqlite").exists());
+}
