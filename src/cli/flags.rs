@@ -144,7 +144,10 @@ impl PromptsFlag {
     pub fn load(&self) -> anyhow::Result<Catalog> {
         let catalog = Catalog::load(self.dir().as_deref()).context("cannot load the scenarios")?;
         for p in &catalog.problems {
-            eprintln!("ringcoach: warning: {p} (file skipped)");
+            eprintln!(
+                "ringcoach: warning: {} (file skipped)",
+                super::out::escape_controls(&p.to_string())
+            );
         }
         Ok(catalog)
     }

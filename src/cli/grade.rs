@@ -55,7 +55,7 @@ pub struct Args {
     pub json: bool,
     /// With WAV files: cut a transcription off after this many seconds [default: 10 s plus
     /// half a second per second of speech]. A cut-off exits 1: try again, or raise it.
-    #[arg(long, value_name = "SECS", value_parser = super::transcribe::time_limit_arg, requires = "wavs")]
+    #[arg(long, value_name = "SECS", value_parser = super::transcribe::time_limit_arg)]
     pub time_limit: Option<f64>,
     #[command(flatten)]
     pub prompts: PromptsFlag,

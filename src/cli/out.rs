@@ -111,9 +111,20 @@ pub fn clap_one_line(rendered: &str, command: &str) -> String {
     let mut what = String::new();
     let mut tips = Vec::new();
     let mut command = command.to_string();
-    for line in rendered.lines().map(str::trim) {
+    // The lines right under "error:" (what is missing, say) belong to it.
+    let mut in_error = false;
+    for raw in rendered.lines() {
+        let line = raw.trim();
+        if line.is_empty() {
+            in_error = false;
+            continue;
+        }
         if let Some(e) = line.strip_prefix("error: ") {
             what = e.to_string();
+            in_error = true;
+        } else if in_error && raw.starts_with(char::is_whitespace) && !line.starts_with("tip:") {
+            what.push(' ');
+            what.push_str(line);
         } else if let Some(t) = line.strip_prefix("tip: ") {
             tips.push(t.to_string());
         } else if let Some(u) = line.strip_prefix("Usage: ") {
@@ -171,6 +182,11 @@ mod tests {
     #[test]
     fn clap_errors_become_one_line_with_the_help_to_read() {
         let rendered = "error: unexpected argument '--foo' found\n\n  tip: to pass '--foo' as a value, use '-- --foo'\n\nUsage: ringcoach grade [OPTIONS] --scenario <SCENARIO> [WAV]...\n\nFor more information, try '--help'.\n";
+        let missing = "error: the following required arguments were not provided:\n  <--html <FILE>|--csv <FILE>|--json <FILE>>\n\nUsage: ringcoach report --trainee <NAME> <--html <FILE>|--csv <FILE>|--json <FILE>>\n\nFor more information, try '--help'.\n";
+        assert_eq!(
+            clap_one_line(missing, "ringcoach"),
+            "the following required arguments were not provided: <--html <FILE>|--csv <FILE>|--json <FILE>>; see `ringcoach report --help`"
+        );
         assert_eq!(
             clap_one_line(rendered, "ringcoach"),
             "unexpected argument '--foo' found (to pass '--foo' as a value, use '-- --foo'); see `ringcoach grade --help`"

@@ -320,7 +320,10 @@ pub(crate) fn describe(path: &Path, err: &rusqlite::Error) -> String {
     match err.sqlite_error_code() {
         // On a full disk SQLite often reports the shared-memory file it could not grow, as
         // an I/O error: the free space tells the two apart.
-        Some(C::DiskFull) | Some(C::SystemIoFailure) if full() => {
+        Some(C::DiskFull) => {
+            format!("cannot write the attempts index {p}: the disk is full: free some space on it, then try again")
+        }
+        Some(C::SystemIoFailure) if full() => {
             format!("cannot write the attempts index {p}: the disk is full: free some space on it, then try again")
         }
         Some(C::DatabaseBusy | C::DatabaseLocked) => format!(
