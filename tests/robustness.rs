@@ -363,6 +363,9 @@ fn every_usage_error_is_one_line_that_says_what_to_do() {
         vec!["transcribe", "/nonexistent/a.wav"],
         vec!["store", "--data-dir", s(&store), "list"],
         vec!["grade", "--scenario", "nope", "--text", "x"],
+        vec!["store"],
+        vec!["models"],
+        vec!["report", "--trainee", "x"],
     ];
     for args in &cases {
         let o = run(args);

@@ -78,19 +78,22 @@ pub fn main() -> ExitCode {
         Err(e) => {
             use clap::error::ErrorKind;
             // Help and version are what was asked for: clap prints them as it does.
-            if matches!(
-                e.kind(),
-                ErrorKind::DisplayHelp
-                    | ErrorKind::DisplayVersion
-                    | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
-            ) {
+            if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
                 let _ = e.print();
                 return ExitCode::from(e.exit_code() as u8);
             }
             let args: Vec<String> = std::env::args_os()
                 .map(|a| a.to_string_lossy().into_owned())
                 .collect();
-            let command = out::command_path(&<Cli as clap::CommandFactory>::command(), &args);
+            let root = <Cli as clap::CommandFactory>::command();
+            let command = out::command_path(&root, &args);
+            if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+                eprintln!(
+                    "ringcoach: error: {}",
+                    out::missing_command(&root, &command)
+                );
+                return ExitCode::from(EXIT_USAGE);
+            }
             eprintln!(
                 "ringcoach: error: {}",
                 out::clap_one_line(&e.render().to_string(), &command)

@@ -104,6 +104,25 @@ pub fn command_path(root: &clap::Command, args: &[String]) -> String {
     path.join(" ")
 }
 
+/// "`ringcoach store` needs a command: list, rebuild, …; see `ringcoach store --help`".
+pub fn missing_command(root: &clap::Command, path: &str) -> String {
+    let mut cmd = root;
+    for word in path.split(' ').skip(1) {
+        if let Some(sub) = cmd.find_subcommand(word) {
+            cmd = sub;
+        }
+    }
+    let subs: Vec<&str> = cmd
+        .get_subcommands()
+        .filter(|s| !s.is_hide_set())
+        .map(|s| s.get_name())
+        .collect();
+    format!(
+        "`{path}` needs a command: {}; see `{path} --help`",
+        subs.join(", ")
+    )
+}
+
 /// A usage error from clap as one line that says what is wrong and where help is:
 /// `unexpected argument '--foo' found (tip: …); see \`ringcoach grade --help\``.
 /// `command` is the subcommand typed, used when clap's text names none.
