@@ -269,7 +269,10 @@ fn queue(r: &Review, frame: &mut Frame, area: Rect) {
                 if a.reviewed { "✓" } else { " " },
                 if a.overrules > 0 { "✎" } else { " " },
             );
-            let word = s.verdict_word(a.passed);
+            let word = match a.status {
+                crate::store::AttemptStatus::Ungraded => s.report.ungraded,
+                _ => s.verdict_word(a.passed),
+            };
             let colour = match a.passed {
                 Some(true) => Color::Green,
                 Some(false) => Color::Red,
