@@ -43,6 +43,18 @@ use crate::tui::{self, Program, Source};
 /// How long the feedback screen waits for transcripts before giving up on the call.
 const TRANSCRIBE_PATIENCE: Duration = Duration::from_secs(90);
 
+/// How long to wait for a call's transcripts: [`TRANSCRIBE_PATIENCE`], or longer when the
+/// config's `[model] time_limit_s` gives every turn more than that. A desk that raised the
+/// limit because it is slow must not be cut off by a second, shorter one.
+fn transcribe_patience(time_limit_s: Option<f64>, turns: usize) -> Duration {
+    let configured = time_limit_s
+        .filter(|s| s.is_finite() && *s > 0.0)
+        .map_or(Duration::ZERO, |s| {
+            Duration::from_secs_f64(s).saturating_mul(turns.max(1) as u32)
+        });
+    TRANSCRIBE_PATIENCE.max(configured)
+}
+
 /// What can stop the practice screens, each a message that says what to do.
 #[derive(Debug, thiserror::Error)]
 pub enum PracticeError {
@@ -585,10 +597,12 @@ impl Runtime {
             }];
         }
         if let Some(t) = call.finishing {
-            if t.elapsed() > TRANSCRIBE_PATIENCE {
+            let patience =
+                transcribe_patience(self.opts.config.model.time_limit_s, call.requests.len());
+            if t.elapsed() > patience {
                 let e = format!(
                     "no transcript after {} s: this machine is too busy or the model too large for it; try again, or use a smaller model (--model)",
-                    TRANSCRIBE_PATIENCE.as_secs()
+                    patience.as_secs()
                 );
                 let kept = self.hang_up(&e);
                 return vec![Msg::Failed(with_note(e, kept))];
@@ -776,4 +790,20 @@ pub fn run(opts: Options, catalog: Catalog, store: Store) -> Result<(), Practice
     let mut practice = Practice { app, runtime };
     tui::run(&mut practice, &tui::log_path("practice"))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_raised_time_limit_is_waited_for_on_every_turn() {
+        let secs = |limit, turns| transcribe_patience(limit, turns).as_secs();
+        assert_eq!(secs(None, 3), 90);
+        assert_eq!(secs(Some(20.0), 3), 90);
+        assert_eq!(secs(Some(600.0), 1), 600);
+        assert_eq!(secs(Some(600.0), 3), 1800);
+        assert_eq!(secs(Some(600.0), 0), 600);
+        assert_eq!(secs(Some(f64::NAN), 3), 90);
+    }
 }
