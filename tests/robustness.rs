@@ -15,11 +15,21 @@ use std::time::{Duration, Instant};
 
 use support::speech::{model_lock, test_model, test_vad_model};
 
+/// A private home for whatever a command without `--data-dir` would read or write: the
+/// store (never created here: no case gets as far as practice's first call) and the logs.
+/// The machine's own attempts are not these tests' business.
+fn private_dir() -> &'static Path {
+    static DIR: std::sync::LazyLock<tempfile::TempDir> =
+        std::sync::LazyLock::new(|| tempfile::tempdir().unwrap());
+    DIR.path()
+}
+
 fn bin() -> Command {
     let exe = std::env::var_os("RINGCOACH_TEST_BIN")
         .unwrap_or_else(|| env!("CARGO_BIN_EXE_ringcoach").into());
     let mut c = Command::new(exe);
-    c.env_remove("RINGCOACH_DATA_DIR")
+    c.env("RINGCOACH_DATA_DIR", private_dir().join("data"))
+        .env("XDG_STATE_HOME", private_dir().join("state"))
         .env_remove("RINGCOACH_PROMPTS")
         .env("RINGCOACH_MODEL", test_model())
         .env("RINGCOACH_VAD_MODEL", test_vad_model())
