@@ -508,3 +508,14 @@ fn regrading_keeps_the_scenario_org_and_rings_of_the_original() {
     assert_eq!(fixed.rings, Some(2));
     assert_eq!(fixed.scenario, "answer-call");
 }
+
+#[test]
+fn correcting_an_attempt_kept_without_a_grade_says_how_to_grade_it() {
+    // An ungraded attempt (transcription cut off) was called "interrupted", with no way on.
+    let e = run::ReviewError::NoReport { id: id(1) }.to_string();
+    assert!(
+        e.contains(&format!("ringcoach store regrade {}", id(1))),
+        "{e}"
+    );
+    assert_eq!(e.lines().count(), 1);
+}
