@@ -383,11 +383,27 @@ fn a_cut_off_transcription_keeps_the_recording_to_be_graded_later() {
     assert!(kept[0]["duration_ms"].as_u64().unwrap() > 5_000, "{kept:?}");
     let id = kept[0]["id"].as_str().unwrap().to_string();
 
-    // Graded later with the scenario, organisation and rings it was recorded with.
+    // Cut off again (the same impossible limit, given to regrade): reported, exit 1, and
+    // the recording stays, still ungraded.
     let out = std::process::Command::new(BIN)
         .args(["store", "--data-dir"])
         .arg(&data)
-        .args(["regrade", &id])
+        .args(["regrade", &id, "--time-limit", "0.001"])
+        .env("RINGCOACH_DATA_DIR", &data)
+        .env("RINGCOACH_MODEL_DIR", support::speech::model_dir())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("cut off") && err.contains(&id), "{err}");
+    assert_eq!(stored(&data, &["--verdict", "ungraded"]).len(), 1);
+
+    // Graded later with the scenario, organisation and rings it was recorded with (and the
+    // longest limit: how busy this machine is must not decide the test).
+    let out = std::process::Command::new(BIN)
+        .args(["store", "--data-dir"])
+        .arg(&data)
+        .args(["regrade", &id, "--time-limit", "600"])
         .env("RINGCOACH_DATA_DIR", &data)
         .env("RINGCOACH_MODEL_DIR", support::speech::model_dir())
         .output()

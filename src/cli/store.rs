@@ -70,6 +70,10 @@ pub enum StoreCommand {
         models: ModelFlags,
         #[command(flatten)]
         prompts: PromptsFlag,
+        /// The whole time one recording's transcription may take (a busy desk that cut
+        /// the call off gives it longer) [default: 10 s + 0.5 s per second of speech].
+        #[arg(long, value_name = "SECS", value_parser = super::transcribe::time_limit_arg)]
+        time_limit: Option<f64>,
     },
     /// Crash-test child: record synthetic attempts until killed.
     #[command(name = "__soak", hide = true)]
@@ -301,7 +305,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             all,
             models,
             prompts,
-        } => regrade(&store, &ids, all, &models, &prompts, &mut out),
+            time_limit,
+        } => regrade(&store, &ids, all, &models, &prompts, time_limit, &mut out),
         StoreCommand::Soak { first_seed, count } => {
             store::soak::run(&store, first_seed, count, &mut out)?;
             Ok(ExitCode::SUCCESS)
@@ -369,6 +374,7 @@ fn regrade(
     all: bool,
     models: &ModelFlags,
     prompts: &PromptsFlag,
+    time_limit: Option<f64>,
     out: &mut impl Write,
 ) -> anyhow::Result<ExitCode> {
     let ids: Vec<AttemptId> = if all {
@@ -402,7 +408,11 @@ fn regrade(
     let catalog = prompts.load()?;
     let (model, vad) = models.resolve()?;
     crate::transcribe::whisper::route_logging();
-    let mut whisper = WhisperTranscriber::new(WhisperConfig::new(model, Some(vad)))?;
+    let mut cfg = WhisperConfig::new(model, Some(vad));
+    if let Some(secs) = time_limit {
+        super::transcribe::set_time_limit(&mut cfg, secs);
+    }
+    let mut whisper = WhisperTranscriber::new(cfg)?;
     let mut failed = 0;
     for id in &ids {
         match grade_stored(store, &catalog, &mut whisper, id) {
