@@ -255,3 +255,19 @@ fn attempt_interrupted_has_no_grade_but_can_be_played() {
     r.update(Msg::Key(Key::Char('e')));
     insta::assert_snapshot!(render(&r));
 }
+
+#[test]
+fn a_long_status_line_wraps_and_keeps_its_cause() {
+    let mut r = queue();
+    let msg = "cannot save the overrule: the store at /home/wang/.local/share/ringcoach is read-only (no write permission); ask for write access to the data directory, or review a copy of it";
+    r.update(Msg::Failed(msg.into()));
+    let screen = render(&r);
+    // Before, the line was cut at the 80th column and the advice was lost.
+    let joined: String = screen
+        .lines()
+        .map(|l| l.trim_matches('"').trim_end())
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(joined.contains("no write permission"), "{screen}");
+    assert!(joined.contains("review a copy of it"), "{screen}");
+}
