@@ -6,6 +6,9 @@
 //! Module map (who owns what):
 //! - [`text`]: normalise Chinese text (width, Traditional → Simplified, punctuation) and
 //!   its pinyin. Imports nothing from the crate.
+//! - [`input`]: files a user names, opened only when they are regular files (never a FIFO
+//!   or a device that would block or never end) and read with a size cap. Imports nothing
+//!   from the crate.
 //! - [`config`]: the user's configuration file (commented default built in), overlaid by flags.
 //! - [`scenario`]: `prompts/*.toml` → typed call situations and rubrics, the phrase book and
 //!   the organisation profile, with file:line:col errors. Never calls the grader.
@@ -47,6 +50,7 @@ pub mod config;
 pub mod db;
 pub mod exam;
 pub mod grading;
+pub mod input;
 pub mod models;
 pub mod practice;
 pub mod report;

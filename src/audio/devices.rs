@@ -63,7 +63,7 @@ impl From<WavError> for AudioIoError {
     fn from(e: WavError) -> Self {
         let (path, reason) = match e {
             WavError::Empty { path } => return AudioIoError::EmptyWav { path },
-            WavError::Open { path, source } => (path, source.to_string()),
+            WavError::Open { path, err } => (path, crate::input::describe_io(&err)),
             WavError::NotWav { path, detail } => (path, format!("not a WAV file ({detail})")),
             WavError::Unsupported { path, detail } => {
                 (path, format!("unsupported sample format ({detail})"))
@@ -79,7 +79,10 @@ impl From<WavError> for AudioIoError {
                 ),
             ),
             // Not a format problem: the reader's own message says what to do.
-            e @ (WavError::TooLong { .. } | WavError::Write { .. }) => return AudioIoError::Wav(e),
+            e @ (WavError::TooLong { .. }
+            | WavError::Write { .. }
+            | WavError::NotAFile { .. }
+            | WavError::Damaged { .. }) => return AudioIoError::Wav(e),
         };
         AudioIoError::BadWav { path, reason }
     }

@@ -57,11 +57,15 @@ impl std::fmt::Display for WavFormat {
 
 #[derive(Debug, thiserror::Error)]
 pub enum WavError {
-    #[error("cannot open {path}: {source}; check the path and that the file is readable")]
-    Open {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    // The cause is named `err`, not `source`: the CLI prints an error's whole chain, and a
+    // `source` would put the OS's words on the line twice.
+    #[error(
+        "cannot open {path}: {}; check the path and that the file is readable",
+        crate::input::describe_io(err)
+    )]
+    Open { path: PathBuf, err: std::io::Error },
+    #[error("{path} is {kind}, not a WAV file: give the path of a saved recording")]
+    NotAFile { path: PathBuf, kind: &'static str },
     #[error("{path} is empty (no audio samples): record again or pick another file")]
     Empty { path: PathBuf },
     #[error(
@@ -80,17 +84,48 @@ pub enum WavError {
         expected: u64,
         got: u64,
     },
-    #[error(
-        "{path} is {minutes:.1} min long, over the {limit_minutes:.1} min limit: trim it, or raise the limit"
-    )]
+    #[error("{path} is {}, over the {} limit: trim it, or raise the limit", duration_words(*seconds, *limit_seconds).0, duration_words(*seconds, *limit_seconds).1)]
     TooLong {
         path: PathBuf,
-        minutes: f64,
-        limit_minutes: f64,
+        seconds: f64,
+        limit_seconds: f64,
     },
+    #[error("{path} is damaged: {detail}; export or record it again")]
+    Damaged { path: PathBuf, detail: String },
     #[error("cannot write {path}: {detail}; check the folder exists and has free space")]
     Write { path: PathBuf, detail: String },
 }
+
+/// A length and a limit in words precise enough to differ: "10 min 0.5 s" against "10 min",
+/// never "10.0 min long, over the 10.0 min limit".
+pub fn duration_words(seconds: f64, limit_seconds: f64) -> (String, String) {
+    fn words(s: f64, decimals: usize) -> String {
+        let whole_min = (s / 60.0).floor();
+        let rest = s - whole_min * 60.0;
+        let rest = format!("{rest:.decimals$}");
+        let zero = rest.trim_start_matches(['0', '.']).is_empty();
+        match (whole_min as u64, zero) {
+            (0, _) => format!("{rest} s"),
+            (m, true) => format!("{m} min"),
+            (m, false) => format!("{m} min {rest} s"),
+        }
+    }
+    for decimals in 0..=3 {
+        let (a, b) = (words(seconds, decimals), words(limit_seconds, decimals));
+        if a != b {
+            return (a, b);
+        }
+    }
+    (format!("{seconds} s"), format!("{limit_seconds} s"))
+}
+
+/// Sample rates a recording can have (telephone 8 kHz is common; 1 kHz and 768 kHz are
+/// the extremes any recorder writes). Outside them the file is not a recording.
+pub const SAMPLE_RATES: std::ops::RangeInclusive<u32> = 1_000..=768_000;
+
+/// Float samples this far past full scale are not audio: a damaged or foreign file.
+/// Up to it, a float file's overs (editors allow some headroom) are clipped to full scale.
+pub const FLOAT_DAMAGE_LIMIT: f32 = 2.0;
 
 /// Reads a WAV file of any common format into mono f32 at its own rate, refusing files
 /// longer than [`DEFAULT_MAX_DURATION`].
@@ -99,20 +134,32 @@ pub fn read_wav(path: &Path) -> Result<Pcm, WavError> {
 }
 
 /// [`read_wav`] with a caller-chosen length limit. The limit is checked against the header
-/// before any sample is decoded, so an hour-long file costs nothing to refuse.
+/// before any sample is decoded, so an hour-long file costs nothing to refuse. Only a
+/// regular file is read: a FIFO or a device is refused without blocking.
 pub fn read_wav_limited(path: &Path, max_duration: Duration) -> Result<Pcm, WavError> {
-    let file = File::open(path).map_err(|source| WavError::Open {
-        path: path.to_owned(),
-        source,
+    let (file, file_len) = crate::input::open_regular(path).map_err(|e| match e {
+        crate::input::InputError::NotRegular { path, kind } => WavError::NotAFile { path, kind },
+        crate::input::InputError::Open { path, err }
+        | crate::input::InputError::Read { path, err } => WavError::Open { path, err },
+        crate::input::InputError::TooBig { path, .. } => WavError::Empty { path },
     })?;
-    let file_len = file.metadata().map(|m| m.len()).unwrap_or(0);
+    read_wav_from(BufReader::new(file), file_len, path, max_duration)
+}
+
+/// Decodes WAV bytes from any reader (a file, or memory: the fuzz target). `file_len` is
+/// the number of bytes the reader holds (0 means empty); `path` only names it in errors.
+pub fn read_wav_from<R: std::io::Read>(
+    reader: R,
+    file_len: u64,
+    path: &Path,
+    max_duration: Duration,
+) -> Result<Pcm, WavError> {
     if file_len == 0 {
         return Err(WavError::Empty {
             path: path.to_owned(),
         });
     }
-    let reader =
-        hound::WavReader::new(BufReader::new(file)).map_err(|e| classify_header_error(path, e))?;
+    let reader = hound::WavReader::new(reader).map_err(|e| classify_header_error(path, e))?;
     let spec = reader.spec();
     let format = WavFormat {
         channels: spec.channels,
@@ -126,6 +173,17 @@ pub fn read_wav_limited(path: &Path, max_duration: Duration) -> Result<Pcm, WavE
             detail: format!("header says {format}"),
         });
     }
+    if !SAMPLE_RATES.contains(&spec.sample_rate) {
+        return Err(WavError::Unsupported {
+            path: path.to_owned(),
+            detail: format!(
+                "a sample rate of {} Hz; recordings are {}–{} Hz",
+                spec.sample_rate,
+                SAMPLE_RATES.start(),
+                SAMPLE_RATES.end()
+            ),
+        });
+    }
     let frames = u64::from(reader.duration());
     if frames == 0 {
         return Err(WavError::Empty {
@@ -136,19 +194,26 @@ pub fn read_wav_limited(path: &Path, max_duration: Duration) -> Result<Pcm, WavE
     if seconds > max_duration.as_secs_f64() {
         return Err(WavError::TooLong {
             path: path.to_owned(),
-            minutes: seconds / 60.0,
-            limit_minutes: max_duration.as_secs_f64() / 60.0,
+            seconds,
+            limit_seconds: max_duration.as_secs_f64(),
         });
     }
-
+    // The header's sample count is a promise, not a fact: never reserve more than the
+    // bytes there are could hold.
     let expected = u64::from(reader.len());
+    let bytes_per_sample = u64::from(spec.bits_per_sample.div_ceil(8).max(1));
+    let room = expected.min(file_len / bytes_per_sample + 1);
     let interleaved = match (spec.sample_format, spec.bits_per_sample) {
-        (hound::SampleFormat::Float, 32) => collect(path, expected, reader.into_samples::<f32>())?,
+        (hound::SampleFormat::Float, 32) => {
+            let mut v = collect(path, expected, room, reader.into_samples::<f32>())?;
+            clean_floats(path, &mut v)?;
+            v
+        }
         (hound::SampleFormat::Int, bits @ (8 | 16 | 24 | 32)) => {
             // Full scale of a signed `bits`-bit integer; hound already recentres 8-bit
             // unsigned data around zero.
             let scale = 1.0 / (1u64 << (bits - 1)) as f64;
-            let ints = collect(path, expected, reader.into_samples::<i32>())?;
+            let ints = collect(path, expected, room, reader.into_samples::<i32>())?;
             ints.into_iter()
                 .map(|s| (s as f64 * scale) as f32)
                 .collect()
@@ -166,6 +231,43 @@ pub fn read_wav_limited(path: &Path, max_duration: Duration) -> Result<Pcm, WavE
         sample_rate: spec.sample_rate,
         format,
     })
+}
+
+/// Float samples must be numbers near full scale. NaN, infinities and values far beyond
+/// full scale mean a damaged file (a level of +586 dBFS or "no speech" at -100 dBFS would
+/// be a wrong result, not a measurement); small overs are clipped to full scale.
+fn clean_floats(path: &Path, samples: &mut [f32]) -> Result<(), WavError> {
+    let mut not_numbers = 0u64;
+    let mut far = 0u64;
+    let mut worst = 0.0f32;
+    for s in samples.iter_mut() {
+        if !s.is_finite() {
+            not_numbers += 1;
+        } else if s.abs() > FLOAT_DAMAGE_LIMIT {
+            far += 1;
+            worst = worst.max(s.abs());
+        } else {
+            *s = s.clamp(-1.0, 1.0);
+        }
+    }
+    let total = samples.len();
+    if not_numbers > 0 {
+        return Err(WavError::Damaged {
+            path: path.to_owned(),
+            detail: format!(
+                "{not_numbers} of its {total} samples are not numbers (NaN or infinite)"
+            ),
+        });
+    }
+    if far > 0 {
+        return Err(WavError::Damaged {
+            path: path.to_owned(),
+            detail: format!(
+                "{far} of its {total} samples lie far beyond full scale (up to {worst:e}; audio stays within ±1)"
+            ),
+        });
+    }
+    Ok(())
 }
 
 /// Reads a WAV file and returns it as 16 kHz mono, the form every consumer wants.
@@ -189,13 +291,14 @@ pub fn read_wav_16k_with_format(
 fn collect<S, R>(
     path: &Path,
     expected: u64,
+    room: u64,
     samples: hound::WavIntoSamples<R, S>,
 ) -> Result<Vec<S>, WavError>
 where
     S: hound::Sample,
     R: std::io::Read,
 {
-    let mut out = Vec::with_capacity(expected as usize);
+    let mut out = Vec::with_capacity(room as usize);
     for s in samples {
         match s {
             Ok(v) => out.push(v),
@@ -498,6 +601,85 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(names, vec![std::ffi::OsString::from("out.wav")]);
+    }
+
+    #[test]
+    fn nan_and_absurd_float_samples_are_a_damaged_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let tone: Vec<f64> = (0..16_000).map(|i| (i as f64 * 0.05).sin() * 0.5).collect();
+        // 1 % NaN: before, "no speech heard" at -100 dBFS.
+        let p = dir.path().join("nan.wav");
+        let frames: Vec<Vec<f64>> = tone
+            .iter()
+            .enumerate()
+            .map(|(i, &v)| vec![if i % 100 == 0 { f64::NAN } else { v }])
+            .collect();
+        write_spec(&p, spec(1, 32, true, 16_000), &frames);
+        let err = read_wav(&p).unwrap_err();
+        assert!(matches!(err, WavError::Damaged { .. }), "{err}");
+        assert!(
+            err.to_string()
+                .contains("160 of its 16000 samples are not numbers"),
+            "{err}"
+        );
+        // ×1e30: before, a level of +586 dBFS.
+        let p = dir.path().join("huge.wav");
+        let frames: Vec<Vec<f64>> = tone.iter().map(|&v| vec![v * 1e30]).collect();
+        write_spec(&p, spec(1, 32, true, 16_000), &frames);
+        let err = read_wav(&p).unwrap_err().to_string();
+        assert!(
+            err.contains("is damaged") && err.contains("far beyond full scale"),
+            "{err}"
+        );
+        // A little headroom is clipped to full scale, not refused.
+        let p = dir.path().join("over.wav");
+        write_spec(&p, spec(1, 32, true, 16_000), &[vec![1.5], vec![-0.5]]);
+        assert_eq!(read_wav(&p).unwrap().samples, vec![1.0, -0.5]);
+    }
+
+    #[test]
+    fn special_files_are_refused_without_blocking() {
+        let err = read_wav(Path::new("/dev/zero")).unwrap_err();
+        assert!(matches!(err, WavError::NotAFile { .. }), "{err}");
+        assert!(err.to_string().contains("character device"), "{err}");
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("p.wav");
+        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        // SAFETY: a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        let err = read_wav(&fifo).unwrap_err().to_string();
+        assert!(err.contains("named pipe"), "{err}");
+    }
+
+    #[test]
+    fn an_os_error_is_said_once_and_lengths_differ_in_words() {
+        let err = read_wav(Path::new("/nonexistent/a.wav")).unwrap_err();
+        let line = err.to_string();
+        assert_eq!(line.matches("No such file").count(), 1, "{line}");
+        assert!(!line.contains("os error"), "{line}");
+        assert!(std::error::Error::source(&err).is_none());
+        assert_eq!(
+            duration_words(600.5, 600.0),
+            ("10 min 0.5 s".into(), "10 min".into())
+        );
+        let (a, b) = duration_words(600.04, 600.0);
+        assert_ne!(a, b);
+        assert_eq!(
+            duration_words(750.0, 600.0),
+            ("12 min 30 s".into(), "10 min".into())
+        );
+        assert_eq!(duration_words(3.0, 2.0), ("3 s".into(), "2 s".into()));
+    }
+
+    #[test]
+    fn absurd_sample_rates_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        for rate in [1, 999, 4_000_000] {
+            let p = dir.path().join(format!("r{rate}.wav"));
+            write_spec(&p, spec(1, 16, false, rate), &vec![vec![0.1]; 4]);
+            let err = read_wav(&p).unwrap_err();
+            assert!(matches!(err, WavError::Unsupported { .. }), "{rate}: {err}");
+        }
     }
 
     #[test]

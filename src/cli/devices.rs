@@ -72,7 +72,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let text = if args.json {
         serde_json::to_string_pretty(&list)? + "\n"
     } else {
-        render(&list, args.all)
+        // Device names come from drivers and USB descriptors: shown, never obeyed.
+        super::out::escape_controls(&render(&list, args.all)).into_owned()
     };
     out(&text)
 }

@@ -82,17 +82,13 @@ impl DataDirFlag {
         Ok(store)
     }
 
-    /// The store to read: a directory that does not exist is an error rather than a new
-    /// empty store, so a typo does not look like "no attempts".
+    /// The store to read: a directory that is not a store is an error rather than a new
+    /// empty store, so a typo does not look like "no attempts". A store nothing may be
+    /// written to (a read-only disk, someone else's archive) opens read-only.
     pub fn open_existing(&self) -> anyhow::Result<Store> {
-        let dir = self.dir()?;
-        if !dir.is_dir() {
-            anyhow::bail!(
-                "no attempts store at {} (the directory does not exist): pass --data-dir DIR, or record attempts first with `ringcoach practice --trainee NAME`",
-                dir.display()
-            );
-        }
-        Store::open(&dir).with_context(|| format!("open the attempts store at {}", dir.display()))
+        let store = Store::open_existing(&self.dir()?)?;
+        report_recovery(&store);
+        Ok(store)
     }
 }
 
@@ -105,9 +101,15 @@ pub fn report_recovery(store: &Store) {
                     "ringcoach: recovered interrupted attempt {id} ({frames} audio frames kept)"
                 )
             }
+            Recovered::Graded { id } => eprintln!(
+                "ringcoach: recovered attempt {id}: it had been graded when the program stopped; its grade is kept"
+            ),
             Recovered::Removed { id } => {
                 eprintln!("ringcoach: removed attempt {id}: interrupted before any audio")
             }
+            Recovered::Quarantined { id, moved_to } => eprintln!(
+                "ringcoach: attempt {id} was damaged beyond repair; moved to {moved_to} in the data directory (nothing deleted)"
+            ),
             Recovered::Reindexed { .. } => {}
             Recovered::Failed { id, reason } => {
                 eprintln!("ringcoach: could not recover attempt {id}: {reason}")
@@ -142,7 +144,10 @@ impl PromptsFlag {
     pub fn load(&self) -> anyhow::Result<Catalog> {
         let catalog = Catalog::load(self.dir().as_deref()).context("cannot load the scenarios")?;
         for p in &catalog.problems {
-            eprintln!("ringcoach: warning: {p} (file skipped)");
+            eprintln!(
+                "ringcoach: warning: {} (file skipped)",
+                super::out::escape_controls(&p.to_string())
+            );
         }
         Ok(catalog)
     }

@@ -8,7 +8,7 @@
 //! audio, transcript, report and meta — so a trainer reviews calls recorded on a phone system
 //! like any attempt made at a desk.
 
-use std::io::{Read, Write};
+use std::io::{IsTerminal, Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -54,12 +54,13 @@ pub struct Args {
     pub scenario: String,
     #[command(flatten)]
     pub org: OrgFlag,
-    /// Rings before pickup.
-    #[arg(long, conflicts_with = "pickup_ms")]
+    /// Rings before pickup (1–20).
+    #[arg(long, conflicts_with = "pickup_ms", value_parser = rings_arg)]
     pub rings: Option<u32>,
     /// Milliseconds from the first ring to pickup, counted in rings by the phrase book's ring
-    /// cadence (`[settings] ring_on_ms` / `ring_off_ms`: the cadence practice rings with).
-    #[arg(long, value_name = "MS")]
+    /// cadence (`[settings] ring_on_ms` / `ring_off_ms`: the cadence practice rings with);
+    /// at most 600000 (10 minutes).
+    #[arg(long, value_name = "MS", value_parser = pickup_arg)]
     pub pickup_ms: Option<u64>,
     /// The reply as text; repeat for several trainee turns.
     #[arg(long, conflicts_with = "text_file")]
@@ -70,8 +71,35 @@ pub struct Args {
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
+    /// With WAV files: cut a transcription off after this many seconds [default: 10 s plus
+    /// half a second per second of speech]. A cut-off exits 1: try again, or raise it.
+    #[arg(long, value_name = "SECS", value_parser = super::transcribe::time_limit_arg)]
+    pub time_limit: Option<f64>,
     #[command(flatten)]
     pub prompts: PromptsFlag,
+}
+
+/// The most rings a pickup can come after: a caller hangs up long before 20.
+pub const MAX_RINGS: u32 = 20;
+
+fn rings_arg(s: &str) -> Result<u32, String> {
+    match s.trim().parse::<u64>() {
+        Ok(n) if (1..=u64::from(MAX_RINGS)).contains(&n) => Ok(n as u32),
+        Ok(n) => Err(format!(
+            "{n} rings cannot happen: a pickup comes on ring 1 to {MAX_RINGS}"
+        )),
+        Err(_) => Err(format!("{s:?} is not a number of rings (1 to {MAX_RINGS})")),
+    }
+}
+
+fn pickup_arg(s: &str) -> Result<u64, String> {
+    match s.trim().parse::<u64>() {
+        Ok(n) if n <= 600_000 => Ok(n),
+        Ok(n) => Err(format!(
+            "{n} ms cannot happen: a caller hangs up long before 10 minutes (600000 ms)"
+        )),
+        Err(_) => Err(format!("{s:?} is not a number of milliseconds")),
+    }
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -247,7 +275,11 @@ fn grade_wavs(grader: &Grader, args: &Args) -> anyhow::Result<ExitCode> {
     let (model, vad) = args.models.resolve()?;
     let saver = Saver::open(args, &model)?;
     crate::transcribe::whisper::route_logging();
-    let mut whisper = WhisperTranscriber::new(WhisperConfig::new(model, Some(vad)))?;
+    let mut cfg = WhisperConfig::new(model, Some(vad));
+    if let Some(secs) = args.time_limit {
+        super::transcribe::set_time_limit(&mut cfg, secs);
+    }
+    let mut whisper = WhisperTranscriber::new(cfg)?;
     let mut hear = |path: &PathBuf| -> anyhow::Result<Recording> {
         let (samples, format) = wav::read_wav_16k_with_format(path, MAX_WAV)
             .with_context(|| format!("{}", path.display()))?;
@@ -294,9 +326,11 @@ fn grade_wavs(grader: &Grader, args: &Args) -> anyhow::Result<ExitCode> {
                 if args.json {
                     rows.push(serde_json::json!({ "file": path, "report": report }));
                 } else {
-                    writeln!(out, "== {}", path.display())?;
-                    render_text(&report, &mut out)?;
-                    writeln!(out)?;
+                    super::out::human(&mut out, |b| {
+                        writeln!(b, "== {}", path.display())?;
+                        render_text(&report, b)?;
+                        writeln!(b)
+                    })?;
                 }
             }
             Err(e) => {
@@ -328,7 +362,8 @@ pub fn emit(report: &Report, json: bool) -> anyhow::Result<ExitCode> {
         serde_json::to_writer_pretty(&mut out, report)?;
         writeln!(out)?;
     } else {
-        render_text(report, &mut out)?;
+        // The reply and the organisation are the user's text: shown, never obeyed.
+        super::out::human(&mut out, |b| render_text(report, b))?;
     }
     out.flush()?;
     Ok(if report.passed {
@@ -341,26 +376,33 @@ pub fn emit(report: &Report, json: bool) -> anyhow::Result<ExitCode> {
 fn read_turns(args: &Args) -> anyhow::Result<Vec<String>> {
     if let Some(path) = &args.text_file {
         let (name, bytes) = if path.as_os_str() == "-" {
+            let stdin = std::io::stdin();
+            if stdin.is_terminal() {
+                // Reading would wait for typing that nobody knows is expected.
+                bail!("--text-file - reads the reply from stdin, but stdin is a terminal: pipe it in (`echo 您好 | ringcoach grade … --text-file -`) or use --text");
+            }
             let mut buf = Vec::new();
-            std::io::stdin()
+            stdin
                 .lock()
                 .take(MAX_TEXT_BYTES as u64 + 1)
                 .read_to_end(&mut buf)
                 .context("cannot read stdin")?;
+            if buf.len() > MAX_TEXT_BYTES {
+                // Only the first bytes were read: say "more than", not a size it is not.
+                bail!(
+                    "stdin is more than {0} KB; the limit is {0} KB: grade one call's reply, not a whole document",
+                    MAX_TEXT_BYTES / 1024
+                );
+            }
             ("stdin".to_string(), buf)
         } else {
-            let meta = std::fs::metadata(path)
-                .with_context(|| format!("cannot read --text-file {}", path.display()))?;
-            if meta.len() > MAX_TEXT_BYTES as u64 {
-                bail!(too_big(&path.display().to_string(), meta.len()));
+            let name = path.display().to_string();
+            match crate::input::read_limited(path, MAX_TEXT_BYTES as u64, "a reply") {
+                Ok(bytes) => (name, bytes),
+                Err(crate::input::InputError::TooBig { size, .. }) => bail!(too_big(&name, size)),
+                Err(e) => bail!("cannot read --text-file {name}: {}", e.reason()),
             }
-            let bytes = std::fs::read(path)
-                .with_context(|| format!("cannot read --text-file {}", path.display()))?;
-            (path.display().to_string(), bytes)
         };
-        if bytes.len() > MAX_TEXT_BYTES {
-            bail!(too_big(&name, bytes.len() as u64));
-        }
         let text = String::from_utf8(bytes).map_err(|e| {
             anyhow::anyhow!(
                 "{name} is not valid UTF-8 (bad byte at offset {}): save the reply as UTF-8",
@@ -390,7 +432,7 @@ fn read_turns(args: &Args) -> anyhow::Result<Vec<String>> {
 
 fn too_big(what: &str, bytes: u64) -> String {
     format!(
-        "{what} is {} KB; the limit is {} KB: grade one call's reply, not a whole document",
+        "{what} is {bytes} bytes ({} KB); the limit is {} KB: grade one call's reply, not a whole document",
         bytes.div_ceil(1024),
         MAX_TEXT_BYTES / 1024
     )

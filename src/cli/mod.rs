@@ -4,8 +4,11 @@
 //! flattened into each command that takes them. Only this module (and `main.rs`) imports
 //! it: the library's modules return their own errors and this formats them.
 //!
-//! Exit codes: 0 passed / ok, 1 not passed (or some batch item failed), 2 usage or input
-//! error.
+//! Exit codes: 0 passed / ok; 1 not passed, problems found, or the work could not be done
+//! though the input was fine (a transcription cut off on a busy machine, a full disk, a
+//! store another process kept busy: try again); 2 usage or input error (the command line,
+//! a file given, a config, a scenario). Every error is one line on stderr; a closed pipe
+//! (`… | head`) ends the process quietly, as it ends `cat`.
 
 use std::process::ExitCode;
 
@@ -19,6 +22,7 @@ pub mod exam;
 pub mod flags;
 pub mod grade;
 pub mod models;
+pub mod out;
 pub mod passphrase;
 pub mod practice;
 pub mod report;
@@ -31,6 +35,9 @@ pub mod verify;
 
 /// Exit code for a usage or input error (also what clap uses).
 pub const EXIT_USAGE: u8 = 2;
+/// Exit code for "not passed", and for work that could not be done although the input was
+/// fine.
+pub const EXIT_FAILED: u8 = 1;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -84,17 +91,116 @@ pub enum Command {
 }
 
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            // Help and version are what was asked for: clap prints them as it does.
+            if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+                let _ = e.print();
+                return ExitCode::from(e.exit_code() as u8);
+            }
+            let args: Vec<String> = std::env::args_os()
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect();
+            let root = <Cli as clap::CommandFactory>::command();
+            let command = out::command_path(&root, &args);
+            if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+                eprintln!(
+                    "ringcoach: error: {}",
+                    out::missing_command(&root, &command)
+                );
+                return ExitCode::from(EXIT_USAGE);
+            }
+            eprintln!(
+                "ringcoach: error: {}",
+                out::clap_one_line(&e.render().to_string(), &command)
+            );
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
     match run(cli) {
         Ok(code) => code,
+        Err(err) if out::is_broken_pipe(&err) => out::die_of_broken_pipe(),
         Err(err) => {
             eprintln!("ringcoach: error: {}", one_line(&err));
-            ExitCode::from(EXIT_USAGE)
+            ExitCode::from(exit_code(&err))
         }
     }
 }
 
+/// 2 for what the user can fix in their input; 1 for work that could not be done although
+/// the input was fine (see the module's exit codes).
+pub fn exit_code(err: &anyhow::Error) -> u8 {
+    use crate::store::StoreError;
+    use crate::transcribe::clip::HearError;
+    use crate::transcribe::TranscribeError;
+    let transcription = |t: &TranscribeError| match t {
+        TranscribeError::ModelMissing { .. }
+        | TranscribeError::ModelLoad { .. }
+        | TranscribeError::VadMissing { .. }
+        | TranscribeError::VadLoad { .. } => EXIT_USAGE,
+        _ => EXIT_FAILED,
+    };
+    let store = |s: &StoreError| match s {
+        StoreError::Io { err, .. } => match err.kind() {
+            std::io::ErrorKind::NotFound | std::io::ErrorKind::PermissionDenied => EXIT_USAGE,
+            _ => EXIT_FAILED,
+        },
+        StoreError::Busy { .. }
+        | StoreError::ReadOnly {
+            cause: crate::store::ReadOnlyCause::DiskFull,
+            ..
+        } => EXIT_FAILED,
+        StoreError::Index { err, .. } => match err.sqlite_error_code() {
+            Some(
+                rusqlite::ErrorCode::DiskFull
+                | rusqlite::ErrorCode::DatabaseBusy
+                | rusqlite::ErrorCode::DatabaseLocked
+                | rusqlite::ErrorCode::SystemIoFailure,
+            ) => EXIT_FAILED,
+            _ => EXIT_USAGE,
+        },
+        _ => EXIT_USAGE,
+    };
+    for cause in err.chain() {
+        if let Some(t) = cause.downcast_ref::<TranscribeError>() {
+            return transcription(t);
+        }
+        if let Some(h) = cause.downcast_ref::<HearError>() {
+            return match h {
+                HearError::Transcribe(t) => transcription(t),
+                HearError::Wav(_) => EXIT_USAGE,
+            };
+        }
+        if let Some(s) = cause.downcast_ref::<StoreError>() {
+            return store(s);
+        }
+        match cause.downcast_ref::<crate::practice::PracticeError>() {
+            Some(crate::practice::PracticeError::Store(s)) => return store(s),
+            Some(crate::practice::PracticeError::Transcribe(t)) => return transcription(t),
+            _ => {}
+        }
+    }
+    EXIT_USAGE
+}
+
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    // Commands that print for a pipe (`ringcoach store list --json | head`) end the way
+    // `cat` ends when the reader goes: quietly, by SIGPIPE, instead of an error (or a
+    // panic in a print). Not the screens, which own the terminal, nor `models fetch`,
+    // which talks to a child process through pipes.
+    let prints_for_a_pipe = match &cli.command {
+        Some(Command::Practice(_) | Command::Review(_)) | None => false,
+        Some(Command::Models(m)) => !matches!(m.command, models::Command::Fetch { .. }),
+        Some(_) => true,
+    };
+    if prints_for_a_pipe {
+        // SAFETY: restores the default action of one signal before any thread starts.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        }
+    }
     match cli.command {
         Some(Command::Scenarios(a)) => scenarios::run(a),
         Some(Command::Suites(a)) => suites::run(a),
@@ -115,12 +221,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// An error and its causes on one line: "what went wrong: why".
+/// An error and its causes on one line: "what went wrong: why" (see [`out::one_line`]).
 pub fn one_line(err: &anyhow::Error) -> String {
-    err.chain()
-        .map(|e| e.to_string())
-        .collect::<Vec<_>>()
-        .join(": ")
+    out::one_line(err)
 }
 
 #[cfg(test)]

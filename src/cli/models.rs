@@ -193,9 +193,9 @@ fn verify(files: &[PathBuf]) -> anyhow::Result<ExitCode> {
         let paths = ModelPaths::from_env()?;
         for e in fetch::inspect_cache(&paths) {
             match e.status {
-                Status::Ok => println!("ok       {}", e.path.display()),
+                Status::Ok => println!("ok       {} (SHA-256 verified)", e.path.display()),
                 Status::Unmanaged(desc) => println!(
-                    "ok       {} ({desc}; not in the manifest)",
+                    "unknown  {} ({desc}): unknown model, not checked (no known SHA-256)",
                     e.path.display()
                 ),
                 Status::Missing => {
@@ -212,13 +212,31 @@ fn verify(files: &[PathBuf]) -> anyhow::Result<ExitCode> {
             }
         }
     } else {
+        use crate::models::cache::Verified;
         for f in files {
-            match models::ggml::inspect(f) {
-                Ok(info) => println!("ok       {}: {}", f.display(), info.describe()),
-                Err(p) => {
+            match models::cache::verify_file(f) {
+                Verified::Known { id, describe } => println!(
+                    "ok       {}: {describe}; SHA-256 matches the known model {id}",
+                    f.display()
+                ),
+                Verified::Damaged {
+                    id,
+                    expected,
+                    actual,
+                } => {
                     bad += 1;
-                    let fix = "replace it with a complete whisper.cpp ggml model, or run `ringcoach models fetch` for the default one";
-                    println!("BAD      {}", models::ggml::to_error(f, p, fix));
+                    println!(
+                        "BAD      {} is damaged: its SHA-256 is {actual}, the known model {id} has {expected}; run `ringcoach models fetch --force`, or replace the file",
+                        f.display()
+                    );
+                }
+                Verified::Unknown { describe, sha256 } => println!(
+                    "unknown  {}: {describe}; unknown model, not checked (SHA-256 {sha256})",
+                    f.display()
+                ),
+                Verified::Bad(why) => {
+                    bad += 1;
+                    println!("BAD      {why}");
                 }
             }
         }

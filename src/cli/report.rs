@@ -146,6 +146,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             report::gather(&mut store, &args.trainee, from, to)?
         }
     };
+    for (id, why) in &r.skipped {
+        eprintln!(
+            "ringcoach: warning: attempt {id} left out of the report: {}",
+            super::out::escape_controls(why)
+        );
+    }
     r.generated_at = args.generated_at;
     report::with_scenarios(&mut r, &args.prompts.load()?);
     let style = report::CsvStyle {

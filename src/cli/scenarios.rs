@@ -99,17 +99,21 @@ fn list(json: bool, prompts: PromptsFlag) -> anyhow::Result<ExitCode> {
         serde_json::to_writer_pretty(&mut out, &items)?;
         writeln!(out)?;
     } else {
-        for s in &catalog.scenarios {
-            writeln!(
-                out,
-                "{:<17} {:<8} {} — {}",
-                s.id(),
-                s.direction,
-                s.title.zh,
-                s.title.en
-            )?;
-            writeln!(out, "{:<17} graded: {}", "", graded(s).join(", "))?;
-        }
+        // Titles come from files anyone may write: shown, never obeyed.
+        super::out::human(&mut out, |out| {
+            for s in &catalog.scenarios {
+                writeln!(
+                    out,
+                    "{:<17} {:<8} {} — {}",
+                    s.id(),
+                    s.direction,
+                    s.title.zh,
+                    s.title.en
+                )?;
+                writeln!(out, "{:<17} graded: {}", "", graded(s).join(", "))?;
+            }
+            Ok(())
+        })?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -129,7 +133,7 @@ fn check(files: Vec<PathBuf>, prompts: PromptsFlag) -> anyhow::Result<ExitCode> 
     };
     let mut err = std::io::stderr().lock();
     for p in &problems {
-        writeln!(err, "{p}")?;
+        super::out::write_human(&mut err, &format!("{p}\n"))?;
     }
     if problems.is_empty() {
         let what = if files.is_empty() {

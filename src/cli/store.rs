@@ -1,6 +1,11 @@
 //! `ringcoach store`: list attempts, rebuild the index from the files, check (and repair)
-//! the store, prune old recordings. The hidden `__soak` command is the child process of the
-//! crash test; it records synthetic attempts until it is killed.
+//! the store, prune old recordings, grade recordings kept without a grade (`regrade`). The
+//! hidden `__soak` command is the child process of the crash test; it records synthetic
+//! attempts until it is killed.
+//!
+//! None of these creates a store: a mistyped `--data-dir` is an error (only recording
+//! makes a store). A store nothing may be written to opens read-only: `list` and `check`
+//! work, the rest say why they cannot.
 
 use std::io::{self, Write};
 use std::process::ExitCode;
@@ -8,11 +13,14 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Subcommand, ValueEnum};
 
-use super::flags::DataDirFlag;
+use super::flags::{DataDirFlag, ModelFlags, PromptsFlag};
+use crate::grading::{self, Heard, Org, Pickup};
+use crate::scenario::{rubric_sha256, Catalog};
 use crate::store::{
-    self, parse_age, AttemptStatus, AttemptSummary, Query, SortKey, Store, StoreError, Timestamp,
-    Verdict,
+    self, parse_age, AttemptId, AttemptStatus, AttemptSummary, Outcome, Query, SortKey, Store,
+    StoreError, Timestamp, Verdict,
 };
+use crate::transcribe::{clip, Transcriber, WhisperConfig, WhisperTranscriber};
 
 #[derive(Debug, clap::Args)]
 // `store list --data-dir DIR` reads as well as `store --data-dir DIR list`.
@@ -55,6 +63,25 @@ pub enum StoreCommand {
         #[arg(long, value_name = "FILE")]
         config: Option<std::path::PathBuf>,
     },
+    /// Grade recordings kept without a grade (interrupted or ungraded): transcribe the
+    /// stored audio and grade it with the scenario, organisation and pickup it was
+    /// recorded with.
+    Regrade {
+        /// Attempt ids (`ringcoach store list --verdict ungraded` shows them).
+        #[arg(value_name = "ID", required_unless_present = "all")]
+        ids: Vec<String>,
+        /// Every attempt in the store kept without a grade.
+        #[arg(long, conflicts_with = "ids")]
+        all: bool,
+        #[command(flatten)]
+        models: ModelFlags,
+        #[command(flatten)]
+        prompts: PromptsFlag,
+        /// The whole time one recording's transcription may take (a busy desk that cut
+        /// the call off gives it longer) [default: 10 s + 0.5 s per second of speech].
+        #[arg(long, value_name = "SECS", value_parser = super::transcribe::time_limit_arg)]
+        time_limit: Option<f64>,
+    },
     /// Crash-test child: record synthetic attempts until killed.
     #[command(name = "__soak", hide = true)]
     Soak {
@@ -70,6 +97,8 @@ pub enum VerdictArg {
     Passed,
     Failed,
     Interrupted,
+    /// Recorded to the end but not graded (transcription cut off): `store regrade` grades it.
+    Ungraded,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -144,6 +173,7 @@ impl ListArgs {
                 VerdictArg::Passed => Verdict::Passed,
                 VerdictArg::Failed => Verdict::Failed,
                 VerdictArg::Interrupted => Verdict::Interrupted,
+                VerdictArg::Ungraded => Verdict::Ungraded,
             }),
             needs_review: self.needs_review.then_some(true),
             reviewed: self.unreviewed.then_some(false),
@@ -173,18 +203,30 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     let root = args.data_dir.dir()?;
     let rebuilding = matches!(args.command, StoreCommand::Rebuild);
-    let store = match Store::open(&root) {
+    // The soak child records into a fresh directory; everything else needs a store.
+    let open = if matches!(args.command, StoreCommand::Soak { .. }) {
+        Store::open
+    } else {
+        Store::open_existing
+    };
+    let store = match open(&root) {
         Ok(s) => s,
         // A damaged index is exactly what rebuild is for: start it afresh.
-        Err(StoreError::Index { .. }) if rebuilding => {
+        Err(e) if rebuilding && e.index_is_damaged() => {
             eprintln!("ringcoach: the index is unreadable; recreating it from the files");
             Store::delete_index(&root)?;
-            Store::open(&root)?
+            open(&root)?
         }
-        Err(e) => {
-            return Err(e).with_context(|| format!("opening the store at {}", root.display()))
-        }
+        Err(e) => return Err(e.into()),
     };
+    if let (store::Access::ReadOnly { cause }, StoreCommand::List(_) | StoreCommand::Check { .. }) =
+        (store.access(), &args.command)
+    {
+        eprintln!(
+            "ringcoach: the store at {} is opened for reading only: {cause}",
+            root.display()
+        );
+    }
     super::flags::report_recovery(&store);
     let mut out = io::stdout().lock();
     match args.command {
@@ -194,12 +236,16 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 serde_json::to_writer_pretty(&mut out, &rows)?;
                 writeln!(out)?;
             } else {
-                print_table(&mut out, &rows)?;
+                // Names and transcripts are people's text: shown, never obeyed.
+                super::out::human(&mut out, |b| print_table(b, &rows))?;
                 let n = match rows.len() {
                     1 => "1 attempt".to_string(),
                     n => format!("{n} attempts"),
                 };
-                eprintln!("{n} in {}", store.root().display());
+                eprintln!(
+                    "{n} in {}",
+                    super::out::escape_controls(&store.root().display().to_string())
+                );
                 eprintln!("{FLAGS_LEGEND}");
             }
             Ok(ExitCode::SUCCESS)
@@ -228,7 +274,18 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             for p in &r.problems {
                 let state = if p.repaired { "repaired" } else { "PROBLEM" };
                 let id = p.id.as_ref().map(|i| i.to_string()).unwrap_or_default();
-                writeln!(out, "{state}: {id} {}: {}", p.path.display(), p.what)?;
+                super::out::write_human(
+                    &mut out,
+                    &format!("{state}: {id} {}: {}\n", p.path.display(), p.what),
+                )?;
+            }
+            if !r.quarantined.is_empty() {
+                writeln!(
+                    out,
+                    "set aside (never deleted): {} attempt(s) have damaged files in {}",
+                    r.quarantined.len(),
+                    root.join("quarantine").display()
+                )?;
             }
             writeln!(
                 out,
@@ -264,6 +321,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         StoreCommand::Sync { config } => super::db::sync(&store, config.as_deref()),
+        StoreCommand::Regrade {
+            ids,
+            all,
+            models,
+            prompts,
+            time_limit,
+        } => regrade(&store, &ids, all, &models, &prompts, time_limit, &mut out),
         StoreCommand::Soak { first_seed, count } => {
             store::soak::run(&store, first_seed, count, &mut out)?;
             Ok(ExitCode::SUCCESS)
@@ -293,6 +357,7 @@ fn flags(s: &AttemptSummary) -> String {
 fn verdict(s: &AttemptSummary) -> &'static str {
     match (s.status, s.passed) {
         (AttemptStatus::Interrupted, _) => "interrupted",
+        (AttemptStatus::Ungraded, _) => "ungraded",
         (_, Some(true)) => "passed",
         (_, Some(false)) => "failed",
         (_, None) => "-",
@@ -323,4 +388,154 @@ pub fn print_table(out: &mut impl Write, rows: &[AttemptSummary]) -> io::Result<
         )?;
     }
     Ok(())
+}
+
+/// `store regrade`: grades each attempt kept without a grade. One that cannot be graded
+/// (unknown scenario, transcription cut off again) is reported and the rest go on; the
+/// exit code says whether any failed.
+fn regrade(
+    store: &Store,
+    ids: &[String],
+    all: bool,
+    models: &ModelFlags,
+    prompts: &PromptsFlag,
+    time_limit: Option<f64>,
+    out: &mut impl Write,
+) -> anyhow::Result<ExitCode> {
+    let ids: Vec<AttemptId> = if all {
+        let mut v = Vec::new();
+        for verdict in [Verdict::Ungraded, Verdict::Interrupted] {
+            let q = Query {
+                verdict: Some(verdict),
+                ..Query::default()
+            };
+            v.extend(store.list(&q)?.into_iter().map(|s| s.id));
+        }
+        v.sort();
+        v
+    } else {
+        ids.iter()
+            .map(|s| AttemptId::parse(s))
+            .collect::<Result<_, _>>()?
+    };
+    if let store::Access::ReadOnly { cause } = store.access() {
+        // Said before the model loads: nothing could be saved.
+        return Err(StoreError::ReadOnly {
+            root: store.root().to_path_buf(),
+            cause: *cause,
+        }
+        .into());
+    }
+    if ids.is_empty() {
+        writeln!(out, "no attempt is waiting for a grade")?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let catalog = prompts.load()?;
+    let (model, vad) = models.resolve()?;
+    crate::transcribe::whisper::route_logging();
+    let mut cfg = WhisperConfig::new(model, Some(vad));
+    if let Some(secs) = time_limit {
+        super::transcribe::set_time_limit(&mut cfg, secs);
+    }
+    let mut whisper = WhisperTranscriber::new(cfg)?;
+    let mut failed = 0;
+    for id in &ids {
+        match grade_stored(store, &catalog, &mut whisper, id) {
+            Ok(s) => writeln!(
+                out,
+                "graded {id}: {} — score {:.0}",
+                if s.passed == Some(true) {
+                    "PASSED"
+                } else {
+                    "NOT PASSED"
+                },
+                s.score.unwrap_or(0.0)
+            )?,
+            Err(e) => {
+                failed += 1;
+                eprintln!("ringcoach: error: {id}: {}", super::one_line(&e));
+            }
+        }
+    }
+    Ok(if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// Transcribes an attempt's stored recording turn by turn and grades it with the scenario,
+/// organisation and pickup it was recorded with, then saves the grade with the attempt.
+pub fn grade_stored(
+    store: &Store,
+    catalog: &Catalog,
+    transcriber: &mut dyn Transcriber,
+    id: &AttemptId,
+) -> anyhow::Result<AttemptSummary> {
+    let a = store.load(id)?;
+    if a.meta.status.is_graded() {
+        anyhow::bail!(
+            "it already has a grade; a trainer corrects or re-grades it in `ringcoach review`"
+        );
+    }
+    let sc = catalog.get(&a.meta.info.scenario).with_context(|| {
+        format!(
+            "it was recorded for scenario {:?}, which is not loaded (pass the --prompts directory it came from)",
+            a.meta.info.scenario
+        )
+    })?;
+    if rubric_sha256(sc, &catalog.phrasebook) != a.meta.info.rubric_sha256 {
+        eprintln!(
+            "ringcoach: warning: {id}: the rubric of {} changed since it was recorded; graded with today's",
+            sc.id()
+        );
+    }
+    let org = if a.meta.info.org.trim().is_empty() {
+        Org::resolve(None, &catalog.org)?
+    } else {
+        Org::resolve(Some(&a.meta.info.org), &catalog.org)?
+    };
+    let call = a.meta.call.clone().unwrap_or_default();
+    let pickup = match (call.rings, call.pickup_ms) {
+        (Some(n), _) => Pickup::Rings(n),
+        (None, Some(ms)) => Pickup::AfterMs(ms),
+        (None, None) => Pickup::Unknown,
+    };
+    let pcm = crate::audio::wav::read_wav_limited(&a.audio_path, std::time::Duration::MAX)?;
+    let samples = pcm.to_16k()?;
+    let whole = [[0, samples.len() as u64]];
+    let spans: &[[u64; 2]] = if call.turns.is_empty() {
+        &whole
+    } else {
+        &call.turns
+    };
+    let mut turns = Vec::new();
+    let mut starts = Vec::new();
+    for &[start, end] in spans {
+        let (start, end) = (start as usize, end as usize);
+        let (start, end) = (start.min(samples.len()), end.min(samples.len()));
+        let heard = clip::hear_samples(transcriber, &samples[start..end.max(start)], pcm.format)?;
+        starts.push(start);
+        turns.push(Heard {
+            transcript: heard.transcript,
+            facts: Some(heard.facts),
+        });
+    }
+    let call = grading::Call { turns, pickup, org };
+    let report = call.grade(sc, &catalog.phrasebook);
+    let outcome = Outcome {
+        transcript: crate::practice::run::merge_turns(
+            call.turns.iter().map(|t| &t.transcript),
+            &starts,
+        ),
+        report: serde_json::to_value(&report)?,
+        score: f64::from(report.score),
+        passed: report.passed,
+        needs_review: report
+            .checks
+            .iter()
+            .any(|c| c.verdict == grading::Verdict::Uncertain),
+        finished: Timestamp::now(),
+    };
+    Ok(store.complete(id, outcome)?)
 }

@@ -3,6 +3,7 @@
 //! from the signal. A bad file is reported and the rest still run; the exit code says
 //! whether any failed.
 
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -28,13 +29,14 @@ pub struct Args {
     /// short replies), `fitted+N` (other margin) or `full` (always 30 s).
     #[arg(long, default_value = "fitted", value_name = "full|fitted|fitted+N")]
     pub audio_ctx: AudioContext,
-    /// CPU threads for Whisper (default: the cores that exist).
+    /// CPU threads for Whisper (default and most: the cores that exist).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub threads: Option<u16>,
-    /// Cut a transcription off after this many seconds (plus half a second per second of
-    /// speech): a decoding loop is reported instead of left running.
-    #[arg(long, default_value_t = 10.0, value_name = "SECS")]
-    pub time_limit: f64,
+    /// Cut a transcription off after this many seconds, voice detection included
+    /// [default: 10 s plus half a second per second of speech]: a decoding loop or a busy
+    /// machine is reported instead of left running.
+    #[arg(long, value_name = "SECS", value_parser = time_limit_arg)]
+    pub time_limit: Option<f64>,
     /// Refuse files longer than this many minutes.
     #[arg(long, default_value_t = 10.0, value_name = "MIN")]
     pub max_minutes: f64,
@@ -61,12 +63,18 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let (model, vad) = args.models.resolve()?;
     let mut cfg = WhisperConfig::new(model, Some(vad));
     cfg.audio_ctx = args.audio_ctx;
-    if !(args.time_limit >= 0.0 && args.time_limit.is_finite()) {
-        anyhow::bail!("--time-limit must be a number of seconds, 0 or more");
+    if let Some(secs) = args.time_limit {
+        set_time_limit(&mut cfg, secs);
     }
-    cfg.time_base = Duration::from_secs_f64(args.time_limit);
     if let Some(n) = args.threads {
-        cfg.threads = usize::from(n);
+        let cores = crate::transcribe::cores();
+        cfg.threads = crate::transcribe::clamp_threads(usize::from(n), cores);
+        if cfg.threads < usize::from(n) {
+            eprintln!(
+                "ringcoach: --threads {n} is more than the {cores} core(s) here; using {}",
+                cfg.threads
+            );
+        }
     }
     let mut transcriber = WhisperTranscriber::new(cfg)?;
 
@@ -87,7 +95,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 failed += 1;
                 let read_failed = matches!(e, clip::HearError::Wav(_));
                 unreadable += usize::from(read_failed);
-                eprintln!("ringcoach: {e}");
+                eprintln!(
+                    "ringcoach: error: {}",
+                    super::out::escape_controls(&e.to_string())
+                );
                 FileReport {
                     file,
                     error: Some(e.to_string()),
@@ -101,7 +112,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             }
         };
         if !args.json {
-            print_text(&report);
+            // What the model heard and the file's name are shown, never obeyed.
+            let mut o = String::new();
+            print_text(&mut o, &report);
+            super::out::write_human(&mut std::io::stdout().lock(), &o)?;
         }
         reports.push(report);
     }
@@ -118,46 +132,71 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     })
 }
 
+/// `--time-limit SECS`: more than 0, at most an hour.
+pub fn time_limit_arg(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(x) if x.is_finite() && x > 0.0 && x <= 3600.0 => Ok(x),
+        _ => Err(format!(
+            "{s:?} is not a time limit: give seconds, more than 0 and at most 3600"
+        )),
+    }
+}
+
+/// The whole time limit of one transcription, as `--time-limit` and the config give it.
+pub fn set_time_limit(cfg: &mut WhisperConfig, secs: f64) {
+    cfg.time_base = Duration::from_secs_f64(secs);
+    cfg.time_per_speech_second = Duration::ZERO;
+}
+
 fn secs(ms: u64) -> String {
     format!("{:.2} s", ms as f64 / 1000.0)
 }
 
-fn print_text(r: &FileReport) {
+fn print_text(o: &mut String, r: &FileReport) {
     let Some(h) = &r.heard else {
-        println!(
+        let _ = writeln!(
+            o,
             "== {}: FAILED ({})",
             r.file.display(),
             r.error.as_deref().unwrap_or("?")
         );
-        print_time(r);
+        print_time(o, r);
         return;
     };
     let f = &h.facts;
-    println!(
+    let _ = writeln!(
+        o,
         "== {} ({}, {})",
         r.file.display(),
         secs(f.duration_ms),
         h.format
     );
     if h.no_speech {
-        println!("text: (no speech heard)");
+        let _ = writeln!(o, "text: (no speech heard)");
     } else {
-        println!("text: {}", h.transcript.text);
+        let _ = writeln!(o, "text: {}", h.transcript.text);
         for s in &h.transcript.segments {
-            println!("  [{} – {}] {}", secs(s.start_ms), secs(s.end_ms), s.text);
+            let _ = writeln!(
+                o,
+                "  [{} – {}] {}",
+                secs(s.start_ms),
+                secs(s.end_ms),
+                s.text
+            );
             let toks: Vec<String> = s
                 .tokens
                 .iter()
                 .map(|t| format!("{}@{:.2}({:.2})", t.text, t.start_ms as f64 / 1000.0, t.p))
                 .collect();
-            println!("    tokens: {}", toks.join(" "));
+            let _ = writeln!(o, "    tokens: {}", toks.join(" "));
         }
     }
     let first = f.first_words_ms.map_or("none".to_string(), secs);
     let rate = h
         .chars_per_minute
         .map_or("-".to_string(), |r| format!("{r:.0} chars/min"));
-    println!(
+    let _ = writeln!(
+            o,
         "facts: first words {first} · speaking {} · pauses {} (longest {}) · rate {rate} · loudness {:.1} dBFS · peak {:.1} dBFS · clipped {:.2} %",
         secs(f.speaking_ms),
         f.pauses,
@@ -166,12 +205,13 @@ fn print_text(r: &FileReport) {
         f.peak_dbfs,
         f.clipped_fraction * 100.0
     );
-    print_time(r);
+    print_time(o, r);
 }
 
-fn print_time(r: &FileReport) {
+fn print_time(o: &mut String, r: &FileReport) {
     if let (Some(run), Some(ms)) = (&r.run, r.elapsed_ms) {
-        println!(
+        let _ = writeln!(
+            o,
             "time: {ms} ms total (vad {} ms, decode {} ms, {} decoder steps, audio_ctx {})",
             run.vad_ms,
             run.decode_ms,

@@ -1,5 +1,10 @@
 //! User configuration: a fully commented default embedded in the binary (printed by
 //! `ringcoach config default`), overlaid by the user's file, overlaid by flags.
+//!
+//! One validation: [`Config::parse`] checks every value where it means something (a zero
+//! wait would end every turn at once, a model path must name a file) with `file:line:col`,
+//! so `config check` and practice refuse the same files; the ring cadence, which belongs to
+//! the phrase book, is checked against it by [`RingConfig::cadence`], by both as well.
 
 use std::path::{Path, PathBuf};
 
@@ -12,11 +17,8 @@ pub const DEFAULT_TOML: &str = include_str!("default.toml");
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("cannot read config file {path}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    #[error("cannot read config file {path}: {why}")]
+    Read { path: PathBuf, why: String },
     #[error("config file {path}:{line}:{col}: {message} (print a valid one with `ringcoach config default`)")]
     Parse {
         path: PathBuf,
@@ -112,6 +114,10 @@ impl RingConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct ModelConfig {
     pub path: Option<PathBuf>,
+    /// Cut a transcription off after this many seconds (default: 10 s plus half a second
+    /// per second of speech). The recording is kept, ungraded, for `store regrade`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub time_limit_s: Option<f64>,
 }
 
 /// `[database]`: the training room's shared store (PostgreSQL). Absent for a single desk.
@@ -194,17 +200,146 @@ impl Default for RingConfig {
 }
 
 impl Config {
-    /// Parse a config file's text; `path` only names it in errors.
+    /// Parse a config file's text and check every value; `path` names it in errors (and a
+    /// relative model path is taken as given, from the current directory).
     pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
-        toml::from_str(text).map_err(|e| {
+        let config: Config = toml::from_str(text).map_err(|e| {
             let (line, col) = e.span().map(|s| line_col(text, s.start)).unwrap_or((1, 1));
             ConfigError::Parse {
                 path: path.to_path_buf(),
                 line,
                 col,
-                message: e.message().to_string(),
+                message: e.message().trim().replace('\n', " "),
             }
-        })
+        })?;
+        config.check_values(text, path)?;
+        Ok(config)
+    }
+
+    /// The values a file may hold, each where it means something.
+    fn check_values(&self, text: &str, path: &Path) -> Result<(), ConfigError> {
+        let bad = |keys: &[&str], message: String| {
+            let (line, col) = crate::input::toml_value_span(text, keys)
+                .map(|s| line_col(text, s.start))
+                .unwrap_or((1, 1));
+            Err(ConfigError::Parse {
+                path: path.to_path_buf(),
+                line,
+                col,
+                message,
+            })
+        };
+        let range = |keys: &[&str], v: f64, lo: f64, hi: f64, meaning: &str| {
+            if v.is_finite() && (lo..=hi).contains(&v) {
+                Ok(())
+            } else {
+                bad(
+                    keys,
+                    format!(
+                        "[{}] {} = {v} is outside {lo}–{hi} ({meaning})",
+                        keys[0], keys[1]
+                    ),
+                )
+            }
+        };
+        let a = &self.audio;
+        range(
+            &["audio", "hangover_ms"],
+            a.hangover_ms as f64,
+            200.0,
+            10_000.0,
+            "milliseconds of silence that end a turn; shorter and a breath ends it",
+        )?;
+        range(
+            &["audio", "max_wait_ms"],
+            a.max_wait_ms as f64,
+            1_000.0,
+            120_000.0,
+            "milliseconds to wait for the first word",
+        )?;
+        range(
+            &["audio", "max_reply_s"],
+            a.max_reply_s as f64,
+            5.0,
+            600.0,
+            "seconds a reply may run",
+        )?;
+        range(
+            &["ring", "tone_hz"],
+            f64::from(self.ring.tone_hz),
+            100.0,
+            3400.0,
+            "the pitch of a telephone ring, in Hz",
+        )?;
+        if let Some(on) = self.ring.on_ms {
+            range(
+                &["ring", "on_ms"],
+                on as f64,
+                100.0,
+                10_000.0,
+                "milliseconds of tone per ring",
+            )?;
+        }
+        if let Some(off) = self.ring.off_ms {
+            range(
+                &["ring", "off_ms"],
+                off as f64,
+                0.0,
+                20_000.0,
+                "milliseconds between rings",
+            )?;
+        }
+        if let Some(s) = self.model.time_limit_s {
+            if !(s.is_finite() && s > 0.0 && s <= 600.0) {
+                return bad(
+                    &["model", "time_limit_s"],
+                    format!(
+                        "[model] time_limit_s = {s} must be more than 0 and at most 600 seconds"
+                    ),
+                );
+            }
+        }
+        if let Some(p) = &self.model.path {
+            match std::fs::metadata(p) {
+                Ok(m) if m.is_file() => {}
+                Ok(m) => {
+                    return bad(
+                        &["model", "path"],
+                        format!(
+                            "[model] path {} is {}, not a model file: name a ggml model file, or remove the key to use the fetched model",
+                            p.display(),
+                            crate::input::kind_of(&m.file_type())
+                        ),
+                    )
+                }
+                Err(e) => {
+                    return bad(
+                        &["model", "path"],
+                        format!(
+                            "[model] path {}: {}: name an existing ggml model file, or remove the key to use the fetched model",
+                            p.display(),
+                            crate::input::describe_io(&e)
+                        ),
+                    )
+                }
+            }
+        }
+        let d = &self.database;
+        range(
+            &["database", "connect_timeout_s"],
+            d.connect_timeout_s as f64,
+            1.0,
+            300.0,
+            "seconds to try connecting",
+        )?;
+        range(
+            &["database", "keepalives_idle_s"],
+            d.keepalives_idle_s as f64,
+            1.0,
+            86_400.0,
+            "seconds before an idle connection is probed",
+        )?;
+        Ok(())
     }
 
     /// The user's config: `explicit` if given (it must exist), else
@@ -217,10 +352,12 @@ impl Config {
                 _ => return Ok(Config::default()),
             },
         };
-        let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
-            path: path.clone(),
-            source,
-        })?;
+        // A regular file only: a FIFO would hang the program before it starts.
+        let text = crate::input::read_text(&path, crate::input::MAX_TEXT_FILE, "a config file")
+            .map_err(|e| ConfigError::Read {
+                path: path.clone(),
+                why: e.reason(),
+            })?;
         Config::parse(&text, &path)
     }
 
@@ -290,9 +427,19 @@ mod tests {
             err.contains("on_ms = 1000") && err.contains("ring_on_ms = 400"),
             "{err}"
         );
-        // The pitch is checked by the one cadence check.
-        let c = Config::parse("[ring]\ntone_hz = 20\n", Path::new("c.toml")).unwrap();
-        let err = c.ring.cadence(book).unwrap_err().to_string();
+        // The pitch is checked when the file is read, and by the cadence check too.
+        let err = Config::parse("[ring]\ntone_hz = 20\n", Path::new("c.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("c.toml:2:11") && err.contains("100–3400"),
+            "{err}"
+        );
+        let ring = RingConfig {
+            tone_hz: 20.0,
+            ..RingConfig::default()
+        };
+        let err = ring.cadence(book).unwrap_err().to_string();
         assert!(
             err.contains("tone_hz") && err.contains("100–3400 Hz"),
             "{err}"
@@ -339,6 +486,61 @@ mod tests {
     fn explicit_missing_file_is_an_error() {
         let err = Config::load(Some(Path::new("/nonexistent/ringcoach.toml"))).unwrap_err();
         assert!(err.to_string().contains("/nonexistent/ringcoach.toml"));
+    }
+
+    #[test]
+    fn values_that_practice_would_refuse_or_misuse_are_refused_with_their_place() {
+        // Each of these passed `config check` before, and practice then refused or misbehaved.
+        for (text, place, words) in [
+            ("[ring]\non_ms = 0\n", "c.toml:2:9", "on_ms = 0"),
+            ("[ring]\ntone_hz = 1000000\n", "c.toml:2:11", "tone_hz"),
+            (
+                "[audio]\nmax_reply_s = 0\n",
+                "c.toml:2:15",
+                "max_reply_s = 0",
+            ),
+            (
+                "[audio]\nmax_wait_ms = 0\n",
+                "c.toml:2:15",
+                "max_wait_ms = 0",
+            ),
+            ("[ring]\ntone_hz = nan\n", "c.toml:2:11", "NaN"),
+            (
+                "[model]\npath = \"/nonexistent/ggml-x.bin\"\n",
+                "c.toml:2:8",
+                "No such file",
+            ),
+            ("[model]\ntime_limit_s = 0\n", "c.toml:2:16", "time_limit_s"),
+        ] {
+            let err = Config::parse(text, Path::new("c.toml"))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains(place) && err.contains(words),
+                "{text:?}: {err}"
+            );
+            assert!(!err.contains('\n'), "{err}");
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let err = Config::parse(
+            &format!("[model]\npath = {:?}\n", dir.path().to_str().unwrap()),
+            Path::new("c.toml"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("is a directory"), "{err}");
+    }
+
+    #[test]
+    fn a_fifo_config_is_refused_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("config.toml");
+        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        // SAFETY: a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        let err = Config::load(Some(&fifo)).unwrap_err().to_string();
+        assert!(err.contains("named pipe"), "{err}");
+        assert_eq!(err.matches(fifo.to_str().unwrap()).count(), 1, "{err}");
     }
 
     #[test]

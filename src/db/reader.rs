@@ -360,6 +360,7 @@ fn result_matches(q: &Query, s: &AttemptSummary) -> bool {
         Some(Verdict::Passed) => s.status == AttemptStatus::Finished && s.passed == Some(true),
         Some(Verdict::Failed) => s.status == AttemptStatus::Finished && s.passed == Some(false),
         Some(Verdict::Interrupted) => s.status == AttemptStatus::Interrupted,
+        Some(Verdict::Ungraded) => s.status == AttemptStatus::Ungraded,
     };
     verdict
         && q.needs_review.is_none_or(|b| s.needs_review == b)
@@ -432,6 +433,7 @@ pub(crate) fn query_sql(q: &Query) -> (String, Vec<Arg>) {
         Some(Verdict::Passed) => clauses.push("status = 'finished' AND passed".into()),
         Some(Verdict::Failed) => clauses.push("status = 'finished' AND NOT passed".into()),
         Some(Verdict::Interrupted) => clauses.push("status = 'interrupted'".into()),
+        Some(Verdict::Ungraded) => clauses.push("status = 'ungraded'".into()),
         None => {}
     }
     for (col, v) in [("needs_review", q.needs_review), ("reviewed", q.reviewed)] {

@@ -132,6 +132,72 @@ fn check_managed(paths: &ModelPaths, m: &Model) -> Entry {
     e
 }
 
+/// What `models verify FILE` found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verified {
+    /// Its SHA-256 is a known model's.
+    Known { id: String, describe: String },
+    /// It is (by name or size) a known model, but its bytes differ: flipped bits in its
+    /// tensors load without complaint and transcribe wrongly.
+    Damaged {
+        id: String,
+        expected: String,
+        actual: String,
+    },
+    /// A well-formed ggml file nothing here knows the hash of: not checked.
+    Unknown { describe: String, sha256: String },
+    /// Not a usable model file at all; the message says what and what to do.
+    Bad(String),
+}
+
+/// Checks one model file: a regular file, a well-formed ggml model, and — when it is a
+/// model the manifest knows — the same bytes as that model.
+pub fn verify_file(path: &std::path::Path) -> Verified {
+    if let Err(e) = crate::input::open_regular(path) {
+        return Verified::Bad(e.to_string());
+    }
+    let info = match ggml::inspect(path) {
+        Ok(info) => info,
+        Err(p) => {
+            let fix = "replace it with a complete whisper.cpp ggml model, or run `ringcoach models fetch` for the default one";
+            return Verified::Bad(ggml::to_error(path, p, fix).to_string());
+        }
+    };
+    let actual = match sha256_file(path) {
+        Ok(h) => h,
+        Err(e) => {
+            return Verified::Bad(format!(
+                "cannot read {}: {}",
+                path.display(),
+                crate::input::describe_io(&e)
+            ))
+        }
+    };
+    let manifest = Manifest::builtin();
+    if let Some(m) = manifest.models.iter().find(|m| m.sha256 == actual) {
+        return Verified::Known {
+            id: m.id.clone(),
+            describe: info.describe(),
+        };
+    }
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    if let Some(m) = manifest
+        .models
+        .iter()
+        .find(|m| m.file == name || m.size == info.file_size)
+    {
+        return Verified::Damaged {
+            id: m.id.clone(),
+            expected: m.sha256.clone(),
+            actual,
+        };
+    }
+    Verified::Unknown {
+        describe: info.describe(),
+        sha256: actual,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

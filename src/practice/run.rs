@@ -33,7 +33,8 @@ use crate::config::{Config, ConfigError};
 use crate::grading::{self, Heard, Org, Pickup, Verdict};
 use crate::scenario::{rubric_sha256, Catalog, ScenarioError};
 use crate::store::{
-    self, AttemptInfo, AudioFormat, Outcome, Query, SortKey, Store, StoreError, Timestamp,
+    self, AttemptInfo, AttemptStatus, AudioFormat, CallFacts, Outcome, Query, SortKey, Store,
+    StoreError, Timestamp,
 };
 use crate::transcribe::{
     self, TranscribeError, Transcript, WhisperConfig, WhisperTranscriber, Worker,
@@ -42,6 +43,18 @@ use crate::tui::{self, Program, Source};
 
 /// How long the feedback screen waits for transcripts before giving up on the call.
 const TRANSCRIBE_PATIENCE: Duration = Duration::from_secs(90);
+
+/// How long to wait for a call's transcripts: [`TRANSCRIBE_PATIENCE`], or longer when the
+/// config's `[model] time_limit_s` gives every turn more than that. A desk that raised the
+/// limit because it is slow must not be cut off by a second, shorter one.
+fn transcribe_patience(time_limit_s: Option<f64>, turns: usize) -> Duration {
+    let configured = time_limit_s
+        .filter(|s| s.is_finite() && *s > 0.0)
+        .map_or(Duration::ZERO, |s| {
+            Duration::from_secs_f64(s).saturating_mul(turns.max(1) as u32)
+        });
+    TRANSCRIBE_PATIENCE.max(configured)
+}
 
 /// What can stop the practice screens, each a message that says what to do.
 #[derive(Debug, thiserror::Error)]
@@ -163,6 +176,10 @@ impl Runtime {
             // No feedback waits between exam calls, and a transcript cut short by a busy
             // machine would fail the candidate's call: in an exam, slow beats cut.
             cfg.time_base = Duration::from_secs(600);
+        } else if let Some(s) = opts.config.model.time_limit_s {
+            // The configured limit is the whole limit: a slow desk raises it.
+            cfg.time_base = Duration::from_secs_f64(s);
+            cfg.time_per_speech_second = Duration::ZERO;
         }
         transcribe::whisper::route_logging();
         let worker = Worker::spawn_loading(move || WhisperTranscriber::new(cfg), tx);
@@ -200,8 +217,9 @@ impl Runtime {
         match self.try_effect(app, fx) {
             Ok(msgs) => msgs,
             Err(e) => {
-                self.hang_up();
-                vec![Msg::Failed(e.to_string())]
+                let e = e.to_string();
+                let kept = self.hang_up(&e);
+                vec![Msg::Failed(with_note(e, kept))]
             }
         }
     }
@@ -209,7 +227,7 @@ impl Runtime {
     fn try_effect(&mut self, app: &App, fx: Effect) -> Result<Vec<Msg>, PracticeError> {
         match fx {
             Effect::StartRinging => {
-                self.hang_up();
+                self.hang_up("a new call was started before this one ended");
                 if self.opts.inputs.is_empty() && self.mic.is_none() {
                     let mut src = InputChoice::Device(self.opts.input_device.clone()).open()?;
                     self.mic = Some(src.start()?);
@@ -309,7 +327,11 @@ impl Runtime {
                 }
                 return Ok(self.try_grade());
             }
-            Effect::HangUp => self.hang_up(),
+            Effect::HangUp => {
+                if let Some(kept) = self.hang_up("the trainee hung up before the call ended") {
+                    return Ok(vec![Msg::Failed(kept)]);
+                }
+            }
             Effect::PlayRecording => {
                 self.stop_playback();
                 if let Some(samples) = &self.last_audio {
@@ -327,12 +349,14 @@ impl Runtime {
                 }
             }
             Effect::EndSitting => {
-                self.hang_up();
+                self.hang_up("the sitting was ended during the call");
                 if let Some(e) = &mut self.exam {
                     return Ok(vec![Msg::Sealed(e.end(&self.store)?)]);
                 }
             }
-            Effect::Quit => self.hang_up(),
+            Effect::Quit => {
+                self.hang_up("practice was closed during the call");
+            }
         }
         Ok(vec![])
     }
@@ -397,21 +421,38 @@ impl Runtime {
         }
     }
 
-    fn hang_up(&mut self) {
-        if let Some(mut call) = self.call.take() {
-            if let Some(r) = call.ringer.take() {
-                r.pick_up();
-            }
-            if let Some(mut rec) = call.recording {
-                if let Some(c) = rec.capture.take() {
-                    c.stop();
-                }
-                if let Some(saved) = rec.saved.take() {
-                    // A call hung up before its end is not an attempt; a failure to clean up
-                    // is recovered by the next start, so it is not the trainee's problem now.
-                    let _ = self.store.abandon(saved);
-                }
-            }
+    /// Ends the call in progress. What was recorded is never thrown away: it is kept as an
+    /// `ungraded` attempt when every turn was recorded, else as `interrupted`, with `why`,
+    /// for `ringcoach store regrade` or a trainer. Returns what became of it, for the
+    /// status line (None: nothing was recorded).
+    fn hang_up(&mut self, why: &str) -> Option<String> {
+        let mut call = self.call.take()?;
+        if let Some(r) = call.ringer.take() {
+            r.pick_up();
+        }
+        let mut rec = call.recording?;
+        if let Some(c) = rec.capture.take() {
+            c.stop();
+        }
+        let mut saved = rec.saved.take()?;
+        saved.set_call(call_facts(call.rings, call.pickup_ms, &rec));
+        let status = if call.finishing.is_some() {
+            AttemptStatus::Ungraded
+        } else {
+            AttemptStatus::Interrupted
+        };
+        match self.store.keep(saved, status, why) {
+            Ok(Some(s)) => Some(format!(
+                "the recording is kept as {} attempt {}; `ringcoach store regrade {}` grades it",
+                status.as_str(),
+                s.id,
+                s.id
+            )),
+            Ok(None) => None,
+            // The attempt's files and marker are still there: the next start recovers them.
+            Err(e) => Some(format!(
+                "the recording could not be marked ({e}); it is recovered the next time ringcoach starts"
+            )),
         }
     }
 
@@ -503,8 +544,9 @@ impl Runtime {
                 match result {
                     Ok(t) => call.transcripts[turn] = Some(t),
                     Err(e) => {
-                        self.hang_up();
-                        return vec![Msg::Failed(e.to_string())];
+                        let e = e.to_string();
+                        let kept = self.hang_up(&e);
+                        return vec![Msg::Failed(with_note(e, kept))];
                     }
                 }
                 let mut msgs = vec![Msg::TurnTranscribed { turn }];
@@ -571,7 +613,8 @@ impl Runtime {
         let mut fb = feedback(&report, call.pickup_ms, first);
         let mut msgs = vec![];
         let mut rec = rec;
-        if let Some(saved) = rec.saved.take() {
+        if let Some(mut saved) = rec.saved.take() {
+            saved.set_call(call_facts(call.rings, call.pickup_ms, &rec));
             let outcome = Outcome {
                 transcript: merge_turns(
                     heard.turns.iter().map(|t| &t.transcript),
@@ -611,7 +654,11 @@ impl Runtime {
                         }
                     }
                 }
-                Err(e) => msgs.push(Msg::Failed(format!("attempt not saved: {e}"))),
+                // finish() leaves the attempt's files and marker: the next start recovers it
+                // from what was written (graded, if the report was).
+                Err(e) => msgs.push(Msg::Failed(format!(
+                    "the grade was not saved ({e}); the recording is kept and recovered the next time ringcoach starts"
+                ))),
             }
         }
         self.last_audio = Some(rec.samples);
@@ -639,12 +686,15 @@ impl Runtime {
             }];
         }
         if let Some(t) = call.finishing {
-            if t.elapsed() > TRANSCRIBE_PATIENCE {
-                self.hang_up();
-                return vec![Msg::Failed(format!(
+            let patience =
+                transcribe_patience(self.opts.config.model.time_limit_s, call.requests.len());
+            if t.elapsed() > patience {
+                let e = format!(
                     "no transcript after {} s: this machine is too busy or the model too large for it; try again, or use a smaller model (--model)",
-                    TRANSCRIBE_PATIENCE.as_secs()
-                ))];
+                    patience.as_secs()
+                );
+                let kept = self.hang_up(&e);
+                return vec![Msg::Failed(with_note(e, kept))];
             }
             return vec![Msg::Waiting {
                 elapsed_ms: t.elapsed().as_millis() as u64,
@@ -668,13 +718,39 @@ impl Runtime {
 
 impl Drop for Runtime {
     fn drop(&mut self) {
-        self.hang_up();
+        self.hang_up("practice was closed during the call");
         self.stop_playback();
         if let Some(m) = self.mic.take() {
             m.stop();
         }
         // A transcription in progress is not waited for: the process is leaving.
         std::mem::forget(self.worker.take());
+    }
+}
+
+/// A failure and what became of the recording, as one status line.
+fn with_note(e: String, kept: Option<String>) -> String {
+    match kept {
+        Some(k) => format!("{e} — {k}"),
+        None => e,
+    }
+}
+
+/// How the phone was picked up and where each turn lies in the attempt's audio (which
+/// holds exactly the samples of the turns, as `rec.samples` does).
+fn call_facts(rings: u32, pickup_ms: u64, rec: &Recording) -> CallFacts {
+    CallFacts {
+        rings: Some(rings),
+        pickup_ms: Some(pickup_ms),
+        turns: rec
+            .turn_starts
+            .iter()
+            .enumerate()
+            .map(|(i, &start)| {
+                let end = rec.turn_ends.get(i).copied().unwrap_or(rec.samples.len());
+                [start as u64, end as u64]
+            })
+            .collect(),
     }
 }
 
@@ -832,4 +908,20 @@ pub fn run(opts: Options, catalog: Catalog, store: Store) -> Result<(), Practice
     let mut practice = Practice { app, runtime };
     tui::run(&mut practice, &tui::log_path("practice"))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_raised_time_limit_is_waited_for_on_every_turn() {
+        let secs = |limit, turns| transcribe_patience(limit, turns).as_secs();
+        assert_eq!(secs(None, 3), 90);
+        assert_eq!(secs(Some(20.0), 3), 90);
+        assert_eq!(secs(Some(600.0), 1), 600);
+        assert_eq!(secs(Some(600.0), 3), 1800);
+        assert_eq!(secs(Some(600.0), 0), 600);
+        assert_eq!(secs(Some(f64::NAN), 3), 90);
+    }
 }

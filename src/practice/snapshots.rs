@@ -178,3 +178,20 @@ fn card_zh_all_uploaded() {
     }));
     insta::assert_snapshot!(render(&a));
 }
+
+#[test]
+fn a_long_status_line_wraps_and_keeps_its_cause() {
+    let mut a = app(Lang::En);
+    a.screen = Screen::Card;
+    let msg = "transcription took longer than 13184 ms and was cut off; answer again, or use a faster machine / smaller --audio-ctx — the recording is kept as ungraded attempt 20261127T085245.123456Z-1a2b3c4d; `ringcoach store regrade 20261127T085245.123456Z-1a2b3c4d` grades it";
+    a.update(Msg::Failed(msg.into()));
+    let screen = render(&a);
+    // Before, the line was cut at the 80th column and the attempt's id was lost.
+    let joined: String = screen
+        .lines()
+        .map(|l| l.trim_matches('"').trim_end())
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(joined.contains("ungraded attempt"), "{screen}");
+    assert!(joined.contains("grades it"), "{screen}");
+}

@@ -21,10 +21,16 @@ pub fn render(app: &App, frame: &mut Frame) {
         frame.render_widget(Paragraph::new(s.too_small).wrap(Wrap { trim: true }), area);
         return;
     }
+    // A status message wraps (up to four lines) instead of being cut at the edge: its
+    // cause is usually at the end ("… — the recording is kept as …").
+    let footer_rows = app
+        .status
+        .as_deref()
+        .map_or(1, |m| wrapped_rows(m, area.width).clamp(1, 4));
     let [header, body, footer] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Min(0),
-        Constraint::Length(1),
+        Constraint::Length(footer_rows),
     ])
     .areas(area);
 
@@ -89,7 +95,10 @@ pub fn render(app: &App, frame: &mut Frame) {
         Some(msg) => Line::from(Span::styled(msg.clone(), Style::new().fg(Color::Red))),
         None => Line::from(Span::styled(hint, Style::new().dim())),
     };
-    frame.render_widget(footer_line, footer);
+    frame.render_widget(
+        Paragraph::new(footer_line).wrap(Wrap { trim: true }),
+        footer,
+    );
 
     match &app.screen {
         Screen::Pick => pick(app, s, frame, body),
@@ -146,6 +155,14 @@ pub fn render(app: &App, frame: &mut Frame) {
             popup,
         );
     }
+}
+
+/// Rows `text` takes wrapped at `width` columns (CJK characters are two columns wide).
+fn wrapped_rows(text: &str, width: u16) -> u16 {
+    let cols = Line::from(text).width();
+    // Word wrapping loses a little at each line end; a fifth more is enough.
+    let w = usize::from(width.max(1));
+    u16::try_from((cols + cols / 5).div_ceil(w)).unwrap_or(u16::MAX)
 }
 
 fn title(app: &App, sit: &Situation) -> String {

@@ -164,6 +164,10 @@ pub struct TraineeReport {
     /// The scenarios' titles, in both languages.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub scenario_titles: BTreeMap<String, Message>,
+    /// Attempts left out because their files could not be read (id, why): one damaged
+    /// attempt does not stop a trainee's report. `store check --repair` mends them.
+    #[serde(skip)]
+    pub skipped: Vec<(String, String)>,
 }
 
 /// Adds the title and first model answer of each scenario the report's attempts are of
@@ -426,10 +430,14 @@ pub fn gather(
     }
     // The index sorts by start time; ids break ties so equal starts keep one order.
     list.sort_by(|a, b| a.started.cmp(&b.started).then_with(|| a.id.cmp(&b.id)));
-    let attempts = list
-        .iter()
-        .map(|s| attempt_row(store, s))
-        .collect::<Result<Vec<_>, _>>()?;
+    let mut attempts = Vec::with_capacity(list.len());
+    let mut skipped = Vec::new();
+    for s in &list {
+        match attempt_row(store, s) {
+            Ok(row) => attempts.push(row),
+            Err(e) => skipped.push((s.id.to_string(), e.to_string())),
+        }
+    }
     Ok(TraineeReport {
         format: JSON_FORMAT,
         trainee: trainee.to_string(),
@@ -440,6 +448,7 @@ pub fn gather(
         attempts,
         model_answers: BTreeMap::new(),
         scenario_titles: BTreeMap::new(),
+        skipped,
     })
 }
 

@@ -16,6 +16,8 @@ pub struct Strings {
     pub v_na: &'static str,
     /// An attempt that was interrupted (no grade), as one word.
     pub interrupted: &'static str,
+    /// An attempt recorded to its end but not (yet) graded, as one word.
+    pub ungraded: &'static str,
     pub corrected: &'static str,
     pub title: fn(&str) -> String,
     pub all: &'static str,
@@ -94,6 +96,7 @@ pub(crate) static ZH: Strings = Strings {
     v_uncertain: "不确定",
     v_na: "不适用",
     interrupted: "中断",
+    ungraded: "未评分",
     corrected: "转写已更正",
     title: |name| format!("电话礼仪练习进度:{name}"),
     all: "全部练习",
@@ -153,6 +156,7 @@ pub(crate) static EN: Strings = Strings {
     v_uncertain: "uncertain",
     v_na: "n/a",
     interrupted: "interrupted",
+    ungraded: "ungraded",
     corrected: "transcript corrected",
     title: |name| format!("Phone-etiquette progress: {name}"),
     all: "all attempts",

@@ -154,6 +154,7 @@ fn categories_count_verdicts_leave_out_not_applicable_and_sort_weakest_first() {
         categories: stats,
         model_answers: Default::default(),
         scenario_titles: Default::default(),
+        skipped: Vec::new(),
     };
     let weakest: Vec<&str> = r.weakest().iter().map(|c| c.category.as_str()).collect();
     assert_eq!(weakest, ["closing", "opening", "manner"]);

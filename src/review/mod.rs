@@ -516,7 +516,8 @@ impl Review {
                     None => Some(Verdict::Passed),
                     Some(Verdict::Passed) => Some(Verdict::Failed),
                     Some(Verdict::Failed) => Some(Verdict::Interrupted),
-                    Some(Verdict::Interrupted) => None,
+                    Some(Verdict::Interrupted) => Some(Verdict::Ungraded),
+                    Some(Verdict::Ungraded) => None,
                 }
             }
             Key::Char('n') => f.needs_review = !f.needs_review,

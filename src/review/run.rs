@@ -31,7 +31,7 @@ pub enum ReviewError {
     Audio(#[from] AudioIoError),
     #[error(transparent)]
     Exam(#[from] crate::exam::ExamError),
-    #[error("attempt {id} has no report to re-grade (it was interrupted)")]
+    #[error("attempt {id} has no grade to correct yet (its call was interrupted or not transcribed): grade its recording first with `ringcoach store regrade {id}`")]
     NoReport { id: AttemptId },
     #[error("the terminal failed: {0}; run ringcoach review in a real terminal")]
     Terminal(#[from] std::io::Error),

@@ -297,3 +297,19 @@ fn a_category_never_passed_has_its_bar_labelled_zero_percent() {
         .unwrap_or_else(|| panic!("{screen}"));
     assert!(row.contains("  0% (0/3)"), "{row}");
 }
+
+#[test]
+fn a_long_status_line_wraps_and_keeps_its_cause() {
+    let mut r = queue();
+    let msg = "cannot save the overrule: the store at /home/wang/.local/share/ringcoach is read-only (no write permission); ask for write access to the data directory, or review a copy of it";
+    r.update(Msg::Failed(msg.into()));
+    let screen = render(&r);
+    // Before, the line was cut at the 80th column and the advice was lost.
+    let joined: String = screen
+        .lines()
+        .map(|l| l.trim_matches('"').trim_end())
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(joined.contains("no write permission"), "{screen}");
+    assert!(joined.contains("review a copy of it"), "{screen}");
+}

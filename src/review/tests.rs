@@ -661,3 +661,14 @@ fn home_and_end_jump_to_the_first_and_last_row_of_the_queue_and_the_checks() {
     r.update(Msg::Key(Key::Home));
     assert_eq!(r.row, 0);
 }
+
+#[test]
+fn correcting_an_attempt_kept_without_a_grade_says_how_to_grade_it() {
+    // An ungraded attempt (transcription cut off) was called "interrupted", with no way on.
+    let e = run::ReviewError::NoReport { id: id(1) }.to_string();
+    assert!(
+        e.contains(&format!("ringcoach store regrade {}", id(1))),
+        "{e}"
+    );
+    assert_eq!(e.lines().count(), 1);
+}

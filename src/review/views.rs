@@ -32,10 +32,21 @@ pub fn render(r: &Review, frame: &mut Frame) {
         frame.render_widget(Paragraph::new(s.too_small).wrap(Wrap { trim: true }), area);
         return;
     }
+    // A message wraps (up to three rows) instead of being cut at the edge, where its
+    // cause usually is.
+    let status_rows = match (&r.input, &r.status) {
+        (None, Some(msg)) => {
+            let cols = TLine::from(msg.as_str()).width();
+            u16::try_from((cols + cols / 5).div_ceil(usize::from(area.width.max(1))))
+                .unwrap_or(3)
+                .clamp(1, 3)
+        }
+        _ => 1,
+    };
     let [header, body, status, footer] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Min(0),
-        Constraint::Length(1),
+        Constraint::Length(status_rows),
         Constraint::Length(2),
     ])
     .areas(area);
@@ -101,7 +112,10 @@ pub fn render(r: &Review, frame: &mut Frame) {
         );
         return;
     }
-    frame.render_widget(status_line, status);
+    frame.render_widget(
+        Paragraph::new(status_line).wrap(Wrap { trim: true }),
+        status,
+    );
     let keys = match (&r.input, &r.screen) {
         (Some(Input::Note { .. }), _) => s.note_keys,
         (Some(Input::Stale { .. }), _) => s.stale_keys,
@@ -330,6 +344,7 @@ fn filter_summary(r: &Review) -> String {
                 Verdict::Passed => s.f_passed,
                 Verdict::Failed => s.f_failed,
                 Verdict::Interrupted => s.f_interrupted,
+                Verdict::Ungraded => s.f_ungraded,
             }
             .to_string(),
         );
@@ -409,7 +424,10 @@ fn queue(r: &Review, frame: &mut Frame, area: Rect) {
                 if a.reviewed { "✓" } else { " " },
                 if a.overrules > 0 { "✎" } else { " " },
             );
-            let word = s.verdict_word(a.passed);
+            let word = match a.status {
+                crate::store::AttemptStatus::Ungraded => s.report.ungraded,
+                _ => s.verdict_word(a.passed),
+            };
             let colour = match a.passed {
                 Some(true) => Color::Green,
                 Some(false) => Color::Red,
@@ -485,6 +503,10 @@ fn attempt(r: &Review, a: &AttemptView, frame: &mut Frame, area: Rect) {
 
     let mut head = vec![];
     match (a.status, a.passed) {
+        (crate::store::AttemptStatus::Ungraded, _) => head.push(Span::styled(
+            s.report.ungraded,
+            Style::new().fg(Color::DarkGray),
+        )),
         (crate::store::AttemptStatus::Interrupted, _) | (_, None) => head.push(Span::styled(
             s.interrupted,
             Style::new().fg(Color::DarkGray),

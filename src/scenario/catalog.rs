@@ -77,16 +77,15 @@ const BUILTIN_SUITES: &[(&str, &str)] = &[(
 
 #[derive(Debug, thiserror::Error)]
 pub enum ScenarioError {
-    #[error("cannot read prompts directory {path}: {source} (check the path given with --prompts or {PROMPTS_ENV})")]
-    ReadDir {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("cannot read scenario file {path}: {source} (check the path and its permissions)")]
-    ReadFile {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    // Causes are `err`, not `source`: the CLI prints an error's chain, and a `source`
+    // would put the OS's words on the line twice.
+    #[error("cannot read prompts directory {path}: {} (check the path given with --prompts or {PROMPTS_ENV})", crate::input::describe_io(err))]
+    ReadDir { path: PathBuf, err: std::io::Error },
+    #[error(
+        "cannot read scenario file {path}: {} (check the path and its permissions)",
+        crate::input::describe_io(err)
+    )]
+    ReadFile { path: PathBuf, err: std::io::Error },
     #[error("unknown scenario `{id}`: valid ids are {valid} (see `ringcoach scenarios`)")]
     UnknownScenario { id: String, valid: String },
     #[error("unknown suite `{id}`: valid ids are {valid} (see `ringcoach suites`)")]
@@ -300,9 +299,9 @@ fn duplicate(
 }
 
 fn toml_files(dir: &Path) -> Result<Vec<PathBuf>, ScenarioError> {
-    let rd = std::fs::read_dir(dir).map_err(|source| ScenarioError::ReadDir {
+    let rd = std::fs::read_dir(dir).map_err(|err| ScenarioError::ReadDir {
         path: dir.to_path_buf(),
-        source,
+        err,
     })?;
     let mut files: Vec<PathBuf> = rd
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -314,12 +313,14 @@ fn toml_files(dir: &Path) -> Result<Vec<PathBuf>, ScenarioError> {
 
 fn read_text(path: &Path) -> Result<String, Problem> {
     let name = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|e| Problem {
-        file: name.clone(),
-        line: 1,
-        col: 1,
-        message: format!("cannot read: {e}"),
-    })?;
+    // Regular files only (a FIFO named x.toml would hang), and not without end.
+    let bytes = crate::input::read_limited(path, crate::input::MAX_TEXT_FILE, "a scenario file")
+        .map_err(|e| Problem {
+            file: name.clone(),
+            line: 1,
+            col: 1,
+            message: format!("cannot read: {}", e.reason()),
+        })?;
     String::from_utf8(bytes).map_err(|e| {
         let prefix = &e.as_bytes()[..e.utf8_error().valid_up_to()];
         let text = String::from_utf8_lossy(prefix);

@@ -32,6 +32,11 @@ pub const PHRASEBOOK_FILE: &str = "phrases.toml";
 pub const ORG_FILE: &str = "org.toml";
 /// Where the organisation goes in model answers.
 pub const ORG_PLACEHOLDER: &str = "{org}";
+/// The largest weight a check may carry: weights are shares, and beyond this one check
+/// would drown every other.
+pub const MAX_WEIGHT: f64 = 100.0;
+/// The most times a phrase may be required.
+pub const MAX_COUNT: u32 = 20;
 /// Marks a gap inside a banned pattern: `有本事…投诉` (how far it reaches is the matcher's
 /// business: `grading::matcher::GAP_MAX_CHARS`).
 pub const GAP: char = '…';
@@ -398,14 +403,27 @@ pub fn parse_scenario(file: &str, src: &str) -> Result<Scenario, Vec<Problem>> {
         v.id(&m.id, "must_say id");
         v.list(&m.phrases, "must_say phrases", false);
         v.weight(m.weight, &m.id);
+        if !(1..=MAX_COUNT).contains(&m.count) {
+            v.at(
+                m.id.span(),
+                format!(
+                    "`count` of `{}` is {}: it must be said 1 to {MAX_COUNT} times",
+                    m.id.get_ref(),
+                    m.count
+                ),
+            );
+        }
     }
     for b in &r.banned {
         v.family(b);
     }
     if let Some(mark) = r.pass_mark {
-        if !(0.0..=100.0).contains(&mark) {
-            v.at(0..0, format!("pass_mark {mark} is outside 0–100"));
-        }
+        v.number(
+            &["rubric", "pass_mark"],
+            mark,
+            0.0..=100.0,
+            "a score out of 100",
+        );
     }
     if v.problems.is_empty() {
         Ok(sc)
@@ -445,16 +463,8 @@ pub fn parse_phrasebook(file: &str, src: &str) -> Result<Phrasebook, Vec<Problem
             );
         }
     }
-    let s = &b.settings;
-    if let Err(e) = s.ring_cadence().validate() {
-        v.at(0..0, format!("settings: ring_on_ms / ring_off_ms: {e}"));
-    }
-    if s.rate_min_cpm > s.rate_max_cpm || !(0.0..=1.0).contains(&s.near_similarity) {
-        v.at(
-            0..0,
-            "settings: rate_min_cpm ≤ rate_max_cpm, near_similarity within 0–1".into(),
-        );
-    }
+    v.settings(&b.settings);
+    v.weights(&b.weights);
     if v.problems.is_empty() {
         Ok(b)
     } else {
@@ -503,10 +513,180 @@ impl Validator<'_> {
     }
 
     fn weight(&mut self, w: f64, id: &Spanned<String>) {
-        if !(w.is_finite() && w >= 0.0) {
+        if !(w.is_finite() && (0.0..=MAX_WEIGHT).contains(&w)) {
             self.at(
                 id.span(),
-                format!("weight of `{}` must be a number ≥ 0", id.get_ref()),
+                format!(
+                    "weight of `{}` is {w}: it must be a number from 0 to {MAX_WEIGHT}",
+                    id.get_ref()
+                ),
+            );
+        }
+    }
+
+    /// A problem at the value of `path` (its default applies when absent: line 1).
+    fn at_key(&mut self, path: &[&str], message: String) {
+        let span = crate::input::toml_value_span(self.src, path).unwrap_or(0..0);
+        self.at(span, message);
+    }
+
+    /// A number must be finite and within `range`; `meaning` says what it is.
+    fn number(
+        &mut self,
+        path: &[&str],
+        value: f64,
+        range: std::ops::RangeInclusive<f64>,
+        meaning: &str,
+    ) {
+        if !(value.is_finite() && range.contains(&value)) {
+            self.at_key(
+                path,
+                format!(
+                    "`{}` is {value}: it must be a number from {} to {} ({meaning})",
+                    path.join("."),
+                    range.start(),
+                    range.end()
+                ),
+            );
+        }
+    }
+
+    /// Every number of the phrase book's `[settings]` in the range where it means something:
+    /// a NaN pass mark or a zero ring limit would grade every answer wrong, silently.
+    fn settings(&mut self, s: &Settings) {
+        let k = |key: &'static str| ["settings", key];
+        let n = |x: u64| x as f64;
+        self.number(
+            &k("max_rings"),
+            f64::from(s.max_rings),
+            1.0..=20.0,
+            "rings before the pickup counts as late",
+        );
+        self.number(
+            &k("ring_on_ms"),
+            n(s.ring_on_ms),
+            100.0..=10_000.0,
+            "milliseconds of tone per ring",
+        );
+        self.number(
+            &k("ring_off_ms"),
+            n(s.ring_off_ms),
+            0.0..=20_000.0,
+            "milliseconds of silence between rings",
+        );
+        self.number(
+            &k("opening_window_chars"),
+            s.opening_window_chars as f64,
+            1.0..=200.0,
+            "characters",
+        );
+        self.number(
+            &k("apology_window_chars"),
+            s.apology_window_chars as f64,
+            1.0..=200.0,
+            "characters",
+        );
+        self.number(
+            &k("low_probability"),
+            f64::from(s.low_probability),
+            0.0..=1.0,
+            "a token probability",
+        );
+        self.number(
+            &k("fuzzy_min_chars"),
+            s.fuzzy_min_chars as f64,
+            1.0..=50.0,
+            "characters",
+        );
+        self.number(
+            &k("near_similarity"),
+            s.near_similarity,
+            0.0..=1.0,
+            "a similarity",
+        );
+        self.number(
+            &k("first_words_max_ms"),
+            n(s.first_words_max_ms),
+            100.0..=60_000.0,
+            "milliseconds",
+        );
+        self.number(
+            &k("rate_min_cpm"),
+            s.rate_min_cpm,
+            1.0..=2_000.0,
+            "characters per minute",
+        );
+        self.number(
+            &k("rate_max_cpm"),
+            s.rate_max_cpm,
+            1.0..=2_000.0,
+            "characters per minute",
+        );
+        if s.rate_min_cpm > s.rate_max_cpm {
+            self.at_key(
+                &k("rate_min_cpm"),
+                format!(
+                    "`settings.rate_min_cpm` ({}) is above `settings.rate_max_cpm` ({}): no pace could pass",
+                    s.rate_min_cpm, s.rate_max_cpm
+                ),
+            );
+        }
+        self.number(
+            &k("min_loudness_dbfs"),
+            f64::from(s.min_loudness_dbfs),
+            -120.0..=0.0,
+            "dBFS",
+        );
+        self.number(
+            &k("max_clipped_fraction"),
+            f64::from(s.max_clipped_fraction),
+            0.0..=1.0,
+            "a fraction",
+        );
+        self.number(
+            &k("pass_mark"),
+            s.pass_mark,
+            0.0..=100.0,
+            "a score out of 100",
+        );
+        self.number(
+            &k("uncertain_credit"),
+            s.uncertain_credit,
+            0.0..=1.0,
+            "a share of a check's weight",
+        );
+        if s.ring_on_ms > 0 {
+            if let Err(e) = s.ring_cadence().validate() {
+                self.at_key(
+                    &k("ring_on_ms"),
+                    format!("`settings.ring_on_ms` / `ring_off_ms`: {e}"),
+                );
+            }
+        }
+    }
+
+    fn weights(&mut self, w: &Weights) {
+        for (key, value) in [
+            ("rings", w.rings),
+            ("late_apology", w.late_apology),
+            ("greeting", w.greeting),
+            ("organisation", w.organisation),
+            ("offer_help", w.offer_help),
+            ("opening_order", w.opening_order),
+            ("politeness", w.politeness),
+            ("banned_phrase", w.banned_phrase),
+            ("fillers", w.fillers),
+            ("closing", w.closing),
+            ("first_words", w.first_words),
+            ("speech_rate", w.speech_rate),
+            ("loudness", w.loudness),
+            ("clipping", w.clipping),
+        ] {
+            self.number(
+                &["weights", key],
+                value,
+                0.0..=MAX_WEIGHT,
+                "a check's weight",
             );
         }
     }

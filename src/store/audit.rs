@@ -52,6 +52,7 @@ impl Store {
         corrected: &Transcript,
         note: &str,
     ) -> Result<AttemptSummary, StoreError> {
+        self.writable()?;
         let before = self.summary_from_files(id)?;
         check_trainer(trainer)?;
         let dir = self.attempt_dir(id);
@@ -78,6 +79,7 @@ impl Store {
                 "score {score} is not a number"
             )));
         }
+        self.writable()?;
         let before = self.summary_from_files(id)?;
         check_trainer(trainer)?;
         write_json_atomic(
@@ -120,6 +122,7 @@ impl Store {
         action: AuditAction,
         note: &str,
     ) -> Result<AttemptSummary, StoreError> {
+        self.writable()?;
         check_trainer(trainer)?;
         self.summary_from_files(id)?;
         let entry = AuditEntry {
@@ -177,6 +180,12 @@ pub(super) fn read_audit(dir: &Path) -> Result<(Vec<AuditEntry>, usize), StoreEr
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok((Vec::new(), 0)),
         Err(e) => return Err(io_err("read", &path)(e)),
     };
+    Ok(parse_audit(&bytes))
+}
+
+/// The entries of an `audit.jsonl` in order, and how many lines could not be read (a torn
+/// last line after a crash, or damage). Never panics, whatever the bytes.
+pub fn parse_audit(bytes: &[u8]) -> (Vec<AuditEntry>, usize) {
     let mut entries = Vec::new();
     let mut bad = 0;
     for line in bytes.split(|&b| b == b'\n') {
@@ -188,5 +197,5 @@ pub(super) fn read_audit(dir: &Path) -> Result<(Vec<AuditEntry>, usize), StoreEr
             Err(_) => bad += 1,
         }
     }
-    Ok((entries, bad))
+    (entries, bad)
 }

@@ -60,7 +60,122 @@ impl SqliteIndex {
             path: path.to_path_buf(),
         };
         idx.init(sync)?;
+        idx.check_layout()?;
         Ok(idx)
+    }
+
+    /// Opens an existing index without writing anything (a store on a read-only disk, or
+    /// someone else's archive). Fails when SQLite cannot read it that way (a WAL index needs
+    /// its shared-memory file) or when it is missing or damaged; the caller then indexes the
+    /// files in memory instead.
+    pub fn open_read_only(path: &Path) -> Result<Self, StoreError> {
+        let try_open = |target: &str, flags: OpenFlags| -> Result<Self, StoreError> {
+            let conn = Connection::open_with_flags(target, flags | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+                .map_err(|e| index_err(path, e))?;
+            conn.busy_timeout(Duration::from_secs(30))
+                .map_err(|e| index_err(path, e))?;
+            let idx = SqliteIndex {
+                conn,
+                path: path.to_path_buf(),
+            };
+            let version: i64 = idx
+                .conn
+                .query_row("PRAGMA user_version", [], |r| r.get(0))
+                .map_err(|e| idx.err(e))?;
+            if version > SCHEMA_VERSION {
+                return Err(StoreError::NewerFormat {
+                    path: path.to_path_buf(),
+                    found: version as u32,
+                });
+            }
+            idx.check_layout()?;
+            idx.conn
+                .query_row("SELECT count(*) FROM attempts", [], |r| r.get::<_, i64>(0))
+                .map_err(|e| idx.err(e))?;
+            Ok(idx)
+        };
+        if !path.is_file() {
+            return Err(index_err(
+                path,
+                rusqlite::Error::SqliteFailure(
+                    rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CANTOPEN),
+                    Some("no index file".into()),
+                ),
+            ));
+        }
+        let plain = try_open(&path.to_string_lossy(), OpenFlags::SQLITE_OPEN_READ_ONLY);
+        if plain.is_ok() {
+            return plain;
+        }
+        // `immutable` reads the file without locks or the shared-memory file, but also
+        // without the write-ahead log: only right when no log holds newer rows.
+        let wal = path.with_file_name("index.sqlite-wal");
+        if std::fs::metadata(&wal).map_or(true, |m| m.len() == 0) {
+            let mut uri = String::from("file:");
+            for b in path.to_string_lossy().bytes() {
+                match b {
+                    b'%' | b'?' | b'#' => uri.push_str(&format!("%{b:02X}")),
+                    _ => uri.push(b as char),
+                }
+            }
+            uri.push_str("?immutable=1");
+            // The path's bytes may not be ASCII; percent-encode those too.
+            let uri: String = uri
+                .bytes()
+                .map(|b| {
+                    if b.is_ascii() {
+                        (b as char).to_string()
+                    } else {
+                        format!("%{b:02X}")
+                    }
+                })
+                .collect();
+            if let Ok(idx) = try_open(
+                &uri,
+                OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_URI,
+            ) {
+                return Ok(idx);
+            }
+        }
+        plain
+    }
+
+    /// An empty index in memory, for a store whose index cannot be read in place.
+    pub fn in_memory() -> Result<Self, StoreError> {
+        let path = PathBuf::from(":memory:");
+        let conn = Connection::open_in_memory().map_err(|e| index_err(&path, e))?;
+        let idx = SqliteIndex { conn, path };
+        idx.create_schema(0)?;
+        Ok(idx)
+    }
+
+    /// The table must have exactly our columns: an index made by something else is said to
+    /// be one, instead of failing later with an SQL error.
+    fn check_layout(&self) -> Result<(), StoreError> {
+        let cols = (|| -> rusqlite::Result<Vec<String>> {
+            let mut st = self.conn.prepare("PRAGMA table_info(attempts)")?;
+            let v = st
+                .query_map([], |r| r.get::<_, String>(1))?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(v)
+        })()
+        .map_err(|e| self.err(e))?;
+        let mut want: Vec<&str> = COLUMNS.split(',').map(str::trim).collect();
+        // Schema 2 adds `sound` (see `add_sound`); an index of schema 1 gets it on opening.
+        if cols.len() == want.len() + 1 {
+            want.push("sound");
+        }
+        if cols != want {
+            return Err(StoreError::IndexLayout {
+                path: self.path.clone(),
+                detail: if cols.is_empty() {
+                    "no attempts table".into()
+                } else {
+                    format!("its attempts table has the columns {}", cols.join(", "))
+                },
+            });
+        }
+        Ok(())
     }
 
     fn init(&self, sync: bool) -> Result<(), StoreError> {
@@ -91,6 +206,23 @@ impl SqliteIndex {
                 found: version as u32,
             });
         }
+        let exists: bool = self
+            .conn
+            .query_row(
+                "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = 'attempts'",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(e)?;
+        if exists {
+            self.check_layout()?;
+        }
+        self.create_schema(version)
+    }
+
+    /// The table and its indexes when missing; then the upgrades from `version`.
+    fn create_schema(&self, version: i64) -> Result<(), StoreError> {
+        let e = |err| index_err(&self.path, err);
         self.conn
             .execute_batch(
                 "BEGIN IMMEDIATE;
@@ -193,6 +325,63 @@ fn index_err(path: &Path, source: rusqlite::Error) -> StoreError {
     }
 }
 
+/// True when the index itself is damaged (or of another layout), so deleting it and
+/// recreating it from the files is the cure; a full disk or a busy store is not that.
+pub(crate) fn is_damage(err: &rusqlite::Error) -> bool {
+    use rusqlite::ErrorCode as C;
+    match err.sqlite_error_code() {
+        Some(C::NotADatabase | C::DatabaseCorrupt | C::SchemaChanged) => true,
+        Some(_) => false,
+        None => matches!(
+            err,
+            rusqlite::Error::SqlInputError { .. } | rusqlite::Error::FromSqlConversionFailure(..)
+        ),
+    }
+}
+
+/// An index error as one line that fits its cause: a full disk, a busy store and a
+/// read-only one each say what to do; only damage sends the user to `store rebuild`. SQL
+/// text is never shown.
+pub(crate) fn describe(path: &Path, err: &rusqlite::Error) -> String {
+    use rusqlite::ErrorCode as C;
+    let p = path.display();
+    let detail = match err {
+        rusqlite::Error::SqliteFailure(e, Some(msg)) => format!("{msg} ({e})"),
+        rusqlite::Error::SqlInputError { msg, .. } => msg.clone(),
+        other => other.to_string(),
+    };
+    let detail = detail.split_whitespace().collect::<Vec<_>>().join(" ");
+    let full = || path.parent().is_some_and(super::fsio::disk_is_full);
+    match err.sqlite_error_code() {
+        // On a full disk SQLite often reports the shared-memory file it could not grow, as
+        // an I/O error: the free space tells the two apart.
+        Some(C::DiskFull) => {
+            format!("cannot write the attempts index {p}: the disk is full: free some space on it, then try again")
+        }
+        Some(C::SystemIoFailure) if full() => {
+            format!("cannot write the attempts index {p}: the disk is full: free some space on it, then try again")
+        }
+        Some(C::DatabaseBusy | C::DatabaseLocked) => format!(
+            "the attempts index {p} stayed locked by another ringcoach for 30 s (a long re-index, or a process that hangs); try again when it is done"
+        ),
+        Some(C::ReadOnly) => format!(
+            "cannot write the attempts index {p}: it or its directory is read-only ({detail}); use a writable data directory"
+        ),
+        Some(C::PermissionDenied | C::AuthorizationForStatementDenied) => format!(
+            "no permission to use the attempts index {p}: check who owns the data directory and its permissions"
+        ),
+        Some(C::CannotOpen) => format!(
+            "cannot open the attempts index {p} ({detail}): check that the data directory exists and is readable"
+        ),
+        Some(C::SystemIoFailure) => format!(
+            "the disk failed while using the attempts index {p} ({detail}): check the disk, and that it is not full"
+        ),
+        _ => format!(
+            "the attempts index {p} is damaged ({detail}); run `ringcoach store rebuild` to recreate it from the files"
+        ),
+    }
+}
+
 fn from_row(row: &Row<'_>) -> rusqlite::Result<AttemptSummary> {
     let bad = |i: usize, what: String| {
         rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, what.into())
@@ -276,6 +465,7 @@ pub(crate) fn query_sql(q: &Query) -> (String, Vec<Value>) {
         Some(Verdict::Passed) => clauses.push("status = 'finished' AND passed = 1"),
         Some(Verdict::Failed) => clauses.push("status = 'finished' AND passed = 0"),
         Some(Verdict::Interrupted) => clauses.push("status = 'interrupted'"),
+        Some(Verdict::Ungraded) => clauses.push("status = 'ungraded'"),
         None => {}
     }
     match q.needs_review {

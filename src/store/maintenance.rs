@@ -1,17 +1,24 @@
 //! Keeping the store sound: `store rebuild` (the index from the files), `store check`
 //! (files against `meta.json` and the index, repairing what is safe), `store prune`
 //! (attempts older than a cut-off). All of them walk `attempts/YYYY/MM/DD/<id>/`.
+//!
+//! `check` parses every JSON file of every attempt and compares every hash in `meta.json`
+//! (the audio's only with `verify_hashes`: it reads every recording). With `repair` it
+//! mends what it can from what survives and moves what it cannot mend to `quarantine/`,
+//! noting it in `meta.json`; nothing is deleted and a grade it can read is never dropped.
 
 use std::fs::{self, OpenOptions, TryLockError};
 use std::path::{Path, PathBuf};
 
 use super::audit::read_audit;
-use super::fsio::{self, io_err, sha256_file};
+use super::fsio::{self, io_err, sha256_file, write_json_atomic};
 use super::recording::Started;
-use super::recovery::Recovered;
+use super::recovery::{report_shape_problem, Recovered};
 use super::{
-    read_optional, wav_stream, AttemptId, Store, StoreError, Timestamp, AUDIO, AUDIT, META, STARTED,
+    read_optional, wav_stream, AttemptId, Store, StoreError, Timestamp, AUDIO, AUDIT, META, REPORT,
+    REPORT_REGRADED, STARTED, TRANSCRIPT, TRANSCRIPT_CORRECTED,
 };
+use crate::transcribe::Transcript;
 
 /// A problem found by [`Store::check`].
 #[derive(Debug, Clone, PartialEq)]
@@ -27,6 +34,8 @@ pub struct CheckReport {
     pub attempts: usize,
     pub in_progress: usize,
     pub problems: Vec<Problem>,
+    /// Entries under `quarantine/` (set aside by this or an earlier repair), one per attempt.
+    pub quarantined: Vec<PathBuf>,
 }
 
 impl CheckReport {
@@ -75,6 +84,10 @@ impl Store {
         let mut found = Vec::new();
         let mut strays = Vec::new();
         let root = self.root.join("attempts");
+        if !root.exists() {
+            // A read-only store that never recorded: nothing to scan.
+            return Ok((found, strays));
+        }
         let list = |d: &Path| -> Result<Vec<(String, PathBuf, bool)>, StoreError> {
             let mut v = Vec::new();
             for e in fs::read_dir(d).map_err(io_err("read", d))? {
@@ -126,6 +139,12 @@ impl Store {
     /// Re-indexes every finished attempt from its files and drops rows whose attempt is
     /// gone. Safe while another process records: rows are upserted, never wiped wholesale.
     pub fn rebuild(&self) -> Result<RebuildReport, StoreError> {
+        self.writable()?;
+        self.reindex_from_files()
+    }
+
+    /// [`Store::rebuild`]'s work, also how a read-only store fills its in-memory index.
+    pub(super) fn reindex_from_files(&self) -> Result<RebuildReport, StoreError> {
         let (found, _) = self.scan()?;
         let mut report = RebuildReport::default();
         let mut rows = Vec::with_capacity(found.len());
@@ -152,6 +171,9 @@ impl Store {
     /// Compares files and index; with `repair`, fixes what can be fixed without losing
     /// data. `verify_hashes` also re-hashes every file against `meta.json` (reads all audio).
     pub fn check(&self, repair: bool, verify_hashes: bool) -> Result<CheckReport, StoreError> {
+        if repair {
+            self.writable()?;
+        }
         let (found, strays) = self.scan()?;
         let mut report = CheckReport::default();
         let problem = |report: &mut CheckReport,
@@ -186,13 +208,8 @@ impl Store {
             if !f.dir.join(META).exists() {
                 if repair {
                     let what = match self.recover_attempt(&f.id) {
-                        Ok(Some(Recovered::Interrupted { frames, .. })) => {
-                            format!("unfinished; recovered as interrupted ({frames} frames)")
-                        }
-                        Ok(Some(Recovered::Removed { .. })) => {
-                            "unfinished with no audio; removed".into()
-                        }
-                        Ok(_) => "unfinished; re-indexed".into(),
+                        Ok(Some(r)) => recovered_words("unfinished", &r),
+                        Ok(None) => "unfinished; gone before it could be recovered".into(),
                         Err(e) => {
                             problem(
                                 &mut report,
@@ -234,6 +251,11 @@ impl Store {
                 );
             }
         }
+        if let Ok(entries) = fs::read_dir(self.root.join("quarantine")) {
+            let mut q: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
+            q.sort();
+            report.quarantined = q;
+        }
         Ok(report)
     }
 
@@ -246,9 +268,24 @@ impl Store {
                 repaired,
             })
         };
-        let meta = match self.read_meta(&f.id) {
+        let meta_path = f.dir.join(META);
+        let mut meta = match self.read_meta(&f.id) {
             Ok(m) => m,
-            Err(e) => return problem(format!("cannot read: {e}"), &f.dir.join(META), false),
+            Err(StoreError::Corrupt { path, reason }) if path == meta_path => {
+                if !repair {
+                    return problem(
+                        format!("damaged ({reason}); `--repair` sets it aside and rebuilds it from the other files"),
+                        &meta_path,
+                        false,
+                    );
+                }
+                return match self.recover_attempt(&f.id) {
+                    Ok(Some(r)) => problem(recovered_words("damaged", &r), &meta_path, true),
+                    Ok(None) => problem("damaged; the attempt is gone".into(), &meta_path, false),
+                    Err(e) => problem(format!("damaged and not rebuilt: {e}"), &meta_path, false),
+                };
+            }
+            Err(e) => return problem(format!("cannot read: {e}"), &meta_path, false),
         };
         if let Ok(entries) = fs::read_dir(&f.dir) {
             for e in entries.flatten() {
@@ -259,28 +296,97 @@ impl Store {
                 }
             }
         }
+        // Every JSON file must parse as what it is, and match its hash where meta.json
+        // holds one. What does not is damaged; a repair moves it aside (the grade in
+        // meta.json stays: it is readable).
+        let mut meta_changed = false;
+        // A damaged file left in place is one problem, not a second one from summarising it.
+        let mut left_damaged = false;
+        for name in [
+            STARTED,
+            TRANSCRIPT,
+            REPORT,
+            TRANSCRIPT_CORRECTED,
+            REPORT_REGRADED,
+        ] {
+            let p = f.dir.join(name);
+            if !p.exists() {
+                continue;
+            }
+            let damage = match json_problem(&p, name) {
+                Some(why) => Some(why),
+                None => match meta.files.get(name).map(|want| (want, sha256_file(&p))) {
+                    Some((want, Ok(h))) if &h != want => {
+                        Some("its content differs from its SHA-256 in meta.json".to_string())
+                    }
+                    Some((_, Err(e))) => Some(e.to_string()),
+                    _ => None,
+                },
+            };
+            let Some(why) = damage else { continue };
+            if !repair {
+                left_damaged = true;
+                problem(
+                    format!("damaged: {why}; `--repair` moves it to quarantine/"),
+                    &p,
+                    false,
+                );
+                continue;
+            }
+            match self.set_aside(&f.id, name, &format!("damaged: {why}")) {
+                Ok(note) => {
+                    let kept = if meta.score.is_some() && name == REPORT {
+                        "; the score and verdict in meta.json are kept"
+                    } else {
+                        ""
+                    };
+                    problem(
+                        format!("damaged: {why}; moved to {}{kept}", note.moved_to),
+                        &p,
+                        true,
+                    );
+                    meta.files.remove(name);
+                    meta.set_aside.push(note);
+                    meta_changed = true;
+                }
+                Err(e) => problem(
+                    format!("damaged: {why}; could not move it aside: {e}"),
+                    &p,
+                    false,
+                ),
+            }
+        }
+        if meta_changed {
+            if let Err(e) = write_json_atomic(&meta_path, &meta, self.opts.sync) {
+                problem(
+                    format!("cannot note the set-aside files: {e}"),
+                    &meta_path,
+                    false,
+                );
+            }
+        }
         let audio = f.dir.join(AUDIO);
-        // A missing recording is reported once, as missing, with the other files below.
-        match wav_stream::repair(&audio, false) {
-            _ if !audio.exists() => {}
-            Ok(Some(r)) if r.frames == meta.audio.frames && !r.repaired => {}
-            Ok(Some(r)) => problem(
-                format!("WAV holds {} frames (header consistent: {}), meta.json says {}; restore it from a backup", r.frames, !r.repaired, meta.audio.frames),
-                &audio,
-                false,
-            ),
-            Ok(None) => problem("WAV has no header; restore it from a backup".into(), &audio, false),
-            Err(e) => problem(e.to_string(), &audio, false),
+        if audio.exists() {
+            match wav_stream::repair(&audio, false) {
+                Ok(Some(r)) if r.frames == meta.audio.frames && !r.repaired => {}
+                Ok(Some(r)) => problem(
+                    format!("WAV holds {} frames (header consistent: {}), meta.json says {}; restore it from a backup", r.frames, !r.repaired, meta.audio.frames),
+                    &audio,
+                    false,
+                ),
+                Ok(None) => problem("WAV has no header; restore it from a backup".into(), &audio, false),
+                Err(e) => problem(e.to_string(), &audio, false),
+            }
         }
         for (name, want) in &meta.files {
             let p = f.dir.join(name);
             if !p.exists() {
-                problem("missing".into(), &p, false);
-            } else if verify_hashes {
+                problem("missing; restore it from a backup".into(), &p, false);
+            } else if name == AUDIO && verify_hashes {
                 match sha256_file(&p) {
                     Ok(h) if &h == want => {}
                     Ok(_) => problem(
-                        "content differs from its SHA-256 in meta.json".into(),
+                        "content differs from its SHA-256 in meta.json; the recording is left in place (it is the only copy): restore it from a backup".into(),
                         &p,
                         false,
                     ),
@@ -300,6 +406,7 @@ impl Store {
         let want = match self.summarise(&f.id) {
             Ok(Some(s)) => s,
             Ok(None) => return,
+            Err(_) if left_damaged => return,
             Err(e) => return problem(format!("cannot summarise: {e}"), &f.dir, false),
         };
         let (what, path) = match self.index.get(&f.id) {
@@ -318,6 +425,9 @@ impl Store {
     /// Deletes attempts that started before `cutoff` (files and index rows). Attempts
     /// being recorded are skipped. With `dry_run`, only reports what would go.
     pub fn prune(&self, cutoff: Timestamp, dry_run: bool) -> Result<PruneReport, StoreError> {
+        if !dry_run {
+            self.writable()?;
+        }
         let (found, _) = self.scan()?;
         let mut report = PruneReport::default();
         for f in found {
@@ -371,6 +481,51 @@ impl Store {
         }
         self.remove_attempt(id)?;
         Ok(true)
+    }
+}
+
+/// What a recovery did, in words, after `what` ("unfinished", "damaged").
+fn recovered_words(what: &str, r: &Recovered) -> String {
+    match r {
+        Recovered::Interrupted { frames, .. } => {
+            format!("{what}; recovered as interrupted ({frames} frames of audio kept)")
+        }
+        Recovered::Graded { .. } => {
+            format!("{what}; rebuilt from its transcript and report, grade kept")
+        }
+        Recovered::Removed { .. } => format!("{what} with nothing recorded; removed"),
+        Recovered::Reindexed { .. } => format!("{what}; re-indexed"),
+        Recovered::Quarantined { moved_to, .. } => format!(
+            "{what} and not enough left to make an attempt of; moved to {moved_to}, nothing deleted"
+        ),
+        Recovered::Failed { reason, .. } => format!("{what}; not recovered: {reason}"),
+    }
+}
+
+/// Why a stored JSON file does not read as what it is, if it does not.
+fn json_problem(path: &Path, name: &str) -> Option<String> {
+    match fs::read(path) {
+        Ok(bytes) => parse_attempt_file(name, &bytes).err(),
+        Err(e) => Some(io_err("read", path)(e).to_string()),
+    }
+}
+
+/// Reads the bytes of an attempt's JSON file (`meta.json`, `started.json`,
+/// `transcript.json`, `report.json`, their corrected and re-graded twins) as `store check`
+/// does: Err says why it is not what its name says it is. Never panics, whatever the bytes.
+pub fn parse_attempt_file(name: &str, bytes: &[u8]) -> Result<(), String> {
+    fn parse<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
+        serde_json::from_slice(bytes).map_err(|e| format!("not valid JSON ({e})"))
+    }
+    match name {
+        META => parse::<super::AttemptMeta>(bytes).map(drop),
+        STARTED => parse::<Started>(bytes).map(drop),
+        TRANSCRIPT | TRANSCRIPT_CORRECTED => parse::<Transcript>(bytes).map(drop),
+        REPORT | REPORT_REGRADED => match report_shape_problem(&parse(bytes)?) {
+            Some(why) => Err(why.to_string()),
+            None => Ok(()),
+        },
+        _ => parse::<serde_json::Value>(bytes).map(drop),
     }
 }
 

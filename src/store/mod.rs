@@ -53,15 +53,16 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
+pub use audit::parse_audit;
 pub use id::AttemptId;
 pub use index::{AttemptIndex, SqliteIndex};
-pub use maintenance::{CheckReport, Problem, PruneReport, RebuildReport};
+pub use maintenance::{parse_attempt_file, CheckReport, Problem, PruneReport, RebuildReport};
 pub use model::{
     Attempt, AttemptInfo, AttemptMeta, AttemptStatus, AttemptSummary, AudioMeta, AuditAction,
-    AuditEntry, Outcome, Query, Recovery, SortKey, Verdict,
+    AuditEntry, CallFacts, GradedLater, Outcome, Query, Recovery, SetAside, SortKey, Verdict,
 };
 pub use recording::Recording;
-pub use recovery::Recovered;
+pub use recovery::{grade_of, Recovered};
 pub use time::{parse_age, Timestamp};
 pub use wav_stream::{AudioFormat, SampleFormat, StreamingWav};
 
@@ -86,7 +87,11 @@ const REPORT_REGRADED: &str = "report.regraded.json";
 // prints the whole chain, would say it twice.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("cannot {action} {path}: {err}; check that the disk has space and the data directory is writable (or set RINGCOACH_DATA_DIR)")]
+    #[error(
+        "cannot {action} {path}: {}; {}",
+        crate::input::describe_io(err),
+        io_advice(err)
+    )]
     Io {
         action: &'static str,
         path: PathBuf,
@@ -94,10 +99,16 @@ pub enum StoreError {
     },
     #[error("no data directory for the attempts store on this system: set RINGCOACH_DATA_DIR")]
     NoDataDir,
-    #[error(
-        "attempts index {path}: {err}; run `ringcoach store rebuild` to recreate it from the files"
-    )]
+    #[error("{}", index::describe(path, err))]
     Index { path: PathBuf, err: rusqlite::Error },
+    #[error("attempts index {path} has a layout this ringcoach does not know ({detail}); run `ringcoach store rebuild` to recreate it from the files")]
+    IndexLayout { path: PathBuf, detail: String },
+    #[error("no attempts store at {root} ({why}): check --data-dir / RINGCOACH_DATA_DIR; a store is made by recording, `ringcoach practice --trainee NAME`")]
+    NoStore { root: PathBuf, why: &'static str },
+    #[error("the attempts store at {root} can be read but not changed: {cause}")]
+    ReadOnly { root: PathBuf, cause: ReadOnlyCause },
+    #[error("another ringcoach kept the attempts store at {root} busy for {secs} s while opening it; try again in a moment")]
+    Busy { root: PathBuf, secs: u64 },
     #[error("{path} is damaged ({reason}); run `ringcoach store check --repair`")]
     Corrupt { path: PathBuf, reason: String },
     #[error("{path}: {reason}")]
@@ -117,6 +128,44 @@ pub enum StoreError {
     /// Bad input from the caller; the message says what to change.
     #[error("{0}")]
     Invalid(String),
+}
+
+/// What to do about an I/O error, by its cause: a full disk is not a permissions problem,
+/// and "file exists" is neither.
+pub fn io_advice(err: &io::Error) -> &'static str {
+    match err.kind() {
+        io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded => {
+            "the disk is full: free some space on it, then try again"
+        }
+        io::ErrorKind::ReadOnlyFilesystem => {
+            "the file system is read-only: use a data directory on a writable disk (RINGCOACH_DATA_DIR)"
+        }
+        io::ErrorKind::PermissionDenied => {
+            "permission denied: check who owns the data directory and its permissions (or set RINGCOACH_DATA_DIR)"
+        }
+        io::ErrorKind::AlreadyExists => {
+            "something already has that name: another ringcoach may be writing the same store; try again"
+        }
+        io::ErrorKind::NotFound => {
+            "it is not there: another process may have moved or deleted it; run `ringcoach store check`"
+        }
+        io::ErrorKind::InvalidData | io::ErrorKind::UnexpectedEof => {
+            "the file is damaged; run `ringcoach store check --repair`"
+        }
+        _ => "check the disk and that the data directory is writable (or set RINGCOACH_DATA_DIR)",
+    }
+}
+
+impl StoreError {
+    /// The index is damaged (or of another layout): `store rebuild` may delete and
+    /// recreate it. Not a full disk, a busy store or a read-only one.
+    pub fn index_is_damaged(&self) -> bool {
+        match self {
+            StoreError::IndexLayout { .. } => true,
+            StoreError::Index { err, .. } => index::is_damage(err),
+            _ => false,
+        }
+    }
 }
 
 /// Knobs for tests and bulk generation; the defaults are what the product uses.
@@ -142,6 +191,83 @@ pub struct Store {
     index: Box<dyn AttemptIndex + Send>,
     opts: StoreOptions,
     recovered: Vec<Recovered>,
+    access: Access,
+}
+
+/// How a store was opened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Access {
+    ReadWrite,
+    /// Nothing can be written here (a read-only file system, no permission — a trainer
+    /// reading an archive —, or a full disk). Listing and reading work; every change is
+    /// refused, saying why.
+    ReadOnly {
+        cause: ReadOnlyCause,
+    },
+}
+
+/// Why a store can only be read, with what to do about it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadOnlyCause {
+    FileSystem,
+    Permission,
+    DiskFull,
+}
+
+impl std::fmt::Display for ReadOnlyCause {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ReadOnlyCause::FileSystem => {
+                "it is on a read-only file system; to change it, work on a copy on a writable disk"
+            }
+            ReadOnlyCause::Permission => {
+                "this user may not write to it; to change it, ask its owner for write access, or work on a copy"
+            }
+            ReadOnlyCause::DiskFull => "the disk is full: free some space on it, then try again",
+        })
+    }
+}
+
+/// The file a process holds locked while it opens the store (creates directories and the
+/// index, recovers dead recordings), so two processes opening a store that does not exist
+/// yet never race: one creates, the other waits and then opens.
+const LOCK: &str = ".open.lock";
+
+/// How long an open waits for another process's open to finish.
+const OPEN_PATIENCE: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Why a write was refused, when the cause means "read-only" rather than "broken".
+fn read_only_cause(err: &io::Error) -> Option<ReadOnlyCause> {
+    match err.kind() {
+        io::ErrorKind::ReadOnlyFilesystem => Some(ReadOnlyCause::FileSystem),
+        io::ErrorKind::PermissionDenied => Some(ReadOnlyCause::Permission),
+        io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded => Some(ReadOnlyCause::DiskFull),
+        _ => None,
+    }
+}
+
+/// Takes the open lock, waiting for another opener at most [`OPEN_PATIENCE`].
+fn take_open_lock(root: &Path) -> Result<fs::File, (io::Error, bool)> {
+    let path = root.join(LOCK);
+    let f = fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| (e, false))?;
+    let start = std::time::Instant::now();
+    loop {
+        match f.try_lock() {
+            Ok(()) => return Ok(f),
+            Err(fs::TryLockError::WouldBlock) if start.elapsed() < OPEN_PATIENCE => {
+                std::thread::sleep(std::time::Duration::from_millis(20))
+            }
+            Err(fs::TryLockError::WouldBlock) => {
+                return Err((io::Error::from(io::ErrorKind::WouldBlock), true))
+            }
+            Err(fs::TryLockError::Error(e)) => return Err((e, false)),
+        }
+    }
 }
 
 impl std::fmt::Debug for Store {
@@ -163,16 +289,109 @@ pub fn default_data_dir() -> Result<PathBuf, StoreError> {
 }
 
 impl Store {
-    /// Opens the store at `root` (creating it), then recovers attempts left unfinished by
-    /// dead processes. See [`Store::recovered`].
+    /// Opens the store at `root` to record into, creating it if it does not exist, then
+    /// recovers attempts left unfinished by dead processes (see [`Store::recovered`]). Only
+    /// what records (practice) creates a store; readers use [`Store::open_existing`].
     pub fn open(root: &Path) -> Result<Store, StoreError> {
         Self::open_with(root, StoreOptions::default())
     }
 
     pub fn open_with(root: &Path, opts: StoreOptions) -> Result<Store, StoreError> {
         fs::create_dir_all(root).map_err(io_err("create", root))?;
-        let index = SqliteIndex::open(&root.join("index.sqlite"), opts.sync)?;
-        Self::open_with_index(root, opts, Box::new(index))
+        Self::open_at(root, opts, true)
+    }
+
+    /// Opens a store that must already exist: a mistyped `--data-dir` is an error, not a
+    /// new empty store. Where nothing may be written (a read-only disk, someone else's
+    /// archive) it opens read-only: listing and reading work, changes are refused.
+    pub fn open_existing(root: &Path) -> Result<Store, StoreError> {
+        Self::open_existing_with(root, StoreOptions::default())
+    }
+
+    pub fn open_existing_with(root: &Path, opts: StoreOptions) -> Result<Store, StoreError> {
+        let no_store = |why| StoreError::NoStore {
+            root: root.to_path_buf(),
+            why,
+        };
+        if !root.is_dir() {
+            return Err(no_store(if root.exists() {
+                "it is not a directory"
+            } else {
+                "the directory does not exist"
+            }));
+        }
+        if !root.join("attempts").is_dir() && !root.join("index.sqlite").is_file() {
+            return Err(no_store(
+                "the directory holds no attempts/ and no index.sqlite",
+            ));
+        }
+        Self::open_at(root, opts, false)
+    }
+
+    fn open_at(root: &Path, opts: StoreOptions, creating: bool) -> Result<Store, StoreError> {
+        let lock = match take_open_lock(root) {
+            Ok(l) => l,
+            Err((_, true)) => {
+                return Err(StoreError::Busy {
+                    root: root.to_path_buf(),
+                    secs: OPEN_PATIENCE.as_secs(),
+                })
+            }
+            Err((e, false)) => match read_only_cause(&e) {
+                Some(cause) if !creating => return Self::open_read_only(root, opts, cause),
+                Some(cause) => {
+                    return Err(StoreError::ReadOnly {
+                        root: root.to_path_buf(),
+                        cause,
+                    })
+                }
+                None => return Err(io_err("lock", &root.join(LOCK))(e)),
+            },
+        };
+        for sub in ["attempts", "inflight", "trash"] {
+            let d = root.join(sub);
+            fs::create_dir_all(&d).map_err(io_err("create", &d))?;
+        }
+        let index = match SqliteIndex::open(&root.join("index.sqlite"), opts.sync) {
+            Ok(i) => i,
+            // A full disk leaves SQLite no room for its shared memory: a reader can still
+            // list and read, from an index built in memory.
+            Err(e) if !creating && fsio::disk_is_full(root) => {
+                drop(lock);
+                drop(e);
+                return Self::open_read_only(root, opts, ReadOnlyCause::DiskFull);
+            }
+            Err(e) => return Err(e),
+        };
+        let store = Self::open_with_index(root, opts, Box::new(index));
+        drop(lock);
+        store
+    }
+
+    /// A store nothing may be written to: the index is read as it is, or, when SQLite cannot
+    /// read it without writing (or it is missing or damaged), rebuilt in memory from the
+    /// files. Nothing is recovered or cleaned up.
+    fn open_read_only(
+        root: &Path,
+        opts: StoreOptions,
+        cause: ReadOnlyCause,
+    ) -> Result<Store, StoreError> {
+        let path = root.join("index.sqlite");
+        let (index, fill) = match SqliteIndex::open_read_only(&path) {
+            Ok(i) => (i, false),
+            Err(_) => (SqliteIndex::in_memory()?, true),
+        };
+        let store = Store {
+            root: root.to_path_buf(),
+            index: Box::new(index),
+            opts,
+            recovered: Vec::new(),
+            access: Access::ReadOnly { cause },
+        };
+        if fill {
+            store.reindex_from_files()?;
+        }
+        Ok(store)
     }
 
     /// Opens the files at `root` with another index behind [`AttemptIndex`] (a training
@@ -191,10 +410,27 @@ impl Store {
             index,
             opts,
             recovered: Vec::new(),
+            access: Access::ReadWrite,
         };
         store.empty_trash();
         store.recovered = store.recover_dead()?;
         Ok(store)
+    }
+
+    /// Whether this store can be changed, and if not, why.
+    pub fn access(&self) -> &Access {
+        &self.access
+    }
+
+    /// Refuses a change to a read-only store, saying why it is read-only.
+    fn writable(&self) -> Result<(), StoreError> {
+        match &self.access {
+            Access::ReadWrite => Ok(()),
+            Access::ReadOnly { cause } => Err(StoreError::ReadOnly {
+                root: self.root.clone(),
+                cause: *cause,
+            }),
+        }
     }
 
     /// Deletes the index files so the next open starts empty (for `store rebuild` when the

@@ -52,8 +52,13 @@ pub struct Outcome {
 pub enum AttemptStatus {
     /// Recorded, transcribed and graded; all files present.
     Finished,
-    /// The process died while recording or saving; audio recovered, no grade.
+    /// The call did not reach its end (hung up, quit, the process died); the audio is kept,
+    /// no grade. `store regrade` grades what was recorded.
     Interrupted,
+    /// The call was recorded to its end but could not be transcribed or graded (cut off on
+    /// a busy machine, the model failed); the audio is kept and `reason` says why.
+    /// `store regrade` grades it later.
+    Ungraded,
 }
 
 impl AttemptStatus {
@@ -61,15 +66,57 @@ impl AttemptStatus {
         match self {
             AttemptStatus::Finished => "finished",
             AttemptStatus::Interrupted => "interrupted",
+            AttemptStatus::Ungraded => "ungraded",
         }
     }
     pub fn parse(s: &str) -> Option<Self> {
         match s {
             "finished" => Some(AttemptStatus::Finished),
             "interrupted" => Some(AttemptStatus::Interrupted),
+            "ungraded" => Some(AttemptStatus::Ungraded),
             _ => None,
         }
     }
+
+    /// Has a grade (finished); the others hold a recording still to be graded.
+    pub fn is_graded(self) -> bool {
+        self == AttemptStatus::Finished
+    }
+}
+
+/// What grading a recording needs that its audio does not say: how the phone was picked
+/// up and where each trainee turn lies in `audio.wav`. Saved with every attempt practice
+/// records, so one kept without a grade can be graded later exactly as it would have been.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallFacts {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rings: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pickup_ms: Option<u64>,
+    /// Each trainee turn as `[first frame, end frame)` of `audio.wav`, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub turns: Vec<[u64; 2]>,
+}
+
+/// An attempt that had no grade and was graded later (`store regrade`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GradedLater {
+    pub at: Timestamp,
+    /// What it was before: interrupted or ungraded.
+    pub was: AttemptStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// A file of an attempt that `store check --repair` found damaged and moved aside (never
+/// deleted): where it went, when, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SetAside {
+    pub file: String,
+    /// Relative to the data directory.
+    pub moved_to: String,
+    pub at: Timestamp,
+    pub why: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -106,6 +153,17 @@ pub struct AttemptMeta {
     pub files: BTreeMap<String, String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recovered: Option<Recovery>,
+    /// Why an interrupted or ungraded attempt has no grade, in words.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Pickup and turn boundaries, so the recording can be graded again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub call: Option<CallFacts>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub graded_later: Option<GradedLater>,
+    /// Damaged files moved to `quarantine/` by `store check --repair`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub set_aside: Vec<SetAside>,
 }
 
 /// One line of `audit.jsonl`: who did what, when, why, and what it was before.
@@ -171,7 +229,7 @@ pub struct AttemptSummary {
     /// The effective score: the current machine report (the latest re-grade, else the
     /// original) with the trainers' overrules applied ([`crate::grading::settle`]).
     pub score: Option<f64>,
-    /// The effective verdict, as `score`. None for interrupted attempts.
+    /// The effective verdict, as `score`. None for interrupted and ungraded attempts.
     pub passed: Option<bool>,
     /// Some check is still uncertain, or an overrule no longer matches after a re-grade.
     pub needs_review: bool,
@@ -188,6 +246,7 @@ pub enum Verdict {
     Passed,
     Failed,
     Interrupted,
+    Ungraded,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -2,6 +2,11 @@
 //! arrives, then save transcript, report and `meta.json` (the commit point) and index it.
 //! Until `meta.json` exists, the `inflight/` marker this process holds locked says the
 //! attempt is live; if the process dies, the next open recovers it ([`super::recovery`]).
+//!
+//! A recording is never thrown away by the program: a call that ends without a grade (hung
+//! up, quit, transcription cut off) is kept as `interrupted` or `ungraded` with its reason
+//! ([`Store::keep`]), and [`Store::complete`] grades it later. Only a call with no audio at
+//! all is discarded.
 
 use std::fs::{self, File, OpenOptions};
 use std::path::{Path, PathBuf};
@@ -10,10 +15,11 @@ use std::time::SystemTime;
 use serde::{Deserialize, Serialize};
 
 use super::fsio::{io_err, sha256_file, sync_dir, write_json_atomic};
+use super::model::{CallFacts, GradedLater};
 use super::{
     model, summary_of, AttemptId, AttemptInfo, AttemptMeta, AttemptStatus, AttemptSummary,
-    AudioFormat, AudioMeta, Outcome, Store, StoreError, StreamingWav, AUDIO, META, REPORT, STARTED,
-    TRANSCRIPT,
+    AudioFormat, AudioMeta, Outcome, Store, StoreError, StreamingWav, Timestamp, AUDIO, META,
+    REPORT, STARTED, TRANSCRIPT,
 };
 
 /// The `started.json` of an attempt.
@@ -23,7 +29,7 @@ pub(super) struct Started {
     id: AttemptId,
     #[serde(flatten)]
     pub(super) info: AttemptInfo,
-    audio: AudioFormat,
+    pub(super) audio: AudioFormat,
 }
 
 /// An attempt being recorded. Push audio as it arrives, then hand it to [`Store::finish`]
@@ -39,10 +45,15 @@ pub struct Recording {
     wav: StreamingWav,
     info: AttemptInfo,
     marker: PathBuf,
+    call: Option<CallFacts>,
     _lock: File,
 }
 
 impl Recording {
+    /// Pickup and turn boundaries, saved with the attempt so it can be graded again.
+    pub fn set_call(&mut self, call: CallFacts) {
+        self.call = Some(call);
+    }
     pub fn id(&self) -> &AttemptId {
         &self.id
     }
@@ -67,6 +78,7 @@ impl Store {
     /// Starts an attempt: claims an id, creates its directory, writes `started.json` and an
     /// empty WAV. Everything is durable before this returns.
     pub fn begin(&self, info: AttemptInfo, fmt: AudioFormat) -> Result<Recording, StoreError> {
+        self.writable()?;
         if info.trainee.trim().is_empty() || info.scenario.trim().is_empty() {
             return Err(StoreError::Invalid(
                 "an attempt needs a trainee and a scenario id; pass --trainee".into(),
@@ -132,6 +144,7 @@ impl Store {
                 wav,
                 info,
                 marker,
+                call: None,
                 _lock: lock,
             }),
             Err(e) => {
@@ -157,6 +170,7 @@ impl Store {
             wav,
             info,
             marker,
+            call,
             _lock,
         } = rec;
         let fmt = wav.format();
@@ -183,6 +197,10 @@ impl Store {
             },
             files,
             recovered: None,
+            reason: None,
+            call,
+            graded_later: None,
+            set_aside: Vec::new(),
         };
         write_json_atomic(&dir.join(META), &meta, sync)?;
         let summary = summary_of(&meta, &[], outcome.transcript.text.clone(), false);
@@ -192,7 +210,118 @@ impl Store {
         Ok(summary)
     }
 
-    /// Discards an attempt being recorded (the trainee hung up, the call was cancelled).
+    /// Keeps an attempt whose call ended without a grade: its audio and what is known are
+    /// saved, marked `status` (interrupted: the call did not reach its end; ungraded: it did,
+    /// but could not be transcribed or graded) with `reason` in words. A call with no audio
+    /// at all holds nothing to keep and is discarded (`Ok(None)`).
+    pub fn keep(
+        &self,
+        rec: Recording,
+        status: AttemptStatus,
+        reason: &str,
+    ) -> Result<Option<AttemptSummary>, StoreError> {
+        if status == AttemptStatus::Finished {
+            return Err(StoreError::Invalid(
+                "a finished attempt is saved with its grade (Store::finish)".into(),
+            ));
+        }
+        if rec.frames() == 0 {
+            self.abandon(rec)?;
+            return Ok(None);
+        }
+        let sync = self.opts.sync;
+        let Recording {
+            id,
+            dir,
+            wav,
+            info,
+            marker,
+            call,
+            _lock,
+        } = rec;
+        let fmt = wav.format();
+        let frames = wav.finish()?;
+        let mut files = std::collections::BTreeMap::new();
+        files.insert(AUDIO.to_string(), sha256_file(&dir.join(AUDIO))?);
+        let meta = AttemptMeta {
+            format: model::META_FORMAT,
+            id: id.clone(),
+            status,
+            info,
+            finished: None,
+            score: None,
+            passed: None,
+            needs_review: false,
+            audio: AudioMeta {
+                fmt,
+                frames,
+                duration_ms: fmt.duration_ms(frames),
+            },
+            files,
+            recovered: None,
+            reason: Some(reason.to_string()),
+            call,
+            graded_later: None,
+            set_aside: Vec::new(),
+        };
+        write_json_atomic(&dir.join(META), &meta, sync)?;
+        let summary = summary_of(&meta, &[], String::new(), false);
+        self.index.upsert(&summary)?;
+        fs::remove_file(&marker).map_err(io_err("delete", &marker))?;
+        Ok(Some(summary))
+    }
+
+    /// Grades an attempt kept without a grade (interrupted or ungraded): saves its
+    /// transcript and report and marks it finished, noting what it was before and why.
+    /// An attempt that has a grade is refused: a trainer re-grades that one from review.
+    pub fn complete(&self, id: &AttemptId, outcome: Outcome) -> Result<AttemptSummary, StoreError> {
+        self.writable()?;
+        if !outcome.score.is_finite() {
+            return Err(StoreError::Invalid(format!(
+                "score {} is not a number; the grader must give a finite score",
+                outcome.score
+            )));
+        }
+        let mut meta = self.read_meta(id)?;
+        if meta.status.is_graded() {
+            return Err(StoreError::Invalid(format!(
+                "attempt {id} already has a grade; a trainer corrects or re-grades it in `ringcoach review`"
+            )));
+        }
+        let sync = self.opts.sync;
+        let dir = self.attempt_dir(id);
+        // Whatever an earlier run left (unreadable, or it would have been used) is kept aside.
+        for name in [TRANSCRIPT, REPORT] {
+            if dir.join(name).exists() {
+                let note =
+                    self.set_aside(id, name, "replaced when the attempt was graded later")?;
+                meta.set_aside.push(note);
+            }
+        }
+        write_json_atomic(&dir.join(TRANSCRIPT), &outcome.transcript, sync)?;
+        write_json_atomic(&dir.join(REPORT), &outcome.report, sync)?;
+        for name in [AUDIO, TRANSCRIPT, REPORT] {
+            meta.files
+                .insert(name.to_string(), sha256_file(&dir.join(name))?);
+        }
+        meta.graded_later = Some(GradedLater {
+            at: Timestamp::now(),
+            was: meta.status,
+            reason: meta.reason.take(),
+        });
+        meta.status = AttemptStatus::Finished;
+        meta.finished = Some(outcome.finished);
+        meta.score = Some(outcome.score);
+        meta.passed = Some(outcome.passed);
+        meta.needs_review = outcome.needs_review;
+        write_json_atomic(&dir.join(META), &meta, sync)?;
+        let summary = self.summary_from_files(id)?;
+        self.index.upsert(&summary)?;
+        Ok(summary)
+    }
+
+    /// Discards an attempt being recorded that holds no audio. Anything recorded is kept
+    /// with [`Store::keep`] instead.
     pub fn abandon(&self, rec: Recording) -> Result<(), StoreError> {
         let Recording {
             id,

@@ -660,7 +660,7 @@ fn check_reports_and_repairs_what_it_safely_can() {
     assert!(
         whats.contains(&(
             Some(&d.id),
-            "content differs from its SHA-256 in meta.json",
+            "damaged: its content differs from its SHA-256 in meta.json; `--repair` moves it to quarantine/",
             false
         )),
         "{whats:?}"
@@ -677,14 +677,21 @@ fn check_reports_and_repairs_what_it_safely_can() {
     let fixed = store.check(true, true).unwrap();
     assert_eq!(
         fixed.unrepaired(),
-        3,
-        "hash and audio damage need a backup: {:?}",
+        2,
+        "damaged audio needs a backup (it is never moved): {:?}",
         fixed.problems
     );
+    // d's changed transcript went to quarantine/, noted in its meta.json; nothing deleted.
+    let d_meta = store.load(&d.id).unwrap().meta;
+    assert_eq!(d_meta.set_aside.len(), 1, "{d_meta:?}");
+    assert_eq!(d_meta.set_aside[0].file, TRANSCRIPT);
+    assert!(dir.path().join(&d_meta.set_aside[0].moved_to).is_file());
+    assert_eq!(d_meta.score, Some(70.0), "the grade stays");
+    assert_eq!(fixed.quarantined.len(), 1);
     let again = store.check(false, true).unwrap();
     assert_eq!(
         (again.problems.len(), again.unrepaired()),
-        (3, 3),
+        (2, 2),
         "{:?}",
         again.problems
     );
@@ -911,4 +918,394 @@ fn a_temp_marker_of_a_dead_recorder_is_a_leftover() {
     assert!(!super::recovery::temp_marker_owner_is_dead(
         ".x.tmp-notapid"
     ));
+}
+
+/// A report shaped as the grader writes it (score, verdict, checks).
+fn graded_outcome(text: &str, score: f64, passed: bool) -> Outcome {
+    Outcome {
+        report: serde_json::json!({
+            "score": score,
+            "passed": passed,
+            "checks": [{"id": "greeting", "verdict": "uncertain"}],
+        }),
+        needs_review: true,
+        ..outcome(text, score, passed, true)
+    }
+}
+
+fn recording(store: &Store, samples: usize) -> Recording {
+    let mut rec = store
+        .begin(
+            info("王芳", "greeting", Timestamp::now()),
+            AudioFormat::SPEECH,
+        )
+        .unwrap();
+    rec.push_i16(&tone(samples)).unwrap();
+    rec
+}
+
+#[test]
+fn a_call_without_a_grade_is_kept_with_its_reason_and_graded_later() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let mut rec = recording(&store, 3200);
+    let call = CallFacts {
+        rings: Some(2),
+        pickup_ms: Some(6500),
+        turns: vec![[0, 1600], [1600, 3200]],
+    };
+    rec.set_call(call.clone());
+    let why = "transcription took longer than 13184 ms and was cut off";
+    let kept = store
+        .keep(rec, AttemptStatus::Ungraded, why)
+        .unwrap()
+        .expect("audio was recorded");
+    assert_eq!(
+        (kept.status, kept.score, kept.passed),
+        (AttemptStatus::Ungraded, None, None)
+    );
+    let q = Query {
+        verdict: Some(Verdict::Ungraded),
+        ..Query::default()
+    };
+    assert_eq!(store.list(&q).unwrap(), vec![kept.clone()]);
+    let a = store.load(&kept.id).unwrap();
+    assert_eq!(a.meta.reason.as_deref(), Some(why));
+    assert_eq!(a.meta.call.as_ref(), Some(&call));
+    assert_eq!(
+        read_wav(&a.audio_path),
+        tone(3200),
+        "the recording is all there"
+    );
+    assert_eq!(store.check(false, true).unwrap().problems, vec![]);
+
+    // Graded later: finished, with what it was before and why.
+    let s = store
+        .complete(&kept.id, graded_outcome("您好,广利物业", 82.0, true))
+        .unwrap();
+    assert_eq!(
+        (s.status, s.score, s.passed, s.needs_review),
+        (AttemptStatus::Finished, Some(82.0), Some(true), true)
+    );
+    let a = store.load(&kept.id).unwrap();
+    let later = a.meta.graded_later.clone().unwrap();
+    assert_eq!(
+        (later.was, later.reason.as_deref()),
+        (AttemptStatus::Ungraded, Some(why))
+    );
+    assert_eq!(a.meta.reason, None);
+    assert_eq!(a.transcript.unwrap().text, "您好,广利物业");
+    assert_eq!(store.check(false, true).unwrap().problems, vec![]);
+    let err = store
+        .complete(&kept.id, graded_outcome("x", 1.0, false))
+        .unwrap_err();
+    assert!(err.to_string().contains("already has a grade"), "{err}");
+
+    // A hung-up call is interrupted; one with no audio at all holds nothing to keep.
+    let rec = recording(&store, 800);
+    let s = store
+        .keep(rec, AttemptStatus::Interrupted, "the trainee hung up")
+        .unwrap()
+        .unwrap();
+    assert_eq!(s.status, AttemptStatus::Interrupted);
+    let rec = recording(&store, 0);
+    let adir = rec.dir().to_path_buf();
+    assert_eq!(
+        store
+            .keep(rec, AttemptStatus::Interrupted, "hung up at once")
+            .unwrap(),
+        None
+    );
+    assert!(!adir.exists());
+}
+
+#[test]
+fn repair_never_throws_away_a_grade_it_can_read() {
+    // meta.json deleted: before, repair rewrote the attempt as interrupted with no score
+    // although transcript.json and report.json were there.
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let s = store
+        .save(
+            info("王芳", "greeting", Timestamp::now()),
+            AudioFormat::SPEECH,
+            &tone(1600),
+            graded_outcome("您好", 88.0, true),
+        )
+        .unwrap();
+    fs::remove_file(store.attempt_dir(&s.id).join(META)).unwrap();
+    let r = store.check(false, false).unwrap();
+    assert_eq!(r.unrepaired(), 1, "{:?}", r.problems);
+    let r = store.check(true, false).unwrap();
+    assert_eq!(r.unrepaired(), 0, "{:?}", r.problems);
+    assert!(
+        r.problems[0].what.contains("grade kept"),
+        "{:?}",
+        r.problems
+    );
+    let after = store.summary(&s.id).unwrap().unwrap();
+    assert_eq!(
+        (
+            after.status,
+            after.score,
+            after.passed,
+            after.needs_review,
+            &after.text
+        ),
+        (
+            AttemptStatus::Finished,
+            Some(88.0),
+            Some(true),
+            true,
+            &s.text
+        )
+    );
+    assert_eq!(store.check(false, true).unwrap().problems, vec![]);
+
+    // meta.json damaged: set aside (not deleted) and rebuilt from the rest, grade kept.
+    let s = store
+        .save(
+            info("李雷", "greeting", Timestamp::now()),
+            AudioFormat::SPEECH,
+            &tone(800),
+            graded_outcome("您好", 40.0, false),
+        )
+        .unwrap();
+    fs::write(
+        store.attempt_dir(&s.id).join(META),
+        b"{\"format\": 1, garbage",
+    )
+    .unwrap();
+    let r = store.check(false, false).unwrap();
+    assert!(
+        r.problems.iter().any(|p| p.what.contains("damaged")),
+        "{:?}",
+        r.problems
+    );
+    store.check(true, false).unwrap();
+    let after = store.load(&s.id).unwrap();
+    assert_eq!(
+        (after.meta.status, after.meta.score, after.meta.passed),
+        (AttemptStatus::Finished, Some(40.0), Some(false))
+    );
+    let aside = &after.meta.set_aside[0];
+    assert_eq!(aside.file, META);
+    assert_eq!(
+        fs::read(dir.path().join(&aside.moved_to)).unwrap(),
+        b"{\"format\": 1, garbage"
+    );
+    assert_eq!(store.check(false, true).unwrap().problems, vec![]);
+}
+
+#[test]
+fn killed_after_the_report_was_written_keeps_the_grade() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let rec = recording(&store, 1600);
+    let (id, adir) = (rec.id().clone(), rec.dir().to_path_buf());
+    // What finish() had written when the process died: the transcript and the report.
+    let o = graded_outcome("您好,广利物业", 91.0, true);
+    fs::write(
+        adir.join(TRANSCRIPT),
+        serde_json::to_vec(&o.transcript).unwrap(),
+    )
+    .unwrap();
+    fs::write(adir.join(REPORT), serde_json::to_vec(&o.report).unwrap()).unwrap();
+    drop(rec);
+    let store = Store::open(dir.path()).unwrap();
+    assert_eq!(store.recovered(), &[Recovered::Graded { id: id.clone() }]);
+    let s = store.summary(&id).unwrap().unwrap();
+    assert_eq!(
+        (s.status, s.score, s.passed, s.text.as_str()),
+        (
+            AttemptStatus::Finished,
+            Some(91.0),
+            Some(true),
+            "您好,广利物业"
+        )
+    );
+    assert_eq!(store.check(false, true).unwrap().problems, vec![]);
+}
+
+#[test]
+fn a_damaged_report_is_found_and_set_aside_not_deleted() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let s = store
+        .save(
+            info("王芳", "greeting", Timestamp::now()),
+            AudioFormat::SPEECH,
+            &tone(800),
+            graded_outcome("您好", 77.0, true),
+        )
+        .unwrap();
+    let report = store.attempt_dir(&s.id).join(REPORT);
+    fs::write(&report, b"\x00\x01garbage{{").unwrap();
+    // Before, check said nothing (hashes only with --verify-hashes, and JSON never parsed).
+    let r = store.check(false, false).unwrap();
+    assert_eq!(r.unrepaired(), 1, "{:?}", r.problems);
+    assert!(
+        r.problems[0].what.contains("not valid JSON"),
+        "{:?}",
+        r.problems
+    );
+    let r = store.check(true, false).unwrap();
+    assert_eq!(r.unrepaired(), 0, "{:?}", r.problems);
+    assert!(
+        r.problems[0]
+            .what
+            .contains("score and verdict in meta.json are kept"),
+        "{:?}",
+        r.problems
+    );
+    assert!(!report.exists());
+    let a = store.load(&s.id).unwrap();
+    assert_eq!(a.report, None);
+    assert_eq!(
+        fs::read(dir.path().join(&a.meta.set_aside[0].moved_to)).unwrap(),
+        b"\x00\x01garbage{{"
+    );
+    assert_eq!(store.summary(&s.id).unwrap().unwrap().score, Some(77.0));
+    let again = store.check(false, true).unwrap();
+    assert_eq!(again.problems, vec![]);
+    assert_eq!(again.quarantined.len(), 1);
+
+    // Valid JSON that is not a report is damage too.
+    let s = store
+        .save(
+            info("李雷", "greeting", Timestamp::now()),
+            AudioFormat::SPEECH,
+            &tone(800),
+            graded_outcome("您好", 77.0, true),
+        )
+        .unwrap();
+    fs::write(store.attempt_dir(&s.id).join(REPORT), b"[1, 2, 3]").unwrap();
+    let r = store.check(false, false).unwrap();
+    assert!(
+        r.problems.iter().any(|p| p.what.contains("not a report")),
+        "{:?}",
+        r.problems
+    );
+}
+
+#[test]
+fn what_cannot_be_an_attempt_is_quarantined_never_deleted() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let rec = recording(&store, 1600);
+    let (id, adir) = (rec.id().clone(), rec.dir().to_path_buf());
+    drop(rec);
+    // started.json lost: nobody knows whose it is, but the audio is someone's recording.
+    fs::remove_file(adir.join(STARTED)).unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let moved_to = match store.recovered() {
+        [Recovered::Quarantined { id: got, moved_to }] if got == &id => moved_to.clone(),
+        other => panic!("{other:?}"),
+    };
+    assert!(!adir.exists());
+    assert_eq!(
+        read_wav(&dir.path().join(&moved_to).join(AUDIO)),
+        tone(1600)
+    );
+    assert_eq!(store.summary(&id).unwrap(), None);
+}
+
+#[test]
+fn only_recording_creates_a_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let typo = dir.path().join("ringcoahc");
+    let err = Store::open_existing(&typo).unwrap_err();
+    assert!(matches!(err, StoreError::NoStore { .. }), "{err}");
+    assert!(err.to_string().contains("does not exist"), "{err}");
+    assert!(
+        !typo.exists(),
+        "a mistyped --data-dir must not become a store"
+    );
+    let home = dir.path().join("home");
+    fs::create_dir(&home).unwrap();
+    let err = Store::open_existing(&home).unwrap_err().to_string();
+    assert!(err.contains("no attempts/"), "{err}");
+    assert_eq!(fs::read_dir(&home).unwrap().count(), 0, "nothing written");
+    let real = dir.path().join("store");
+    Store::open(&real).unwrap();
+    let s = Store::open_existing(&real).unwrap();
+    assert_eq!(s.access(), &Access::ReadWrite);
+}
+
+#[test]
+fn index_errors_fit_their_cause_and_carry_no_sql() {
+    use rusqlite::ffi;
+    let p = Path::new("/data/index.sqlite");
+    let full = rusqlite::Error::SqliteFailure(ffi::Error::new(ffi::SQLITE_FULL), None);
+    let m = super::index::describe(p, &full);
+    assert!(m.contains("disk is full") && !m.contains("rebuild"), "{m}");
+    let busy = rusqlite::Error::SqliteFailure(ffi::Error::new(ffi::SQLITE_BUSY), None);
+    let m = super::index::describe(p, &busy);
+    assert!(m.contains("try again") && !m.contains("rebuild"), "{m}");
+    let sql = rusqlite::Error::SqlInputError {
+        error: ffi::Error::new(ffi::SQLITE_ERROR),
+        msg: "no such column: started_ms".into(),
+        sql: "SELECT id,\n status,\n scenario\n FROM attempts\n WHERE x\n ORDER BY y".into(),
+        offset: 3,
+    };
+    let m = super::index::describe(p, &sql);
+    assert!(!m.contains('\n') && !m.contains("SELECT"), "{m}");
+    assert!(m.contains("store rebuild"), "{m}");
+
+    // An index of another layout is said to be one, and rebuild can replace it.
+    let dir = tempfile::tempdir().unwrap();
+    let conn = rusqlite::Connection::open(dir.path().join("index.sqlite")).unwrap();
+    conn.execute_batch("CREATE TABLE attempts (id TEXT, who TEXT);")
+        .unwrap();
+    drop(conn);
+    fs::create_dir(dir.path().join("attempts")).unwrap();
+    let err = Store::open_existing(dir.path()).unwrap_err();
+    assert!(matches!(err, StoreError::IndexLayout { .. }), "{err}");
+    let m = err.to_string();
+    assert!(
+        m.contains("who") && m.contains("store rebuild") && !m.contains('\n'),
+        "{m}"
+    );
+}
+
+#[test]
+fn io_errors_advise_by_cause() {
+    let e = |kind| {
+        StoreError::Io {
+            action: "write",
+            path: PathBuf::from("/d/x"),
+            err: std::io::Error::from(kind),
+        }
+        .to_string()
+    };
+    assert!(e(std::io::ErrorKind::StorageFull).contains("the disk is full"));
+    let exists = e(std::io::ErrorKind::AlreadyExists);
+    assert!(!exists.contains("space"), "{exists}");
+    assert!(e(std::io::ErrorKind::PermissionDenied).contains("permission"));
+}
+
+#[test]
+fn one_opener_at_a_time_the_others_wait_rather_than_fail() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("new-store");
+    fs::create_dir(&root).unwrap();
+    // Another process is creating the store: it holds the open lock.
+    let held = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(root.join(".open.lock"))
+        .unwrap();
+    held.lock().unwrap();
+    let r = root.clone();
+    let opener = std::thread::spawn(move || Store::open(&r).map(|_| ()));
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert!(!opener.is_finished(), "it must wait for the creator");
+    assert!(
+        !root.join("index.sqlite").exists(),
+        "nothing made beside the creator"
+    );
+    held.unlock().unwrap();
+    opener.join().unwrap().unwrap();
+    assert!(root.join("index.sqlite").exists());
 }

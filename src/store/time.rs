@@ -106,9 +106,34 @@ pub fn parse_age(s: &str) -> Result<Duration, StoreError> {
         _ => return Err(bad()),
     };
     let n: u64 = t[..t.len() - 1].parse().map_err(|_| bad())?;
-    n.checked_mul(secs_per)
-        .map(Duration::from_secs)
-        .ok_or_else(bad)
+    let secs = n.checked_mul(secs_per).ok_or_else(bad)?;
+    // Beyond a century an age is a typo, and far beyond it the cut-off leaves the
+    // calendar (`99999999999d` reached year -273788674).
+    if secs > MAX_AGE_DAYS * 86_400 {
+        return Err(StoreError::Invalid(format!(
+            "{s:?} reaches back more than 100 years ({MAX_AGE_DAYS}d): give an age up to that, like 90d"
+        )));
+    }
+    Ok(Duration::from_secs(secs))
+}
+
+/// The oldest age accepted: a century.
+pub const MAX_AGE_DAYS: u64 = 36_500;
+
+#[cfg(test)]
+mod age_tests {
+    use super::*;
+
+    #[test]
+    fn an_age_beyond_a_century_is_refused() {
+        assert_eq!(
+            parse_age("36500d").unwrap(),
+            Duration::from_secs(36_500 * 86_400)
+        );
+        let err = parse_age("99999999999d").unwrap_err().to_string();
+        assert!(err.contains("more than 100 years"), "{err}");
+        assert!(parse_age("876001h").is_err());
+    }
 }
 
 /// Days since 1970-01-01 of a proleptic Gregorian date.

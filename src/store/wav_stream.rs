@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use super::fsio::io_err;
 use super::StoreError;
 
-const HEADER_LEN: u64 = 44;
+pub(crate) const HEADER_LEN: u64 = 44;
 
 /// How samples are stored. 16-bit PCM is what the practice desk records; f32 exists for
 /// callers that keep the capture's float samples untouched.

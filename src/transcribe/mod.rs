@@ -87,6 +87,19 @@ pub use verify::{Likeness, Reading, ReadingScore, ScoreConfig, ScoreError, Thres
 pub use whisper::{AudioContext, WhisperConfig, WhisperTranscriber};
 pub use worker::{Event, Worker};
 
+/// The threads a transcription may use: what was asked for, at least one and never more
+/// than the cores that exist. whisper.cpp's threads spin at barriers, so a thread without a
+/// core only waits for one (`--threads 1000` started 1,000 threads and ran two minutes past
+/// its time limit). Pure: `cores` is passed in.
+pub fn clamp_threads(requested: usize, cores: usize) -> usize {
+    requested.clamp(1, cores.max(1))
+}
+
+/// The cores this process may run on.
+pub fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
 /// The seam between the product and a speech model. Implementations own their model and
 /// are moved onto the [`worker`] thread; they need not be shareable.
 pub trait Transcriber: Send {
@@ -126,4 +139,18 @@ pub enum TranscribeError {
     Engine { detail: String },
     #[error("the transcription worker has stopped: {detail}; restart ringcoach")]
     WorkerGone { detail: String },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn threads_are_clamped_to_the_cores() {
+        assert_eq!(clamp_threads(1000, 2), 2);
+        assert_eq!(clamp_threads(32, 8), 8);
+        assert_eq!(clamp_threads(0, 4), 1);
+        assert_eq!(clamp_threads(3, 4), 3);
+        assert_eq!(clamp_threads(5, 0), 1);
+    }
 }

@@ -95,7 +95,8 @@ pub struct WhisperConfig {
     /// The ggml Silero VAD. Without it only the energy detector gates speech.
     pub vad_model: Option<PathBuf>,
     /// CPU threads for Whisper and the VAD; defaults to the cores that exist (the VAD's own
-    /// default of 4 takes minutes per clip on 2 cores).
+    /// default of 4 takes minutes per clip on 2 cores). Never more than the cores: the
+    /// transcriber clamps it ([`super::clamp_threads`]).
     pub threads: usize,
     /// Threads for the Silero VAD. One: its graphs are so small (one LSTM step per 32 ms)
     /// that ggml's spinning thread barriers cost more than a second thread gains, and on a
@@ -106,7 +107,8 @@ pub struct WhisperConfig {
     /// syllables a second and a character is 1–3 tokens, so 15/s only stops real loops.
     pub max_steps_per_second: f32,
     pub step_slack: u32,
-    /// Wall-clock limit per clip: `time_base + time_per_speech_second × seconds`.
+    /// Wall-clock limit per clip: `time_base + time_per_speech_second × seconds`, counted
+    /// from the moment the clip is handed over (voice detection included).
     pub time_base: Duration,
     pub time_per_speech_second: Duration,
     pub vad_threshold: f32,
@@ -149,6 +151,8 @@ pub struct RunInfo {
     pub decode_ms: u64,
     pub decoder_steps: u32,
     pub audio_ctx: i32,
+    /// Threads the decode ran with (after clamping to the cores).
+    pub threads: usize,
 }
 
 pub struct WhisperTranscriber {
@@ -187,8 +191,12 @@ fn path_str(p: &Path) -> Option<&str> {
 
 impl WhisperTranscriber {
     /// Loads the model (and VAD) once; every later call reuses them and one decoder state.
-    pub fn new(cfg: WhisperConfig) -> Result<Self, TranscribeError> {
+    pub fn new(mut cfg: WhisperConfig) -> Result<Self, TranscribeError> {
         route_logging();
+        let cores = super::cores();
+        cfg.threads = super::clamp_threads(cfg.threads, cores);
+        cfg.vad_threads = super::clamp_threads(cfg.vad_threads, cores);
+        cfg.score.threads = super::clamp_threads(cfg.score.threads, cores);
         if !cfg.model.is_file() {
             return Err(TranscribeError::ModelMissing {
                 path: cfg.model.clone(),
@@ -334,7 +342,11 @@ unsafe extern "C" fn should_abort(user_data: *mut c_void) -> bool {
 
 impl Transcriber for WhisperTranscriber {
     fn transcribe(&mut self, samples: &[f32]) -> Result<Transcript, TranscribeError> {
-        let mut info = RunInfo::default();
+        let started = Instant::now();
+        let mut info = RunInfo {
+            threads: self.cfg.threads,
+            ..RunInfo::default()
+        };
         self.last = None;
         self.decoded = None;
         if samples.is_empty() {
@@ -358,18 +370,23 @@ impl Transcriber for WhisperTranscriber {
             .collect();
 
         let speech_s = plan.speech_ms as f32 / 1000.0;
+        // The limit counts from the hand-over: time spent detecting voice is part of it.
+        let limit = self.cfg.time_base + self.cfg.time_per_speech_second.mul_f32(speech_s);
+        let limit_ms = limit.as_millis() as u64;
+        let deadline = started + limit;
+        if Instant::now() >= deadline {
+            self.last = Some(info);
+            return Err(TranscribeError::TimedOut { limit_ms });
+        }
         let budget = Budget {
             steps: AtomicU32::new(0),
             max_steps: (self.cfg.max_steps_per_second * speech_s).ceil() as u32
                 + self.cfg.step_slack,
-            deadline: Instant::now()
-                + self.cfg.time_base
-                + self.cfg.time_per_speech_second.mul_f32(speech_s),
+            deadline,
             over_steps: AtomicBool::new(false),
             over_time: AtomicBool::new(false),
             windows: AtomicU32::new(0),
         };
-        let limit_ms = (budget.deadline - Instant::now()).as_millis() as u64;
 
         let audio_ctx = self.cfg.audio_ctx.frames_for(plan.audio.len());
         info.audio_ctx = audio_ctx;
