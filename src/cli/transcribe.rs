@@ -11,8 +11,9 @@ use serde::Serialize;
 
 use super::flags::ModelFlags;
 use crate::transcribe::clip::{self, Heard};
-use crate::transcribe::whisper::RunInfo;
-use crate::transcribe::{AudioContext, WhisperConfig, WhisperTranscriber};
+use crate::transcribe::{
+    AudioContext, RunInfo, Threads, Transcriber, WhisperConfig, WhisperTranscriber,
+};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -28,11 +29,13 @@ pub struct Args {
     /// short replies), `fitted+N` (other margin) or `full` (always 30 s).
     #[arg(long, default_value = "fitted", value_name = "full|fitted|fitted+N")]
     pub audio_ctx: AudioContext,
-    /// CPU threads for Whisper (default: the cores that exist).
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
-    pub threads: Option<u16>,
-    /// Cut a transcription off after this many seconds (plus half a second per second of
-    /// speech): a decoding loop is reported instead of left running.
+    /// CPU threads for Whisper: `auto` takes the cores other programs leave free just
+    /// before each file; a number is capped at the cores that exist.
+    #[arg(long, default_value = "auto", value_name = "N|auto")]
+    pub threads: Threads,
+    /// Stop decoding after this many seconds (plus half a second per second of speech):
+    /// what was decoded by then is returned, marked as cut off, instead of a loop left
+    /// running.
     #[arg(long, default_value_t = 10.0, value_name = "SECS")]
     pub time_limit: f64,
     /// Refuse files longer than this many minutes.
@@ -65,9 +68,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         anyhow::bail!("--time-limit must be a number of seconds, 0 or more");
     }
     cfg.time_base = Duration::from_secs_f64(args.time_limit);
-    if let Some(n) = args.threads {
-        cfg.threads = usize::from(n);
-    }
+    cfg.threads = args.threads;
     let mut transcriber = WhisperTranscriber::new(cfg)?;
 
     let mut failed = 0usize;
@@ -139,6 +140,9 @@ fn print_text(r: &FileReport) {
         secs(f.duration_ms),
         h.format
     );
+    if let Some(cut) = &h.transcript.cut_off {
+        println!("cut off: {}", cut.describe().1);
+    }
     if h.no_speech {
         println!("text: (no speech heard)");
     } else {
@@ -172,10 +176,11 @@ fn print_text(r: &FileReport) {
 fn print_time(r: &FileReport) {
     if let (Some(run), Some(ms)) = (&r.run, r.elapsed_ms) {
         println!(
-            "time: {ms} ms total (vad {} ms, decode {} ms, {} decoder steps, audio_ctx {})",
+            "time: {ms} ms total (vad {} ms, decode {} ms, {} decoder steps, {} thread(s), audio_ctx {})",
             run.vad_ms,
             run.decode_ms,
             run.decoder_steps,
+            run.threads,
             if run.audio_ctx == 0 {
                 "full".to_string()
             } else {

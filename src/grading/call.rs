@@ -74,6 +74,7 @@ impl Heard {
             transcript: Transcript {
                 text: text.into(),
                 segments: Vec::new(),
+                cut_off: None,
             },
             facts: None,
         }

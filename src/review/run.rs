@@ -94,6 +94,7 @@ impl Runtime {
         let corrected = Transcript {
             text: text.to_string(),
             segments: vec![],
+            cut_off: None,
         };
         self.store
             .correct_transcript(id, &self.trainer, &corrected, "")?;

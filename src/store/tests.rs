@@ -36,6 +36,7 @@ fn transcript(text: &str) -> Transcript {
                 p: 0.42,
             }],
         }],
+        cut_off: None,
     }
 }
 
