@@ -23,6 +23,7 @@ pub mod call;
 mod checks;
 pub mod lint;
 pub mod matcher;
+pub mod partial;
 pub mod report;
 mod score;
 
