@@ -18,7 +18,7 @@ use crossterm::event::KeyEvent;
 use ratatui::Frame;
 
 use super::model::{feedback, situations};
-use super::trace::{Trace, Why};
+use super::trace::{self as trace_log, CpuSnapshot, Trace, Why};
 use super::{App, Effect, Guesser, Key, Msg, Screen};
 use crate::audio::capture::{AudioSource, Capture, Chunk};
 use crate::audio::choice::{InputChoice, OutputChoice};
@@ -226,6 +226,7 @@ impl Runtime {
                         while mic.chunks().try_recv().is_ok() {}
                     }
                     call.trace = Trace::new(Instant::now());
+                    call.trace.cpu(CpuSnapshot::now());
                     call.recording = Some(Recording {
                         saved: Some(saved),
                         capture: None,
@@ -265,6 +266,8 @@ impl Runtime {
                 let now = Instant::now();
                 if let Some(call) = &mut self.call {
                     if let Some(rec) = &mut call.recording {
+                        // The turn's audio thread ends now: note what it used.
+                        call.trace.cpu(CpuSnapshot::now());
                         if let Some(c) = rec.capture.take() {
                             c.stop();
                         }
@@ -547,7 +550,7 @@ impl Runtime {
         if call.finishing.is_none() || call.transcripts.iter().any(Option::is_none) {
             return vec![];
         }
-        let call = self.call.take().expect("checked above");
+        let mut call = self.call.take().expect("checked above");
         let rec = call.recording.expect("a finished call was recorded");
         let turns = call
             .transcripts
@@ -577,6 +580,10 @@ impl Runtime {
             call.pickup_ms,
             used.join(", ")
         );
+        let clk = trace_log::clock_ticks_per_second();
+        if let Some(line) = call.trace.cpu_line(CpuSnapshot::now(), clk) {
+            eprintln!("{line}");
+        }
         let first = heard.turns.first().and_then(|t| t.facts.as_ref());
         let mut fb = feedback(&report, call.pickup_ms, first);
         let mut msgs = vec![];

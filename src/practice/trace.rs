@@ -4,8 +4,13 @@
 //! the turn's transcript — and, when the call is graded, which request the trainee waited
 //! for and how long. So a slow feedback explains itself in `practice.log`.
 //!
-//! Pure bookkeeping: the runtime passes the instants in, this returns the lines.
+//! At the end it also says how the call's CPU time was shared between the screen, the
+//! audio threads and transcription (from `/proc/self/task`), so starved threads show.
+//!
+//! Bookkeeping: the runtime passes the instants in, this returns the lines; only
+//! [`CpuSnapshot::now`] reads `/proc`.
 
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use crate::transcribe::{RunInfo, TranscribeError, Transcript};
@@ -46,6 +51,71 @@ pub struct Trace {
     /// Pickup: every time in the log is counted from here.
     t0: Instant,
     entries: Vec<Entry>,
+    /// CPU time at pickup, and the latest seen of every thread since (threads that end
+    /// during the call, like a turn's audio source, are kept at their last reading).
+    cpu0: Option<CpuSnapshot>,
+    cpu_seen: BTreeMap<u32, (String, u64)>,
+}
+
+/// This process's CPU time (clock ticks), in total and per living thread.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CpuSnapshot {
+    pub total: u64,
+    /// Thread id → (name, ticks).
+    pub threads: BTreeMap<u32, (String, u64)>,
+}
+
+impl CpuSnapshot {
+    /// Reads `/proc/self/stat` and `/proc/self/task/*/stat`; `None` without `/proc`.
+    pub fn now() -> Option<CpuSnapshot> {
+        let total = ticks_of(&std::fs::read_to_string("/proc/self/stat").ok()?)?.1;
+        let mut threads = BTreeMap::new();
+        for e in std::fs::read_dir("/proc/self/task").ok()?.flatten() {
+            let Some(tid) = e.file_name().to_str().and_then(|t| t.parse().ok()) else {
+                continue;
+            };
+            if let Some(t) = std::fs::read_to_string(e.path().join("stat"))
+                .ok()
+                .and_then(|s| ticks_of(&s))
+            {
+                threads.insert(tid, t);
+            }
+        }
+        Some(CpuSnapshot { total, threads })
+    }
+}
+
+/// The name and utime + stime of a `stat` line (`pid (name) state … utime stime …`).
+fn ticks_of(stat: &str) -> Option<(String, u64)> {
+    let open = stat.find('(')?;
+    let close = stat.rfind(')')?;
+    let name = stat.get(open + 1..close)?.to_string();
+    let f: Vec<&str> = stat[close + 1..].split_whitespace().collect();
+    let utime: u64 = f.get(11)?.parse().ok()?;
+    let stime: u64 = f.get(12)?.parse().ok()?;
+    Some((name, utime + stime))
+}
+
+/// The unit of `/proc`'s CPU times.
+pub fn clock_ticks_per_second() -> u64 {
+    // SAFETY: sysconf only reads a constant of the running system.
+    let t = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    u64::try_from(t).ok().filter(|&t| t > 0).unwrap_or(100)
+}
+
+/// What a thread does, by the name the product gives it (cut to 15 bytes by Linux).
+fn role(name: &str) -> &'static str {
+    if name.starts_with("ringcoach-tran") {
+        "transcription"
+    } else if name.starts_with("ringcoach-file") || name.starts_with("ringcoach-capt") {
+        "audio in"
+    } else if name.starts_with("ringcoach-null") || name.starts_with("ringcoach-play") {
+        "audio out"
+    } else if name.starts_with("ringcoach-keys") || name == "ringcoach" {
+        "screen and keys"
+    } else {
+        "other"
+    }
 }
 
 fn secs(d: Duration) -> String {
@@ -57,7 +127,57 @@ impl Trace {
         Trace {
             t0: pickup,
             entries: Vec::new(),
+            cpu0: None,
+            cpu_seen: BTreeMap::new(),
         }
+    }
+
+    /// Notes the CPU time so far (at pickup: the base; later: threads that may end soon).
+    pub fn cpu(&mut self, snap: Option<CpuSnapshot>) {
+        let Some(snap) = snap else { return };
+        for (tid, t) in &snap.threads {
+            self.cpu_seen.insert(*tid, t.clone());
+        }
+        if self.cpu0.is_none() {
+            self.cpu0 = Some(snap);
+        }
+    }
+
+    /// How the call's CPU time was shared, given the snapshot at its end and the clock
+    /// tick rate; `None` if nothing was measured.
+    pub fn cpu_line(&mut self, end: Option<CpuSnapshot>, ticks_per_s: u64) -> Option<String> {
+        self.cpu(end.clone());
+        let (base, end) = (self.cpu0.as_ref()?, end?);
+        let mut by_role: BTreeMap<&str, u64> = BTreeMap::new();
+        let mut named = 0;
+        for (tid, (name, ticks)) in &self.cpu_seen {
+            let before = base.threads.get(tid).map_or(0, |t| t.1);
+            let used = ticks.saturating_sub(before);
+            named += used;
+            *by_role.entry(role(name)).or_default() += used;
+        }
+        let total = end.total.saturating_sub(base.total);
+        let s = |t: u64| format!("{:.2} s", t as f64 / ticks_per_s.max(1) as f64);
+        let mut parts: Vec<String> = [
+            "screen and keys",
+            "audio in",
+            "audio out",
+            "transcription",
+            "other",
+        ]
+        .iter()
+        .filter_map(|r| by_role.get(r).map(|&t| format!("{r} {}", s(t))))
+        .collect();
+        // ggml's worker threads live for one graph each: only the total keeps their time.
+        parts.push(format!(
+            "ggml helper threads {}",
+            s(total.saturating_sub(named))
+        ));
+        Some(format!(
+            "practice: CPU used from pickup to feedback: {} in all ({})",
+            s(total),
+            parts.join(", ")
+        ))
     }
 
     fn at(&self, t: Instant) -> String {
@@ -262,6 +382,54 @@ mod tests {
         );
         let end = tr.turn_ended(0, ms(t0, 8000), ms(t0, 8010), 3, false);
         assert_eq!(end, "practice: turn 1 ended +8.00 s by the audio clock, noticed +8.01 s; the pause guess #3 heard it all and is reused (still running)");
+    }
+
+    #[test]
+    fn cpu_time_is_shared_out_by_thread_role_ended_threads_included() {
+        let snap = |total: u64, threads: &[(u32, &str, u64)]| CpuSnapshot {
+            total,
+            threads: threads
+                .iter()
+                .map(|&(tid, n, t)| (tid, (n.to_string(), t)))
+                .collect(),
+        };
+        let t0 = Instant::now();
+        let mut tr = Trace::new(t0);
+        tr.cpu(Some(snap(
+            100,
+            &[(1, "ringcoach", 50), (2, "ringcoach-trans", 40)],
+        )));
+        // The turn's audio source is alive at the end of the turn, gone at the end.
+        tr.cpu(Some(snap(
+            150,
+            &[
+                (1, "ringcoach", 60),
+                (2, "ringcoach-trans", 60),
+                (3, "ringcoach-file-", 5),
+            ],
+        )));
+        let line = tr
+            .cpu_line(
+                Some(snap(
+                    400,
+                    &[(1, "ringcoach", 70), (2, "ringcoach-trans", 240)],
+                )),
+                100,
+            )
+            .unwrap();
+        assert_eq!(line, "practice: CPU used from pickup to feedback: 3.00 s in all (screen and keys 0.20 s, audio in 0.05 s, transcription 2.00 s, ggml helper threads 0.75 s)");
+        assert_eq!(Trace::new(t0).cpu_line(None, 100), None);
+    }
+
+    #[test]
+    fn a_stat_line_gives_the_thread_name_and_its_cpu_ticks() {
+        let line =
+            "4242 (ringcoach-trans) R 1 4242 4242 0 -1 4194304 100 0 0 0 150 25 0 0 20 0 5 0";
+        assert_eq!(ticks_of(line), Some(("ringcoach-trans".into(), 175)));
+        assert_eq!(ticks_of("garbage"), None);
+        if let Some(now) = CpuSnapshot::now() {
+            assert!(!now.threads.is_empty());
+        }
     }
 
     #[test]
