@@ -180,6 +180,7 @@ fn run(rounds: usize) {
 
     let conditions = [0usize, 1, 2];
     let mut results: Vec<Vec<Vec<Call>>> = vec![vec![Vec::new(); conditions.len()]; bins.len()];
+    let mut failed = vec![vec![0usize; conditions.len()]; bins.len()];
     let mut loads: Vec<Vec<String>> = vec![Vec::new(); conditions.len()];
     for round in 0..rounds {
         for (k, &n) in conditions.iter().enumerate() {
@@ -187,7 +188,15 @@ fn run(rounds: usize) {
             // Let the machine (and ringcoach's CPU meter) see the new load.
             std::thread::sleep(Duration::from_millis(1500));
             for (b, s) in sessions.iter().enumerate() {
-                let call = s.call();
+                let Some(call) = s.call() else {
+                    println!(
+                        "round {} · {} · {n} busy · NO FEEDBACK",
+                        round + 1,
+                        bins[b].0
+                    );
+                    failed[b][k] += 1;
+                    continue;
+                };
                 println!(
                     "round {} · {} · {} busy · wait {:.0} ms (graded {:.0} ms after the loop saw the end, {:.0} ms late) · {} request(s), {} superseded · {} thread(s) · {} · {}",
                     round + 1,
@@ -219,7 +228,7 @@ fn run(rounds: usize) {
         s.t.keys(&["q"]);
     }
 
-    println!("\n| binary | beside ringcoach | median wait | min – max | threads | passed | load average at the end of each call |");
+    println!("\n| binary | beside ringcoach | median wait | min – max | threads | feedback / passed | load average at the end of each call |");
     println!("| --- | --- | --- | --- | --- | --- | --- |");
     for (b, (name, _)) in bins.iter().enumerate() {
         for (k, &n) in conditions.iter().enumerate() {
@@ -231,7 +240,7 @@ fn run(rounds: usize) {
             threads.sort_unstable();
             threads.dedup();
             println!(
-                "| {name} | {} | {:.2} s | {:.2} – {:.2} s | {} | {}/{} | {} |",
+                "| {name} | {} | {:.2} s | {:.2} – {:.2} s | {} | {}/{} / {} | {} |",
                 match n {
                     0 => "nothing (idle)".to_string(),
                     1 => "one busy process".to_string(),
@@ -241,8 +250,9 @@ fn run(rounds: usize) {
                 min,
                 max,
                 threads.join(", "),
-                calls.iter().filter(|c| c.passed).count(),
                 calls.len(),
+                calls.len() + failed[b][k],
+                calls.iter().filter(|c| c.passed).count(),
                 loads[k].join(" · "),
             );
         }
@@ -275,8 +285,9 @@ impl Session {
         }
     }
 
-    /// Rings, picks up on the first ring, lets the reply play and waits for the feedback.
-    fn call(&self) -> Call {
+    /// Rings, picks up on the first ring, lets the reply play and waits for the feedback;
+    /// `None` when the call ended without one (an error on the status line).
+    fn call(&self) -> Option<Call> {
         let t = &self.t;
         let before = log_lines(&self.log).len();
         t.keys(&[if self.first.replace(false) {
@@ -287,7 +298,9 @@ impl Session {
         t.wait_for("The phone is ringing", Duration::from_secs(20));
         t.keys(&["Space"]);
         let start = Instant::now();
-        // The log, not the screen, is polled during the call: a tmux capture is a process.
+        // The log is polled during the call, the screen only once a second (a tmux capture
+        // is a process): a call that failed is back on the situation card with its error.
+        let mut polls = 0;
         let lines = loop {
             let lines = log_lines(&self.log);
             if lines[before.min(lines.len())..]
@@ -295,6 +308,21 @@ impl Session {
                 .any(|l| l.contains(" graded "))
             {
                 break lines;
+            }
+            polls += 1;
+            if polls % 10 == 0 && start.elapsed() > Duration::from_secs(5) {
+                let screen = t.screen();
+                // Back on the situation card: the call ended without feedback.
+                if screen.contains("┌Situation") {
+                    let status: Vec<&str> = screen
+                        .lines()
+                        .filter(|l| !l.contains('│') && !l.contains('┌') && !l.contains('└'))
+                        .filter(|l| !l.trim().is_empty() && !l.contains("phone-etiquette"))
+                        .collect();
+                    println!("    no feedback: {}", status.join(" ").trim());
+                    self.first.set(true);
+                    return None;
+                }
             }
             assert!(
                 start.elapsed() < Duration::from_secs(180),
@@ -310,7 +338,9 @@ impl Session {
                 println!("    {l}");
             }
         }
-        parse_call(&mine, !screen.contains("NOT PASSED"))
-            .unwrap_or_else(|| panic!("cannot read the log:\n{}", mine.join("\n")))
+        Some(
+            parse_call(&mine, !screen.contains("NOT PASSED"))
+                .unwrap_or_else(|| panic!("cannot read the log:\n{}", mine.join("\n"))),
+        )
     }
 }
