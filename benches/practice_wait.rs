@@ -13,7 +13,9 @@
 //! `RINGCOACH_BENCH_BASELINE=path/to/an/older/ringcoach` runs that binary in a second
 //! session, call for call alternating with this one, to compare them under the same load
 //! (an older binary's log has no end-of-turn line: its wait counts from when the loop saw
-//! the end of the turn). `RINGCOACH_BENCH_TRACE=1` prints each call's log lines.
+//! the end of the turn). `RINGCOACH_BENCH_MODEL=path/to/model.bin` adds a session of this
+//! build with `--model` that model (a quantised one, say), alternating with the others.
+//! `RINGCOACH_BENCH_TRACE=1` prints each call's log lines.
 
 mod bench_support;
 use bench_support::machine;
@@ -164,15 +166,31 @@ fn run(rounds: usize) {
         samples.len() as f64 / f64::from(rate)
     );
     let models = test_support::speech::model_dir();
-    let mut bins = vec![("this build".to_string(), PathBuf::from(BIN))];
+    // (name, binary, --model): this build with the cache's default model, then the variants.
+    let mut bins: Vec<(String, PathBuf, Option<PathBuf>)> =
+        vec![("this build".to_string(), PathBuf::from(BIN), None)];
+    if let Some(m) = std::env::var_os("RINGCOACH_BENCH_MODEL") {
+        let m = PathBuf::from(m);
+        let name = format!(
+            "this build, {}",
+            m.file_name().unwrap_or_default().to_string_lossy()
+        );
+        bins.push((name, PathBuf::from(BIN), Some(m)));
+    }
     if let Some(b) = std::env::var_os("RINGCOACH_BENCH_BASELINE") {
-        bins.push(("baseline".to_string(), PathBuf::from(b)));
+        bins.push(("baseline".to_string(), PathBuf::from(b), None));
     }
     let sessions: Vec<Session> = bins
         .iter()
         .enumerate()
-        .map(|(i, (_, bin))| {
-            Session::start(&dir.path().join(format!("s{i}")), bin, &reply, &models)
+        .map(|(i, (_, bin, model))| {
+            Session::start(
+                &dir.path().join(format!("s{i}")),
+                bin,
+                model.as_deref(),
+                &reply,
+                &models,
+            )
         })
         .collect();
     // The model loads while the card is up; give it the time a trainee reading it would.
@@ -230,7 +248,7 @@ fn run(rounds: usize) {
 
     println!("\n| binary | beside ringcoach | median wait | min – max | threads | feedback / passed | load average at the end of each call |");
     println!("| --- | --- | --- | --- | --- | --- | --- |");
-    for (b, (name, _)) in bins.iter().enumerate() {
+    for (b, (name, _, _)) in bins.iter().enumerate() {
         for (k, &n) in conditions.iter().enumerate() {
             let calls = &results[b][k];
             let waits: Vec<f64> = calls.iter().map(|c| c.wait_ms / 1000.0).collect();
@@ -267,14 +285,15 @@ struct Session {
 }
 
 impl Session {
-    fn start(dir: &Path, bin: &Path, reply: &Path, models: &Path) -> Session {
+    fn start(dir: &Path, bin: &Path, model: Option<&Path>, reply: &Path, models: &Path) -> Session {
         std::fs::create_dir_all(dir).unwrap();
         let cmd = format!(
-            "cd {d} && RINGCOACH_MODEL_DIR='{m}' RINGCOACH_DATA_DIR='{d}/data' XDG_STATE_HOME='{d}/state' {b} --input {r} --output null --lang en --scenario answer-call --org 广利物业; sleep 600",
+            "cd {d} && RINGCOACH_MODEL_DIR='{m}' RINGCOACH_DATA_DIR='{d}/data' XDG_STATE_HOME='{d}/state' {b} --input {r} --output null --lang en --scenario answer-call --org 广利物业{model}; sleep 600",
             d = dir.display(),
             m = models.display(),
             b = bin.display(),
             r = reply.display(),
+            model = model.map_or(String::new(), |p| format!(" --model '{}'", p.display())),
         );
         let t = Tmux::start(dir, &cmd, 100, 30);
         t.wait_for("Enter start ringing", Duration::from_secs(60));
