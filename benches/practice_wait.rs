@@ -254,19 +254,24 @@ fn run(rounds: usize) {
             let waits: Vec<f64> = calls.iter().map(|c| c.wait_ms / 1000.0).collect();
             let min = waits.iter().copied().fold(f64::INFINITY, f64::min);
             let max = waits.iter().copied().fold(0.0, f64::max);
+            let (med, range) = if waits.is_empty() {
+                ("no feedback".to_string(), "–".to_string())
+            } else {
+                (
+                    format!("{:.2} s", median(waits.clone())),
+                    format!("{min:.2} – {max:.2} s"),
+                )
+            };
             let mut threads: Vec<&str> = calls.iter().map(|c| c.threads.as_str()).collect();
             threads.sort_unstable();
             threads.dedup();
             println!(
-                "| {name} | {} | {:.2} s | {:.2} – {:.2} s | {} | {}/{} / {} | {} |",
+                "| {name} | {} | {med} | {range} | {} | {}/{} / {} | {} |",
                 match n {
-                    0 => "nothing (idle)".to_string(),
+                    0 => "none started (idle if the machine is)".to_string(),
                     1 => "one busy process".to_string(),
                     n => format!("{n} busy processes"),
                 },
-                median(waits.clone()),
-                min,
-                max,
                 threads.join(", "),
                 calls.len(),
                 calls.len() + failed[b][k],
