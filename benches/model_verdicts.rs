@@ -7,6 +7,9 @@
 //!
 //! `cargo bench --bench model_verdicts`. Needs the models and the voices, as the tests do.
 //! Timing-free: the same numbers on a busy machine (the time limit is set out of reach).
+//! RINGCOACH_THREADS=N fixes the thread count (the thread count alone can change a
+//! transcript: compare two runs of one model to see how much flips by that alone);
+//! RINGCOACH_BENCH_SCENARIOS=id,id grades only those scenarios.
 
 mod bench_support;
 use bench_support::machine;
@@ -48,8 +51,17 @@ struct Spoken {
 
 fn spoken_calls(dir: &std::path::Path) -> Vec<Spoken> {
     let c = Catalog::builtin().unwrap();
+    let only: Option<Vec<String>> = std::env::var("RINGCOACH_BENCH_SCENARIOS")
+        .ok()
+        .map(|v| v.split(',').map(str::to_string).collect());
     let mut out = Vec::new();
     for sc in &c.scenarios {
+        if only
+            .as_ref()
+            .is_some_and(|o| !o.iter().any(|id| id == sc.id()))
+        {
+            continue;
+        }
         for (a, answer) in sc.model_answers.get_ref().iter().enumerate() {
             for (speed, speaker) in [
                 ("1.0", "mixed"),
