@@ -12,8 +12,10 @@
 //!   CTranslate2 model directory of the wheels `models fetch` uses).
 //!
 //! Reports per engine the median time over the 5–8 s clips, the speed-up against
-//! faster-whisper int8 at the same thread count, and the character error rate against the
-//! composed lines (Simplified, punctuation ignored). Each engine runs in a child process,
+//! faster-whisper int8 at the same thread count, the median CPU time (all threads; on a
+//! machine shared with other work the one-thread CPU time is the figure that hardly moves
+//! with the load), and the character error rate against the composed lines (Simplified,
+//! punctuation ignored). Each engine runs in a child process,
 //! so its peak RSS is its own. The engines run one after the other: on a machine shared
 //! with other work compare rows of the same run, and read the load averages printed.
 //!
@@ -199,18 +201,28 @@ fn parent(quick: bool) {
             .find(|e| e.fw && e.threads == n)
             .map(|e| e.median_over(&clips))
     };
+    let fw_cpu = |n: usize| {
+        engines
+            .iter()
+            .find(|e| e.fw && e.threads == n)
+            .map(|e| e.median_cpu_over(&clips))
+    };
     println!(
-        "| engine | median, 5–8 s clips | vs faster-whisper int8 | CER, 5–8 s clips | {:.1} s reply | peak RSS | load average before |",
+        "| engine | median, 5–8 s clips | vs faster-whisper int8 | CPU time, 5–8 s clips | vs faster-whisper int8 | CER, 5–8 s clips | {:.1} s reply | peak RSS | load average before |",
         long.secs
     );
-    println!("| --- | --- | --- | --- | --- | --- | --- |");
+    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
     for e in &engines {
         let m = e.median_over(&clips);
+        let cpu = e.median_cpu_over(&clips);
         let speedup = fw_time(e.threads)
             .filter(|_| !e.fw)
             .map_or("–".to_string(), |f| format!("{:.2}×", f / m));
+        let cpu_speedup = fw_cpu(e.threads)
+            .filter(|_| !e.fw)
+            .map_or("–".to_string(), |f| format!("{:.2}×", f / cpu));
         println!(
-            "| {} | {:.3} s | {speedup} | {:.1} % | {:.3} s | {:.0} MB | {} |",
+            "| {} | {:.3} s | {speedup} | {cpu:.3} s | {cpu_speedup} | {:.1} % | {:.3} s | {:.0} MB | {} |",
             e.name,
             m,
             e.cer_over(&clips) * 100.0,
@@ -290,6 +302,16 @@ impl Engine {
         )
     }
 
+    fn median_cpu_over(&self, clips: &[Clip]) -> f64 {
+        median(
+            clips
+                .iter()
+                .filter_map(|c| self.row(c))
+                .map(|r| r.cpu)
+                .collect(),
+        )
+    }
+
     /// Character errors over all clips / characters of all lines.
     fn cer_over(&self, clips: &[Clip]) -> f64 {
         let (mut err, mut n) = (0.0, 0.0);
@@ -312,20 +334,23 @@ struct Row {
     file: String,
     secs: f64,
     rss_mb: f64,
+    cpu: f64,
     text: String,
 }
 
-/// Child output: one tab-separated line per file: file, audio s, median s, rss MB, text.
+/// Child output: one tab-separated line per file: file, audio s, median s, rss MB, median
+/// CPU s, text.
 fn parse_rows(stdout: &[u8]) -> Vec<Row> {
     String::from_utf8_lossy(stdout)
         .lines()
         .filter_map(|l| {
             let c: Vec<&str> = l.split('\t').collect();
-            (c.len() == 5).then(|| Row {
+            (c.len() == 6).then(|| Row {
                 file: c[0].to_string(),
                 secs: c[2].parse().unwrap_or(f64::NAN),
                 rss_mb: c[3].parse().unwrap_or(0.0),
-                text: c[4].to_string(),
+                cpu: c[4].parse().unwrap_or(f64::NAN),
+                text: c[5].to_string(),
             })
         })
         .collect()
@@ -369,19 +394,35 @@ fn child(model: &str, threads: &str, files: &[String]) {
     for (file, samples) in &clips {
         let mut times = Vec::new();
         let mut text = String::new();
+        let mut cpu = Vec::new();
         for _ in 0..RUNS {
-            let t0 = Instant::now();
+            let (t0, c0) = (Instant::now(), cpu_secs());
             let heard = clip::hear_samples(&mut t, samples, fmt()).unwrap();
             times.push(t0.elapsed().as_secs_f64());
-            text = heard.transcript.text;
+            cpu.push(cpu_secs() - c0);
+            text = heard.transcript.text.replace(['\n', '\t'], " ");
         }
         println!(
-            "{file}\t{:.2}\t{:.4}\t{:.0}\t{text}",
+            "{file}\t{:.2}\t{:.4}\t{:.0}\t{:.4}\t{text}",
             samples.len() as f64 / 16_000.0,
             median(times),
-            peak_rss_mb()
+            peak_rss_mb(),
+            median(cpu),
         );
     }
+}
+
+/// CPU time this process has used, all threads, in seconds: unlike the wall time it hardly
+/// changes with what else the machine runs (for one thread it is the work itself; with
+/// more, ggml's threads also count the time they spin waiting for each other).
+fn cpu_secs() -> f64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes one timespec through a valid pointer.
+    unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut ts) };
+    ts.tv_sec as f64 + ts.tv_nsec as f64 / 1e9
 }
 
 fn max() -> std::time::Duration {
@@ -414,11 +455,14 @@ files = sys.argv[4:]
 run(load(files[0]))
 for f in files:
     a = load(f)
-    times = []
+    times, cpu = [], []
     for _ in range(runs):
-        t = time.perf_counter(); text = run(a); times.append(time.perf_counter() - t)
+        t, c = time.perf_counter(), time.process_time()
+        text = run(a)
+        times.append(time.perf_counter() - t); cpu.append(time.process_time() - c)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"{f}\t{len(a)/16000:.2f}\t{statistics.median(times):.4f}\t{rss:.0f}\t{text.strip()}")
+    text = " ".join(text.split())
+    print(f"{f}\t{len(a)/16000:.2f}\t{statistics.median(times):.4f}\t{rss:.0f}\t{statistics.median(cpu):.4f}\t{text}")
 "#;
 
 fn faster_whisper(py: &Path, ct2: &Path, threads: usize, files: &[String]) -> Option<Vec<u8>> {
