@@ -7,8 +7,9 @@
 //!
 //! `cargo bench --bench model_verdicts`. Needs the models and the voices, as the tests do.
 //! Timing-free: the same numbers on a busy machine (the time limit is set out of reach).
-//! RINGCOACH_THREADS=N fixes the thread count (the thread count alone can change a
-//! transcript: compare two runs of one model to see how much flips by that alone);
+//! RINGCOACH_THREADS=N fixes the thread count; `RINGCOACH_BENCH_MODELS=a.bin@1,a.bin@2`
+//! sets it per entry (the thread count alone can change a transcript: one model at two
+//! thread counts shows how much flips by that alone);
 //! RINGCOACH_BENCH_SCENARIOS=id,id grades only those scenarios.
 
 mod bench_support;
@@ -26,9 +27,42 @@ use ringcoach::grading::{Call, Heard, Org, Pickup, Report, Verdict};
 use ringcoach::scenario::{phrases, Catalog, ORG_PLACEHOLDER};
 use ringcoach::transcribe::{clip, WhisperTranscriber};
 
-fn models() -> Vec<PathBuf> {
+/// A model to grade with, and a fixed thread count if one was given (`path@N`).
+struct Setup {
+    model: PathBuf,
+    threads: Option<usize>,
+}
+
+impl Setup {
+    fn name(&self) -> String {
+        let file = self
+            .model
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .to_string();
+        match self.threads {
+            Some(n) => format!("{file}, {n} thread(s)"),
+            None => file,
+        }
+    }
+}
+
+fn models() -> Vec<Setup> {
     if let Ok(list) = std::env::var("RINGCOACH_BENCH_MODELS") {
-        return list.split(',').map(PathBuf::from).collect();
+        return list
+            .split(',')
+            .map(|spec| match spec.rsplit_once('@') {
+                Some((path, n)) if n.parse::<usize>().is_ok() => Setup {
+                    model: PathBuf::from(path),
+                    threads: n.parse().ok(),
+                },
+                _ => Setup {
+                    model: PathBuf::from(spec),
+                    threads: None,
+                },
+            })
+            .collect();
     }
     let f16 = support::test_model();
     let dir = f16.parent().unwrap().to_path_buf();
@@ -39,7 +73,12 @@ fn models() -> Vec<PathBuf> {
             out.push(p);
         }
     }
-    out
+    out.into_iter()
+        .map(|model| Setup {
+            model,
+            threads: None,
+        })
+        .collect()
 }
 
 /// One spoken call: its name and a WAV per trainee turn.
@@ -123,11 +162,22 @@ fn main() {
     let calls = spoken_calls(dir.path());
     let c = Catalog::builtin().unwrap();
     let models = models();
-    println!("{} spoken calls, models: {models:?}\n", calls.len());
+    println!(
+        "{} spoken calls, models: {}\n",
+        calls.len(),
+        models
+            .iter()
+            .map(Setup::name)
+            .collect::<Vec<_>>()
+            .join(" · ")
+    );
     let mut reports: Vec<Vec<Report>> = Vec::new();
     for m in &models {
         let mut cfg = support::config();
-        cfg.model = m.clone();
+        cfg.model = m.model.clone();
+        if let Some(n) = m.threads {
+            cfg.threads = ringcoach::transcribe::Threads::Fixed(n);
+        }
         let mut t = WhisperTranscriber::new(cfg).unwrap();
         reports.push(calls.iter().map(|call| grade(&mut t, call, &c)).collect());
     }
@@ -159,9 +209,9 @@ fn main() {
                             .get(ch.id.as_str())
                             .map_or("–".into(), |v| v.to_string()),
                         ch.verdict,
-                        models[0].file_name().unwrap().to_string_lossy(),
+                        models[0].name(),
                         reports[0][i].transcript,
-                        m.file_name().unwrap().to_string_lossy(),
+                        m.name(),
                         r.transcript
                     ));
                 }
@@ -169,7 +219,7 @@ fn main() {
         }
         println!(
             "| {} | {}/{} | {} | {} | {differ} |",
-            m.file_name().unwrap().to_string_lossy(),
+            m.name(),
             rs.iter().filter(|r| r.passed).count(),
             rs.len(),
             count(rs, Verdict::Fail),
