@@ -173,6 +173,7 @@ fn main() {
             transcript: Transcript {
                 text: report.transcript.clone(),
                 segments: vec![],
+                cut_off: None,
             },
             report: serde_json::to_value(&report).unwrap(),
             score: f64::from(report.score),

@@ -77,6 +77,7 @@ fn main() {
             transcript: Transcript {
                 text: text.into(),
                 segments: vec![],
+                cut_off: None,
             },
             report: serde_json::json!({ "score": score, "i": i }),
             score,
@@ -245,6 +246,7 @@ fn durable_recording() {
             transcript: Transcript {
                 text: PHRASES[0].into(),
                 segments: vec![],
+                cut_off: None,
             },
             report: serde_json::json!({}),
             score: 80.0,

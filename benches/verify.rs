@@ -77,7 +77,7 @@ fn main() {
         let secs = samples.len() as f64 / 16_000.0;
         for threads in [1usize, 2] {
             let mut cfg = support::config();
-            cfg.threads = threads;
+            cfg.threads = ringcoach::transcribe::Threads::Fixed(threads);
             let mut t = WhisperTranscriber::new(cfg).unwrap();
             let t0 = Instant::now();
             let text = t.transcribe(&samples).unwrap().text;

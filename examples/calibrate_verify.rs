@@ -462,7 +462,7 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
     {
-        cfg.threads = n;
+        cfg.threads = ringcoach::transcribe::Threads::Fixed(n);
     }
     let mut t = WhisperTranscriber::new(cfg).expect("the Whisper model loads");
     let (lines, phrases) = load(&Path::new(ROOT).join("prompts"));

@@ -426,6 +426,7 @@ fn the_shared_store_lists_and_loads_exactly_as_the_desk_store_does() {
     let corrected = Transcript {
         text: "您好,广利物业,请讲".into(),
         segments: vec![],
+        cut_off: None,
     };
     store
         .correct_transcript(&ids[0], &tr, &corrected, "广立→广利")

@@ -192,6 +192,7 @@ fn decisions_made_offline_follow_and_local_copies_go_only_once_the_server_confir
     let corrected = Transcript {
         text: "您好,广利物业,请讲".into(),
         segments: vec![],
+        cut_off: None,
     };
     store
         .correct_transcript(&ids[1], &tr, &corrected, "广立→广利")
@@ -275,6 +276,7 @@ fn decisions_made_offline_follow_and_local_copies_go_only_once_the_server_confir
                 transcript: Transcript {
                     text: "您好,广利物业".into(),
                     segments: vec![],
+                    cut_off: None,
                 },
                 report: serde_json::json!({"score": 90.0, "checks": []}),
                 score: 90.0,

@@ -223,7 +223,7 @@ fn verify_and_list_on_an_empty_cache_say_what_to_run() {
         .iter()
         .map(|m| m["status"]["status"].as_str().unwrap())
         .collect();
-    assert_eq!(statuses, vec!["missing", "missing"]);
+    assert_eq!(statuses, vec!["missing", "missing", "missing"]);
     assert!(v["whisper_in_use"].is_null());
 }
 

@@ -141,6 +141,28 @@ fn converted_whisper_transcribes_mandarin() {
 }
 
 #[test]
+fn the_quantised_model_is_the_manifests_and_hears_what_f16_hears() {
+    let paths = models();
+    let manifest = Manifest::builtin();
+    let q = manifest.by_id("whisper-base-q8_0").expect("listed");
+    let path = paths.dir.join(&q.file);
+    assert_eq!(models::atomic::sha256_file(&path).unwrap(), q.sha256);
+    let info = models::validate_ggml(&path).unwrap();
+    assert_eq!(info.n_tensors, 245);
+    assert!(info.describe().contains("q8_0"), "{}", info.describe());
+    let clip = compose("您好,广利物业,请问有什么可以帮您?");
+    let (f16, q8) = (
+        transcribe(&paths.whisper(), &clip),
+        transcribe(&path, &clip),
+    );
+    eprintln!("f16 heard: {f16}\nq8_0 heard: {q8}");
+    for t in [&f16, &q8] {
+        assert!(t.contains("您好"), "{t}");
+        assert!(t.contains("帮您") || t.contains("幫您"), "{t}");
+    }
+}
+
+#[test]
 fn converted_whisper_knows_its_vocabulary() {
     let ctx =
         WhisperContext::new_with_params(models().whisper(), WhisperContextParameters::default())

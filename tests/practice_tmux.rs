@@ -168,10 +168,13 @@ fn a_rude_answer_fails_with_the_banned_phrase_marked() {
 
 #[test]
 fn a_missing_input_file_is_one_line_before_the_screen_opens() {
-    // A private data dir: the user's own store (whatever ringcoach wrote it) is not this
-    // test's business.
+    // A private store and state: the machine's own would be opened before the input is
+    // checked (and may have been written by another ringcoach).
     let dir = tempfile::tempdir().unwrap();
     let out = std::process::Command::new(BIN)
+        .env("RINGCOACH_DATA_DIR", dir.path().join("data"))
+        .env("XDG_STATE_HOME", dir.path().join("state"))
+        .env("XDG_CONFIG_HOME", dir.path().join("config"))
         .args(["--input", "/nonexistent/answer.wav", "--output", "null"])
         .env("RINGCOACH_DATA_DIR", dir.path())
         .output()

@@ -57,6 +57,7 @@ fn evidence_times_come_from_the_tokens_and_playback_starts_there() {
             text: text.into(),
             tokens,
         }],
+        cut_off: None,
     };
     let cat = Catalog::builtin().unwrap();
     let call = Call {

@@ -10,7 +10,8 @@ use crossbeam_channel::unbounded;
 use ringcoach::audio::wav;
 use ringcoach::transcribe::clip;
 use ringcoach::transcribe::{
-    AudioContext, Event, TranscribeError, Transcriber, WhisperTranscriber, Worker,
+    AudioContext, Cancel, CutOff, CutReason, Event, Threads, TranscribeError, Transcriber,
+    WhisperTranscriber, Worker,
 };
 use support::speech::*;
 
@@ -249,7 +250,7 @@ fn other_speakers_character_error_rate_is_reported() {
 }
 
 #[test]
-fn a_runaway_decode_is_cut_off_and_reported() {
+fn a_decode_over_its_budget_returns_what_it_heard_marked_cut_off() {
     let _lock = model_lock();
     let dir = tempfile::tempdir().unwrap();
     let wav = compose(
@@ -259,33 +260,89 @@ fn a_runaway_decode_is_cut_off_and_reported() {
         &[],
     );
     let samples = wav::read_wav_16k(&wav, MAX).unwrap();
+    let clip_ms = (samples.len() * 1000 / RATE) as u64;
 
-    // A step budget far below what the line needs stands in for a decoding loop.
+    // A step budget far below what the line needs stands in for a decoding loop: the
+    // tokens decoded before the limit come back, marked as cut off.
     let mut cfg = config();
     cfg.max_steps_per_second = 0.0;
-    cfg.step_slack = 3;
+    cfg.step_slack = 8;
     cfg.audio_ctx = AudioContext::FITTED_DEFAULT;
     let mut t = WhisperTranscriber::new(cfg).unwrap();
-    match t.transcribe(&samples) {
-        Err(TranscribeError::RunawayDecode { steps, limit, .. }) => {
-            assert_eq!(limit, 3);
+    let heard = t.transcribe(&samples).unwrap();
+    let cut = heard.cut_off.clone().expect("marked as cut off");
+    match cut.reason {
+        CutReason::StepLimit { steps, limit } => {
+            assert_eq!(limit, 8);
             assert!(steps > limit);
         }
-        other => panic!("expected a runaway-decode error, got {other:?}"),
+        other => panic!("expected the step limit, got {other:?}"),
     }
+    assert_eq!(cut.clip_ms, clip_ms);
+    assert!(cut.heard_until_ms < clip_ms, "{cut:?}");
+    // Eight steps hold the first few characters, and nothing the audio does not say.
+    assert!(!heard.text.is_empty(), "{heard:?}");
+    let full = "您好广利物业请问有什么可以帮您";
+    let chars = heard.text.chars().filter(|c| c.is_alphanumeric()).count();
+    assert!(chars < full.chars().count(), "{:?}", heard.text);
 
-    // A deadline already passed when decoding starts stops it too.
+    // A deadline already passed when decoding starts stops it too: a report can still be
+    // made of it (nothing, cut off), never an error.
     let mut cfg = config();
     cfg.time_base = Duration::ZERO;
     cfg.time_per_speech_second = Duration::ZERO;
     let mut t = WhisperTranscriber::new(cfg).unwrap();
+    let heard = t.transcribe(&samples).unwrap();
     assert!(matches!(
-        t.transcribe(&samples),
-        Err(TranscribeError::TimedOut { .. })
+        heard.cut_off,
+        Some(CutOff {
+            reason: CutReason::TimeLimit { limit_ms: 0 },
+            ..
+        })
     ));
     // And the same transcriber still works afterwards with a sane budget.
     let mut t = transcriber();
-    assert!(t.transcribe(&samples).unwrap().text.contains("您好"));
+    let whole = t.transcribe(&samples).unwrap();
+    assert!(whole.text.contains("您好"));
+    assert_eq!(whole.cut_off, None);
+}
+
+#[test]
+fn a_cancelled_transcription_stops_early_and_the_model_goes_on_working() {
+    let _lock = model_lock();
+    let dir = tempfile::tempdir().unwrap();
+    let wav = compose(
+        dir.path(),
+        "long.wav",
+        "您好,广利物业,请问有什么可以帮您?对不起,让您久等了。",
+        &[],
+    );
+    let samples = wav::read_wav_16k(&wav, MAX).unwrap();
+    let mut cfg = config();
+    cfg.threads = Threads::Fixed(1);
+    let mut t = WhisperTranscriber::new(cfg).unwrap();
+    // Cancelled before it starts: nothing is decoded.
+    let cancel = Cancel::new();
+    cancel.cancel();
+    assert!(matches!(
+        t.transcribe_or_cancel(&samples, &cancel),
+        Err(TranscribeError::Cancelled)
+    ));
+    // Cancelled while it runs: it stops at the next check (after the encoder or a step).
+    let cancel = Cancel::new();
+    let later = cancel.clone();
+    let stopper = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(50));
+        later.cancel();
+    });
+    let r = t.transcribe_or_cancel(&samples, &cancel);
+    stopper.join().unwrap();
+    assert!(matches!(r, Err(TranscribeError::Cancelled)), "{r:?}");
+    let run = t.last_run().unwrap();
+    assert_eq!(run.threads, 1);
+    assert!(run.decoder_steps < 10, "stopped early: {run:?}");
+    let heard = t.transcribe(&samples).unwrap();
+    assert!(heard.text.contains("您好"), "{heard:?}");
 }
 
 #[test]
@@ -307,7 +364,7 @@ fn the_worker_loads_the_model_off_thread_and_answers_by_id() {
                 break result.unwrap();
             }
             Event::LoadFailed(e) => panic!("{e}"),
-            Event::Superseded { id } => panic!("{id} superseded with nothing newer queued"),
+            Event::Superseded { id, .. } => panic!("{id} superseded with nothing newer queued"),
             Event::Ready | Event::Started { .. } => {}
         }
     };

@@ -101,3 +101,39 @@ fn a_missing_model_says_how_to_get_one() {
     assert!(stderr.contains("ringcoach models fetch"), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
+
+#[test]
+fn a_thread_count_is_capped_at_the_cores_and_auto_is_the_default() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("quiet.wav");
+    wav::write_wav_16k(&f, &silence(1.0)).unwrap();
+    let cpus = std::thread::available_parallelism().unwrap().get() as u64;
+    let run = |threads: Option<&str>| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_ringcoach"));
+        cmd.arg("transcribe")
+            .env("RINGCOACH_MODEL", test_model())
+            .env("RINGCOACH_VAD_MODEL", test_vad_model())
+            .arg("--json");
+        if let Some(n) = threads {
+            cmd.args(["--threads", n]);
+        }
+        cmd.arg(s(&f)).output().unwrap()
+    };
+    for (threads, want) in [
+        (Some("1000"), Some(cpus)),
+        (Some("1"), Some(1)),
+        (None, None),
+    ] {
+        let out = run(threads);
+        assert_eq!(out.status.code(), Some(0), "{threads:?}");
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let used = v[0]["run"]["threads"].as_u64().unwrap();
+        match want {
+            Some(n) => assert_eq!(used, n, "--threads {threads:?}"),
+            None => assert!((1..=cpus).contains(&used), "auto chose {used}"),
+        }
+    }
+    let out = run(Some("0"));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("from 1 up"));
+}

@@ -285,7 +285,14 @@ fn grade_wavs(grader: &Grader, args: &Args) -> anyhow::Result<ExitCode> {
             .with_context(|| format!("{}", path.display()))?;
         let heard = hear_samples(&mut whisper, &samples, format)
             .with_context(|| format!("{}", path.display()))?;
-        if heard.no_speech {
+        if let Some(cut) = &heard.transcript.cut_off {
+            // Graded all the same: the checks the rest could decide are uncertain.
+            eprintln!(
+                "ringcoach: {}: transcription cut off: {}",
+                super::out::escape_controls(&path.display().to_string()),
+                cut.describe().1
+            );
+        } else if heard.no_speech {
             eprintln!("ringcoach: no speech heard in {}", path.display());
         }
         Ok(Recording {

@@ -12,8 +12,9 @@ use serde::Serialize;
 
 use super::flags::ModelFlags;
 use crate::transcribe::clip::{self, Heard};
-use crate::transcribe::whisper::RunInfo;
-use crate::transcribe::{AudioContext, WhisperConfig, WhisperTranscriber};
+use crate::transcribe::{
+    AudioContext, RunInfo, Threads, Transcriber, WhisperConfig, WhisperTranscriber,
+};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -29,9 +30,10 @@ pub struct Args {
     /// short replies), `fitted+N` (other margin) or `full` (always 30 s).
     #[arg(long, default_value = "fitted", value_name = "full|fitted|fitted+N")]
     pub audio_ctx: AudioContext,
-    /// CPU threads for Whisper (default and most: the cores that exist).
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
-    pub threads: Option<u16>,
+    /// CPU threads for Whisper: `auto` takes the cores other programs leave free just
+    /// before each file; a number is capped at the cores that exist.
+    #[arg(long, default_value = "auto", value_name = "N|auto")]
+    pub threads: Threads,
     /// Cut a transcription off after this many seconds, voice detection included
     /// [default: 10 s plus half a second per second of speech]: a decoding loop or a busy
     /// machine is reported instead of left running.
@@ -66,13 +68,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if let Some(secs) = args.time_limit {
         set_time_limit(&mut cfg, secs);
     }
-    if let Some(n) = args.threads {
+    cfg.threads = args.threads;
+    if let Threads::Fixed(n) = args.threads {
         let cores = crate::transcribe::cores();
-        cfg.threads = crate::transcribe::clamp_threads(usize::from(n), cores);
-        if cfg.threads < usize::from(n) {
+        if n > cores {
             eprintln!(
-                "ringcoach: --threads {n} is more than the {cores} core(s) here; using {}",
-                cfg.threads
+                "ringcoach: --threads {n} is more than the {cores} core(s) here; using {cores}"
             );
         }
     }
@@ -84,13 +85,25 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     for file in &args.files {
         let t0 = Instant::now();
         let report = match clip::hear_file(&mut transcriber, file, max) {
-            Ok(heard) => FileReport {
-                file,
-                error: None,
-                heard: Some(heard),
-                run: transcriber.last_run().cloned(),
-                elapsed_ms: Some(t0.elapsed().as_millis() as u64),
-            },
+            Ok(heard) => {
+                // What was decoded is shown, but the file was not transcribed to its end:
+                // work not done although the input was fine (exit 1).
+                if let Some(cut) = &heard.transcript.cut_off {
+                    failed += 1;
+                    eprintln!(
+                        "ringcoach: {}: transcription cut off: {}",
+                        super::out::escape_controls(&file.display().to_string()),
+                        cut.describe().1
+                    );
+                }
+                FileReport {
+                    file,
+                    error: None,
+                    heard: Some(heard),
+                    run: transcriber.last_run().cloned(),
+                    elapsed_ms: Some(t0.elapsed().as_millis() as u64),
+                }
+            }
             Err(e) => {
                 failed += 1;
                 let read_failed = matches!(e, clip::HearError::Wav(_));
@@ -171,6 +184,9 @@ fn print_text(o: &mut String, r: &FileReport) {
         secs(f.duration_ms),
         h.format
     );
+    if let Some(cut) = &h.transcript.cut_off {
+        let _ = writeln!(o, "cut off: {}", cut.describe().1);
+    }
     if h.no_speech {
         let _ = writeln!(o, "text: (no speech heard)");
     } else {
@@ -212,10 +228,11 @@ fn print_time(o: &mut String, r: &FileReport) {
     if let (Some(run), Some(ms)) = (&r.run, r.elapsed_ms) {
         let _ = writeln!(
             o,
-            "time: {ms} ms total (vad {} ms, decode {} ms, {} decoder steps, audio_ctx {})",
+            "time: {ms} ms total (vad {} ms, decode {} ms, {} decoder steps, {} thread(s), audio_ctx {})",
             run.vad_ms,
             run.decode_ms,
             run.decoder_steps,
+            run.threads,
             if run.audio_ctx == 0 {
                 "full".to_string()
             } else {

@@ -52,6 +52,7 @@ pub fn save_attempt(
                 text: text.into(),
                 tokens: vec![],
             }],
+            cut_off: None,
         },
         report: serde_json::json!({ "scenario": scenario, "score": score, "checks": [
             { "id": "greeting", "verdict": if score >= 60.0 { "pass" } else { "fail" } },

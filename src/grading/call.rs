@@ -5,7 +5,7 @@
 //! through [`Call::grade`]. The organisation is resolved once, into an [`Org`], and stays
 //! typed all the way into the report.
 
-use super::{grade, GradeInput, OrgSource, Pickup, Report, Turn};
+use super::{grade, partial, GradeInput, OrgSource, Pickup, Report, Turn};
 use crate::audio::facts::AudioFacts;
 use crate::scenario::{OrgProfile, Phrasebook, Scenario};
 use crate::transcribe::{Token, Transcript};
@@ -74,6 +74,7 @@ impl Heard {
             transcript: Transcript {
                 text: text.into(),
                 segments: Vec::new(),
+                cut_off: None,
             },
             facts: None,
         }
@@ -112,7 +113,22 @@ impl Call {
             org: &self.org.name,
             org_source: self.org.source,
         };
-        grade(sc, book, &input)
+        let mut report = grade(sc, book, &input);
+        // A transcript cut off before the end: what is missing must not count as unsaid.
+        let cuts: Vec<_> = self
+            .turns
+            .iter()
+            .enumerate()
+            .filter_map(|(i, t)| t.transcript.cut_off.as_ref().map(|c| (i, c)))
+            .collect();
+        partial::mark_unheard(
+            &mut report,
+            &cuts,
+            self.turns.len(),
+            book.settings.uncertain_credit,
+            sc.rubric.pass_mark.unwrap_or(book.settings.pass_mark),
+        );
+        report
     }
 }
 

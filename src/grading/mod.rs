@@ -24,6 +24,7 @@ mod checks;
 pub mod decisions;
 pub mod lint;
 pub mod matcher;
+pub mod partial;
 pub mod report;
 mod score;
 

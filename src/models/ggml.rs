@@ -221,6 +221,9 @@ impl GgmlInfo {
                 match hparams.ftype % 1000 {
                     0 => "f32",
                     1 => "f16",
+                    7 => "q8_0",
+                    8 => "q5_0",
+                    9 => "q5_1",
                     _ => "quantised",
                 },
                 self.n_tensors

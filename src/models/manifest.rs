@@ -1,7 +1,10 @@
 //! `models/manifest.toml`, compiled in: which models exist, their file names in the cache,
-//! the wheels they come from (tried in order) and the SHA-256 and size of the converted file.
+//! the wheels they come from (tried in order) — or the model they are quantised from on
+//! this machine — and the SHA-256 and size of the file ringcoach writes.
 
 use serde::Deserialize;
+
+use super::quant::Quant;
 
 /// The default Whisper model's file name in the cache.
 pub const WHISPER_FILE: &str = "ggml-base.bin";
@@ -37,8 +40,21 @@ pub struct Model {
     pub size: u64,
     /// SHA-256 (hex) of the converted file.
     pub sha256: String,
-    #[serde(rename = "source")]
+    /// Wheels to download and convert (none for a model quantised from another).
+    #[serde(rename = "source", default)]
     pub sources: Vec<Source>,
+    /// Made here from another model of the manifest instead of downloaded.
+    pub quantize: Option<Derived>,
+}
+
+/// A model written by quantising another one of the manifest (no download).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Derived {
+    /// The id of the f16 model it is made from; listed before it.
+    pub from: String,
+    #[serde(rename = "type")]
+    pub quant: Quant,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -58,6 +74,10 @@ impl Manifest {
 
     pub fn by_file(&self, file: &str) -> Option<&Model> {
         self.models.iter().find(|m| m.file == file)
+    }
+
+    pub fn by_id(&self, id: &str) -> Option<&Model> {
+        self.models.iter().find(|m| m.id == id)
     }
 }
 
@@ -87,9 +107,29 @@ mod tests {
                 .chars()
                 .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()));
             assert!(model.size > 0);
-            assert!(
-                !model.sources.is_empty() && model.sources.iter().all(|s| !s.wheels.is_empty())
-            );
+            match &model.quantize {
+                None => assert!(
+                    !model.sources.is_empty() && model.sources.iter().all(|s| !s.wheels.is_empty()),
+                    "{}: downloaded from wheels",
+                    model.id
+                ),
+                Some(d) => {
+                    assert!(
+                        model.sources.is_empty(),
+                        "{}: made, not downloaded",
+                        model.id
+                    );
+                    let pos = |id: &str| m.models.iter().position(|x| x.id == id);
+                    let base = pos(&d.from).expect("quantised from a listed model");
+                    assert!(
+                        base < pos(&model.id).unwrap(),
+                        "{}: after its base",
+                        model.id
+                    );
+                    assert!(m.models[base].quantize.is_none());
+                    assert_eq!(m.models[base].kind, model.kind);
+                }
+            }
         }
     }
 }

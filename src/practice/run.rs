@@ -19,6 +19,7 @@ use ratatui::Frame;
 
 use super::model::{exam_situations, feedback, situations};
 use super::sitting::{ExamPlan, ExamRun};
+use super::trace::{self as trace_log, CpuSnapshot, Trace, Why};
 use super::{App, Effect, Exam, Guesser, Key, Msg, Screen};
 use crate::audio::capture::{AudioSource, Capture, Chunk};
 use crate::audio::choice::{InputChoice, OutputChoice};
@@ -36,6 +37,7 @@ use crate::store::{
     self, AttemptInfo, AttemptStatus, AudioFormat, CallFacts, Outcome, Query, SortKey, Store,
     StoreError, Timestamp,
 };
+use crate::transcribe::worker::Request;
 use crate::transcribe::{
     self, TranscribeError, Transcript, WhisperConfig, WhisperTranscriber, Worker,
 };
@@ -109,6 +111,8 @@ struct Recording {
     heard_speech: bool,
     turn_started: Instant,
     guesser: Guesser,
+    /// The worker's lane for the current turn: a newer request in it makes a guess stale.
+    lane: u64,
 }
 
 struct Call {
@@ -124,6 +128,8 @@ struct Call {
     requests: Vec<u64>,
     transcripts: Vec<Option<Transcript>>,
     finishing: Option<Instant>,
+    /// Every transcription request of the call, for the practice log.
+    trace: Trace,
 }
 
 pub struct Runtime {
@@ -139,6 +145,7 @@ pub struct Runtime {
     worker_rx: Receiver<transcribe::Event>,
     call: Option<Call>,
     next_request: u64,
+    next_lane: u64,
     playback: Option<Playback>,
     last_audio: Option<Vec<f32>>,
     cadence: RingCadence,
@@ -199,6 +206,7 @@ impl Runtime {
             worker_rx,
             call: None,
             next_request: 1,
+            next_lane: 1,
             playback: None,
             last_audio: None,
             cadence,
@@ -246,6 +254,7 @@ impl Runtime {
                     requests: vec![],
                     transcripts: vec![],
                     finishing: None,
+                    trace: Trace::new(Instant::now()),
                 });
             }
             Effect::PickUp => {
@@ -261,6 +270,8 @@ impl Runtime {
                     if let Some(mic) = &self.mic {
                         while mic.chunks().try_recv().is_ok() {}
                     }
+                    call.trace = Trace::new(Instant::now());
+                    call.trace.cpu(CpuSnapshot::now());
                     call.recording = Some(Recording {
                         saved: Some(saved),
                         capture: None,
@@ -271,6 +282,7 @@ impl Runtime {
                         heard_speech: false,
                         turn_started: Instant::now(),
                         guesser: Guesser::default(),
+                        lane: 0,
                     });
                 }
             }
@@ -281,7 +293,10 @@ impl Runtime {
                     _ => (!self.opts.inputs.is_empty())
                         .then(|| self.opts.inputs[turn.min(self.opts.inputs.len() - 1)].clone()),
                 };
+                let lane = self.next_lane;
+                self.next_lane += 1;
                 if let Some(rec) = self.call.as_mut().and_then(|c| c.recording.as_mut()) {
+                    rec.lane = lane;
                     rec.turn_starts.push(rec.samples.len());
                     rec.detector = detector;
                     rec.heard_speech = false;
@@ -296,28 +311,47 @@ impl Runtime {
             Effect::EndTurn { turn } => {
                 let id = self.next_request;
                 self.next_request += 1;
+                let now = Instant::now();
                 if let Some(call) = &mut self.call {
                     if let Some(rec) = &mut call.recording {
+                        // The turn's audio thread ends now: note what it used.
+                        call.trace.cpu(CpuSnapshot::now());
                         if let Some(c) = rec.capture.take() {
                             c.stop();
                         }
                         rec.turn_ends.push(rec.samples.len());
-                        match rec.guesser.end_turn() {
+                        let start = rec.turn_starts.get(turn).copied().unwrap_or(0);
+                        // When the turn's last sample was captured: the loop may see it later.
+                        let audio_end = rec.turn_started
+                            + Duration::from_secs_f64(
+                                (rec.samples.len() - start) as f64 / f64::from(TARGET_RATE),
+                            );
+                        let (request, have_text) = match rec.guesser.end_turn() {
                             // Nothing was said after the last guess: it heard the whole turn.
                             Some((guess_id, result)) => {
+                                call.trace.reused(guess_id);
+                                let have = result.is_some();
                                 call.requests.push(guess_id);
                                 call.transcripts.push(result);
+                                (guess_id, have)
                             }
                             None => {
-                                let start = rec.turn_starts.get(turn).copied().unwrap_or(0);
                                 let audio = rec.samples[start..].to_vec();
+                                call.trace.sent(id, turn, Why::EndOfTurn, audio.len(), now);
                                 call.requests.push(id);
                                 call.transcripts.push(None);
                                 if let Some(w) = &self.worker {
-                                    w.submit(id, audio)?;
+                                    // Also makes a guess still running for this turn stale.
+                                    w.send(Request::needed(id, rec.lane, audio))?;
                                 }
+                                (id, false)
                             }
-                        }
+                        };
+                        eprintln!(
+                            "{}",
+                            call.trace
+                                .turn_ended(turn, audio_end, now, request, have_text)
+                        );
                     }
                 }
             }
@@ -361,6 +395,7 @@ impl Runtime {
         Ok(vec![])
     }
 
+    /// A request that must be answered, in a lane of its own.
     fn submit(&self, id: u64, audio: Vec<f32>) -> Result<(), TranscribeError> {
         match &self.worker {
             Some(w) => w.submit(id, audio),
@@ -464,7 +499,10 @@ impl Runtime {
             next_request,
             ..
         } = self;
-        let Some(rec) = call.as_mut().and_then(|c| c.recording.as_mut()) else {
+        let Some(call) = call.as_mut() else {
+            return vec![];
+        };
+        let Some(rec) = call.recording.as_mut() else {
             return vec![];
         };
         if rec.turn_starts.len() == rec.turn_ends.len() {
@@ -498,8 +536,14 @@ impl Runtime {
             if let (Some(w), Some(&start)) = (worker.as_ref(), rec.turn_starts.last()) {
                 let id = *next_request;
                 *next_request += 1;
-                if w.submit(id, rec.samples[start..].to_vec()).is_ok() {
+                let audio = rec.samples[start..].to_vec();
+                let n = audio.len();
+                // Makes the previous guess for this turn stale: dropped, or cancelled.
+                if w.send(Request::guess(id, rec.lane, audio)).is_ok() {
                     rec.guesser.sent(id);
+                    let turn = rec.turn_starts.len() - 1;
+                    call.trace
+                        .sent(id, turn, Why::PauseGuess, n, Instant::now());
                 }
             }
         }
@@ -520,20 +564,47 @@ impl Runtime {
 
     fn worker_event(&mut self, ev: transcribe::Event) -> Vec<Msg> {
         match ev {
-            transcribe::Event::Ready | transcribe::Event::Started { .. } => vec![],
-            transcribe::Event::LoadFailed(e) => vec![Msg::Failed(e.to_string())],
-            transcribe::Event::Superseded { id } => {
-                // A stale guess may go; a turn must never be dropped: ask again.
-                if let Some(rec) = self.call.as_mut().and_then(|c| c.recording.as_mut()) {
-                    rec.guesser.superseded(id);
+            transcribe::Event::Ready => vec![],
+            transcribe::Event::Started { id, queued } => {
+                if let Some(call) = &mut self.call {
+                    call.trace.started(id, queued);
                 }
+                vec![]
+            }
+            transcribe::Event::LoadFailed(e) => vec![Msg::Failed(e.to_string())],
+            transcribe::Event::Superseded { id, spent } => {
+                if let Some(call) = &mut self.call {
+                    if let Some(line) = call.trace.superseded(id, spent, Instant::now()) {
+                        eprintln!("{line}");
+                    }
+                    if let Some(rec) = call.recording.as_mut() {
+                        rec.guesser.superseded(id);
+                    }
+                }
+                // Only guesses go stale; should a turn's request ever be dropped, ask again.
                 self.resubmit(id);
                 vec![]
             }
-            transcribe::Event::Done { id, result, .. } => {
+            transcribe::Event::Done {
+                id,
+                result,
+                elapsed,
+                run,
+            } => {
                 let Some(call) = &mut self.call else {
                     return vec![];
                 };
+                let turn_request = call.requests.contains(&id);
+                if let Some(line) = call.trace.done(
+                    id,
+                    &result,
+                    elapsed,
+                    run.as_ref(),
+                    turn_request,
+                    Instant::now(),
+                ) {
+                    eprintln!("{line}");
+                }
                 let Some(turn) = call.requests.iter().position(|r| *r == id) else {
                     // Perhaps a guess for the turn still being recorded.
                     if let Some(rec) = call.recording.as_mut() {
@@ -578,7 +649,7 @@ impl Runtime {
         if call.finishing.is_none() || call.transcripts.iter().any(Option::is_none) {
             return vec![];
         }
-        let call = self.call.take().expect("checked above");
+        let mut call = self.call.take().expect("checked above");
         let rec = call.recording.expect("a finished call was recorded");
         let turns = call
             .transcripts
@@ -602,13 +673,19 @@ impl Runtime {
         let report = heard.grade(scenario, &self.catalog.phrasebook);
         // Goes to the practice log (stderr is redirected while the screen is up): the wait a
         // trainee had, for the README's numbers and for anyone asking why feedback was slow.
+        let used: Vec<String> = call.requests.iter().map(|id| format!("#{id}")).collect();
         eprintln!(
-            "practice: {} graded {} ms after the last turn ended ({} turn(s), pickup {} ms)",
+            "practice: {} graded {} ms after the last turn ended ({} turn(s), pickup {} ms; transcripts from request {})",
             scenario.id(),
             call.finishing.map_or(0, |t| t.elapsed().as_millis()),
             heard.turns.len(),
-            call.pickup_ms
+            call.pickup_ms,
+            used.join(", ")
         );
+        let clk = trace_log::clock_ticks_per_second();
+        if let Some(line) = call.trace.cpu_line(CpuSnapshot::now(), clk) {
+            eprintln!("{line}");
+        }
         let first = heard.turns.first().and_then(|t| t.facts.as_ref());
         let mut fb = feedback(&report, call.pickup_ms, first);
         let mut msgs = vec![];

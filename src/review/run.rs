@@ -112,6 +112,7 @@ impl Runtime {
         let corrected = Transcript {
             text: turns.join("\n"),
             segments: vec![],
+            cut_off: None,
         };
         self.store
             .correct_transcript(id, &self.trainer, &corrected, "")?;

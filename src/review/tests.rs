@@ -427,6 +427,7 @@ fn transcript(tokens: Vec<Token>) -> Transcript {
             text: String::new(),
             tokens,
         }],
+        cut_off: None,
     }
 }
 

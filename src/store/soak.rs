@@ -57,6 +57,7 @@ pub fn transcript(seed: u64) -> Transcript {
                 p: 0.9,
             }],
         }],
+        cut_off: None,
     }
 }
 

@@ -37,6 +37,7 @@ fn transcript(text: &str) -> Transcript {
                 p: 0.42,
             }],
         }],
+        cut_off: None,
     }
 }
 

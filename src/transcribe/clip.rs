@@ -83,6 +83,7 @@ mod tests {
             Ok(Transcript {
                 text: self.0.into(),
                 segments: vec![],
+                cut_off: None,
             })
         }
     }

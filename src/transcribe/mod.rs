@@ -4,9 +4,14 @@
 //! - [`gate`]: what Whisper may hear (Silero VAD confirmed by the energy detector).
 //! - [`text`]: byte tokens → characters, Traditional → Simplified.
 //! - [`verify`]: alternative readings of a reply and what the model makes of them.
-//! - [`worker`]: the thread that owns a transcriber so the UI never waits on it.
+//! - [`worker`]: the thread that owns a transcriber so the UI never waits on it, and
+//!   cancels guesses a newer request has made stale.
+//! - [`threads`]: how many threads a clip gets (the CPUs free right now, clamped).
 //! - [`clip`]: a WAV file or a recording heard end to end (facts + transcript), as
 //!   `ringcoach transcribe` and `ringcoach grade FILE.wav` use it.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -36,6 +41,59 @@ pub struct Segment {
 pub struct Transcript {
     pub text: String,
     pub segments: Vec<Segment>,
+    /// Set when decoding was stopped before the end of the audio (a busy machine ran out
+    /// of time, or the decoder looped): the text is what was decoded up to then, and the
+    /// grader must not take the absence of a phrase as proof it was not said.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cut_off: Option<CutOff>,
+}
+
+/// Where and why a transcription stopped early.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CutOff {
+    pub reason: CutReason,
+    /// The text covers the audio up to about here (ms from the start of the clip); what
+    /// was said after it was not transcribed.
+    pub heard_until_ms: u64,
+    /// The clip's length (ms).
+    pub clip_ms: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum CutReason {
+    /// The wall-clock limit for the clip passed (a busy machine).
+    TimeLimit { limit_ms: u64 },
+    /// The decoder took more steps than the speech can hold (it was repeating itself).
+    StepLimit { steps: u32, limit: u32 },
+}
+
+impl CutOff {
+    /// One sentence for people, in Chinese and in English.
+    pub fn describe(&self) -> (String, String) {
+        let s = |ms: u64| format!("{:.1}", ms as f64 / 1000.0);
+        let (heard, clip) = (s(self.heard_until_ms), s(self.clip_ms));
+        match &self.reason {
+            CutReason::TimeLimit { limit_ms } => (
+                format!(
+                    "电脑繁忙,转写在{}秒后被截断:{clip}秒的录音只转写了约前{heard}秒",
+                    s(*limit_ms)
+                ),
+                format!(
+                    "the machine was busy and transcription was cut off after {} s: only about the first {heard} s of {clip} s were transcribed",
+                    s(*limit_ms)
+                ),
+            ),
+            CutReason::StepLimit { steps, limit } => (
+                format!(
+                    "识别反复输出同样的内容,在{steps}步(上限{limit})处被截断:{clip}秒的录音只转写了约前{heard}秒"
+                ),
+                format!(
+                    "the recogniser kept repeating itself and was stopped after {steps} steps (limit {limit}): only about the first {heard} s of {clip} s were transcribed"
+                ),
+            ),
+        }
+    }
 }
 
 impl Transcript {
@@ -79,10 +137,12 @@ impl Transcript {
 pub mod clip;
 pub mod gate;
 pub mod text;
+pub mod threads;
 pub mod verify;
 pub mod whisper;
 pub mod worker;
 
+pub use threads::Threads;
 pub use verify::{Likeness, Reading, ReadingScore, ScoreConfig, ScoreError, Thresholds};
 pub use whisper::{AudioContext, WhisperConfig, WhisperTranscriber};
 pub use worker::{Event, Worker};
@@ -107,11 +167,72 @@ pub trait Transcriber: Send {
     /// must come back as an empty transcript, not as invented words.
     fn transcribe(&mut self, samples_16k_mono: &[f32]) -> Result<Transcript, TranscribeError>;
 
+    /// As [`Transcriber::transcribe`], giving up with [`TranscribeError::Cancelled`] soon
+    /// after `cancel` is set from another thread (a newer request made this one stale).
+    /// Transcribers that cannot stop early simply finish.
+    fn transcribe_or_cancel(
+        &mut self,
+        samples_16k_mono: &[f32],
+        cancel: &Cancel,
+    ) -> Result<Transcript, TranscribeError> {
+        let _ = cancel;
+        self.transcribe(samples_16k_mono)
+    }
+
+    /// Called now and then while there is nothing to transcribe (the worker waits for
+    /// work): a chance to measure the machine, so the next clip is planned on fresh facts.
+    fn idle(&mut self) {}
+
+    /// What happened inside the last call (threads, timings), when the transcriber keeps it.
+    fn last_run(&self) -> Option<&RunInfo> {
+        None
+    }
+
     /// Scores alternative readings of the reply last transcribed against the same audio
     /// (see [`verify`]): one result per reading, in order. The outer error means no
     /// reading could be scored (nothing transcribed yet, the engine failed).
     fn score_readings(&mut self, _readings: &[Reading]) -> verify::Scored {
         Err(ScoreError::NotSupported)
+    }
+}
+
+/// What happened inside one transcription, for the CLI, the bench and the practice log.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct RunInfo {
+    /// Speech stretches Whisper heard, in ms of the original clip (padded).
+    pub heard_ms: Vec<(u64, u64)>,
+    pub speech_ms: u64,
+    pub vad_ms: u64,
+    pub decode_ms: u64,
+    pub decoder_steps: u32,
+    pub audio_ctx: i32,
+    /// Threads Whisper ran with, and the CPUs' worth of time other programs were using
+    /// just before (when it could be measured) that chose them.
+    pub threads: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub others_busy: Option<f32>,
+}
+
+/// Stops a transcription from another thread. Clones share the flag.
+#[derive(Debug, Clone, Default)]
+pub struct Cancel(Arc<AtomicBool>);
+
+impl Cancel {
+    pub fn new() -> Cancel {
+        Cancel::default()
+    }
+
+    pub fn cancel(&self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+
+    /// The flag itself, for a callback that can only hold a pointer.
+    pub(crate) fn flag(&self) -> &AtomicBool {
+        &self.0
     }
 }
 
@@ -127,14 +248,8 @@ pub enum TranscribeError {
     VadLoad { path: std::path::PathBuf },
     #[error("voice activity detection failed on this clip: {detail}; try again, and report it if it repeats")]
     Vad { detail: String },
-    #[error("decoding ran away ({steps} decoder steps for {speech_ms} ms of speech, limit {limit}) and was cut off; the audio is probably noise or music — answer again, clearly")]
-    RunawayDecode {
-        steps: u32,
-        limit: u32,
-        speech_ms: u64,
-    },
-    #[error("transcription took longer than {limit_ms} ms and was cut off; answer again, or use a faster machine / smaller --audio-ctx")]
-    TimedOut { limit_ms: u64 },
+    #[error("the transcription was cancelled: a newer request made it stale")]
+    Cancelled,
     #[error("whisper.cpp failed: {detail}; try again, and report it if it repeats")]
     Engine { detail: String },
     #[error("the transcription worker has stopped: {detail}; restart ringcoach")]

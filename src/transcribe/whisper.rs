@@ -15,7 +15,8 @@ use std::collections::HashMap;
 use std::ffi::c_void;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU8, Ordering};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use whisper_rs::{
@@ -23,10 +24,11 @@ use whisper_rs::{
     WhisperVadContext, WhisperVadContextParams, WhisperVadParams,
 };
 
-use super::gate::{self, GateConfig};
+use super::gate::{self, GateConfig, SpeechPlan};
 use super::text::{self, RawToken};
+use super::threads::{self, CpuMeter, Threads};
 use super::verify::{self, FreeToken, Reading, ReadingScore, ScoreConfig, ScoreError};
-use super::{Segment, TranscribeError, Transcriber, Transcript};
+use super::{Cancel, CutOff, CutReason, Segment, TranscribeError, Transcriber, Transcript};
 use crate::audio::facts::{self, VoicingConfig};
 
 const RATE: usize = 16_000;
@@ -94,10 +96,9 @@ pub struct WhisperConfig {
     pub model: PathBuf,
     /// The ggml Silero VAD. Without it only the energy detector gates speech.
     pub vad_model: Option<PathBuf>,
-    /// CPU threads for Whisper and the VAD; defaults to the cores that exist (the VAD's own
-    /// default of 4 takes minutes per clip on 2 cores). Never more than the cores: the
-    /// transcriber clamps it ([`super::clamp_threads`]).
-    pub threads: usize,
+    /// CPU threads for Whisper: `Auto` (the default) takes the CPUs other programs leave
+    /// free just before each clip; a fixed number is clamped to the CPUs that exist.
+    pub threads: Threads,
     /// Threads for the Silero VAD. One: its graphs are so small (one LSTM step per 32 ms)
     /// that ggml's spinning thread barriers cost more than a second thread gains, and on a
     /// busy 2-core machine they turn 30 ms into 30 s.
@@ -107,8 +108,9 @@ pub struct WhisperConfig {
     /// syllables a second and a character is 1–3 tokens, so 15/s only stops real loops.
     pub max_steps_per_second: f32,
     pub step_slack: u32,
-    /// Wall-clock limit per clip: `time_base + time_per_speech_second × seconds`, counted
-    /// from the moment the clip is handed over (voice detection included).
+    /// Wall-clock limit per clip: `time_base + time_per_speech_second × seconds`. It stops
+    /// the decoder (what was decoded is returned, marked cut off); an encoder that has not
+    /// finished by twice the limit is stopped too, with nothing decoded.
     pub time_base: Duration,
     pub time_per_speech_second: Duration,
     pub vad_threshold: f32,
@@ -125,7 +127,7 @@ impl WhisperConfig {
         Self {
             model,
             vad_model,
-            threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            threads: Threads::Auto,
             vad_threads: 1,
             audio_ctx: AudioContext::FITTED_DEFAULT,
             max_steps_per_second: 15.0,
@@ -141,19 +143,8 @@ impl WhisperConfig {
     }
 }
 
-/// What happened inside the last call, for the CLI, the bench and diagnostics.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
-pub struct RunInfo {
-    /// Speech stretches Whisper heard, in ms of the original clip (padded).
-    pub heard_ms: Vec<(u64, u64)>,
-    pub speech_ms: u64,
-    pub vad_ms: u64,
-    pub decode_ms: u64,
-    pub decoder_steps: u32,
-    pub audio_ctx: i32,
-    /// Threads the decode ran with (after clamping to the cores).
-    pub threads: usize,
-}
+/// What happened inside the last call (kept under its old name here).
+pub use super::RunInfo;
 
 pub struct WhisperTranscriber {
     ctx: WhisperContext,
@@ -163,6 +154,8 @@ pub struct WhisperTranscriber {
     last: Option<RunInfo>,
     /// The last free decode, kept so readings can be scored against the same audio.
     decoded: Option<Decoded>,
+    /// What other programs are doing with the CPUs, for the thread count.
+    meter: CpuMeter,
 }
 
 /// What [`Transcriber::score_readings`] needs from the last free decode.
@@ -191,12 +184,8 @@ fn path_str(p: &Path) -> Option<&str> {
 
 impl WhisperTranscriber {
     /// Loads the model (and VAD) once; every later call reuses them and one decoder state.
-    pub fn new(mut cfg: WhisperConfig) -> Result<Self, TranscribeError> {
+    pub fn new(cfg: WhisperConfig) -> Result<Self, TranscribeError> {
         route_logging();
-        let cores = super::cores();
-        cfg.threads = super::clamp_threads(cfg.threads, cores);
-        cfg.vad_threads = super::clamp_threads(cfg.vad_threads, cores);
-        cfg.score.threads = super::clamp_threads(cfg.score.threads, cores);
         if !cfg.model.is_file() {
             return Err(TranscribeError::ModelMissing {
                 path: cfg.model.clone(),
@@ -234,6 +223,7 @@ impl WhisperTranscriber {
             cfg,
             last: None,
             decoded: None,
+            meter: CpuMeter::new(),
         })
     }
 
@@ -249,11 +239,6 @@ impl WhisperTranscriber {
     /// kept, so the same readings can be scored again with another setting.
     pub fn set_score_config(&mut self, score: ScoreConfig) {
         self.cfg.score = score;
-    }
-
-    /// Details of the last [`Transcriber::transcribe`] call.
-    pub fn last_run(&self) -> Option<&RunInfo> {
-        self.last.as_ref()
     }
 
     /// Speech stretches according to the VAD, in samples; without a VAD model, the
@@ -287,158 +272,11 @@ impl WhisperTranscriber {
     }
 }
 
-/// Shared with whisper.cpp's callbacks during one decode; lives on the stack of
-/// [`Transcriber::transcribe`] for exactly as long as `full()` runs.
-struct Budget {
-    steps: AtomicU32,
-    max_steps: u32,
-    deadline: Instant,
-    over_steps: AtomicBool,
-    over_time: AtomicBool,
-    /// Encoder runs (30 s windows) so far.
-    windows: AtomicU32,
-}
-
-/// Called by whisper.cpp before each encoder run: counts the windows.
-unsafe extern "C" fn count_window(
-    _ctx: *mut whisper_rs::WhisperSysContext,
-    _state: *mut whisper_rs::WhisperSysState,
-    user_data: *mut c_void,
-) -> bool {
-    // SAFETY: as for `count_step`.
-    let budget = unsafe { &*(user_data as *const Budget) };
-    budget.windows.fetch_add(1, Ordering::Relaxed);
-    true
-}
-
-/// Called once per decoder step with the logits: counts the step.
-unsafe extern "C" fn count_step(
-    _ctx: *mut whisper_rs::WhisperSysContext,
-    _state: *mut whisper_rs::WhisperSysState,
-    _tokens: *const whisper_rs::WhisperTokenData,
-    _n_tokens: std::os::raw::c_int,
-    _logits: *mut f32,
-    user_data: *mut c_void,
-) {
-    // SAFETY: user_data is the &Budget set in `transcribe`, alive for the whole decode.
-    let budget = unsafe { &*(user_data as *const Budget) };
-    budget.steps.fetch_add(1, Ordering::Relaxed);
-}
-
-/// Polled by ggml while computing graphs: true stops the decode.
-unsafe extern "C" fn should_abort(user_data: *mut c_void) -> bool {
-    // SAFETY: as for `count_step`.
-    let budget = unsafe { &*(user_data as *const Budget) };
-    if budget.steps.load(Ordering::Relaxed) > budget.max_steps {
-        budget.over_steps.store(true, Ordering::Relaxed);
-        return true;
-    }
-    if Instant::now() > budget.deadline {
-        budget.over_time.store(true, Ordering::Relaxed);
-        return true;
-    }
-    false
-}
-
-impl Transcriber for WhisperTranscriber {
-    fn transcribe(&mut self, samples: &[f32]) -> Result<Transcript, TranscribeError> {
-        let started = Instant::now();
-        let mut info = RunInfo {
-            threads: self.cfg.threads,
-            ..RunInfo::default()
-        };
-        self.last = None;
-        self.decoded = None;
-        if samples.is_empty() {
-            self.last = Some(info);
-            return Ok(Transcript::default());
-        }
-
-        let t_vad = Instant::now();
-        let vad = self.vad_regions(samples)?;
-        let energy = facts::voiced_regions(samples, &self.cfg.voicing);
-        info.vad_ms = t_vad.elapsed().as_millis() as u64;
-        let Some(plan) = gate::plan(samples, &vad, &energy, &self.cfg.gate) else {
-            self.last = Some(info);
-            return Ok(Transcript::default());
-        };
-        info.speech_ms = plan.speech_ms;
-        info.heard_ms = plan
-            .kept
-            .iter()
-            .map(|r| ((r.start * 1000 / RATE) as u64, (r.end * 1000 / RATE) as u64))
-            .collect();
-
-        let speech_s = plan.speech_ms as f32 / 1000.0;
-        // The limit counts from the hand-over: time spent detecting voice is part of it.
-        let limit = self.cfg.time_base + self.cfg.time_per_speech_second.mul_f32(speech_s);
-        let limit_ms = limit.as_millis() as u64;
-        let deadline = started + limit;
-        if Instant::now() >= deadline {
-            self.last = Some(info);
-            return Err(TranscribeError::TimedOut { limit_ms });
-        }
-        let budget = Budget {
-            steps: AtomicU32::new(0),
-            max_steps: (self.cfg.max_steps_per_second * speech_s).ceil() as u32
-                + self.cfg.step_slack,
-            deadline,
-            over_steps: AtomicBool::new(false),
-            over_time: AtomicBool::new(false),
-            windows: AtomicU32::new(0),
-        };
-
-        let audio_ctx = self.cfg.audio_ctx.frames_for(plan.audio.len());
-        info.audio_ctx = audio_ctx;
-        let mut params = FullParams::new(SamplingStrategy::Greedy { best_of: 1 });
-        params.set_n_threads(self.cfg.threads as i32);
-        params.set_language(Some("zh"));
-        params.set_translate(false);
-        params.set_no_context(true);
-        params.set_token_timestamps(true);
-        params.set_temperature(0.0);
-        params.set_temperature_inc(0.0);
-        params.set_suppress_blank(true);
-        params.set_suppress_nst(true);
-        params.set_print_progress(false);
-        params.set_print_realtime(false);
-        params.set_print_special(false);
-        params.set_print_timestamps(false);
-        params.set_audio_ctx(audio_ctx);
-        if let Some(prompt) = &self.cfg.initial_prompt {
-            params.set_initial_prompt(prompt);
-        }
-        let budget_ptr = &budget as *const Budget as *mut c_void;
-        // SAFETY: both callbacks only read `budget` through this pointer, and `budget`
-        // outlives `full()`, the only place whisper.cpp calls them.
-        unsafe {
-            params.set_filter_logits_callback(Some(count_step));
-            params.set_filter_logits_callback_user_data(budget_ptr);
-            params.set_abort_callback(Some(should_abort));
-            params.set_abort_callback_user_data(budget_ptr);
-            params.set_start_encoder_callback(Some(count_window));
-            params.set_start_encoder_callback_user_data(budget_ptr);
-        }
-
-        let t_dec = Instant::now();
-        let result = self.state.full(params, &plan.audio);
-        info.decode_ms = t_dec.elapsed().as_millis() as u64;
-        info.decoder_steps = budget.steps.load(Ordering::Relaxed);
-        self.last = Some(info.clone());
-        if budget.over_steps.load(Ordering::Relaxed) {
-            return Err(TranscribeError::RunawayDecode {
-                steps: info.decoder_steps,
-                limit: budget.max_steps,
-                speech_ms: plan.speech_ms,
-            });
-        }
-        if budget.over_time.load(Ordering::Relaxed) {
-            return Err(TranscribeError::TimedOut { limit_ms });
-        }
-        result.map_err(|e| TranscribeError::Engine {
-            detail: e.to_string(),
-        })?;
-
+impl WhisperTranscriber {
+    /// The segments whisper.cpp finished (every window it completed), as the product's
+    /// segments, and every text token the model wrote for the scorer (segments dropped as
+    /// hallucinations included, marked invisible).
+    fn finished_segments(&self, plan: &SpeechPlan) -> (Vec<Segment>, Vec<FreeToken>) {
         let eot = self.ctx.token_eot();
         let mut segments = Vec::new();
         let mut free = Vec::new();
@@ -472,27 +310,324 @@ impl Transcriber for WhisperTranscriber {
                     p: tok.token_probability(),
                 });
             }
-            let tokens = text::merge_tokens(&raw);
-            let seg_text: String = tokens.iter().map(|t| t.text.as_str()).collect();
-            let seg_text = seg_text.trim().to_string();
-            if seg_text.is_empty() || text::is_known_hallucination(&seg_text) {
-                if !seg_text.is_empty() {
-                    log::debug!("dropped a known Whisper hallucination: {seg_text}");
+            match segment_of(plan, &raw, s0, s1) {
+                Some(s) => segments.push(s),
+                None => {
+                    for t in &mut free[first_free..] {
+                        t.visible = false;
+                    }
                 }
-                for t in &mut free[first_free..] {
-                    t.visible = false;
-                }
+            }
+        }
+        (segments, free)
+    }
+
+    /// The window whisper.cpp was decoding when it was stopped, from the sequence the last
+    /// decoder step saw: its text tokens as one segment, timed by the timestamp tokens
+    /// between them (20 ms each, from `window_cs`, where the finished segments ended).
+    /// Also returns how far the text reaches, in centiseconds of the speech buffer.
+    fn partial_segment(
+        &self,
+        plan: &SpeechPlan,
+        seq: &[whisper_rs::WhisperTokenData],
+        window_cs: Option<i64>,
+    ) -> (Option<Segment>, Vec<FreeToken>, Option<i64>) {
+        let eot = self.ctx.token_eot();
+        let beg = self.ctx.token_beg();
+        let base = window_cs.unwrap_or(0);
+        let mut at = base;
+        let mut raw = Vec::new();
+        let mut free = Vec::new();
+        let mut reach = window_cs;
+        for t in seq {
+            if t.id >= beg {
+                at = base + 2 * i64::from(t.id - beg);
+                reach = Some(reach.map_or(at, |r| r.max(at)));
                 continue;
             }
-            segments.push(Segment {
-                start_ms: plan.map.to_original_ms(s0),
-                end_ms: plan.map.to_original_ms(s1),
-                text: seg_text,
-                tokens,
+            if t.id >= eot {
+                continue;
+            }
+            let bytes = self
+                .ctx
+                .token_to_bytes(t.id)
+                .map(<[u8]>::to_vec)
+                .unwrap_or_default();
+            free.push(FreeToken {
+                id: t.id,
+                bytes: bytes.clone(),
+                visible: true,
+            });
+            raw.push(RawToken {
+                bytes,
+                start_ms: plan.map.to_original_ms(at),
+                end_ms: plan.map.to_original_ms(at),
+                p: t.p,
+            });
+        }
+        if raw.is_empty() {
+            return (None, free, reach);
+        }
+        let end = reach.unwrap_or(at).max(at);
+        let seg = segment_of(plan, &raw, base, end);
+        if seg.is_none() {
+            for t in &mut free {
+                t.visible = false;
+            }
+        }
+        (seg, free, reach)
+    }
+}
+
+/// One decoded segment as the product keeps it; `None` when it is empty or a known
+/// hallucination (subtitle credits and the like).
+fn segment_of(plan: &SpeechPlan, raw: &[RawToken], s0: i64, s1: i64) -> Option<Segment> {
+    let tokens = text::merge_tokens(raw);
+    let seg_text: String = tokens.iter().map(|t| t.text.as_str()).collect();
+    let seg_text = seg_text.trim().to_string();
+    if seg_text.is_empty() || text::is_known_hallucination(&seg_text) {
+        if !seg_text.is_empty() {
+            log::debug!("dropped a known Whisper hallucination: {seg_text}");
+        }
+        return None;
+    }
+    Some(Segment {
+        start_ms: plan.map.to_original_ms(s0),
+        end_ms: plan.map.to_original_ms(s1),
+        text: seg_text,
+        tokens,
+    })
+}
+
+/// Shared with whisper.cpp's callbacks during one decode; lives on the stack of
+/// [`WhisperTranscriber::transcribe_or_cancel`] for exactly as long as `full()` runs.
+struct Budget<'a> {
+    steps: AtomicU32,
+    max_steps: u32,
+    /// Past it the decoder stops; past `hard_deadline` anything stops.
+    deadline: Instant,
+    hard_deadline: Instant,
+    cancel: &'a AtomicBool,
+    /// Why the decode was stopped: one of the `STOP_*` values.
+    stopped: AtomicU8,
+    /// Encoder runs (30 s windows) so far.
+    windows: AtomicU32,
+    /// The token sequence of the window being decoded, as of the last step: what is
+    /// returned if the decode is stopped before the window is finished.
+    in_flight: Mutex<Vec<whisper_rs::WhisperTokenData>>,
+}
+
+const STOP_NONE: u8 = 0;
+const STOP_STEPS: u8 = 1;
+const STOP_TIME: u8 = 2;
+const STOP_CANCEL: u8 = 3;
+
+impl Budget<'_> {
+    fn stop(&self, why: u8) -> bool {
+        let _ = self
+            .stopped
+            .compare_exchange(STOP_NONE, why, Ordering::Relaxed, Ordering::Relaxed);
+        true
+    }
+}
+
+/// Called by whisper.cpp before each encoder run: counts the windows.
+unsafe extern "C" fn count_window(
+    _ctx: *mut whisper_rs::WhisperSysContext,
+    _state: *mut whisper_rs::WhisperSysState,
+    user_data: *mut c_void,
+) -> bool {
+    // SAFETY: as for `count_step`.
+    let budget = unsafe { &*(user_data as *const Budget) };
+    budget.windows.fetch_add(1, Ordering::Relaxed);
+    budget.in_flight.lock().map(|mut v| v.clear()).ok();
+    // A request cancelled while the previous window was decoded need not encode another.
+    !budget.cancel.load(Ordering::Relaxed)
+}
+
+/// Called once per decoder step with the logits and the sequence so far: counts the step
+/// and keeps the sequence.
+unsafe extern "C" fn count_step(
+    _ctx: *mut whisper_rs::WhisperSysContext,
+    _state: *mut whisper_rs::WhisperSysState,
+    tokens: *const whisper_rs::WhisperTokenData,
+    n_tokens: std::os::raw::c_int,
+    _logits: *mut f32,
+    user_data: *mut c_void,
+) {
+    // SAFETY: user_data is the &Budget set in `transcribe_or_cancel`, alive for the whole
+    // decode; `tokens` points at `n_tokens` token records whisper.cpp owns for this call.
+    let budget = unsafe { &*(user_data as *const Budget) };
+    budget.steps.fetch_add(1, Ordering::Relaxed);
+    if let (false, Ok(n)) = (tokens.is_null(), usize::try_from(n_tokens)) {
+        let seq = unsafe { std::slice::from_raw_parts(tokens, n) };
+        if let Ok(mut v) = budget.in_flight.lock() {
+            v.clear();
+            v.extend_from_slice(seq);
+        }
+    }
+}
+
+/// Polled by whisper.cpp after the encoder and after every decoder step: true stops it.
+unsafe extern "C" fn should_abort(user_data: *mut c_void) -> bool {
+    // SAFETY: as for `count_step`.
+    let budget = unsafe { &*(user_data as *const Budget) };
+    if budget.cancel.load(Ordering::Relaxed) {
+        return budget.stop(STOP_CANCEL);
+    }
+    let steps = budget.steps.load(Ordering::Relaxed);
+    if steps > budget.max_steps {
+        return budget.stop(STOP_STEPS);
+    }
+    let now = Instant::now();
+    // The time limit stops the decoder, so something is always returned; only an encoder
+    // still running at the hard deadline is stopped with nothing decoded.
+    if now > budget.deadline && steps > 0 || now > budget.hard_deadline {
+        return budget.stop(STOP_TIME);
+    }
+    false
+}
+
+impl Transcriber for WhisperTranscriber {
+    fn transcribe(&mut self, samples: &[f32]) -> Result<Transcript, TranscribeError> {
+        self.transcribe_or_cancel(samples, &Cancel::new())
+    }
+
+    fn transcribe_or_cancel(
+        &mut self,
+        samples: &[f32],
+        cancel: &Cancel,
+    ) -> Result<Transcript, TranscribeError> {
+        let mut info = RunInfo::default();
+        self.last = None;
+        self.decoded = None;
+        if samples.is_empty() {
+            self.last = Some(info);
+            return Ok(Transcript::default());
+        }
+        let started = Instant::now();
+        // Measured before the VAD, so our own VAD run is not mistaken for someone else's.
+        info.others_busy = self.meter.others_busy();
+        info.threads = threads::choose(
+            self.cfg.threads,
+            threads::available_cpus(),
+            info.others_busy,
+        );
+
+        let t_vad = Instant::now();
+        let vad = self.vad_regions(samples)?;
+        let energy = facts::voiced_regions(samples, &self.cfg.voicing);
+        info.vad_ms = t_vad.elapsed().as_millis() as u64;
+        let Some(plan) = gate::plan(samples, &vad, &energy, &self.cfg.gate) else {
+            self.last = Some(info);
+            return Ok(Transcript::default());
+        };
+        if cancel.is_cancelled() {
+            self.last = Some(info);
+            return Err(TranscribeError::Cancelled);
+        }
+        info.speech_ms = plan.speech_ms;
+        info.heard_ms = plan
+            .kept
+            .iter()
+            .map(|r| ((r.start * 1000 / RATE) as u64, (r.end * 1000 / RATE) as u64))
+            .collect();
+
+        let speech_s = plan.speech_ms as f32 / 1000.0;
+        let limit = self.cfg.time_base + self.cfg.time_per_speech_second.mul_f32(speech_s);
+        let budget = Budget {
+            steps: AtomicU32::new(0),
+            max_steps: (self.cfg.max_steps_per_second * speech_s).ceil() as u32
+                + self.cfg.step_slack,
+            deadline: started + limit,
+            hard_deadline: started + limit * 2,
+            cancel: cancel.flag(),
+            stopped: AtomicU8::new(STOP_NONE),
+            windows: AtomicU32::new(0),
+            in_flight: Mutex::new(Vec::new()),
+        };
+
+        let audio_ctx = self.cfg.audio_ctx.frames_for(plan.audio.len());
+        info.audio_ctx = audio_ctx;
+        let mut params = FullParams::new(SamplingStrategy::Greedy { best_of: 1 });
+        params.set_n_threads(info.threads as i32);
+        params.set_language(Some("zh"));
+        params.set_translate(false);
+        params.set_no_context(true);
+        params.set_token_timestamps(true);
+        params.set_temperature(0.0);
+        params.set_temperature_inc(0.0);
+        params.set_suppress_blank(true);
+        params.set_suppress_nst(true);
+        params.set_print_progress(false);
+        params.set_print_realtime(false);
+        params.set_print_special(false);
+        params.set_print_timestamps(false);
+        params.set_audio_ctx(audio_ctx);
+        if let Some(prompt) = &self.cfg.initial_prompt {
+            params.set_initial_prompt(prompt);
+        }
+        let budget_ptr = &budget as *const Budget as *mut c_void;
+        // SAFETY: the callbacks only read `budget` (its interior mutability included)
+        // through this pointer, and `budget` outlives `full()`, the only place whisper.cpp
+        // calls them.
+        unsafe {
+            params.set_filter_logits_callback(Some(count_step));
+            params.set_filter_logits_callback_user_data(budget_ptr);
+            params.set_abort_callback(Some(should_abort));
+            params.set_abort_callback_user_data(budget_ptr);
+            params.set_start_encoder_callback(Some(count_window));
+            params.set_start_encoder_callback_user_data(budget_ptr);
+        }
+
+        let t_dec = Instant::now();
+        let result = self.state.full(params, &plan.audio);
+        info.decode_ms = t_dec.elapsed().as_millis() as u64;
+        info.decoder_steps = budget.steps.load(Ordering::Relaxed);
+        self.last = Some(info.clone());
+        let clip_ms = (samples.len() * 1000 / RATE) as u64;
+        let cut_reason = match budget.stopped.load(Ordering::Relaxed) {
+            STOP_CANCEL => return Err(TranscribeError::Cancelled),
+            STOP_STEPS => Some(CutReason::StepLimit {
+                steps: info.decoder_steps,
+                limit: budget.max_steps,
+            }),
+            STOP_TIME => Some(CutReason::TimeLimit {
+                limit_ms: limit.as_millis() as u64,
+            }),
+            _ => None,
+        };
+        if cut_reason.is_none() && cancel.is_cancelled() {
+            // Stopped between windows by the encoder callback.
+            return Err(TranscribeError::Cancelled);
+        }
+        if cut_reason.is_none() {
+            result.map_err(|e| TranscribeError::Engine {
+                detail: e.to_string(),
+            })?;
+        }
+
+        let (mut segments, mut free) = self.finished_segments(&plan);
+        let mut cut_off = None;
+        if let Some(reason) = cut_reason {
+            let in_flight = budget
+                .in_flight
+                .lock()
+                .map(|v| v.clone())
+                .unwrap_or_default();
+            let done_cs = self.state.as_iter().map(|s| s.end_timestamp()).max();
+            let (seg, toks, until_cs) = self.partial_segment(&plan, &in_flight, done_cs);
+            free.extend(toks);
+            segments.extend(seg);
+            let heard_until_ms = until_cs.map_or(0, |cs| plan.map.to_original_ms(cs));
+            cut_off = Some(CutOff {
+                reason,
+                heard_until_ms: heard_until_ms.min(clip_ms),
+                clip_ms,
             });
         }
         let text = text::join_segments(segments.iter().map(|s| s.text.as_str()));
-        if !text.is_empty() {
+        if !text.is_empty() && cut_off.is_none() {
             self.decoded = Some(Decoded {
                 tokens: free,
                 text: text.clone(),
@@ -500,7 +635,19 @@ impl Transcriber for WhisperTranscriber {
                 windows: budget.windows.load(Ordering::Relaxed),
             });
         }
-        Ok(Transcript { text, segments })
+        Ok(Transcript {
+            text,
+            segments,
+            cut_off,
+        })
+    }
+
+    fn idle(&mut self) {
+        self.meter.sample();
+    }
+
+    fn last_run(&self) -> Option<&RunInfo> {
+        self.last.as_ref()
     }
 
     fn score_readings(&mut self, readings: &[Reading]) -> verify::Scored {
@@ -776,9 +923,9 @@ mod tests {
     }
 
     #[test]
-    fn defaults_never_carry_a_prompt_and_use_every_core() {
+    fn defaults_never_carry_a_prompt_and_choose_threads_per_clip() {
         let cfg = WhisperConfig::new("m.bin".into(), None);
         assert_eq!(cfg.initial_prompt, None);
-        assert!(cfg.threads >= 1);
+        assert_eq!(cfg.threads, Threads::Auto);
     }
 }

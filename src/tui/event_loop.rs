@@ -9,7 +9,7 @@
 
 use std::io;
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::{never, tick, Receiver, Select, SelectedOperation};
 use crossterm::event::{Event, KeyEvent};
@@ -99,8 +99,16 @@ fn drive<P: Program>(program: &mut P, terminal: &mut ratatui::DefaultTerminal) -
     // One clock for the whole run: made anew at every wait, it would never fire while audio
     // arrives faster than it ticks.
     let clock = tick(P::TICK);
+    // Audio arrives every 10–20 ms; while the clock ticks, a screen drawn once a tick is
+    // enough, and drawing on every chunk only takes CPU from transcription.
+    let mut drawn: Option<Instant> = None;
+    let mut must_draw = true;
     loop {
-        terminal.draw(|f| program.draw(f))?;
+        let due = drawn.is_none_or(|t| t.elapsed() >= P::TICK) || !program.wants_ticks();
+        if must_draw || due {
+            terminal.draw(|f| program.draw(f))?;
+            drawn = Some(Instant::now());
+        }
         let ticks = if program.wants_ticks() {
             clock.clone()
         } else {
@@ -113,6 +121,8 @@ fn drive<P: Program>(program: &mut P, terminal: &mut ratatui::DefaultTerminal) -
         let own: Vec<usize> = sources.iter().map(|s| s.0.register(&mut select)).collect();
         let op = select.select();
         let index = op.index();
+        // Keys and ticks always show at once; a channel's item may wait for the next tick.
+        must_draw = index == on_key || index == on_tick;
         let msgs = if index == on_key {
             match op.recv(&keys) {
                 Ok(Event::Key(k)) => program.key(&k).into_iter().collect(),

@@ -197,6 +197,7 @@ pub fn call_attempt(
         transcript: ringcoach::transcribe::Transcript {
             text: turns.join("\n"),
             segments: vec![],
+            cut_off: None,
         },
         score: f64::from(report.score),
         passed: report.passed,

@@ -73,7 +73,7 @@ pub fn config() -> WhisperConfig {
         .ok()
         .and_then(|v| v.parse().ok())
     {
-        cfg.threads = n;
+        cfg.threads = ringcoach::transcribe::Threads::Fixed(n);
     }
     cfg
 }
