@@ -876,6 +876,9 @@ fn facts(first_words_ms: Option<u64>, speaking_ms: u64, loudness: f32, clipped: 
         loudness_dbfs: loudness,
         peak_dbfs: -3.0,
         clipped_fraction: clipped,
+        noise_floor_dbfs: -70.0,
+        snr_db: Some(loudness + 70.0),
+        decay_ms: Some(30),
     }
 }
 

@@ -59,7 +59,9 @@ pub struct DetectorConfig {
     pub sample_rate: u32,
     /// Analysis frame length.
     pub frame_ms: u32,
-    /// A frame is voiced only if louder than this, whatever the noise floor.
+    /// A frame is voiced only if louder than this, whatever the noise floor: low enough
+    /// that only digital silence and dither stay below it, so a microphone turned down or
+    /// a voice at arm's length still starts and ends a turn (the noise floor does the rest).
     pub min_speech_dbfs: f32,
     /// ... and louder than the running noise floor by this much.
     pub margin_db: f32,
@@ -74,7 +76,7 @@ impl Default for DetectorConfig {
         DetectorConfig {
             sample_rate: 16_000,
             frame_ms: 20,
-            min_speech_dbfs: -50.0,
+            min_speech_dbfs: -70.0,
             margin_db: 12.0,
             min_speech_ms: 100,
             hangover_ms: 1000,
@@ -371,7 +373,7 @@ mod tests {
 
     #[test]
     fn steady_room_noise_raises_the_floor_and_speech_still_shows() {
-        // Deterministic "noise": a quiet 1 kHz hum at -40 dBFS, above min_speech_dbfs.
+        // Deterministic "noise": a 1 kHz hum at -40 dBFS, above min_speech_dbfs.
         let hum: Vec<f32> = (0..16_000 * 3)
             .map(|i| 0.014 * (i as f32 * 2.0 * std::f32::consts::PI * 1000.0 / 16_000.0).sin())
             .collect();
@@ -387,6 +389,25 @@ mod tests {
         assert!(!d.is_speaking());
         let ev = d.push(&tone(1000, 0.3));
         assert!(matches!(ev[..], [SpeechEvent::Started { .. }]), "{ev:?}");
+    }
+
+    #[test]
+    fn a_quiet_voice_starts_and_ends_a_turn() {
+        // -60 dBFS: a laptop microphone with its gain far down.
+        let mut d = SpeechDetector::new(DetectorConfig::default());
+        let mut ev = d.push(&silence(500));
+        ev.extend(d.push(&tone(1000, 0.0014)));
+        ev.extend(d.push(&silence(1500)));
+        assert!(
+            matches!(
+                ev[..],
+                [
+                    SpeechEvent::Started { at_ms: 500 },
+                    SpeechEvent::Ended { at_ms: 1500, .. }
+                ]
+            ),
+            "{ev:?}"
+        );
     }
 
     #[test]
