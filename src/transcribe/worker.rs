@@ -3,13 +3,23 @@
 //! answering with [`Event`]s. When requests pile up only the newest is transcribed — a
 //! trainee who retries does not want the stale attempt — and the others are reported as
 //! superseded, so every request id gets exactly one final event.
+//!
+//! A request may carry the questions to ask about its transcript ([`Ask`]): the worker
+//! scores those readings right after transcribing, while the model still holds the audio,
+//! and the answers come back with the transcript.
 
+use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender};
 
+use super::verify::{self, Asked, Reading};
 use super::{TranscribeError, Transcriber, Transcript};
+
+/// Which readings to score for a transcript (see [`super::verify`]); called on the
+/// worker thread with the transcript just made.
+pub type Ask = Arc<dyn Fn(&Transcript) -> Vec<Reading> + Send + Sync>;
 
 /// What the worker tells its owner.
 #[derive(Debug)]
@@ -25,6 +35,9 @@ pub enum Event {
         id: u64,
         result: Result<Transcript, TranscribeError>,
         elapsed: Duration,
+        /// The readings the request asked about and the model's answers (none when it
+        /// asked nothing, heard nothing or failed).
+        readings: Vec<Asked>,
     },
     /// `id` was dropped unheard because a newer request arrived first.
     Superseded { id: u64 },
@@ -33,6 +46,7 @@ pub enum Event {
 struct Request {
     id: u64,
     samples: Vec<f32>,
+    ask: Option<Ask>,
 }
 
 /// Handle to the worker thread. Dropping it closes the request channel; the thread ends
@@ -68,13 +82,35 @@ impl Worker {
 
     /// Queues 16 kHz mono samples for transcription under `id`. Never blocks.
     pub fn submit(&self, id: u64, samples: Vec<f32>) -> Result<(), TranscribeError> {
+        self.send(Request {
+            id,
+            samples,
+            ask: None,
+        })
+    }
+
+    /// [`Worker::submit`], and score the readings `ask` wants of the transcript.
+    pub fn submit_asking(
+        &self,
+        id: u64,
+        samples: Vec<f32>,
+        ask: Ask,
+    ) -> Result<(), TranscribeError> {
+        self.send(Request {
+            id,
+            samples,
+            ask: Some(ask),
+        })
+    }
+
+    fn send(&self, req: Request) -> Result<(), TranscribeError> {
         let gone = || TranscribeError::WorkerGone {
             detail: "its thread has exited (the model failed to load, or it panicked)".into(),
         };
         self.requests
             .as_ref()
             .ok_or_else(gone)?
-            .send(Request { id, samples })
+            .send(req)
             .map_err(|_| gone())
     }
 
@@ -125,10 +161,16 @@ where
         }
         let t0 = Instant::now();
         let result = transcriber.transcribe(&req.samples);
+        let elapsed = t0.elapsed();
+        let readings = match (&result, &req.ask) {
+            (Ok(t), Some(ask)) if !t.heard_nothing() => verify::ask(&mut transcriber, ask(t)),
+            _ => Vec::new(),
+        };
         let done = Event::Done {
             id: req.id,
             result,
-            elapsed: t0.elapsed(),
+            elapsed,
+            readings,
         };
         if events.send(done).is_err() {
             return;
