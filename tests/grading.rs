@@ -827,6 +827,7 @@ fn low_confidence_evidence_is_uncertain() {
             text,
             tokens: Some(&toks),
             facts: None,
+            answers: &[],
         }],
         pickup: Pickup::Rings(1),
         org: "广利物业",
@@ -844,6 +845,7 @@ fn low_confidence_evidence_is_uncertain() {
             text,
             tokens: Some(&toks),
             facts: None,
+            answers: &[],
         }],
         pickup: Pickup::Rings(1),
         org: "广利物业",
@@ -857,6 +859,7 @@ fn low_confidence_evidence_is_uncertain() {
             text,
             tokens: Some(&toks),
             facts: None,
+            answers: &[],
         }],
         ..input
     };
@@ -894,6 +897,7 @@ fn manner_checks_need_audio_facts() {
                 text,
                 tokens: None,
                 facts: f,
+                answers: &[],
             }],
             pickup: Pickup::Rings(1),
             org: "广利物业",

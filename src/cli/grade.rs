@@ -13,10 +13,10 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 
 use super::flags::{ModelFlags, OrgFlag, PromptsFlag};
-use crate::grading::{render_text, Call, Heard, Org, Pickup, Report};
+use crate::grading::{self, render_text, Call, Heard, Org, Pickup, Report};
 use crate::scenario::{Catalog, Scenario};
-use crate::transcribe::clip::hear_file;
-use crate::transcribe::{WhisperConfig, WhisperTranscriber};
+use crate::transcribe::clip::hear_file_asking;
+use crate::transcribe::{Transcript, WhisperConfig, WhisperTranscriber};
 
 /// The largest reply accepted, in bytes: a call's reply, not a document.
 pub const MAX_TEXT_BYTES: usize = 100 * 1024;
@@ -115,8 +115,22 @@ fn grade_wavs(grader: &Grader, args: &Args) -> anyhow::Result<ExitCode> {
     let (model, vad) = args.models.resolve()?;
     crate::transcribe::whisper::route_logging();
     let mut whisper = WhisperTranscriber::new(WhisperConfig::new(model, Some(vad)))?;
-    let mut hear = |path: &PathBuf| -> anyhow::Result<Heard> {
-        let heard = hear_file(&mut whisper, path, MAX_WAV)
+    // Each turn is heard, then asked about (the readings its checks hang on) while the
+    // model still holds its audio.
+    let mut hear = |path: &PathBuf, before: &[Heard], turns: usize| -> anyhow::Result<Heard> {
+        let turn = before.len();
+        let ask = |t: &Transcript| {
+            grading::questions(
+                grader.scenario,
+                &grader.catalog.phrasebook,
+                &grader.org,
+                before,
+                turn,
+                turns,
+                t,
+            )
+        };
+        let heard = hear_file_asking(&mut whisper, path, MAX_WAV, &ask)
             .with_context(|| format!("{}", path.display()))?;
         if heard.no_speech {
             eprintln!("ringcoach: no speech heard in {}", path.display());
@@ -124,25 +138,26 @@ fn grade_wavs(grader: &Grader, args: &Args) -> anyhow::Result<ExitCode> {
         Ok(Heard {
             transcript: heard.transcript,
             facts: Some(heard.facts),
+            readings: heard.readings,
         })
     };
     if args.call {
-        let turns = args
-            .wavs
-            .iter()
-            .map(&mut hear)
-            .collect::<anyhow::Result<Vec<_>>>()?;
+        let mut turns = Vec::with_capacity(args.wavs.len());
+        for path in &args.wavs {
+            let turn = hear(path, &turns, args.wavs.len())?;
+            turns.push(turn);
+        }
         return emit(&grader.grade(turns), args.json);
     }
     if args.wavs.len() == 1 {
-        let turn = hear(&args.wavs[0])?;
+        let turn = hear(&args.wavs[0], &[], 1)?;
         return emit(&grader.grade(vec![turn]), args.json);
     }
     let mut all_passed = true;
     let mut rows = Vec::new();
     let mut out = std::io::stdout().lock();
     for path in &args.wavs {
-        match hear(path).map(|turn| grader.grade(vec![turn])) {
+        match hear(path, &[], 1).map(|turn| grader.grade(vec![turn])) {
             Ok(report) => {
                 all_passed &= report.passed;
                 if args.json {

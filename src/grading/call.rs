@@ -8,7 +8,7 @@
 use super::{grade, GradeInput, OrgSource, Pickup, Report, Turn};
 use crate::audio::facts::AudioFacts;
 use crate::scenario::{OrgProfile, Phrasebook, Scenario};
-use crate::transcribe::{Token, Transcript};
+use crate::transcribe::{Asked, Token, Transcript};
 
 /// The organisation the opening must name, and where the name came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,6 +65,9 @@ pub struct Heard {
     pub transcript: Transcript,
     /// What was measured of its audio, when there was audio.
     pub facts: Option<AudioFacts>,
+    /// What the model said about the readings [`super::questions`] asked of this turn,
+    /// scored right after it was transcribed; empty when graded from text.
+    pub readings: Vec<Asked>,
 }
 
 impl Heard {
@@ -76,6 +79,7 @@ impl Heard {
                 segments: Vec::new(),
             },
             facts: None,
+            readings: Vec::new(),
         }
     }
 }
@@ -92,6 +96,11 @@ pub struct Call {
 impl Call {
     /// Grades the call against a scenario's rubric.
     pub fn grade(&self, sc: &Scenario, book: &Phrasebook) -> Report {
+        self.with_input(|input| grade(sc, book, input))
+    }
+
+    /// The call as the grader's input.
+    pub(crate) fn with_input<R>(&self, f: impl FnOnce(&GradeInput) -> R) -> R {
         let tokens: Vec<Vec<Token>> = self
             .turns
             .iter()
@@ -106,13 +115,14 @@ impl Call {
                     text: &t.transcript.text,
                     tokens: (!toks.is_empty()).then_some(toks.as_slice()),
                     facts: t.facts.as_ref(),
+                    answers: &t.readings,
                 })
                 .collect(),
             pickup: self.pickup,
             org: &self.org.name,
             org_source: self.org.source,
         };
-        grade(sc, book, &input)
+        f(&input)
     }
 }
 

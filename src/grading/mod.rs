@@ -25,18 +25,20 @@ pub mod lint;
 pub mod matcher;
 pub mod report;
 mod score;
+pub mod verify;
 
 pub use call::{Call, EmptyOrg, Heard, Org};
 pub use checks::manner::speech_rate_cpm;
 pub use checks::opening::rings_for_pickup;
 pub use report::{render_text, Check, Evidence, Message, Report, TurnReport, Verdict};
+pub use verify::{questions, ReadingCheck};
 
 use crate::audio::facts::AudioFacts;
 use crate::scenario::{
     phrases, rubric_sha256, ModelAnswer, OrgProfile, Phrasebook, Scenario, ORG_PLACEHOLDER,
 };
-use crate::text::normalize;
-use crate::transcribe::Token;
+use crate::text::{normalize, normalized_positions};
+use crate::transcribe::{Asked, Token};
 use checks::{banned, closing, manner, must_say, opening, politeness, Ctx, TurnText};
 use matcher::{Fuzzy, Text};
 
@@ -76,6 +78,8 @@ pub struct Turn<'a> {
     pub text: &'a str,
     pub tokens: Option<&'a [Token]>,
     pub facts: Option<&'a AudioFacts>,
+    /// What the model said about readings of this turn (see [`verify`]).
+    pub answers: &'a [Asked],
 }
 
 impl<'a> Turn<'a> {
@@ -84,6 +88,7 @@ impl<'a> Turn<'a> {
             text,
             tokens: None,
             facts: None,
+            answers: &[],
         }
     }
 }
@@ -102,6 +107,19 @@ pub struct GradeInput<'a> {
 /// order: the opening (first turn), what is said over all turns, the closing (last turn),
 /// the must-say items, the manner of speaking.
 pub fn grade(sc: &Scenario, book: &Phrasebook, input: &GradeInput) -> Report {
+    grade_asking(sc, book, input).0
+}
+
+/// The readings the checks asked about while grading `call` (answered or not).
+pub(crate) fn asked(call: &Call, sc: &Scenario, book: &Phrasebook) -> Vec<verify::Question> {
+    call.with_input(|input| grade_asking(sc, book, input).1)
+}
+
+fn grade_asking(
+    sc: &Scenario,
+    book: &Phrasebook,
+    input: &GradeInput,
+) -> (Report, Vec<verify::Question>) {
     let s = &book.settings;
     let w = &book.weights;
     let r = &sc.rubric;
@@ -118,10 +136,12 @@ pub fn grade(sc: &Scenario, book: &Phrasebook, input: &GradeInput) -> Report {
         let len = text.len();
         turns.push(TurnText {
             raw: t.text.to_string(),
+            positions: normalized_positions(t.text),
             norm,
             text,
             offset,
             facts: t.facts.cloned(),
+            answers: t.answers.to_vec(),
         });
         offset += len;
     }
@@ -133,6 +153,8 @@ pub fn grade(sc: &Scenario, book: &Phrasebook, input: &GradeInput) -> Report {
             near: s.near_similarity,
         },
         checks: Vec::new(),
+        asked: Vec::new(),
+        readings: Vec::new(),
     };
     let rings = match input.pickup {
         Pickup::Unknown => None,
@@ -164,7 +186,8 @@ pub fn grade(sc: &Scenario, book: &Phrasebook, input: &GradeInput) -> Report {
         manner::manner_checks(&mut cx);
     }
 
-    let checks = std::mem::take(&mut cx.checks);
+    let mut checks = std::mem::take(&mut cx.checks);
+    verify::note_readings(&mut checks, &cx.readings);
     let score = score::score(&checks, s.uncertain_credit);
     let passed = score::passed(&checks, score, r.pass_mark.unwrap_or(s.pass_mark));
     let turns: Vec<TurnReport> = cx
@@ -178,7 +201,7 @@ pub fn grade(sc: &Scenario, book: &Phrasebook, input: &GradeInput) -> Report {
             audio: t.facts.clone(),
         })
         .collect();
-    Report {
+    let report = Report {
         scenario: sc.id().to_string(),
         org: input.org.to_string(),
         org_source: input.org_source,
@@ -195,7 +218,9 @@ pub fn grade(sc: &Scenario, book: &Phrasebook, input: &GradeInput) -> Report {
         rings,
         checks,
         turns,
-    }
+        readings: std::mem::take(&mut cx.readings),
+    };
+    (report, cx.asked)
 }
 
 /// Grades a model answer as a perfect trainee would deliver it: picked up on the first ring,

@@ -10,7 +10,9 @@
 //! practice screen costs no CPU. Failures are [`PracticeError`]s: before the screen opens
 //! they end the command, once it is up they are a status line and the trainee goes on.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::Receiver;
@@ -34,8 +36,9 @@ use crate::scenario::{rubric_sha256, Catalog, ScenarioError};
 use crate::store::{
     self, AttemptInfo, AudioFormat, Outcome, Query, SortKey, Store, StoreError, Timestamp,
 };
+use crate::transcribe::worker::Ask;
 use crate::transcribe::{
-    self, TranscribeError, Transcript, WhisperConfig, WhisperTranscriber, Worker,
+    self, Asked, TranscribeError, Transcript, WhisperConfig, WhisperTranscriber, Worker,
 };
 use crate::tui::{self, Program, Source};
 
@@ -99,6 +102,8 @@ struct Call {
     /// Request ids submitted to the worker, by turn; transcripts as they come back.
     requests: Vec<u64>,
     transcripts: Vec<Option<Transcript>>,
+    /// The model's answers about readings of each request's transcript, by request id.
+    readings: HashMap<u64, Vec<Asked>>,
     finishing: Option<Instant>,
 }
 
@@ -200,6 +205,7 @@ impl Runtime {
                     recording: None,
                     requests: vec![],
                     transcripts: vec![],
+                    readings: HashMap::new(),
                     finishing: None,
                 });
             }
@@ -266,7 +272,14 @@ impl Runtime {
                                 call.requests.push(id);
                                 call.transcripts.push(None);
                                 if let Some(w) = &self.worker {
-                                    w.submit(id, audio)?;
+                                    let ask = questions_for(
+                                        &self.catalog,
+                                        &self.opts.org,
+                                        call.scenario,
+                                        &call.transcripts,
+                                        turn,
+                                    );
+                                    w.submit_asking(id, audio, ask)?;
                                 }
                             }
                         }
@@ -295,9 +308,9 @@ impl Runtime {
         Ok(vec![])
     }
 
-    fn submit(&self, id: u64, audio: Vec<f32>) -> Result<(), TranscribeError> {
+    fn submit(&self, id: u64, audio: Vec<f32>, ask: Ask) -> Result<(), TranscribeError> {
         match &self.worker {
-            Some(w) => w.submit(id, audio),
+            Some(w) => w.submit_asking(id, audio, ask),
             None => Ok(()),
         }
     }
@@ -364,9 +377,17 @@ impl Runtime {
             call,
             worker,
             next_request,
+            catalog,
+            opts,
             ..
         } = self;
-        let Some(rec) = call.as_mut().and_then(|c| c.recording.as_mut()) else {
+        let Some(Call {
+            recording: Some(rec),
+            scenario,
+            transcripts,
+            ..
+        }) = call.as_mut()
+        else {
             return vec![];
         };
         if rec.turn_starts.len() == rec.turn_ends.len() {
@@ -400,7 +421,10 @@ impl Runtime {
             if let (Some(w), Some(&start)) = (worker.as_ref(), rec.turn_starts.last()) {
                 let id = *next_request;
                 *next_request += 1;
-                if w.submit(id, rec.samples[start..].to_vec()).is_ok() {
+                let turn = rec.turn_starts.len() - 1;
+                let samples = rec.samples[start..].to_vec();
+                let ask = questions_for(catalog, &opts.org, *scenario, transcripts, turn);
+                if w.submit_asking(id, samples, ask).is_ok() {
                     rec.guesser.sent(id);
                 }
             }
@@ -432,10 +456,16 @@ impl Runtime {
                 self.resubmit(id);
                 vec![]
             }
-            transcribe::Event::Done { id, result, .. } => {
+            transcribe::Event::Done {
+                id,
+                result,
+                readings,
+                ..
+            } => {
                 let Some(call) = &mut self.call else {
                     return vec![];
                 };
+                call.readings.insert(id, readings);
                 let Some(turn) = call.requests.iter().position(|r| *r == id) else {
                     // Perhaps a guess for the turn still being recorded.
                     if let Some(rec) = call.recording.as_mut() {
@@ -468,7 +498,14 @@ impl Runtime {
         self.next_request += 1;
         call.requests[turn] = new_id;
         let audio = rec.samples[start..end].to_vec();
-        let _ = self.submit(new_id, audio);
+        let ask = questions_for(
+            &self.catalog,
+            &self.opts.org,
+            call.scenario,
+            &call.transcripts,
+            turn,
+        );
+        let _ = self.submit(new_id, audio, ask);
     }
 
     /// Grades once every turn's transcript is in and the call is over.
@@ -481,14 +518,17 @@ impl Runtime {
         }
         let call = self.call.take().expect("checked above");
         let rec = call.recording.expect("a finished call was recorded");
+        let mut readings = call.readings;
         let turns = call
             .transcripts
             .into_iter()
             .flatten()
             .zip(rec.turn_starts.iter().zip(&rec.turn_ends))
-            .map(|(transcript, (&start, &end))| Heard {
+            .zip(&call.requests)
+            .map(|((transcript, (&start, &end)), id)| Heard {
                 transcript,
                 facts: Some(facts::measure(&rec.samples[start..end])),
+                readings: readings.remove(id).unwrap_or_default(),
             })
             .collect();
         let heard = grading::Call {
@@ -586,6 +626,32 @@ impl Drop for Runtime {
         // A transcription in progress is not waited for: the process is leaving.
         std::mem::forget(self.worker.take());
     }
+}
+
+/// What to ask the model about turn `turn` of `call` once it is transcribed: the
+/// grader's questions, given the turns already transcribed.
+fn questions_for(
+    catalog: &Catalog,
+    org: &Org,
+    scenario: usize,
+    transcripts: &[Option<Transcript>],
+    turn: usize,
+) -> Ask {
+    let scenario = catalog.scenarios[scenario].clone();
+    let book = catalog.phrasebook.clone();
+    let org = org.clone();
+    let turns = scenario.caller_turns.len().max(turn + 1);
+    let before: Vec<Heard> = transcripts
+        .iter()
+        .take(turn)
+        .map(|t| Heard {
+            transcript: t.clone().unwrap_or_default(),
+            ..Heard::default()
+        })
+        .collect();
+    Arc::new(move |heard: &Transcript| {
+        grading::questions(&scenario, &book, &org, &before, turn, turns, heard)
+    })
 }
 
 /// The best score `trainee` has for `scenario` in the store.

@@ -32,6 +32,7 @@ fn report(checks: Vec<Check>) -> Report {
         rings: Some(1),
         checks,
         turns: vec![],
+        readings: vec![],
     }
 }
 
