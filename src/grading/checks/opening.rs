@@ -45,7 +45,11 @@ pub fn opening_checks(cx: &mut Ctx, r: &Rubric, rings: Option<u32>, org: &str) {
         }
     }
     if r.organisation {
-        if let Some(h) = organisation_check(cx, org) {
+        let after_greeting = order
+            .iter()
+            .find(|(n, _)| *n == "greeting")
+            .map(|(_, h)| h.end);
+        if let Some(h) = organisation_check(cx, org, after_greeting) {
             order.push(("organisation", h));
         }
     }
@@ -288,7 +292,11 @@ pub fn greeting_check(cx: &mut Ctx, g: &PhraseGroup, window: Range<usize>) -> Op
 }
 
 /// Names the organisation anywhere in the first turn; the hit, for the order check.
-pub fn organisation_check(cx: &mut Ctx, org: &str) -> Option<Hit> {
+/// `after_greeting`: where the greeting ends, if it was found. Where the text has nothing
+/// like the name, the model is asked about what stands where the name belongs, between
+/// the greeting and the offer of help (寡令物月 in 您好,寡令物月,请问有什么可以帮您 said
+/// at arm's length from the microphone).
+pub fn organisation_check(cx: &mut Ctx, org: &str, after_greeting: Option<usize>) -> Option<Hit> {
     let wt = cx.book.weights.organisation;
     let list = [Phrase::new(org)];
     let t0 = &cx.turns[0].text;
@@ -297,7 +305,8 @@ pub fn organisation_check(cx: &mut Ctx, org: &str) -> Option<Hit> {
             format!("没有报单位「{org}」"),
             format!("does not name the organisation 「{org}」"),
         );
-        return not_found(cx, "organisation", &list, wt, m, |zh, en| {
+        let slot = name_slot(cx, after_greeting, list[0].len());
+        return not_found_in(cx, "organisation", &list, wt, m, slot, |zh, en| {
             msg(
                 format!("报单位:{zh}"),
                 format!("names the organisation: {en}"),
@@ -335,6 +344,26 @@ pub fn offer_help_check(cx: &mut Ctx) -> Option<Hit> {
     Some(h)
 }
 
+/// The stretch between the end of the greeting and the start of the offer of help, where
+/// the organisation's name belongs, when it is about as long as the name (one character
+/// less to two more).
+fn name_slot(cx: &Ctx, after_greeting: Option<usize>, name_len: usize) -> Option<Hit> {
+    let start = after_greeting?;
+    let t0 = &cx.turns[0].text;
+    let offers = compile(&cx.book.offer_help.phrases);
+    let end = best(t0, &offers, cx.fuzzy, start..t0.len())?.start;
+    let len = end.checked_sub(start)?;
+    (name_len.saturating_sub(1)..=name_len + 2)
+        .contains(&len)
+        .then_some(Hit {
+            start,
+            end,
+            kind: crate::grading::matcher::Kind::Near,
+            phrase: 0,
+            similarity: 0.0,
+        })
+}
+
 /// An opening element the first turn does not have: the model is asked about the closest
 /// stretch (see [`Ctx::candidate`]); about as likely passes, in between is uncertain,
 /// otherwise it fails with `missing` (and the margin). The hit, for the order check, unless
@@ -347,8 +376,28 @@ fn not_found(
     missing: crate::grading::report::Message,
     found: impl Fn(&str, &str) -> crate::grading::report::Message,
 ) -> Option<Hit> {
+    not_found_in(cx, id, list, weight, missing, None, found)
+}
+
+/// [`not_found`], asking about `slot` (where the phrase belongs) when no stretch is close.
+fn not_found_in(
+    cx: &mut Ctx,
+    id: &str,
+    list: &[Phrase],
+    weight: f64,
+    missing: crate::grading::report::Message,
+    slot: Option<Hit>,
+    found: impl Fn(&str, &str) -> crate::grading::report::Message,
+) -> Option<Hit> {
     let n = cx.turns[0].text.len();
-    let Some((h, a)) = cx.candidate(0, id, list, 0..n) else {
+    let asked = match cx.candidate(0, id, list, 0..n) {
+        Some(c) => Some(c),
+        None => slot.and_then(|h| {
+            let wanted = list[h.phrase].text.clone();
+            cx.ask(0, id, h.start..h.end, &wanted).map(|a| (h, a))
+        }),
+    };
+    let Some((h, a)) = asked else {
         cx.push(id, id, Verdict::Fail, weight, false, vec![], missing);
         return None;
     };
