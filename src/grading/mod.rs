@@ -185,8 +185,10 @@ fn grade_asking(
     if r.manner {
         manner::manner_checks(&mut cx);
     }
+    let bad_audio = manner::audio_check(&mut cx);
 
     let mut checks = std::mem::take(&mut cx.checks);
+    soften_for_audio(&mut checks, &bad_audio, last);
     verify::note_readings(&mut checks, &cx.readings);
     let score = score::score(&checks, s.uncertain_credit);
     let passed = score::passed(&checks, score, r.pass_mark.unwrap_or(s.pass_mark));
@@ -221,6 +223,34 @@ fn grade_asking(
         readings: std::mem::take(&mut cx.readings),
     };
     (report, cx.asked)
+}
+
+/// Phrase checks that would fail on a turn whose recording was the problem (see
+/// `manner::audio_check`) are `uncertain`: the recording, not the trainee, may be why the
+/// phrase was not heard. The opening rests on the first turn, the closing on the last,
+/// must-say items and politeness words on any. Banned phrases heard are never excused,
+/// and the manner checks measure the recording as it is.
+fn soften_for_audio(checks: &mut [Check], bad: &[usize], last: usize) {
+    if bad.is_empty() {
+        return;
+    }
+    for c in checks.iter_mut().filter(|c| c.verdict == Verdict::Fail) {
+        let affected = match c.category.as_str() {
+            "greeting" | "organisation" | "offer_help" | "opening_order" | "late_apology" => {
+                bad.contains(&0)
+            }
+            "closing" => bad.contains(&last),
+            "must_say" | "politeness" => true,
+            _ => false,
+        };
+        if affected {
+            c.verdict = Verdict::Uncertain;
+            c.message.zh.push_str(";录音质量差,可能是没听清,请回听");
+            c.message.en.push_str(
+                "; the recording was poor, it may not have been heard: listen to confirm",
+            );
+        }
+    }
 }
 
 /// Grades a model answer as a perfect trainee would deliver it: picked up on the first ring,
