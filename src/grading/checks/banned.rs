@@ -22,7 +22,8 @@ use crate::transcribe::Reading;
 /// The banned word asked about at the onset of a reply and in place of a character that
 /// sounds like it.
 const WEI: &str = "喂";
-/// A reply this short (normalised characters) may have been a lone 喂.
+/// A reply this short (normalised characters, a Latin word counting as one: a lone 喂? at
+/// 1.3× is heard as "play") may have been a lone 喂.
 const LONE_WEI_MAX_CHARS: usize = 3;
 /// At most this many stretches are asked about per family and turn.
 const MAX_QUESTIONS: usize = 3;
@@ -209,6 +210,15 @@ fn hidden_check(
                 None => windows.extend(pat.alike_parts(text)),
             }
         }
+        // A whole short reply that starts like a banned phrase and is about as long may
+        // be it, misheard beyond a homophone (不吃饶 or 不吃糖 for 不知道).
+        for pat in patterns {
+            if let Some(ph) = pat.plain() {
+                if ph.len() >= 2 && whole_reply_may_be(text, ph) {
+                    windows.push((0..text.len(), ph.text.clone()));
+                }
+            }
+        }
         windows.retain(|(w, _)| !excuses.iter().any(|u| u.start <= w.start && w.end <= u.end));
         windows.sort_by_key(|(w, _)| (w.start, w.end));
         windows.dedup();
@@ -278,7 +288,7 @@ fn wei_questions(cx: &mut Ctx, id: &str, ti: usize) -> Vec<(Option<Range<usize>>
             out.push((None, String::new(), a));
         }
     }
-    if ti == 0 && cx.turns[ti].text.len() <= LONE_WEI_MAX_CHARS {
+    if ti == 0 && units(&cx.turns[ti].text.chars) <= LONE_WEI_MAX_CHARS {
         let heard = raw.trim().to_string();
         if heard != WEI {
             if let Some(a) = cx.ask_reading(ti, id, WEI, &heard, Reading::new(WEI)) {
@@ -287,4 +297,65 @@ fn wei_questions(cx: &mut Ctx, id: &str, ti: usize) -> Vec<(Option<Range<usize>>
         }
     }
     out
+}
+
+/// Characters, a run of Latin letters or digits counting as one (a word the recogniser
+/// wrote in English for a syllable or two).
+fn units(chars: &[char]) -> usize {
+    let mut n = 0;
+    let mut in_word = false;
+    for &c in chars {
+        let latin = c.is_ascii_alphanumeric();
+        if !(latin && in_word) {
+            n += 1;
+        }
+        in_word = latin;
+    }
+    n
+}
+
+/// A reply as long as `phrase` (one character either way) whose first syllable is the
+/// phrase's, and not the phrase itself.
+fn whole_reply_may_be(text: &crate::grading::matcher::Text, phrase: &Phrase) -> bool {
+    let n = text.len();
+    let m = phrase.len();
+    let first = |c: char| toneless(c);
+    n + 1 >= m
+        && n <= m + 1
+        && text.chars != phrase.text.chars().collect::<Vec<_>>()
+        && first(text.chars[0]).is_some()
+        && first(text.chars[0]) == phrase.text.chars().next().and_then(first)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::grading::matcher::Text;
+
+    #[test]
+    fn a_latin_word_is_one_unit_of_a_short_reply() {
+        let chars = |s: &str| s.chars().collect::<Vec<_>>();
+        assert_eq!(units(&chars("play")), 1);
+        assert_eq!(units(&chars("喂")), 1);
+        assert_eq!(units(&chars("不误会")), 3);
+        assert_eq!(units(&chars("ok好的")), 3);
+        assert_eq!(units(&chars("您好广利物业")), 6);
+    }
+
+    #[test]
+    fn a_short_reply_that_starts_like_a_banned_phrase_may_be_it() {
+        let t = |s: &str| Text::new(s, None);
+        let p = Phrase::new("不知道");
+        assert!(whole_reply_may_be(&t("不吃饶"), &p));
+        assert!(whole_reply_may_be(&t("不吃到了"), &p));
+        assert!(
+            !whole_reply_may_be(&t("不知道"), &p),
+            "the phrase itself is found exactly"
+        );
+        assert!(!whole_reply_may_be(&t("好的"), &p));
+        assert!(
+            !whole_reply_may_be(&t("不好意思请稍等"), &p),
+            "too long to be only the phrase"
+        );
+    }
 }
