@@ -201,6 +201,18 @@ pub fn hear_call(
     wavs: &[PathBuf],
     pickup: ringcoach::grading::Pickup,
 ) -> ringcoach::grading::Report {
+    try_hear_call(t, sc, catalog, org, wavs, pickup).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// [`hear_call`], a turn the transcriber refused (cut off) being the error.
+pub fn try_hear_call(
+    t: &mut WhisperTranscriber,
+    sc: &ringcoach::scenario::Scenario,
+    catalog: &ringcoach::scenario::Catalog,
+    org: &ringcoach::grading::Org,
+    wavs: &[PathBuf],
+    pickup: ringcoach::grading::Pickup,
+) -> Result<ringcoach::grading::Report, String> {
     use ringcoach::grading::{questions, Call, Heard};
     use ringcoach::transcribe::clip::hear_file_asking;
     let mut turns: Vec<Heard> = Vec::new();
@@ -218,17 +230,17 @@ pub fn hear_call(
             )
         };
         let heard = hear_file_asking(t, wav, std::time::Duration::from_secs(600), &ask)
-            .unwrap_or_else(|e| panic!("{}: {e}", wav.display()));
+            .map_err(|e| format!("{}: {e}", wav.display()))?;
         turns.push(Heard {
             transcript: heard.transcript,
             facts: Some(heard.facts),
             readings: heard.readings,
         });
     }
-    Call {
+    Ok(Call {
         turns,
         pickup,
         org: org.clone(),
     }
-    .grade(sc, &catalog.phrasebook)
+    .grade(sc, &catalog.phrasebook))
 }
