@@ -60,8 +60,10 @@ pub struct DetectorConfig {
     /// Analysis frame length.
     pub frame_ms: u32,
     /// A frame is voiced only if louder than this, whatever the noise floor: low enough
-    /// that only digital silence and dither stay below it, so a microphone turned down or
-    /// a voice at arm's length still starts and ends a turn (the noise floor does the rest).
+    /// that a microphone turned down or a voice at arm's length (−60 dBFS) still starts and
+    /// ends a turn, high enough that a quiet room's hiss (−59 to −67 dBFS in a real
+    /// recording's pause, judged against the digital silence a stream may start with) does
+    /// not hold a turn open; the noise floor does the rest.
     pub min_speech_dbfs: f32,
     /// ... and louder than the running noise floor by this much.
     pub margin_db: f32,
@@ -76,7 +78,7 @@ impl Default for DetectorConfig {
         DetectorConfig {
             sample_rate: 16_000,
             frame_ms: 20,
-            min_speech_dbfs: -70.0,
+            min_speech_dbfs: -63.0,
             margin_db: 12.0,
             min_speech_ms: 100,
             hangover_ms: 1000,
@@ -103,6 +105,10 @@ enum State {
     },
     Speaking {
         last_voiced_frame: u64,
+        /// Voiced frames in a row up to now: after a gap, speech resumes only with a run as
+        /// long as an onset's, so a room's noise flickering over the floor in a pause
+        /// does not hold the turn open.
+        run: u64,
     },
 }
 
@@ -213,6 +219,7 @@ impl SpeechDetector {
                 self.start(idx, events);
                 State::Speaking {
                     last_voiced_frame: idx,
+                    run: 1,
                 }
             }
             (State::Quiet, true) => State::Onset {
@@ -231,6 +238,7 @@ impl SpeechDetector {
                     self.start(since_frame, events);
                     State::Speaking {
                         last_voiced_frame: idx,
+                        run: 1,
                     }
                 } else {
                     State::Onset {
@@ -257,10 +265,26 @@ impl SpeechDetector {
                     }
                 }
             }
-            (State::Speaking { .. }, true) => State::Speaking {
-                last_voiced_frame: idx,
-            },
-            (State::Speaking { last_voiced_frame }, false) => {
+            (
+                State::Speaking {
+                    last_voiced_frame,
+                    run,
+                },
+                true,
+            ) => {
+                let run = run + 1;
+                let resumed = idx == last_voiced_frame + 1 || run >= min_frames;
+                State::Speaking {
+                    last_voiced_frame: if resumed { idx } else { last_voiced_frame },
+                    run,
+                }
+            }
+            (
+                State::Speaking {
+                    last_voiced_frame, ..
+                },
+                false,
+            ) => {
                 if idx - last_voiced_frame >= hang_frames {
                     events.push(SpeechEvent::Ended {
                         at_ms: self.frame_ms(last_voiced_frame + 1),
@@ -268,7 +292,10 @@ impl SpeechDetector {
                     });
                     State::Quiet
                 } else {
-                    State::Speaking { last_voiced_frame }
+                    State::Speaking {
+                        last_voiced_frame,
+                        run: 0,
+                    }
                 }
             }
         };
@@ -404,6 +431,35 @@ mod tests {
                 [
                     SpeechEvent::Started { at_ms: 500 },
                     SpeechEvent::Ended { at_ms: 1500, .. }
+                ]
+            ),
+            "{ev:?}"
+        );
+    }
+
+    #[test]
+    fn noise_flickering_over_the_floor_in_a_pause_does_not_hold_the_turn_open() {
+        // Speech, then 1.5 s of room noise whose single 20 ms frames now and then rise
+        // above the threshold (as in a real recording's pause), then speech again.
+        let mut d = SpeechDetector::new(DetectorConfig::default());
+        let mut ev = d.push(&tone(300, 0.0003)); // the room, -73 dBFS
+        ev.extend(d.push(&tone(800, 0.1)));
+        for k in 0..15 {
+            let amp = if k % 3 == 0 { 0.0015 } else { 0.0004 };
+            ev.extend(d.push(&tone(20, amp)));
+            ev.extend(d.push(&tone(80, 0.0004)));
+        }
+        ev.extend(d.push(&tone(800, 0.1)));
+        assert!(
+            matches!(
+                ev[..],
+                [
+                    SpeechEvent::Started { at_ms: 300 },
+                    SpeechEvent::Ended {
+                        at_ms: 1100..=1140,
+                        ..
+                    },
+                    SpeechEvent::Started { at_ms: 2600 }
                 ]
             ),
             "{ev:?}"
