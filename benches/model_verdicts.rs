@@ -136,24 +136,29 @@ fn spoken_calls(dir: &std::path::Path) -> Vec<Spoken> {
     out
 }
 
+/// Graded as the product grades: each turn heard, then asked about.
 fn grade(t: &mut WhisperTranscriber, call: &Spoken, c: &Catalog) -> Report {
-    let turns = call
-        .wavs
-        .iter()
-        .map(|w| {
-            let h = clip::hear_file(t, w, Duration::from_secs(600)).unwrap();
-            Heard {
-                transcript: h.transcript,
-                facts: Some(h.facts),
-            }
-        })
-        .collect();
+    let sc = c.get(&call.scenario).unwrap();
+    let org = Org::given(c.org.name.clone());
+    let mut turns: Vec<Heard> = Vec::new();
+    for w in &call.wavs {
+        let (turn, n) = (turns.len(), call.wavs.len());
+        let ask = |tr: &ringcoach::transcribe::Transcript| {
+            ringcoach::grading::questions(sc, &c.phrasebook, &org, &turns, turn, n, tr)
+        };
+        let h = clip::hear_file_asking(t, w, Duration::from_secs(600), &ask).unwrap();
+        turns.push(Heard {
+            transcript: h.transcript,
+            facts: Some(h.facts),
+            readings: h.readings,
+        });
+    }
     Call {
         turns,
         pickup: Pickup::Rings(1),
-        org: Org::given(c.org.name.clone()),
+        org,
     }
-    .grade(c.get(&call.scenario).unwrap(), &c.phrasebook)
+    .grade(sc, &c.phrasebook)
 }
 
 fn main() {

@@ -15,7 +15,10 @@
 //!
 //! Options: `--out PATH` (default tests/data/verify-calibration.jsonl), `--per-line N`
 //! (voicings of each model answer, default 3), `--rude-per-line N` (default 6),
-//! `--seed N`, `--limit N` (lines, for a quick look).
+//! `--seed N`, `--limit N` (lines, for a quick look), `--rooms` (every voicing at arm's
+//! length from a desk microphone: `--room-ms` 200–500, gain 0 to −20 dB, white noise at
+//! 15–30 dB SNR, speakers `mixed` and `syllables`; default output
+//! tests/data/verify-calibration-rooms.jsonl).
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, Write};
@@ -132,6 +135,21 @@ struct Voicing {
 }
 
 impl Voicing {
+    /// A voice at arm's length from a desk microphone, in a room, quiet and noisy.
+    fn random_room(r: &mut Lcg, fixed_speed: Option<f32>) -> Voicing {
+        let speaker = *r.pick(&["syllables", "mixed"]);
+        let speed = fixed_speed.unwrap_or_else(|| (r.range(0.9, 1.3) * 20.0).round() / 20.0);
+        Voicing {
+            speaker,
+            speed,
+            snr_db: Some(r.range(15.0, 30.0).round()),
+            lead_ms: (r.range(200.0, 3000.0) / 100.0).round() as u32 * 100,
+            room_ms: Some((r.range(200.0, 500.0) / 50.0).round() as u32 * 50),
+            gain_db: -r.range(0.0, 20.0).round(),
+            seed: (r.unit() * 1e6) as u64,
+        }
+    }
+
     fn random(r: &mut Lcg, fixed_speed: Option<f32>) -> Voicing {
         let speaker = *r.pick(&["words", "syllables", "mixed"]);
         let speed = fixed_speed.unwrap_or_else(|| (r.range(0.9, 1.3) * 20.0).round() / 20.0);
@@ -436,9 +454,14 @@ fn main() {
         summarize(&rows);
         return;
     }
-    let out = PathBuf::from(
-        opt("--out").unwrap_or_else(|| format!("{ROOT}/tests/data/verify-calibration.jsonl")),
-    );
+    let rooms = args.iter().any(|a| a == "--rooms");
+    let out = PathBuf::from(opt("--out").unwrap_or_else(|| {
+        if rooms {
+            format!("{ROOT}/tests/data/verify-calibration-rooms.jsonl")
+        } else {
+            format!("{ROOT}/tests/data/verify-calibration.jsonl")
+        }
+    }));
     let per_line: usize = opt("--per-line").map_or(3, |v| v.parse().expect("--per-line N"));
     let rude_per_line: usize =
         opt("--rude-per-line").map_or(6, |v| v.parse().expect("--rude-per-line N"));
@@ -487,7 +510,11 @@ fn main() {
             rude_per_line
         };
         for k in 0..n {
-            let v = Voicing::random(&mut rng, line.fixed_speed);
+            let v = if rooms {
+                Voicing::random_room(&mut rng, line.fixed_speed)
+            } else {
+                Voicing::random(&mut rng, line.fixed_speed)
+            };
             let wav = tmp.path().join("clip.wav");
             if !compose(&shared, &line.text, &wav, &v) {
                 not_voiced += 1;

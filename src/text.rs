@@ -22,6 +22,20 @@ pub fn normalize(s: &str) -> String {
         .collect()
 }
 
+/// Where each character of [`normalize`]`(s)` came from: its character index in `s`.
+/// None when the conversion to Simplified changed the number of characters (it works
+/// character for character on everything Whisper writes, but a table may map a phrase),
+/// so that nobody maps an offset to the wrong character.
+pub fn normalized_positions(s: &str) -> Option<Vec<usize>> {
+    let kept: Vec<usize> = s
+        .chars()
+        .enumerate()
+        .filter(|&(_, c)| fold_width(c).is_alphanumeric())
+        .map(|(i, _)| i)
+        .collect();
+    (normalize(s).chars().count() == kept.len()).then_some(kept)
+}
+
 /// Full-width ASCII forms (Ａ, ０, ，) and the ideographic space to their half-width forms.
 fn fold_width(c: char) -> char {
     match c {
@@ -75,6 +89,22 @@ mod tests {
         // "an" is not found inside "guang": syllables are whole.
         assert!(!sound("广").contains(" an "));
         assert_eq!(sound(""), " ");
+    }
+
+    #[test]
+    fn normalised_offsets_map_back_to_the_characters_they_came_from() {
+        let raw = "您好，廣利物業！ 請問?";
+        let pos = normalized_positions(raw).unwrap();
+        assert_eq!(normalize(raw), "您好广利物业请问");
+        assert_eq!(pos, vec![0, 1, 3, 4, 5, 6, 9, 10]);
+        let chars: Vec<char> = raw.chars().collect();
+        // 广利物业 (normalised 2..6) is 廣利物業 in the original.
+        assert_eq!(
+            chars[pos[2]..=pos[5]].iter().collect::<String>(),
+            "廣利物業"
+        );
+        assert_eq!(normalized_positions(""), Some(vec![]));
+        assert_eq!(normalized_positions("ＡＢ,c"), Some(vec![0, 1, 3]));
     }
 
     #[test]

@@ -443,6 +443,42 @@ fn devices_listen_with_a_file_as_microphone() {
         span.0
     );
     assert!(summary.contains("speech ended at"), "{summary}");
+    assert!(stdout.contains("say, as you would on a call: "), "{stdout}");
+    assert!(stdout.contains("recording: voice "), "{stdout}");
+    assert!(stdout.contains("good enough to practise"), "{stdout}");
+}
+
+#[test]
+fn devices_listen_says_what_to_change_at_arms_length_in_a_noisy_room() {
+    let dir = tempfile::tempdir().unwrap();
+    let wav = dir.path().join("far.wav");
+    support::compose(
+        "您好,请问有什么可以帮您?",
+        &wav,
+        &["--room-ms", "400", "--gain-db", "-28", "--snr-db", "12"],
+    );
+    let wav_arg = wav.to_str().unwrap();
+    let (code, stdout, stderr) = ringcoach(
+        &["devices", "--listen", "20", "--input", wav_arg],
+        dir.path(),
+    );
+    assert_eq!(code, 1, "{stdout}{stderr}");
+    assert!(
+        stdout.contains("first words at"),
+        "speech was heard: {stdout}"
+    );
+    assert!(
+        stdout.contains("not good enough to practise yet:"),
+        "{stdout}"
+    );
+    let advice: Vec<&str> = stdout.lines().filter(|l| l.starts_with("  - ")).collect();
+    assert!(!advice.is_empty(), "{stdout}");
+    assert!(
+        advice
+            .iter()
+            .any(|l| l.contains("move closer") || l.contains("quieter place")),
+        "{stdout}"
+    );
 }
 
 #[test]

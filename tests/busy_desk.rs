@@ -168,6 +168,7 @@ fn a_reply_out_of_time_still_gets_a_report_that_says_what_to_listen_to() {
         turns: vec![Heard {
             transcript: heard.transcript,
             facts: Some(heard.facts),
+            readings: heard.readings,
         }],
         pickup: Pickup::Rings(1),
         org: Org::given("广利物业"),

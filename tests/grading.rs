@@ -827,6 +827,7 @@ fn low_confidence_evidence_is_uncertain() {
             text,
             tokens: Some(&toks),
             facts: None,
+            answers: &[],
         }],
         pickup: Pickup::Rings(1),
         org: "广利物业",
@@ -844,6 +845,7 @@ fn low_confidence_evidence_is_uncertain() {
             text,
             tokens: Some(&toks),
             facts: None,
+            answers: &[],
         }],
         pickup: Pickup::Rings(1),
         org: "广利物业",
@@ -857,6 +859,7 @@ fn low_confidence_evidence_is_uncertain() {
             text,
             tokens: Some(&toks),
             facts: None,
+            answers: &[],
         }],
         ..input
     };
@@ -876,6 +879,9 @@ fn facts(first_words_ms: Option<u64>, speaking_ms: u64, loudness: f32, clipped: 
         loudness_dbfs: loudness,
         peak_dbfs: -3.0,
         clipped_fraction: clipped,
+        noise_floor_dbfs: -70.0,
+        snr_db: Some(loudness + 70.0),
+        decay_ms: Some(30),
     }
 }
 
@@ -891,6 +897,7 @@ fn manner_checks_need_audio_facts() {
                 text,
                 tokens: None,
                 facts: f,
+                answers: &[],
             }],
             pickup: Pickup::Rings(1),
             org: "广利物业",
@@ -1193,4 +1200,66 @@ fn overlapping_banned_patterns_are_one_offence() {
         .unwrap();
     assert_eq!(ask.evidence.len(), 1, "{:?}", ask.evidence);
     assert_eq!(ask.evidence[0].text, "你问我我问谁");
+}
+
+#[test]
+fn a_poor_recording_is_a_finding_and_excuses_only_the_phrases_it_may_have_hidden() {
+    let c = catalog();
+    let sc = c.get("answer-call").unwrap();
+    // 广利物业 as heard from arm's length in a room: nothing like the name.
+    let run = |text: &str, f: &AudioFacts| {
+        let input = GradeInput {
+            turns: vec![Turn {
+                text,
+                tokens: None,
+                facts: Some(f),
+                answers: &[],
+            }],
+            pickup: Pickup::Rings(1),
+            org: "广利物业",
+            org_source: OrgSource::Given,
+        };
+        grade(sc, &c.phrasebook, &input)
+    };
+    let misheard = "您好,寡令物月,请问有什么可以帮您?";
+    let close = facts(Some(800), 4000, -20.0, 0.0);
+    let r = run(misheard, &close);
+    assert_eq!(verdict(&r, "audio"), Pass);
+    assert_eq!(
+        verdict(&r, "organisation"),
+        Fail,
+        "a clear recording keeps the text's verdict"
+    );
+
+    let mut far = close.clone();
+    far.decay_ms = Some(200);
+    let r = run(misheard, &far);
+    let audio = r.checks.iter().find(|c| c.id == "audio").unwrap();
+    assert_eq!(audio.verdict, Fail);
+    assert_eq!(
+        audio.weight, 0.0,
+        "a finding about the recording weighs nothing"
+    );
+    assert!(audio.message.en.contains("too far"), "{}", audio.message.en);
+    assert_eq!(verdict(&r, "organisation"), Uncertain);
+
+    let mut quiet = close.clone();
+    quiet.loudness_dbfs = -52.0;
+    quiet.snr_db = Some(18.0);
+    let r = run(misheard, &quiet);
+    let audio = r.checks.iter().find(|c| c.id == "audio").unwrap();
+    assert!(
+        audio.message.en.contains("too quiet"),
+        "{}",
+        audio.message.en
+    );
+    assert_eq!(verdict(&r, "organisation"), Uncertain);
+    // A banned phrase that was heard is never excused by the recording.
+    let r = run("喂,您好,广利物业,请问有什么可以帮您?", &far);
+    assert_eq!(verdict(&r, "banned_phrase:wei"), Fail);
+
+    // Nothing voiced: the microphone's silence does not excuse a reply never given.
+    let r = run("", &facts(None, 0, -60.0, 0.0));
+    assert_eq!(verdict(&r, "greeting"), Fail);
+    assert!(r.checks.iter().all(|c| c.id != "audio"));
 }

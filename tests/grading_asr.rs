@@ -93,6 +93,7 @@ fn graded() -> Vec<(String, Report)> {
                         text: k.heard,
                         tokens: Some(t),
                         facts: None,
+                        answers: &[],
                     })
                     .collect(),
                 pickup: Pickup::Rings(1),

@@ -64,6 +64,7 @@ fn evidence_times_come_from_the_tokens_and_playback_starts_there() {
         turns: vec![Heard {
             transcript: transcript.clone(),
             facts: None,
+            readings: vec![],
         }],
         pickup: Pickup::Rings(1),
         org: Org::given("广利物业"),

@@ -59,7 +59,11 @@ pub struct DetectorConfig {
     pub sample_rate: u32,
     /// Analysis frame length.
     pub frame_ms: u32,
-    /// A frame is voiced only if louder than this, whatever the noise floor.
+    /// A frame is voiced only if louder than this, whatever the noise floor: low enough
+    /// that a microphone turned down or a voice at arm's length (−60 dBFS) still starts and
+    /// ends a turn, high enough that a quiet room's hiss (−59 to −67 dBFS in a real
+    /// recording's pause, judged against the digital silence a stream may start with) does
+    /// not hold a turn open; the noise floor does the rest.
     pub min_speech_dbfs: f32,
     /// ... and louder than the running noise floor by this much.
     pub margin_db: f32,
@@ -74,7 +78,7 @@ impl Default for DetectorConfig {
         DetectorConfig {
             sample_rate: 16_000,
             frame_ms: 20,
-            min_speech_dbfs: -50.0,
+            min_speech_dbfs: -63.0,
             margin_db: 12.0,
             min_speech_ms: 100,
             hangover_ms: 1000,
@@ -101,6 +105,10 @@ enum State {
     },
     Speaking {
         last_voiced_frame: u64,
+        /// Voiced frames in a row up to now: after a gap, speech resumes only with a run as
+        /// long as an onset's, so a room's noise flickering over the floor in a pause
+        /// does not hold the turn open.
+        run: u64,
     },
 }
 
@@ -211,6 +219,7 @@ impl SpeechDetector {
                 self.start(idx, events);
                 State::Speaking {
                     last_voiced_frame: idx,
+                    run: 1,
                 }
             }
             (State::Quiet, true) => State::Onset {
@@ -229,6 +238,7 @@ impl SpeechDetector {
                     self.start(since_frame, events);
                     State::Speaking {
                         last_voiced_frame: idx,
+                        run: 1,
                     }
                 } else {
                     State::Onset {
@@ -255,10 +265,26 @@ impl SpeechDetector {
                     }
                 }
             }
-            (State::Speaking { .. }, true) => State::Speaking {
-                last_voiced_frame: idx,
-            },
-            (State::Speaking { last_voiced_frame }, false) => {
+            (
+                State::Speaking {
+                    last_voiced_frame,
+                    run,
+                },
+                true,
+            ) => {
+                let run = run + 1;
+                let resumed = idx == last_voiced_frame + 1 || run >= min_frames;
+                State::Speaking {
+                    last_voiced_frame: if resumed { idx } else { last_voiced_frame },
+                    run,
+                }
+            }
+            (
+                State::Speaking {
+                    last_voiced_frame, ..
+                },
+                false,
+            ) => {
                 if idx - last_voiced_frame >= hang_frames {
                     events.push(SpeechEvent::Ended {
                         at_ms: self.frame_ms(last_voiced_frame + 1),
@@ -266,7 +292,10 @@ impl SpeechDetector {
                     });
                     State::Quiet
                 } else {
-                    State::Speaking { last_voiced_frame }
+                    State::Speaking {
+                        last_voiced_frame,
+                        run: 0,
+                    }
                 }
             }
         };
@@ -371,7 +400,7 @@ mod tests {
 
     #[test]
     fn steady_room_noise_raises_the_floor_and_speech_still_shows() {
-        // Deterministic "noise": a quiet 1 kHz hum at -40 dBFS, above min_speech_dbfs.
+        // Deterministic "noise": a 1 kHz hum at -40 dBFS, above min_speech_dbfs.
         let hum: Vec<f32> = (0..16_000 * 3)
             .map(|i| 0.014 * (i as f32 * 2.0 * std::f32::consts::PI * 1000.0 / 16_000.0).sin())
             .collect();
@@ -387,6 +416,54 @@ mod tests {
         assert!(!d.is_speaking());
         let ev = d.push(&tone(1000, 0.3));
         assert!(matches!(ev[..], [SpeechEvent::Started { .. }]), "{ev:?}");
+    }
+
+    #[test]
+    fn a_quiet_voice_starts_and_ends_a_turn() {
+        // -60 dBFS: a laptop microphone with its gain far down.
+        let mut d = SpeechDetector::new(DetectorConfig::default());
+        let mut ev = d.push(&silence(500));
+        ev.extend(d.push(&tone(1000, 0.0014)));
+        ev.extend(d.push(&silence(1500)));
+        assert!(
+            matches!(
+                ev[..],
+                [
+                    SpeechEvent::Started { at_ms: 500 },
+                    SpeechEvent::Ended { at_ms: 1500, .. }
+                ]
+            ),
+            "{ev:?}"
+        );
+    }
+
+    #[test]
+    fn noise_flickering_over_the_floor_in_a_pause_does_not_hold_the_turn_open() {
+        // Speech, then 1.5 s of room noise whose single 20 ms frames now and then rise
+        // above the threshold (as in a real recording's pause), then speech again.
+        let mut d = SpeechDetector::new(DetectorConfig::default());
+        let mut ev = d.push(&tone(300, 0.0003)); // the room, -73 dBFS
+        ev.extend(d.push(&tone(800, 0.1)));
+        for k in 0..15 {
+            let amp = if k % 3 == 0 { 0.0015 } else { 0.0004 };
+            ev.extend(d.push(&tone(20, amp)));
+            ev.extend(d.push(&tone(80, 0.0004)));
+        }
+        ev.extend(d.push(&tone(800, 0.1)));
+        assert!(
+            matches!(
+                ev[..],
+                [
+                    SpeechEvent::Started { at_ms: 300 },
+                    SpeechEvent::Ended {
+                        at_ms: 1100..=1140,
+                        ..
+                    },
+                    SpeechEvent::Started { at_ms: 2600 }
+                ]
+            ),
+            "{ev:?}"
+        );
     }
 
     #[test]

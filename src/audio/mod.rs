@@ -2,7 +2,8 @@
 //!
 //! - Pure, imported by the rest: [`resample`] (any rate → [`resample::TARGET_RATE`], one
 //!   resampler for files and microphones), [`ring`] (the cadence, ring counting and the
-//!   tone's samples), [`level`] and [`facts`] (signal measurements).
+//!   tone's samples), [`level`] and [`facts`] (signal measurements), [`quality`] (whether a recording
+//!   can be trusted, with advice).
 //! - Files: [`wav`] is the one reader (and writer); every path from a WAV file to Whisper
 //!   is [`wav::read_wav_16k`].
 //! - Devices: [`devices`] (cpal listing, the shared error), [`capture`] (the
@@ -20,6 +21,7 @@ pub mod facts;
 pub mod file_source;
 pub mod level;
 pub mod playback;
+pub mod quality;
 pub mod quiet;
 pub mod resample;
 pub mod ring;

@@ -1,7 +1,10 @@
 //! `ringcoach devices [--all] [--json]`: the audio inputs and outputs cpal can open, the
 //! defaults marked, so the trainee can pick one with `--input-device` / `--output-device`.
 //! `--listen SECONDS` checks the microphone (or `--input FILE.wav`) with a level meter and
-//! the end-of-speech detector; `--ring N` checks the speakers (or `--output null`).
+//! the end-of-speech detector: the trainee says a fixed line, and is told whether level,
+//! noise and distance are good enough to practise, and what to change if not (the same
+//! judgement the grader's `audio` finding uses). `--ring N` checks the speakers (or
+//! `--output null`).
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -12,7 +15,9 @@ use anyhow::Context;
 
 use crate::audio::choice::{InputChoice, OutputChoice};
 use crate::audio::devices::{self, DeviceInfo};
+use crate::audio::facts::{self, AudioFacts};
 use crate::audio::level::{level, DetectorConfig, SpeechDetector, SpeechEvent};
+use crate::audio::quality::Trouble;
 use crate::audio::ring::RingCadence;
 use crate::audio::ringer::Ringer;
 
@@ -24,8 +29,9 @@ pub struct Args {
     /// Enumerate every device, not only the defaults.
     #[arg(long)]
     pub all: bool,
-    /// Check the microphone: show its level for up to SECONDS, stopping once you have spoken
-    /// and paused for a second. Exit 1 if no speech was heard.
+    /// Check the microphone: say the line shown, then pause; its level is shown for up to
+    /// SECONDS, and at the end whether level, noise and distance are good enough to practise
+    /// and what to change. Exit 1 if no speech was heard or the recording is not good enough.
     #[arg(long, value_name = "SECONDS", conflicts_with_all = ["json", "all", "ring"])]
     pub listen: Option<f32>,
     /// With --listen: play this WAV file as the microphone, in real time.
@@ -104,6 +110,9 @@ pub fn parse_cadence(text: &str) -> anyhow::Result<RingCadence> {
     Ok(cadence)
 }
 
+/// What the trainee says to check the microphone: an opening as practice will hear it.
+pub const CHECK_LINE: &str = "您好,请问有什么可以帮您?";
+
 /// A text level meter: -60 dBFS … 0 dBFS over 30 cells.
 pub fn meter(dbfs: f32) -> String {
     let cells = (((dbfs + 60.0) / 2.0).clamp(0.0, 30.0)) as usize;
@@ -120,6 +129,7 @@ fn listen(seconds: f32, choice: InputChoice) -> anyhow::Result<ExitCode> {
         "listening to {} for up to {seconds} s; speak, then pause",
         capture.description()
     );
+    println!("say, as you would on a call: {CHECK_LINE}");
     let mut det = SpeechDetector::new(DetectorConfig::default());
     let limit = Duration::from_secs_f32(seconds);
     let started = Instant::now();
@@ -127,6 +137,7 @@ fn listen(seconds: f32, choice: InputChoice) -> anyhow::Result<ExitCode> {
     let mut heard = 0u64;
     let mut ended = None;
     let mut first = None;
+    let mut all: Vec<f32> = Vec::new();
     while started.elapsed() < limit && ended.is_none() {
         let Ok(chunk) = capture.chunks().recv_timeout(Duration::from_millis(200)) else {
             continue;
@@ -138,6 +149,7 @@ fn listen(seconds: f32, choice: InputChoice) -> anyhow::Result<ExitCode> {
             }
         }
         window.extend_from_slice(&chunk.samples);
+        all.extend_from_slice(&chunk.samples);
         heard += chunk.samples.len() as u64;
         // One meter line per 100 ms of audio.
         while window.len() >= 1600 {
@@ -176,11 +188,36 @@ fn listen(seconds: f32, choice: InputChoice) -> anyhow::Result<ExitCode> {
             stats.xruns
         );
     }
-    Ok(if first.is_some() {
-        ExitCode::SUCCESS
+    if first.is_none() {
+        return Ok(ExitCode::from(1));
+    }
+    let f = facts::measure(&all);
+    let trouble = Trouble::of_check(&f);
+    println!("{}", recording_line(&f));
+    if trouble.any() {
+        println!("not good enough to practise yet:");
+        for (_, en) in trouble.advice(&f) {
+            println!("  - {en}");
+        }
+        Ok(ExitCode::from(1))
     } else {
-        ExitCode::from(1)
-    })
+        println!("good enough to practise: level, noise and distance are fine");
+        Ok(ExitCode::SUCCESS)
+    }
+}
+
+/// The measurements a microphone check rests on, in one line.
+fn recording_line(f: &AudioFacts) -> String {
+    let snr = f
+        .snr_db
+        .map_or("not measured".into(), |s| format!("{s:.0} dB"));
+    let decay = f
+        .decay_ms
+        .map_or("not measured".into(), |d| format!("{d} ms"));
+    format!(
+        "recording: voice {:.0} dBFS, noise floor {:.0} dBFS, speech over noise {snr}, echo decay {decay}",
+        f.loudness_dbfs, f.noise_floor_dbfs
+    )
 }
 
 fn ring(rings: u32, cadence: RingCadence, output: &OutputChoice) -> anyhow::Result<ExitCode> {

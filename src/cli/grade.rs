@@ -17,11 +17,11 @@ use anyhow::{bail, Context};
 
 use super::flags::{DataDirFlag, ModelFlags, OrgFlag, PromptsFlag};
 use crate::audio::wav;
-use crate::grading::{render_text, Call, Heard, Org, Pickup, Report, Verdict};
+use crate::grading::{self, render_text, Call, Heard, Org, Pickup, Report, Verdict};
 use crate::scenario::{Catalog, Scenario};
 use crate::store::{AttemptInfo, AudioFormat, Outcome, Store, Timestamp};
-use crate::transcribe::clip::hear_samples;
-use crate::transcribe::{WhisperConfig, WhisperTranscriber};
+use crate::transcribe::clip::hear_samples_asking;
+use crate::transcribe::{Transcript, WhisperConfig, WhisperTranscriber};
 
 /// The largest reply accepted, in bytes: a call's reply, not a document.
 pub const MAX_TEXT_BYTES: usize = 100 * 1024;
@@ -280,10 +280,24 @@ fn grade_wavs(grader: &Grader, args: &Args) -> anyhow::Result<ExitCode> {
         super::transcribe::set_time_limit(&mut cfg, secs);
     }
     let mut whisper = WhisperTranscriber::new(cfg)?;
-    let mut hear = |path: &PathBuf| -> anyhow::Result<Recording> {
+    // Each turn is heard, then asked about (the readings its checks hang on) while the
+    // model still holds its audio.
+    let mut hear = |path: &PathBuf, before: &[Heard], turns: usize| -> anyhow::Result<Recording> {
+        let turn = before.len();
+        let ask = |t: &Transcript| {
+            grading::questions(
+                grader.scenario,
+                &grader.catalog.phrasebook,
+                &grader.org,
+                before,
+                turn,
+                turns,
+                t,
+            )
+        };
         let (samples, format) = wav::read_wav_16k_with_format(path, MAX_WAV)
             .with_context(|| format!("{}", path.display()))?;
-        let heard = hear_samples(&mut whisper, &samples, format)
+        let heard = hear_samples_asking(&mut whisper, &samples, format, &ask)
             .with_context(|| format!("{}", path.display()))?;
         if let Some(cut) = &heard.transcript.cut_off {
             // Graded all the same: the checks the rest could decide are uncertain.
@@ -299,6 +313,7 @@ fn grade_wavs(grader: &Grader, args: &Args) -> anyhow::Result<ExitCode> {
             turn: Heard {
                 transcript: heard.transcript,
                 facts: Some(heard.facts),
+                readings: heard.readings,
             },
             samples,
         })
@@ -311,23 +326,24 @@ fn grade_wavs(grader: &Grader, args: &Args) -> anyhow::Result<ExitCode> {
         Ok(report)
     };
     if args.call {
-        let recs = args
-            .wavs
-            .iter()
-            .map(&mut hear)
-            .collect::<anyhow::Result<Vec<_>>>()?;
+        let mut recs: Vec<Recording> = Vec::with_capacity(args.wavs.len());
+        for path in &args.wavs {
+            let before: Vec<Heard> = recs.iter().map(|r| r.turn.clone()).collect();
+            let rec = hear(path, &before, args.wavs.len())?;
+            recs.push(rec);
+        }
         let files: Vec<&PathBuf> = args.wavs.iter().collect();
         return emit(&grade(&files, recs)?, args.json);
     }
     if args.wavs.len() == 1 {
-        let rec = hear(&args.wavs[0])?;
+        let rec = hear(&args.wavs[0], &[], 1)?;
         return emit(&grade(&[&args.wavs[0]], vec![rec])?, args.json);
     }
     let mut all_passed = true;
     let mut rows = Vec::new();
     let mut out = std::io::stdout().lock();
     for path in &args.wavs {
-        match hear(path).and_then(|rec| grade(&[path], vec![rec])) {
+        match hear(path, &[], 1).and_then(|rec| grade(&[path], vec![rec])) {
             Ok(report) => {
                 all_passed &= report.passed;
                 if args.json {

@@ -509,16 +509,27 @@ pub fn grade_stored(
     } else {
         &call.turns
     };
-    let mut turns = Vec::new();
+    let mut turns: Vec<Heard> = Vec::new();
     let mut starts = Vec::new();
     for &[start, end] in spans {
         let (start, end) = (start as usize, end as usize);
         let (start, end) = (start.min(samples.len()), end.min(samples.len()));
-        let heard = clip::hear_samples(transcriber, &samples[start..end.max(start)], pcm.format)?;
+        // Asked about as at the desk: the same readings decide.
+        let (turn, n) = (turns.len(), spans.len());
+        let ask = |t: &crate::transcribe::Transcript| {
+            grading::questions(sc, &catalog.phrasebook, &org, &turns, turn, n, t)
+        };
+        let heard = clip::hear_samples_asking(
+            transcriber,
+            &samples[start..end.max(start)],
+            pcm.format,
+            &ask,
+        )?;
         starts.push(start);
         turns.push(Heard {
             transcript: heard.transcript,
             facts: Some(heard.facts),
+            readings: heard.readings,
         });
     }
     let call = grading::Call { turns, pickup, org };

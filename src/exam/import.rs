@@ -27,7 +27,7 @@ use crate::audio::wav::read_wav_16k_with_format;
 use crate::grading::{Call, Heard, Org, Pickup, Report, Verdict};
 use crate::scenario::{problem_at, Catalog, PickupRule, Problem, Suite};
 use crate::store::{AttemptInfo, AudioFormat, Outcome, Store, Timestamp};
-use crate::transcribe::clip::hear_samples;
+use crate::transcribe::clip::hear_samples_asking;
 use crate::transcribe::{Transcriber, Transcript};
 
 /// The longest turn accepted, as `transcribe` does.
@@ -250,22 +250,29 @@ pub fn import(
         let mut heard = Vec::new();
         let mut all: Vec<f32> = Vec::new();
         let mut offsets = Vec::new();
+        let org = Org::given(call.org.clone());
         for path in &call.turns {
             let (samples, format) = read_wav_16k_with_format(path, MAX_TURN)
                 .map_err(|e| ExamError::Invalid(format!("{}: {e}", path.display())))?;
-            let h = hear_samples(transcriber, &samples, format)
+            // Heard and asked about exactly as at a desk: the same readings decide.
+            let (turn, turns) = (heard.len(), call.turns.len());
+            let ask = |t: &crate::transcribe::Transcript| {
+                crate::grading::questions(sc, &catalog.phrasebook, &org, &heard, turn, turns, t)
+            };
+            let h = hear_samples_asking(transcriber, &samples, format, &ask)
                 .map_err(|e| ExamError::Invalid(format!("{}: {e}", path.display())))?;
             offsets.push(all.len() as u64 * 1000 / 16_000);
             all.extend_from_slice(&samples);
             heard.push(Heard {
                 transcript: h.transcript,
                 facts: Some(h.facts),
+                readings: h.readings,
             });
         }
         let call_in = Call {
             turns: heard,
             pickup: call.pickup,
-            org: Org::given(call.org.clone()),
+            org,
         };
         let report = call_in.grade(sc, &catalog.phrasebook);
         graded.push(Graded {

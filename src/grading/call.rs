@@ -8,7 +8,7 @@
 use super::{grade, partial, GradeInput, OrgSource, Pickup, Report, Turn};
 use crate::audio::facts::AudioFacts;
 use crate::scenario::{OrgProfile, Phrasebook, Scenario};
-use crate::transcribe::{Token, Transcript};
+use crate::transcribe::{Asked, Token, Transcript};
 
 /// The organisation the opening must name, and where the name came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,6 +65,9 @@ pub struct Heard {
     pub transcript: Transcript,
     /// What was measured of its audio, when there was audio.
     pub facts: Option<AudioFacts>,
+    /// What the model said about the readings [`super::questions`] asked of this turn,
+    /// scored right after it was transcribed; empty when graded from text.
+    pub readings: Vec<Asked>,
 }
 
 impl Heard {
@@ -77,6 +80,7 @@ impl Heard {
                 cut_off: None,
             },
             facts: None,
+            readings: Vec::new(),
         }
     }
 }
@@ -93,27 +97,7 @@ pub struct Call {
 impl Call {
     /// Grades the call against a scenario's rubric.
     pub fn grade(&self, sc: &Scenario, book: &Phrasebook) -> Report {
-        let tokens: Vec<Vec<Token>> = self
-            .turns
-            .iter()
-            .map(|t| t.transcript.tokens().cloned().collect())
-            .collect();
-        let input = GradeInput {
-            turns: self
-                .turns
-                .iter()
-                .zip(&tokens)
-                .map(|(t, toks)| Turn {
-                    text: &t.transcript.text,
-                    tokens: (!toks.is_empty()).then_some(toks.as_slice()),
-                    facts: t.facts.as_ref(),
-                })
-                .collect(),
-            pickup: self.pickup,
-            org: &self.org.name,
-            org_source: self.org.source,
-        };
-        let mut report = grade(sc, book, &input);
+        let mut report = self.with_input(|input| grade(sc, book, input));
         // A transcript cut off before the end: what is missing must not count as unsaid.
         let cuts: Vec<_> = self
             .turns
@@ -129,6 +113,32 @@ impl Call {
             sc.rubric.pass_mark.unwrap_or(book.settings.pass_mark),
         );
         report
+    }
+
+    /// The call as the grader's input.
+    pub(crate) fn with_input<R>(&self, f: impl FnOnce(&GradeInput) -> R) -> R {
+        let tokens: Vec<Vec<Token>> = self
+            .turns
+            .iter()
+            .map(|t| t.transcript.tokens().cloned().collect())
+            .collect();
+        let input = GradeInput {
+            turns: self
+                .turns
+                .iter()
+                .zip(&tokens)
+                .map(|(t, toks)| Turn {
+                    text: &t.transcript.text,
+                    tokens: (!toks.is_empty()).then_some(toks.as_slice()),
+                    facts: t.facts.as_ref(),
+                    answers: &t.readings,
+                })
+                .collect(),
+            pickup: self.pickup,
+            org: &self.org.name,
+            org_source: self.org.source,
+        };
+        f(&input)
     }
 }
 

@@ -268,6 +268,42 @@ pub fn best(text: &Text, phrases: &[Phrase], fuzzy: Fuzzy, starts: Range<usize>)
     best
 }
 
+/// Stretches of `text` as long as `phrase` that sound like it but are not it: the same
+/// toneless syllables, or (for phrases of four or more syllables) all but one the same —
+/// where a recogniser may have written something else for the phrase (不只道 for 不知道,
+/// 不贵我管 or 不规我管 for 不归我管). Three syllables with one off are everyday words
+/// (有什么 for 急什么).
+pub fn sound_alikes(text: &Text, phrase: &Phrase) -> Vec<Range<usize>> {
+    sound_alikes_within(text, phrase, usize::from(phrase.len() >= 4))
+}
+
+fn sound_alikes_within(text: &Text, phrase: &Phrase, allowed: usize) -> Vec<Range<usize>> {
+    let m = phrase.len();
+    if m == 0 || m > text.len() {
+        return Vec::new();
+    }
+    (0..=text.len() - m)
+        .filter(|&s| {
+            let w = s..s + m;
+            if text.chars[w.clone()] == phrase.chars[..] {
+                return false;
+            }
+            let differ = text.sounds[w]
+                .iter()
+                .zip(&phrase.sounds)
+                .filter(|(a, b)| a != b)
+                .count();
+            differ <= allowed
+        })
+        .map(|s| s..s + m)
+        .collect()
+}
+
+/// The toneless syllable of a character, if it is Han.
+pub fn toneless(c: char) -> Option<&'static str> {
+    crate::text::syllable(c)
+}
+
 /// A banned pattern: normalised parts separated by gaps of up to [`GAP_MAX_CHARS`].
 #[derive(Debug, Clone)]
 pub struct Pattern {
@@ -288,6 +324,48 @@ impl Pattern {
             [p] => Some(p),
             _ => None,
         }
+    }
+
+    /// Occurrences with exactly one part only sounding like it and the others exact: the
+    /// stretch of that part and the part's text, to ask about. A part may be one syllable
+    /// off when the whole pattern has four or more (有本事…投足 for 有本事…投诉), as a
+    /// plain phrase may (see [`sound_alikes`]).
+    pub fn alike_parts(&self, text: &Text) -> Vec<(Range<usize>, String)> {
+        let mut out = Vec::new();
+        let total: usize = self.parts.iter().map(Phrase::len).sum();
+        for (k, part) in self.parts.iter().enumerate() {
+            let allowed = usize::from(total >= 4 && part.len() >= 2);
+            for w in sound_alikes_within(text, part, allowed) {
+                // The parts before must end, and those after begin, within the gaps.
+                let mut ok = true;
+                let mut end = w.start;
+                for p in self.parts[..k].iter().rev() {
+                    let from = end.saturating_sub(GAP_MAX_CHARS + p.len());
+                    match find_chars(&text.chars[..end], &p.chars, from).last() {
+                        Some(r) => end = r.start,
+                        None => {
+                            ok = false;
+                            break;
+                        }
+                    }
+                }
+                let mut start = w.end;
+                for p in &self.parts[k + 1..] {
+                    let limit = (start + GAP_MAX_CHARS + p.len()).min(text.len());
+                    match find_chars(&text.chars[..limit], &p.chars, start).first() {
+                        Some(r) => start = r.end,
+                        None => {
+                            ok = false;
+                            break;
+                        }
+                    }
+                }
+                if ok {
+                    out.push((w, part.text.clone()));
+                }
+            }
+        }
+        out
     }
 
     /// Every exact occurrence; a gapped pattern takes the nearest following parts.
@@ -369,6 +447,35 @@ mod tests {
         assert!(p.find_all(&t("有本事")).is_empty());
         assert!(Pattern::parse("…投诉").is_err());
         assert!(Pattern::parse("!!").is_err());
+    }
+
+    #[test]
+    fn sound_alikes_and_alike_parts() {
+        // A phrase of up to three syllables must sound the same; a part of a longer
+        // pattern, or a phrase of four or more, may be one syllable off.
+        let text = t("有本事就去投足我");
+        assert_eq!(
+            sound_alikes(&text, &Phrase::new("投诉")),
+            Vec::<Range<usize>>::new()
+        );
+        let p = Pattern::parse("有本事…投诉").unwrap();
+        assert_eq!(p.alike_parts(&text), vec![(5..7, "投诉".to_string())]);
+        let text = t("这事不规我管");
+        assert_eq!(sound_alikes(&text, &Phrase::new("不归我管")), vec![2..6]);
+        let text = t("这事不贵我管");
+        assert_eq!(sound_alikes(&text, &Phrase::new("不归我管")), vec![2..6]);
+        let text = t("有本事去投素我");
+        let p = Pattern::parse("有本事…投诉").unwrap();
+        assert_eq!(p.alike_parts(&text), vec![(4..6, "投诉".to_string())]);
+        // The phrase itself is not an alike, and a part without its neighbours is none.
+        assert_eq!(sound_alikes(&t("不知道"), &Phrase::new("不知道")), vec![]);
+        assert_eq!(
+            sound_alikes(&t("我不只道"), &Phrase::new("不知道")),
+            vec![1..4]
+        );
+        assert_eq!(sound_alikes(&t("有什么"), &Phrase::new("急什么")), vec![]);
+        assert_eq!(p.alike_parts(&t("去投素我")), vec![]);
+        assert_eq!(toneless('为'), Some("wei"));
     }
 
     #[test]

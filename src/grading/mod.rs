@@ -27,19 +27,21 @@ pub mod matcher;
 pub mod partial;
 pub mod report;
 mod score;
+pub mod verify;
 
 pub use call::{Call, EmptyOrg, Heard, Org};
 pub use checks::manner::speech_rate_cpm;
 pub use checks::opening::rings_for_pickup;
 pub use decisions::{settle, Decision, Overrule, Settled, SettledCheck};
 pub use report::{render_text, Check, Evidence, Message, Report, TurnReport, Verdict};
+pub use verify::{questions, ReadingCheck};
 
 use crate::audio::facts::AudioFacts;
 use crate::scenario::{
     phrases, rubric_sha256, ModelAnswer, OrgProfile, Phrasebook, Scenario, ORG_PLACEHOLDER,
 };
-use crate::text::normalize;
-use crate::transcribe::Token;
+use crate::text::{normalize, normalized_positions};
+use crate::transcribe::{Asked, Token};
 use checks::{banned, closing, manner, must_say, opening, politeness, Ctx, TurnText};
 use matcher::{Fuzzy, Text};
 
@@ -84,6 +86,8 @@ pub struct Turn<'a> {
     pub text: &'a str,
     pub tokens: Option<&'a [Token]>,
     pub facts: Option<&'a AudioFacts>,
+    /// What the model said about readings of this turn (see [`verify`]).
+    pub answers: &'a [Asked],
 }
 
 impl<'a> Turn<'a> {
@@ -92,6 +96,7 @@ impl<'a> Turn<'a> {
             text,
             tokens: None,
             facts: None,
+            answers: &[],
         }
     }
 }
@@ -110,6 +115,19 @@ pub struct GradeInput<'a> {
 /// order: the opening (first turn), what is said over all turns, the closing (last turn),
 /// the must-say items, the manner of speaking.
 pub fn grade(sc: &Scenario, book: &Phrasebook, input: &GradeInput) -> Report {
+    grade_asking(sc, book, input).0
+}
+
+/// The readings the checks asked about while grading `call` (answered or not).
+pub(crate) fn asked(call: &Call, sc: &Scenario, book: &Phrasebook) -> Vec<verify::Question> {
+    call.with_input(|input| grade_asking(sc, book, input).1)
+}
+
+fn grade_asking(
+    sc: &Scenario,
+    book: &Phrasebook,
+    input: &GradeInput,
+) -> (Report, Vec<verify::Question>) {
     let s = &book.settings;
     let w = &book.weights;
     let r = &sc.rubric;
@@ -126,10 +144,12 @@ pub fn grade(sc: &Scenario, book: &Phrasebook, input: &GradeInput) -> Report {
         let len = text.len();
         turns.push(TurnText {
             raw: t.text.to_string(),
+            positions: normalized_positions(t.text),
             norm,
             text,
             offset,
             facts: t.facts.cloned(),
+            answers: t.answers.to_vec(),
         });
         offset += len;
     }
@@ -141,6 +161,8 @@ pub fn grade(sc: &Scenario, book: &Phrasebook, input: &GradeInput) -> Report {
             near: s.near_similarity,
         },
         checks: Vec::new(),
+        asked: Vec::new(),
+        readings: Vec::new(),
     };
     let (rings, pickup_ms) = match input.pickup {
         Pickup::Unknown => (None, None),
@@ -175,8 +197,11 @@ pub fn grade(sc: &Scenario, book: &Phrasebook, input: &GradeInput) -> Report {
     if r.manner {
         manner::manner_checks(&mut cx);
     }
+    let bad_audio = manner::audio_check(&mut cx);
 
-    let checks = std::mem::take(&mut cx.checks);
+    let mut checks = std::mem::take(&mut cx.checks);
+    soften_for_audio(&mut checks, &bad_audio, last);
+    verify::note_readings(&mut checks, &cx.readings);
     let pass_mark = r.pass_mark.unwrap_or(s.pass_mark);
     let score = score::score(&checks, s.uncertain_credit);
     let passed = score::passed(&checks, score, pass_mark);
@@ -191,7 +216,7 @@ pub fn grade(sc: &Scenario, book: &Phrasebook, input: &GradeInput) -> Report {
             audio: t.facts.clone(),
         })
         .collect();
-    Report {
+    let report = Report {
         scenario: sc.id().to_string(),
         org: input.org.to_string(),
         org_source: input.org_source,
@@ -211,6 +236,36 @@ pub fn grade(sc: &Scenario, book: &Phrasebook, input: &GradeInput) -> Report {
         pickup_ms,
         checks,
         turns,
+        readings: std::mem::take(&mut cx.readings),
+    };
+    (report, cx.asked)
+}
+
+/// Phrase checks that would fail on a turn whose recording was the problem (see
+/// `manner::audio_check`) are `uncertain`: the recording, not the trainee, may be why the
+/// phrase was not heard. The opening rests on the first turn, the closing on the last,
+/// must-say items and politeness words on any. Banned phrases heard are never excused,
+/// and the manner checks measure the recording as it is.
+fn soften_for_audio(checks: &mut [Check], bad: &[usize], last: usize) {
+    if bad.is_empty() {
+        return;
+    }
+    for c in checks.iter_mut().filter(|c| c.verdict == Verdict::Fail) {
+        let affected = match c.category.as_str() {
+            "greeting" | "organisation" | "offer_help" | "opening_order" | "late_apology" => {
+                bad.contains(&0)
+            }
+            "closing" => bad.contains(&last),
+            "must_say" | "politeness" => true,
+            _ => false,
+        };
+        if affected {
+            c.verdict = Verdict::Uncertain;
+            c.message.zh.push_str(";录音质量差,可能是没听清,请回听");
+            c.message.en.push_str(
+                "; the recording was poor, it may not have been heard: listen to confirm",
+            );
+        }
     }
 }
 

@@ -154,6 +154,7 @@ mod tests {
                 cut_off,
             },
             facts: None,
+            readings: vec![],
         }
     }
 

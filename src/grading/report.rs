@@ -150,6 +150,10 @@ pub struct Report {
     pub pickup_ms: Option<u64>,
     pub checks: Vec<Check>,
     pub turns: Vec<TurnReport>,
+    /// The readings the checks asked the model about, with its answers (see
+    /// [`super::verify`]); none when graded from text.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub readings: Vec<super::ReadingCheck>,
 }
 
 impl Report {
@@ -184,6 +188,14 @@ impl Report {
         self.checks
             .iter()
             .filter(|c| matches!(c.verdict, Verdict::Fail | Verdict::Uncertain))
+    }
+}
+
+fn likeness_word(l: crate::transcribe::Likeness) -> &'static str {
+    match l {
+        crate::transcribe::Likeness::AboutAsLikely => "about as likely",
+        crate::transcribe::Likeness::Uncertain => "in between",
+        crate::transcribe::Likeness::ClearlyLess => "clearly less likely",
     }
 }
 
@@ -260,6 +272,35 @@ pub fn render_text(r: &Report, out: &mut impl Write) -> io::Result<()> {
         writeln!(out, "✓ banned_phrase ×{clean}")?;
         writeln!(out, "    未使用服务忌语({clean}类)")?;
         writeln!(out, "    no banned phrase used ({clean} families checked)")?;
+    }
+    if !r.readings.is_empty() {
+        writeln!(
+            out,
+            "readings asked (margin: log-probability against what was heard; ≥ {:.0} about as likely, < {:.0} clearly less):",
+            super::verify::THRESHOLDS.about_as_likely,
+            super::verify::THRESHOLDS.clearly_less
+        )?;
+        for rd in &r.readings {
+            let heard = if rd.heard.is_empty() {
+                "(inserted)".to_string()
+            } else {
+                format!("for 「{}」", rd.heard)
+            };
+            let answer = match (rd.margin, rd.likeness) {
+                (Some(m), Some(l)) => format!("{m:.1} {}", likeness_word(l)),
+                _ => format!("not scored: {}", rd.error.as_deref().unwrap_or("no answer")),
+            };
+            let turn = if r.turns.len() > 1 {
+                format!(" (turn {})", rd.turn + 1)
+            } else {
+                String::new()
+            };
+            writeln!(
+                out,
+                "  {}{turn}: 「{}」 {heard}: {answer}",
+                rd.check, rd.phrase
+            )?;
+        }
     }
     let no_audio: Vec<&str> = r
         .checks

@@ -198,6 +198,17 @@ pub fn feedback(report: &Report, pickup_ms: u64, first_turn: Option<&AudioFacts>
             message_en,
         });
     }
+    if !report.readings.is_empty() {
+        // What the model was asked about the words that decide checks, and its answers.
+        let (zh, en): (Vec<String>, Vec<String>) = report.readings.iter().map(|r| r.note()).unzip();
+        checks.push(CheckRow {
+            category: "readings".into(),
+            verdict: Verdict::NotApplicable,
+            critical: false,
+            message_zh: zh.join(";"),
+            message_en: en.join("; "),
+        });
+    }
     if !not_graded.is_empty() {
         let list = not_graded.join(", ");
         checks.push(CheckRow {

@@ -10,7 +10,9 @@
 //! practice screen costs no CPU. Failures are [`PracticeError`]s: before the screen opens
 //! they end the command, once it is up they are a status line and the trainee goes on.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::Receiver;
@@ -37,9 +39,9 @@ use crate::store::{
     self, AttemptInfo, AttemptStatus, AudioFormat, CallFacts, Outcome, Query, SortKey, Store,
     StoreError, Timestamp,
 };
-use crate::transcribe::worker::Request;
+use crate::transcribe::worker::{Ask, Request};
 use crate::transcribe::{
-    self, TranscribeError, Transcript, WhisperConfig, WhisperTranscriber, Worker,
+    self, Asked, TranscribeError, Transcript, WhisperConfig, WhisperTranscriber, Worker,
 };
 use crate::tui::{self, Program, Source};
 
@@ -127,6 +129,8 @@ struct Call {
     /// Request ids submitted to the worker, by turn; transcripts as they come back.
     requests: Vec<u64>,
     transcripts: Vec<Option<Transcript>>,
+    /// The model's answers about readings of each request's transcript, by request id.
+    readings: HashMap<u64, Vec<Asked>>,
     finishing: Option<Instant>,
     /// Every transcription request of the call, for the practice log.
     trace: Trace,
@@ -253,6 +257,7 @@ impl Runtime {
                     recording: None,
                     requests: vec![],
                     transcripts: vec![],
+                    readings: HashMap::new(),
                     finishing: None,
                     trace: Trace::new(Instant::now()),
                 });
@@ -341,8 +346,20 @@ impl Runtime {
                                 call.requests.push(id);
                                 call.transcripts.push(None);
                                 if let Some(w) = &self.worker {
+                                    let org = self
+                                        .exam
+                                        .as_ref()
+                                        .and_then(|e| e.org(call.index))
+                                        .unwrap_or(&self.opts.org);
+                                    let ask = questions_for(
+                                        &self.catalog,
+                                        org,
+                                        call.scenario,
+                                        &call.transcripts,
+                                        turn,
+                                    );
                                     // Also makes a guess still running for this turn stale.
-                                    w.send(Request::needed(id, rec.lane, audio))?;
+                                    w.send(Request::needed(id, rec.lane, audio).asking(ask))?;
                                 }
                                 (id, false)
                             }
@@ -396,9 +413,9 @@ impl Runtime {
     }
 
     /// A request that must be answered, in a lane of its own.
-    fn submit(&self, id: u64, audio: Vec<f32>) -> Result<(), TranscribeError> {
+    fn submit(&self, id: u64, audio: Vec<f32>, ask: Ask) -> Result<(), TranscribeError> {
         match &self.worker {
-            Some(w) => w.submit(id, audio),
+            Some(w) => w.submit_asking(id, audio, ask),
             None => Ok(()),
         }
     }
@@ -497,6 +514,9 @@ impl Runtime {
             call,
             worker,
             next_request,
+            catalog,
+            opts,
+            exam,
             ..
         } = self;
         let Some(call) = call.as_mut() else {
@@ -538,8 +558,16 @@ impl Runtime {
                 *next_request += 1;
                 let audio = rec.samples[start..].to_vec();
                 let n = audio.len();
+                let turn = rec.turn_starts.len() - 1;
+                let org = exam
+                    .as_ref()
+                    .and_then(|e| e.org(call.index))
+                    .unwrap_or(&opts.org);
+                let ask = questions_for(catalog, org, call.scenario, &call.transcripts, turn);
                 // Makes the previous guess for this turn stale: dropped, or cancelled.
-                if w.send(Request::guess(id, rec.lane, audio)).is_ok() {
+                if w.send(Request::guess(id, rec.lane, audio).asking(ask))
+                    .is_ok()
+                {
                     rec.guesser.sent(id);
                     let turn = rec.turn_starts.len() - 1;
                     call.trace
@@ -590,6 +618,7 @@ impl Runtime {
                 result,
                 elapsed,
                 run,
+                readings,
             } => {
                 let Some(call) = &mut self.call else {
                     return vec![];
@@ -605,6 +634,7 @@ impl Runtime {
                 ) {
                     eprintln!("{line}");
                 }
+                call.readings.insert(id, readings);
                 let Some(turn) = call.requests.iter().position(|r| *r == id) else {
                     // Perhaps a guess for the turn still being recorded.
                     if let Some(rec) = call.recording.as_mut() {
@@ -638,7 +668,14 @@ impl Runtime {
         self.next_request += 1;
         call.requests[turn] = new_id;
         let audio = rec.samples[start..end].to_vec();
-        let _ = self.submit(new_id, audio);
+        let ask = questions_for(
+            &self.catalog,
+            &self.opts.org,
+            call.scenario,
+            &call.transcripts,
+            turn,
+        );
+        let _ = self.submit(new_id, audio, ask);
     }
 
     /// Grades once every turn's transcript is in and the call is over.
@@ -651,14 +688,17 @@ impl Runtime {
         }
         let mut call = self.call.take().expect("checked above");
         let rec = call.recording.expect("a finished call was recorded");
+        let mut readings = call.readings;
         let turns = call
             .transcripts
             .into_iter()
             .flatten()
             .zip(rec.turn_starts.iter().zip(&rec.turn_ends))
-            .map(|(transcript, (&start, &end))| Heard {
+            .zip(&call.requests)
+            .map(|((transcript, (&start, &end)), id)| Heard {
                 transcript,
                 facts: Some(facts::measure(&rec.samples[start..end])),
+                readings: readings.remove(id).unwrap_or_default(),
             })
             .collect();
         let heard = grading::Call {
@@ -829,6 +869,32 @@ fn call_facts(rings: u32, pickup_ms: u64, rec: &Recording) -> CallFacts {
             })
             .collect(),
     }
+}
+
+/// What to ask the model about turn `turn` of `call` once it is transcribed: the
+/// grader's questions, given the turns already transcribed.
+fn questions_for(
+    catalog: &Catalog,
+    org: &Org,
+    scenario: usize,
+    transcripts: &[Option<Transcript>],
+    turn: usize,
+) -> Ask {
+    let scenario = catalog.scenarios[scenario].clone();
+    let book = catalog.phrasebook.clone();
+    let org = org.clone();
+    let turns = scenario.caller_turns.len().max(turn + 1);
+    let before: Vec<Heard> = transcripts
+        .iter()
+        .take(turn)
+        .map(|t| Heard {
+            transcript: t.clone().unwrap_or_default(),
+            ..Heard::default()
+        })
+        .collect();
+    Arc::new(move |heard: &Transcript| {
+        grading::questions(&scenario, &book, &org, &before, turn, turns, heard)
+    })
 }
 
 /// The best score `trainee` has for `scenario` in the store.

@@ -36,6 +36,7 @@ fn report(checks: Vec<Check>) -> Report {
         pickup_ms: None,
         checks,
         turns: vec![],
+        readings: vec![],
     }
 }
 

@@ -1,11 +1,13 @@
 //! A WAV file, heard end to end: read (any format) → 16 kHz mono → signal facts →
-//! transcript. What `ringcoach transcribe` and `ringcoach grade FILE.wav` share.
+//! transcript → the answers to the readings the caller asks about it (see [`super::verify`]).
+//! What `ringcoach transcribe` and `ringcoach grade FILE.wav` share.
 
 use std::path::Path;
 use std::time::Duration;
 
 use serde::Serialize;
 
+use super::verify::{self, Asked, Reading};
 use super::{TranscribeError, Transcriber, Transcript};
 use crate::audio::facts::{self, AudioFacts};
 use crate::audio::wav::{self, WavError, WavFormat};
@@ -21,6 +23,9 @@ pub struct Heard {
     pub chars_per_minute: Option<f32>,
     #[serde(serialize_with = "format_string")]
     pub format: WavFormat,
+    /// The readings asked about the transcript and the model's answers.
+    #[serde(skip)]
+    pub readings: Vec<Asked>,
 }
 
 fn format_string<S: serde::Serializer>(f: &WavFormat, s: S) -> Result<S::Ok, S::Error> {
@@ -46,8 +51,19 @@ pub fn hear_file<T: Transcriber + ?Sized>(
     path: &Path,
     max_duration: Duration,
 ) -> Result<Heard, HearError> {
+    hear_file_asking(transcriber, path, max_duration, &|_| Vec::new())
+}
+
+/// Reads, measures and transcribes one WAV file, and has the transcriber score the
+/// readings `ask` wants of the transcript while it still holds the audio.
+pub fn hear_file_asking<T: Transcriber + ?Sized>(
+    transcriber: &mut T,
+    path: &Path,
+    max_duration: Duration,
+    ask: &dyn Fn(&Transcript) -> Vec<Reading>,
+) -> Result<Heard, HearError> {
     let (samples, format) = wav::read_wav_16k_with_format(path, max_duration)?;
-    Ok(hear_samples(transcriber, &samples, format)?)
+    Ok(hear_samples_asking(transcriber, &samples, format, ask)?)
 }
 
 /// Measures and transcribes 16 kHz mono samples (from a file or the microphone).
@@ -56,8 +72,23 @@ pub fn hear_samples<T: Transcriber + ?Sized>(
     samples_16k: &[f32],
     format: WavFormat,
 ) -> Result<Heard, TranscribeError> {
+    hear_samples_asking(transcriber, samples_16k, format, &|_| Vec::new())
+}
+
+/// [`hear_samples`], then the readings `ask` wants of the transcript, scored at once.
+pub fn hear_samples_asking<T: Transcriber + ?Sized>(
+    transcriber: &mut T,
+    samples_16k: &[f32],
+    format: WavFormat,
+    ask: &dyn Fn(&Transcript) -> Vec<Reading>,
+) -> Result<Heard, TranscribeError> {
     let facts = facts::measure(samples_16k);
     let transcript = transcriber.transcribe(samples_16k)?;
+    let readings = if transcript.heard_nothing() {
+        Vec::new()
+    } else {
+        verify::ask(transcriber, ask(&transcript))
+    };
     let no_speech = transcript.heard_nothing();
     let chars_per_minute = if no_speech {
         None
@@ -70,6 +101,7 @@ pub fn hear_samples<T: Transcriber + ?Sized>(
         facts,
         chars_per_minute,
         format,
+        readings,
     })
 }
 

@@ -143,7 +143,7 @@ pub mod whisper;
 pub mod worker;
 
 pub use threads::Threads;
-pub use verify::{Likeness, Reading, ReadingScore, ScoreConfig, ScoreError, Thresholds};
+pub use verify::{Asked, Likeness, Reading, ReadingScore, ScoreConfig, ScoreError, Thresholds};
 pub use whisper::{AudioContext, WhisperConfig, WhisperTranscriber};
 pub use worker::{Event, Worker};
 

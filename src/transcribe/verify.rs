@@ -141,6 +141,50 @@ pub enum ScoreError {
     Engine { detail: String },
 }
 
+/// One reading asked about the reply last transcribed, and what came of it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Asked {
+    pub reading: Reading,
+    pub result: Result<ReadingScore, ScoreError>,
+}
+
+/// Asks `transcriber` about `readings` of the reply it transcribed last, each reading
+/// once (the first of any duplicates keeps its place). An error that stopped them all is
+/// every reading's answer: a reading is never silently left out.
+pub fn ask<T: super::Transcriber + ?Sized>(
+    transcriber: &mut T,
+    readings: Vec<Reading>,
+) -> Vec<Asked> {
+    let mut unique: Vec<Reading> = Vec::with_capacity(readings.len());
+    for r in readings {
+        if !unique.contains(&r) {
+            unique.push(r);
+        }
+    }
+    if unique.is_empty() {
+        return Vec::new();
+    }
+    match transcriber.score_readings(&unique) {
+        Ok(scores) => unique
+            .into_iter()
+            .zip(scores.into_iter().map(Some).chain(std::iter::repeat(None)))
+            .map(|(reading, score)| Asked {
+                reading,
+                result: score.unwrap_or(Err(ScoreError::Engine {
+                    detail: "the transcriber returned fewer scores than readings".into(),
+                })),
+            })
+            .collect(),
+        Err(e) => unique
+            .into_iter()
+            .map(|reading| Asked {
+                reading,
+                result: Err(e.clone()),
+            })
+            .collect(),
+    }
+}
+
 /// How readings are scored.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ScoreConfig {

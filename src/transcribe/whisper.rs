@@ -170,6 +170,56 @@ struct Decoded {
     /// Encoder windows `full()` ran: after more than one the state holds the last
     /// window's encoding, and scoring encodes the whole clip again.
     windows: u32,
+    /// Every segment the model wrote: its tokens and its stretch of `audio` in
+    /// centiseconds, so a reading of a reply longer than one window is scored on a
+    /// window around the segments it changes.
+    segments: Vec<SegmentSpan>,
+}
+
+#[derive(Debug, Clone)]
+struct SegmentSpan {
+    tokens: Range<usize>,
+    start_cs: i64,
+    end_cs: i64,
+}
+
+/// The most audio one slice of a long reply may hold (the encoder's window is 30 s).
+const SLICE_MAX_CS: i64 = 2800;
+/// Audio kept around the segments of a slice.
+const SLICE_PAD_CS: i64 = 20;
+
+/// Which segments of a long reply a reading changing free tokens `edit` is scored on:
+/// those it touches, widened by whole neighbouring segments while the slice stays within
+/// [`SLICE_MAX_CS`]. None when the touched segments alone are longer.
+fn slice_for(segments: &[SegmentSpan], edit: Range<usize>) -> Option<Range<usize>> {
+    let touches = |s: &SegmentSpan| {
+        if edit.is_empty() {
+            s.tokens.start <= edit.start && edit.start <= s.tokens.end
+        } else {
+            s.tokens.start < edit.end && edit.start < s.tokens.end
+        }
+    };
+    let first = segments.iter().position(touches)?;
+    let last = segments.iter().rposition(touches)?;
+    let len = |a: usize, b: usize| segments[b].end_cs - segments[a].start_cs + 2 * SLICE_PAD_CS;
+    if len(first, last) > SLICE_MAX_CS {
+        return None;
+    }
+    let (mut a, mut b) = (first, last);
+    loop {
+        let grew_left = a > 0 && len(a - 1, b) <= SLICE_MAX_CS;
+        if grew_left {
+            a -= 1;
+        }
+        let grew_right = b + 1 < segments.len() && len(a, b + 1) <= SLICE_MAX_CS;
+        if grew_right {
+            b += 1;
+        }
+        if !grew_left && !grew_right {
+            break;
+        }
+    }
+    Some(a..b + 1)
 }
 
 /// Routes whisper.cpp and ggml logging into the `log` crate so nothing is written over
@@ -276,9 +326,13 @@ impl WhisperTranscriber {
     /// The segments whisper.cpp finished (every window it completed), as the product's
     /// segments, and every text token the model wrote for the scorer (segments dropped as
     /// hallucinations included, marked invisible).
-    fn finished_segments(&self, plan: &SpeechPlan) -> (Vec<Segment>, Vec<FreeToken>) {
+    fn finished_segments(
+        &self,
+        plan: &SpeechPlan,
+    ) -> (Vec<Segment>, Vec<FreeToken>, Vec<SegmentSpan>) {
         let eot = self.ctx.token_eot();
         let mut segments = Vec::new();
+        let mut spans = Vec::new();
         let mut free = Vec::new();
         for seg in self.state.as_iter() {
             let (s0, s1) = (seg.start_timestamp(), seg.end_timestamp());
@@ -310,6 +364,11 @@ impl WhisperTranscriber {
                     p: tok.token_probability(),
                 });
             }
+            spans.push(SegmentSpan {
+                tokens: first_free..free.len(),
+                start_cs: s0,
+                end_cs: s1,
+            });
             match segment_of(plan, &raw, s0, s1) {
                 Some(s) => segments.push(s),
                 None => {
@@ -319,7 +378,7 @@ impl WhisperTranscriber {
                 }
             }
         }
-        (segments, free)
+        (segments, free, spans)
     }
 
     /// The window whisper.cpp was decoding when it was stopped, from the sequence the last
@@ -607,7 +666,7 @@ impl Transcriber for WhisperTranscriber {
             })?;
         }
 
-        let (mut segments, mut free) = self.finished_segments(&plan);
+        let (mut segments, mut free, spans) = self.finished_segments(&plan);
         let mut cut_off = None;
         if let Some(reason) = cut_reason {
             let in_flight = budget
@@ -633,6 +692,7 @@ impl Transcriber for WhisperTranscriber {
                 text: text.clone(),
                 audio: plan.audio,
                 windows: budget.windows.load(Ordering::Relaxed),
+                segments: spans,
             });
         }
         Ok(Transcript {
@@ -654,13 +714,78 @@ impl Transcriber for WhisperTranscriber {
         let Some(dec) = self.decoded.as_ref() else {
             return Err(ScoreError::NothingHeard);
         };
+        let ctx = &self.ctx;
+        let tokens_of = |s: &str| ctx.tokenize(s, s.len() + 8).unwrap_or_default();
+        let edits: Vec<Result<Option<verify::TokenEdit>, ScoreError>> = readings
+            .iter()
+            .map(|r| verify::plan_edit(&dec.tokens, &dec.text, &r.text, &tokens_of))
+            .collect();
+
+        // Readings are scored in groups sharing one encoding: the whole reply when it fits
+        // one window, else slices of whole segments around each change.
+        let long = dec.audio.len() > 30 * RATE;
+        let secs = dec.audio.len() as f32 / RATE as f32;
+        let mut groups: Vec<(Option<Range<usize>>, Vec<usize>)> = Vec::new();
+        let mut results: Vec<Option<Result<ReadingScore, ScoreError>>> = vec![None; readings.len()];
+        for (i, edit) in edits.iter().enumerate() {
+            match edit {
+                Err(e) => results[i] = Some(Err(e.clone())),
+                Ok(None) => results[i] = Some(Ok(ReadingScore::same_as_heard(&readings[i]))),
+                Ok(Some(edit)) => {
+                    let key = if long {
+                        match slice_for(&dec.segments, edit.start..edit.end) {
+                            Some(segs) => Some(segs),
+                            None => {
+                                results[i] = Some(Err(ScoreError::TooLong { secs }));
+                                continue;
+                            }
+                        }
+                    } else {
+                        None
+                    };
+                    match groups.iter_mut().find(|(k, _)| *k == key) {
+                        Some((_, members)) => members.push(i),
+                        None => groups.push((key, vec![i])),
+                    }
+                }
+            }
+        }
+        for (segs, members) in groups {
+            let scored = self.score_group(segs, &members, readings, &edits)?;
+            for (i, r) in members.into_iter().zip(scored) {
+                results[i] = Some(r);
+            }
+        }
+        Ok(results
+            .into_iter()
+            .map(|r| {
+                r.unwrap_or(Err(ScoreError::Engine {
+                    detail: "a reading was left unscored".into(),
+                }))
+            })
+            .collect())
+    }
+}
+
+impl WhisperTranscriber {
+    /// Scores readings `members` (indices into `readings` and `edits`) on one encoding:
+    /// the whole reply (`segs` None: the encoding `full()` left, or the whole clip
+    /// encoded again after several windows), or the audio of segments `segs` of a long
+    /// one, where the free tokens of those segments stand for what the model wrote.
+    fn score_group(
+        &mut self,
+        segs: Option<Range<usize>>,
+        members: &[usize],
+        readings: &[Reading],
+        edits: &[Result<Option<verify::TokenEdit>, ScoreError>],
+    ) -> Result<Vec<Result<ReadingScore, ScoreError>>, ScoreError> {
         let engine = |e: whisper_rs::WhisperError| ScoreError::Engine {
             detail: e.to_string(),
         };
         let cfg = self.cfg.score;
         let threads = cfg.threads.max(1);
+        let dec = self.decoded.as_ref().ok_or(ScoreError::NothingHeard)?;
         let ctx = &self.ctx;
-        let tokens_of = |s: &str| ctx.tokenize(s, s.len() + 8).unwrap_or_default();
 
         // The forced sequence: the prompt of a decode without timestamps, the model's
         // own text tokens, the end. Both sides use it, so the prompt's choice cancels.
@@ -675,8 +800,19 @@ impl Transcriber for WhisperTranscriber {
         ];
         let p = prompt.len();
         let eot = ctx.token_eot();
-        let free_body: Vec<i32> = dec
-            .tokens
+        let (tok_range, audio) = match &segs {
+            None => (0..dec.tokens.len(), None),
+            Some(r) => {
+                let (a, b) = (&dec.segments[r.start], &dec.segments[r.end - 1]);
+                let from = ((a.start_cs - SLICE_PAD_CS).max(0) as usize) * RATE / 100;
+                let to = (((b.end_cs + SLICE_PAD_CS) as usize) * RATE / 100).min(dec.audio.len());
+                (
+                    a.tokens.start..b.tokens.end,
+                    Some(dec.audio[from.min(to)..to].to_vec()),
+                )
+            }
+        };
+        let free_body: Vec<i32> = dec.tokens[tok_range.clone()]
             .iter()
             .map(|t| t.id)
             .chain(std::iter::once(eot))
@@ -684,20 +820,24 @@ impl Transcriber for WhisperTranscriber {
         let n_ctx = ctx.n_text_ctx().max(0) as usize;
 
         // Each reading as a body of tokens, and the stretch where it is compared.
-        let mut plans: Vec<Result<Option<Plan>, ScoreError>> = Vec::with_capacity(readings.len());
-        for reading in readings {
-            let plan = verify::plan_edit(&dec.tokens, &dec.text, &reading.text, &tokens_of)
-                .and_then(|edit| {
-                    let Some(edit) = edit else { return Ok(None) };
-                    let middle =
-                        ctx.tokenize(&edit.middle, edit.middle.len() + 8)
-                            .map_err(|e| ScoreError::Unmappable {
-                                reading: reading.text.clone(),
-                                detail: format!("the tokenizer refused it: {e}"),
-                            })?;
-                    let mut alt = free_body[..edit.start].to_vec();
+        let mut plans: Vec<Result<Option<Plan>, ScoreError>> = Vec::with_capacity(members.len());
+        for &i in members {
+            let reading = &readings[i];
+            let Ok(Some(edit)) = &edits[i] else {
+                plans.push(Ok(None));
+                continue;
+            };
+            let plan = ctx
+                .tokenize(&edit.middle, edit.middle.len() + 8)
+                .map_err(|e| ScoreError::Unmappable {
+                    reading: reading.text.clone(),
+                    detail: format!("the tokenizer refused it: {e}"),
+                })
+                .and_then(|middle| {
+                    let (start, end) = (edit.start - tok_range.start, edit.end - tok_range.start);
+                    let mut alt = free_body[..start].to_vec();
                     alt.extend(middle);
-                    alt.extend_from_slice(&free_body[edit.end..]);
+                    alt.extend_from_slice(&free_body[end..]);
                     if p + alt.len().max(free_body.len()) >= n_ctx {
                         return Err(ScoreError::Unmappable {
                             reading: reading.text.clone(),
@@ -707,7 +847,7 @@ impl Transcriber for WhisperTranscriber {
                     Ok(Plan::new(
                         &free_body,
                         alt,
-                        edit.scored_text,
+                        edit.scored_text.clone(),
                         cfg.tail_tokens,
                     ))
                 });
@@ -723,17 +863,27 @@ impl Transcriber for WhisperTranscriber {
         wanted.sort_unstable();
         wanted.dedup();
 
-        if !wanted.is_empty() && dec.windows != 1 {
-            // The state holds the encoding of the last window only: encode the whole
-            // clip again (it fits one window, or it cannot be scored at all).
-            let secs = dec.audio.len() as f32 / RATE as f32;
-            if dec.audio.len() > 30 * RATE {
-                return Err(ScoreError::TooLong { secs });
-            }
-            self.state.pcm_to_mel(&dec.audio, threads).map_err(engine)?;
-            self.state.encode(0, threads).map_err(engine)?;
-            if let Some(d) = self.decoded.as_mut() {
-                d.windows = 1;
+        if !wanted.is_empty() {
+            match audio {
+                Some(audio) => {
+                    // A slice of a long reply: encode it alone.
+                    self.state.pcm_to_mel(&audio, threads).map_err(engine)?;
+                    self.state.encode(0, threads).map_err(engine)?;
+                    if let Some(d) = self.decoded.as_mut() {
+                        d.windows = 0;
+                    }
+                }
+                None if dec.windows != 1 => {
+                    // The state holds another encoding: encode the whole clip again (it
+                    // fits one window, or it is scored in slices).
+                    let audio = dec.audio.clone();
+                    self.state.pcm_to_mel(&audio, threads).map_err(engine)?;
+                    self.state.encode(0, threads).map_err(engine)?;
+                    if let Some(d) = self.decoded.as_mut() {
+                        d.windows = 1;
+                    }
+                }
+                None => {}
             }
         }
 
@@ -793,19 +943,27 @@ impl Transcriber for WhisperTranscriber {
         Ok(plans
             .into_iter()
             .enumerate()
-            .map(|(i, plan)| {
-                let reading = &readings[i];
+            .map(|(k, plan)| {
+                let reading = &readings[members[k]];
                 let Some(pl) = plan? else {
                     return Ok(ReadingScore::same_as_heard(reading));
                 };
-                let token_logprobs = alt_lps.remove(&i).unwrap_or_default();
+                let token_logprobs = alt_lps.remove(&k).unwrap_or_default();
                 let free_token_logprobs: Vec<f32> =
-                    (pl.diverge..pl.free_end).map(|k| free_lp[&k]).collect();
+                    (pl.diverge..pl.free_end).map(|j| free_lp[&j]).collect();
                 let logprob: f32 = token_logprobs.iter().sum();
                 let free_logprob: f32 = free_token_logprobs.iter().sum();
+                let scored_text = match &segs {
+                    // The reading in the model's script, not the slice's.
+                    Some(_) => match &edits[members[k]] {
+                        Ok(Some(e)) => e.scored_text.clone(),
+                        _ => pl.scored_text,
+                    },
+                    None => pl.scored_text,
+                };
                 Ok(ReadingScore {
                     text: reading.text.clone(),
-                    scored_text: pl.scored_text,
+                    scored_text,
                     logprob,
                     token_logprobs,
                     free_logprob,
@@ -901,6 +1059,34 @@ mod tests {
         );
         assert!("half".parse::<AudioContext>().is_err());
         assert!("fitted+x".parse::<AudioContext>().is_err());
+    }
+
+    #[test]
+    fn a_long_reply_is_scored_on_whole_segments_around_the_change() {
+        // Six 8 s segments of 3 tokens each.
+        let segs: Vec<SegmentSpan> = (0..6)
+            .map(|i| SegmentSpan {
+                tokens: 3 * i..3 * i + 3,
+                start_cs: 800 * i as i64,
+                end_cs: 800 * i as i64 + 800,
+            })
+            .collect();
+        // A change in segment 2 takes its neighbours while the slice fits 28 s: 1..=3
+        // (24 s + padding), not 4 more.
+        assert_eq!(slice_for(&segs, 7..8), Some(1..4));
+        // An insertion at the boundary of segments 0 and 1 touches both.
+        assert_eq!(slice_for(&segs, 3..3), Some(0..3));
+        // A change at the end.
+        assert_eq!(slice_for(&segs, 17..18), Some(3..6));
+        // A change spanning four segments (32 s) cannot be scored in one window.
+        assert_eq!(slice_for(&segs, 2..12), None);
+        // One segment longer than a window neither.
+        let one = [SegmentSpan {
+            tokens: 0..5,
+            start_cs: 0,
+            end_cs: 3100,
+        }];
+        assert_eq!(slice_for(&one, 1..2), None);
     }
 
     #[test]

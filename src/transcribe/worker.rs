@@ -9,6 +9,10 @@
 //! A stale guess still waiting is dropped; one already running is cancelled (whisper.cpp
 //! checks after the encoder and after every decoder step). A request made with
 //! [`Request::needed`] is always answered.
+//!
+//! A request may carry the questions to ask about its transcript ([`Ask`]): the worker
+//! scores those readings right after transcribing, while the model still holds the audio,
+//! and the answers come back with the transcript.
 
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -16,7 +20,12 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 
+use super::verify::{self, Asked, Reading};
 use super::{Cancel, RunInfo, TranscribeError, Transcriber, Transcript};
+
+/// Which readings to score for a transcript (see [`super::verify`]); called on the
+/// worker thread with the transcript just made.
+pub type Ask = Arc<dyn Fn(&Transcript) -> Vec<Reading> + Send + Sync>;
 
 /// What the worker tells its owner.
 #[derive(Debug)]
@@ -34,6 +43,9 @@ pub enum Event {
         result: Result<Transcript, TranscribeError>,
         elapsed: Duration,
         run: Option<RunInfo>,
+        /// The readings the request asked about and the model's answers (none when it
+        /// asked nothing, heard nothing or failed).
+        readings: Vec<Asked>,
     },
     /// The guess `id` was dropped because a newer request in its lane made it stale:
     /// unheard, or cancelled after `spent` of work.
@@ -41,7 +53,6 @@ pub enum Event {
 }
 
 /// One piece of audio to transcribe and what may make it stale.
-#[derive(Debug)]
 pub struct Request {
     pub id: u64,
     pub samples: Vec<f32>,
@@ -49,7 +60,21 @@ pub struct Request {
     pub lane: u64,
     /// A guess goes stale when a newer request arrives in its lane.
     pub guess: bool,
+    /// The readings to score once the transcript is made (see [`Request::asking`]).
+    ask: Option<Ask>,
     submitted: Instant,
+}
+
+impl std::fmt::Debug for Request {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Request")
+            .field("id", &self.id)
+            .field("samples", &self.samples.len())
+            .field("lane", &self.lane)
+            .field("guess", &self.guess)
+            .field("asks", &self.ask.is_some())
+            .finish()
+    }
 }
 
 impl Request {
@@ -60,7 +85,16 @@ impl Request {
             samples,
             lane,
             guess: false,
+            ask: None,
             submitted: Instant::now(),
+        }
+    }
+
+    /// The same request, also scoring the readings `ask` wants of its transcript.
+    pub fn asking(self, ask: Ask) -> Request {
+        Request {
+            ask: Some(ask),
+            ..self
         }
     }
 
@@ -130,6 +164,16 @@ impl Worker {
     /// blocks.
     pub fn submit(&self, id: u64, samples: Vec<f32>) -> Result<(), TranscribeError> {
         self.send(Request::needed(id, id, samples))
+    }
+
+    /// [`Worker::submit`], and score the readings `ask` wants of the transcript.
+    pub fn submit_asking(
+        &self,
+        id: u64,
+        samples: Vec<f32>,
+        ask: Ask,
+    ) -> Result<(), TranscribeError> {
+        self.send(Request::needed(id, id, samples).asking(ask))
     }
 
     /// Queues a request; a running guess it makes stale is cancelled. Never blocks for
@@ -268,12 +312,22 @@ fn run<T, F>(
                 id: req.id,
                 spent: elapsed,
             },
-            result => Event::Done {
-                id: req.id,
-                result,
-                elapsed,
-                run: transcriber.last_run().cloned(),
-            },
+            result => {
+                let run = transcriber.last_run().cloned();
+                let readings = match (&result, &req.ask) {
+                    (Ok(t), Some(ask)) if !t.heard_nothing() => {
+                        verify::ask(&mut transcriber, ask(t))
+                    }
+                    _ => Vec::new(),
+                };
+                Event::Done {
+                    id: req.id,
+                    result,
+                    elapsed,
+                    run,
+                    readings,
+                }
+            }
         };
         if events.send(event).is_err() {
             return;

@@ -152,6 +152,10 @@ pub fn facts(chars: usize) -> ringcoach::audio::facts::AudioFacts {
         loudness_dbfs: -20.0,
         peak_dbfs: -6.0,
         clipped_fraction: 0.0,
+        // A clean headset recording: quiet room, no echo to speak of.
+        noise_floor_dbfs: -70.0,
+        snr_db: Some(50.0),
+        decay_ms: None,
     }
 }
 

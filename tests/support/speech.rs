@@ -181,3 +181,66 @@ pub fn real_references() -> Vec<(PathBuf, String)> {
         })
         .collect()
 }
+
+/// A model answer's line as the voices can speak it: the voice bank has no digits or
+/// signs, so 15日 and 0.1% are said in words, as a person reads them.
+pub fn speakable(line: &str) -> String {
+    line.replace("0.1%", "百分之零点一")
+        .replace("15日", "十五日")
+        .replace(['《', '》'], "")
+}
+
+/// One call heard the way the product hears it: each turn's WAV transcribed, the
+/// grader's questions about it scored at once (while the model holds its audio), then the
+/// call graded with the answers.
+pub fn hear_call(
+    t: &mut WhisperTranscriber,
+    sc: &ringcoach::scenario::Scenario,
+    catalog: &ringcoach::scenario::Catalog,
+    org: &ringcoach::grading::Org,
+    wavs: &[PathBuf],
+    pickup: ringcoach::grading::Pickup,
+) -> ringcoach::grading::Report {
+    try_hear_call(t, sc, catalog, org, wavs, pickup).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// [`hear_call`], a turn the transcriber refused (cut off) being the error.
+pub fn try_hear_call(
+    t: &mut WhisperTranscriber,
+    sc: &ringcoach::scenario::Scenario,
+    catalog: &ringcoach::scenario::Catalog,
+    org: &ringcoach::grading::Org,
+    wavs: &[PathBuf],
+    pickup: ringcoach::grading::Pickup,
+) -> Result<ringcoach::grading::Report, String> {
+    use ringcoach::grading::{questions, Call, Heard};
+    use ringcoach::transcribe::clip::hear_file_asking;
+    let mut turns: Vec<Heard> = Vec::new();
+    for wav in wavs {
+        let turn = turns.len();
+        let ask = |heard: &ringcoach::transcribe::Transcript| {
+            questions(
+                sc,
+                &catalog.phrasebook,
+                org,
+                &turns,
+                turn,
+                wavs.len(),
+                heard,
+            )
+        };
+        let heard = hear_file_asking(t, wav, std::time::Duration::from_secs(600), &ask)
+            .map_err(|e| format!("{}: {e}", wav.display()))?;
+        turns.push(Heard {
+            transcript: heard.transcript,
+            facts: Some(heard.facts),
+            readings: heard.readings,
+        });
+    }
+    Ok(Call {
+        turns,
+        pickup,
+        org: org.clone(),
+    }
+    .grade(sc, &catalog.phrasebook))
+}

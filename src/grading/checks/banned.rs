@@ -1,13 +1,32 @@
 //! 服务忌语 and fillers over all turns: exact matches of each pattern (… bridging a gap) fail,
 //! homophones of long ones are `uncertain`, and an `unless` context around a match excuses it
 //! (您想知道 is not 不知道-as-an-answer).
+//!
+//! Where the text has no banned phrase, the model is asked about those that may hide in
+//! it (see [`crate::grading::verify`]): a stretch that sounds like one (为 for 喂, 投足 for
+//! 投诉, 不规我管), 喂 at the onset of the reply, a very short reply that may have been 喂
+//! alone. Unless the model finds the phrase clearly less likely than what it wrote, the
+//! check is `uncertain` ("may have said 喂 — listen"): never a silent pass.
 
 use std::ops::Range;
 
 use super::{compile, msg, Ctx};
-use crate::grading::matcher::{best, exact_all, Fuzzy, Kind, Pattern, Phrase};
+use crate::grading::matcher::{
+    best, exact_all, sound_alikes, toneless, Fuzzy, Kind, Pattern, Phrase,
+};
 use crate::grading::report::{Evidence, Verdict};
+use crate::grading::verify::Answer;
 use crate::scenario::{phrases, BannedFamily};
+use crate::transcribe::Reading;
+
+/// The banned word asked about at the onset of a reply and in place of a character that
+/// sounds like it.
+const WEI: &str = "喂";
+/// A reply this short (normalised characters, a Latin word counting as one: a lone 喂? at
+/// 1.3× is heard as "play") may have been a lone 喂.
+const LONE_WEI_MAX_CHARS: usize = 3;
+/// At most this many stretches are asked about per family and turn.
+const MAX_QUESTIONS: usize = 3;
 
 pub fn banned_check(cx: &mut Ctx, fam: &BannedFamily, category: &str, weight: f64) {
     run_banned_check(cx, fam, category, weight);
@@ -71,6 +90,11 @@ fn run_banned_check(cx: &mut Ctx, fam: &BannedFamily, category: &str, weight: f6
     }
     exact.sort_by_key(|(t, r)| (*t, r.start));
     exact.dedup();
+    let hidden = if exact.is_empty() && category == "banned_phrase" {
+        hidden_check(cx, fam, &id, &patterns, &unless)
+    } else {
+        None
+    };
     // 我问谁 inside 你问我我问谁 is one offence, not two.
     let all = exact.clone();
     exact.retain(|(t, r)| {
@@ -127,6 +151,16 @@ fn run_banned_check(cx: &mut Ctx, fam: &BannedFamily, category: &str, weight: f6
             ev,
             m,
         );
+    } else if let Some((ev, zh, en)) = hidden {
+        cx.push(
+            &id,
+            category,
+            Verdict::Uncertain,
+            weight,
+            fam.critical,
+            ev,
+            msg(zh, en),
+        );
     } else {
         cx.push(
             &id,
@@ -139,6 +173,198 @@ fn run_banned_check(cx: &mut Ctx, fam: &BannedFamily, category: &str, weight: f6
                 format!("未使用:{}", fam.zh),
                 format!("not used: {}", fam.en),
             ),
+        );
+    }
+}
+
+/// A banned phrase asked about: the turn, where (None: in front of the reply or in
+/// place of all of it), the phrase, what the transcript had there, the model's answer.
+type Hidden = (usize, Option<Range<usize>>, String, String, Answer);
+
+/// Asks the model about the banned phrases of `fam` that may hide in the turns (see the
+/// module's comment): the evidence and message of an `uncertain` verdict when one may
+/// have been said.
+fn hidden_check(
+    cx: &mut Ctx,
+    fam: &BannedFamily,
+    id: &str,
+    patterns: &[Pattern],
+    unless: &[Phrase],
+) -> Option<(Vec<Evidence>, String, String)> {
+    let mut found: Vec<Hidden> = Vec::new();
+    let is_wei = patterns
+        .iter()
+        .any(|p| p.plain().is_some_and(|ph| ph.text == WEI));
+    for ti in 0..cx.turns.len() {
+        if cx.turns[ti].text.is_empty() {
+            continue;
+        }
+        if is_wei {
+            for (span, heard, a) in wei_questions(cx, id, ti) {
+                found.push((ti, span, WEI.to_string(), heard, a));
+            }
+        }
+        let text = &cx.turns[ti].text;
+        let excuses: Vec<Range<usize>> = unless.iter().flat_map(|u| exact_all(text, u)).collect();
+        let mut windows: Vec<(Range<usize>, String)> = Vec::new();
+        for pat in patterns {
+            match pat.plain() {
+                // 喂 has its own questions; other single characters are too common.
+                Some(ph) if ph.len() < 2 => {}
+                Some(ph) => windows.extend(
+                    sound_alikes(text, ph)
+                        .into_iter()
+                        .map(|w| (w, ph.text.clone())),
+                ),
+                None => windows.extend(pat.alike_parts(text)),
+            }
+        }
+        // A whole short reply that starts like a banned phrase and is about as long may
+        // be it, misheard beyond a homophone (不吃饶 or 不吃糖 for 不知道).
+        for pat in patterns {
+            if let Some(ph) = pat.plain() {
+                if ph.len() >= 2 && whole_reply_may_be(text, ph) {
+                    windows.push((0..text.len(), ph.text.clone()));
+                }
+            }
+        }
+        windows.retain(|(w, _)| !excuses.iter().any(|u| u.start <= w.start && w.end <= u.end));
+        windows.sort_by_key(|(w, _)| (w.start, w.end));
+        windows.dedup();
+        for (w, phrase) in windows.into_iter().take(MAX_QUESTIONS) {
+            let heard = cx.turns[ti].text.slice(w.clone());
+            if let Some(a) = cx.ask(ti, id, w.clone(), &phrase) {
+                found.push((ti, Some(w), phrase, heard, a));
+            }
+        }
+    }
+    let said: Vec<_> = found
+        .into_iter()
+        .filter(|(.., a)| a.banned_may_have_been_said())
+        .collect();
+    if said.is_empty() {
+        return None;
+    }
+    let ev: Vec<Evidence> = said
+        .iter()
+        .filter_map(|(t, w, ..)| w.clone().map(|w| cx.evidence(*t, w)))
+        .collect();
+    let (zh, en): (Vec<String>, Vec<String>) = said
+        .iter()
+        .map(|(_, _, phrase, heard, a)| a.note(phrase, heard))
+        .unzip();
+    let phrases: Vec<String> = said
+        .iter()
+        .map(|(_, _, p, ..)| format!("「{p}」"))
+        .collect();
+    let mut which = phrases.clone();
+    which.dedup();
+    Some((
+        ev,
+        format!(
+            "可能说了服务忌语{}:{},请回听({})",
+            which.join(""),
+            fam.zh,
+            zh.join(";")
+        ),
+        format!(
+            "may have said the banned phrase {}: {}; listen to confirm ({})",
+            which.join(" "),
+            fam.en,
+            en.join("; ")
+        ),
+    ))
+}
+
+/// The questions about a 喂 the text of turn `ti` does not have: in place of a first
+/// character that sounds like it (为, 位…), else (first turn only) in front of the reply;
+/// and for a first turn of at most [`LONE_WEI_MAX_CHARS`] characters, the whole reply
+/// as 喂. Each answered one: where it was asked (None for the whole reply or the onset),
+/// what was heard there, the answer.
+fn wei_questions(cx: &mut Ctx, id: &str, ti: usize) -> Vec<(Option<Range<usize>>, String, Answer)> {
+    let mut out = Vec::new();
+    let t = &cx.turns[ti];
+    let first = t.text.chars[0];
+    let raw = t.raw.clone();
+    if first.to_string() != WEI && toneless(first) == Some("wei") {
+        let heard = first.to_string();
+        if let Some(a) = cx.ask(ti, id, 0..1, WEI) {
+            out.push((Some(0..1), heard, a));
+        }
+    } else if ti == 0 {
+        let reading = Reading::at_onset(&raw, "喂,");
+        if let Some(a) = cx.ask_reading(ti, id, "喂,", "", reading) {
+            out.push((None, String::new(), a));
+        }
+    }
+    if ti == 0 && units(&cx.turns[ti].text.chars) <= LONE_WEI_MAX_CHARS {
+        let heard = raw.trim().to_string();
+        if heard != WEI {
+            if let Some(a) = cx.ask_reading(ti, id, WEI, &heard, Reading::new(WEI)) {
+                out.push((None, heard, a));
+            }
+        }
+    }
+    out
+}
+
+/// Characters, a run of Latin letters or digits counting as one (a word the recogniser
+/// wrote in English for a syllable or two).
+fn units(chars: &[char]) -> usize {
+    let mut n = 0;
+    let mut in_word = false;
+    for &c in chars {
+        let latin = c.is_ascii_alphanumeric();
+        if !(latin && in_word) {
+            n += 1;
+        }
+        in_word = latin;
+    }
+    n
+}
+
+/// A reply as long as `phrase` (one character either way) whose first syllable is the
+/// phrase's, and not the phrase itself.
+fn whole_reply_may_be(text: &crate::grading::matcher::Text, phrase: &Phrase) -> bool {
+    let n = text.len();
+    let m = phrase.len();
+    let first = |c: char| toneless(c);
+    n + 1 >= m
+        && n <= m + 1
+        && text.chars != phrase.text.chars().collect::<Vec<_>>()
+        && first(text.chars[0]).is_some()
+        && first(text.chars[0]) == phrase.text.chars().next().and_then(first)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::grading::matcher::Text;
+
+    #[test]
+    fn a_latin_word_is_one_unit_of_a_short_reply() {
+        let chars = |s: &str| s.chars().collect::<Vec<_>>();
+        assert_eq!(units(&chars("play")), 1);
+        assert_eq!(units(&chars("喂")), 1);
+        assert_eq!(units(&chars("不误会")), 3);
+        assert_eq!(units(&chars("ok好的")), 3);
+        assert_eq!(units(&chars("您好广利物业")), 6);
+    }
+
+    #[test]
+    fn a_short_reply_that_starts_like_a_banned_phrase_may_be_it() {
+        let t = |s: &str| Text::new(s, None);
+        let p = Phrase::new("不知道");
+        assert!(whole_reply_may_be(&t("不吃饶"), &p));
+        assert!(whole_reply_may_be(&t("不吃到了"), &p));
+        assert!(
+            !whole_reply_may_be(&t("不知道"), &p),
+            "the phrase itself is found exactly"
+        );
+        assert!(!whole_reply_may_be(&t("好的"), &p));
+        assert!(
+            !whole_reply_may_be(&t("不好意思请稍等"), &p),
+            "too long to be only the phrase"
         );
     }
 }

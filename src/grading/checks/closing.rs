@@ -1,4 +1,6 @@
-//! The closing, graded on the last turn: thanks and/or goodbye as the rubric asks.
+//! The closing, graded on the last turn: thanks and/or goodbye as the rubric asks. Where
+//! the text has one only nearly, or not at all, the model is asked about the closest
+//! stretch (see [`crate::grading::verify`]).
 
 use super::{compile, msg, Ctx};
 use crate::grading::matcher::best;
@@ -18,10 +20,26 @@ pub fn closing_check(cx: &mut Ctx, parts: &[ClosingPart], last: usize) {
         };
         let list = compile(&group.phrases);
         let t = &cx.turns[last].text;
-        match best(t, &list, cx.fuzzy, 0..t.len()) {
+        let n = t.len();
+        let found = match best(t, &list, cx.fuzzy, 0..n) {
             Some(h) => {
-                let (v, z, e) = cx.found(last, &h, &list[h.phrase].text);
-                if v != Verdict::Pass && verdict == Verdict::Pass {
+                let (v, z, e) = cx.found_checked(last, "closing", &h, &list[h.phrase].text);
+                Some((h, v, z, e))
+            }
+            None => cx
+                .candidate(last, "closing", &list, 0..n)
+                .and_then(|(h, a)| {
+                    let heard = cx.turns[last].text.slice(h.start..h.end);
+                    let (z, e) = a.note(&list[h.phrase].text, &heard);
+                    let v = a.expected(Verdict::Fail);
+                    (v != Verdict::Fail).then_some((h, v, z, e))
+                }),
+        };
+        match found {
+            Some((h, v, z, e)) => {
+                if v == Verdict::Fail {
+                    verdict = Verdict::Fail;
+                } else if v == Verdict::Uncertain && verdict == Verdict::Pass {
                     verdict = v;
                 }
                 ev.push(cx.evidence(last, h.start..h.end));

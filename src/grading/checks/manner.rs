@@ -4,6 +4,7 @@
 
 use super::{msg, Ctx};
 use crate::audio::facts::AudioFacts;
+use crate::audio::quality::Trouble;
 use crate::grading::report::Verdict;
 
 /// Characters per minute of voiced time over `(characters, voiced ms)` per turn; None when
@@ -197,4 +198,72 @@ pub fn manner_checks(cx: &mut Ctx) {
             ),
         );
     }
+}
+
+/// The recording's own quality, per turn with audio: too quiet, too noisy, too far from
+/// the microphone (echoes) for the recogniser to be trusted (see [`Trouble::of_turn`]) — outright, or where the
+/// audio is marginal and the recogniser was unsure of what it heard. A finding with
+/// advice (move closer, raise the input gain, a quieter place), weighing nothing: the
+/// trainee's manner is graded by its own checks. Returns the turns whose recording was
+/// the problem; the phrase checks resting on them are then `uncertain`, never `fail`.
+pub fn audio_check(cx: &mut Ctx) -> Vec<usize> {
+    let mut bad = Vec::new();
+    let mut notes_zh = Vec::new();
+    let mut notes_en = Vec::new();
+    let mut any_facts = false;
+    let multi = cx.turns.len() > 1;
+    for (i, t) in cx.turns.iter().enumerate() {
+        let Some(f) = &t.facts else { continue };
+        // Nothing voiced is the first-words check's finding: a reply never said must not
+        // have its phrase checks excused as "perhaps not heard".
+        if f.first_words_ms.is_none() {
+            continue;
+        }
+        any_facts = true;
+        let known: Vec<f32> = t.text.p.iter().flatten().copied().collect();
+        let mean_p = (!known.is_empty()).then(|| known.iter().sum::<f32>() / known.len() as f32);
+        let tr = Trouble::of_turn(f, mean_p);
+        if !tr.any() {
+            continue;
+        }
+        bad.push(i);
+        let (zh, en): (Vec<String>, Vec<String>) = tr.advice(f).into_iter().unzip();
+        let unsure = mean_p.map_or(String::new(), |p| format!("识别置信度{p:.2};"));
+        let unsure_en = mean_p.map_or(String::new(), |p| format!("recogniser confidence {p:.2}; "));
+        let (pz, pe) = if multi {
+            (format!("第{}轮:", i + 1), format!("turn {}: ", i + 1))
+        } else {
+            (String::new(), String::new())
+        };
+        notes_zh.push(format!("{pz}{unsure}{}", zh.join(";")));
+        notes_en.push(format!("{pe}{unsure_en}{}", en.join("; ")));
+    }
+    if !any_facts {
+        return bad;
+    }
+    let (v, m) = if bad.is_empty() {
+        (
+            Verdict::Pass,
+            msg(
+                "录音清晰,识别可信",
+                "the recording is clear enough to trust what was heard",
+            ),
+        )
+    } else {
+        (
+            Verdict::Fail,
+            msg(
+                format!(
+                    "录音质量影响识别,有关用语的判定改为待复核:{}",
+                    notes_zh.join(";")
+                ),
+                format!(
+                    "the recording makes what was heard unreliable; phrase checks that would fail are uncertain instead: {}",
+                    notes_en.join("; ")
+                ),
+            ),
+        )
+    };
+    cx.push("audio", "audio", v, 0.0, false, vec![], m);
+    bad
 }

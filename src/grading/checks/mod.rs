@@ -15,27 +15,47 @@ use std::ops::Range;
 
 use super::matcher::{best, Fuzzy, Hit, Kind, Phrase, Text};
 use super::report::{Check, Evidence, Message, Verdict};
+use super::verify::{
+    transcript_span, turns_ni_into_nin, Answer, Question, ReadingCheck, THRESHOLDS,
+};
 use crate::audio::facts::AudioFacts;
 use crate::scenario::{phrases, Phrasebook, Phrases};
+use crate::text::normalize;
+use crate::transcribe::{Asked, Reading};
 
 /// One trainee turn as the checks see it: as said, normalised, ready to match, where it
-/// starts in the whole normalised transcript (characters), and its audio facts.
+/// starts in the whole normalised transcript (characters), its audio facts, where each
+/// normalised character sits in what was said, and the model's answers about readings
+/// of it.
 pub struct TurnText {
     pub raw: String,
     pub norm: String,
     pub text: Text,
     pub offset: usize,
     pub facts: Option<AudioFacts>,
+    /// [`crate::text::normalized_positions`] of `raw`.
+    pub positions: Option<Vec<usize>>,
+    pub answers: Vec<Asked>,
 }
 
-/// One grading in progress: the phrase book, the turns, how loosely to match, and the
-/// checks so far, in report order.
+/// One grading in progress: the phrase book, the turns, how loosely to match, the
+/// checks so far, in report order, the readings the checks asked about and those the
+/// model answered.
 pub struct Ctx<'a> {
     pub book: &'a Phrasebook,
     pub turns: Vec<TurnText>,
     pub fuzzy: Fuzzy,
     pub checks: Vec<Check>,
+    pub asked: Vec<Question>,
+    pub readings: Vec<ReadingCheck>,
 }
+
+/// How loosely a phrase is looked for when the text does not have it at all, only to
+/// ask the model about the closest stretch (never to grade on): half the syllables.
+pub const CANDIDATE: Fuzzy = Fuzzy {
+    min_chars: 1,
+    near: 0.5,
+};
 
 /// A message in both languages.
 pub fn msg(zh: impl Into<String>, en: impl Into<String>) -> Message {
@@ -123,6 +143,133 @@ impl Ctx<'_> {
                 format!("heard 「{heard}」, close to 「{wanted}」 ({:.0}% similar); listen to confirm", h.similarity * 100.0),
             ),
         }
+    }
+
+    /// The same as [`Ctx::found`], and where the text alone does not pass a near match,
+    /// what the model says about the phrase in its place (see [`super::verify`]).
+    pub fn found_checked(
+        &mut self,
+        turn: usize,
+        check: &str,
+        h: &Hit,
+        wanted: &str,
+    ) -> (Verdict, String, String) {
+        let (v, zh, en) = self.found(turn, h, wanted);
+        if v == Verdict::Pass {
+            return (v, zh, en);
+        }
+        let heard = self.turns[turn].text.slice(h.start..h.end);
+        if h.kind == Kind::Exact {
+            // The text has the phrase, on a token the model was unsure of. Asked, the
+            // reading is the transcript itself: nothing the model found likelier stands
+            // in its way, so the phrase counts as said.
+            return match self.ask(turn, check, h.start..h.end, wanted) {
+                Some(a) if a.expected(v) == Verdict::Pass => (
+                    Verdict::Pass,
+                    format!("说了「{heard}」(识别时有迟疑,但这是模型最可信的读法)"),
+                    format!("said 「{heard}」 (the recogniser hesitated, but no other reading is likelier)"),
+                ),
+                _ => (v, zh, en),
+            };
+        }
+        match self.ask(turn, check, h.start..h.end, wanted) {
+            Some(a) => {
+                let (nz, ne) = a.note(wanted, &heard);
+                match a.expected(v) {
+                    Verdict::Pass => (Verdict::Pass, nz, ne),
+                    v => (v, format!("{zh};{nz}"), format!("{en}; {ne}")),
+                }
+            }
+            None => (v, zh, en),
+        }
+    }
+
+    /// Where the text has no match of `list` at all: the closest stretch of turn `turn`
+    /// starting within `starts` (half its syllables or more, see [`CANDIDATE`]), and what
+    /// the model says about the phrase in its place.
+    pub fn candidate(
+        &mut self,
+        turn: usize,
+        check: &str,
+        list: &[Phrase],
+        starts: Range<usize>,
+    ) -> Option<(Hit, Answer)> {
+        let t = &self.turns[turn].text;
+        let h = best(t, list, CANDIDATE, starts)?;
+        let wanted = list[h.phrase].text.clone();
+        let a = self.ask(turn, check, h.start..h.end, &wanted)?;
+        Some((h, a))
+    }
+
+    /// Asks how likely the turn is to say `phrase` in place of its normalised characters
+    /// `span`. None when the question cannot be put (the offsets do not map) or was not
+    /// answered (graded from text, or the model could not score it); the question is
+    /// remembered either way, for [`super::verify::questions`].
+    pub fn ask(
+        &mut self,
+        turn: usize,
+        check: &str,
+        span: Range<usize>,
+        phrase: &str,
+    ) -> Option<Answer> {
+        let t = &self.turns[turn];
+        let n = t.raw.chars().count();
+        let at = transcript_span(t.positions.as_deref()?, n, span)?;
+        let heard: String = t.raw.chars().skip(at.start).take(at.len()).collect();
+        let reading = Reading::substitute(&t.raw, at, phrase).ok()?;
+        self.ask_reading(turn, check, phrase, &heard, reading)
+    }
+
+    /// Asks about a whole reading of turn `turn` (see [`Ctx::ask`]).
+    pub fn ask_reading(
+        &mut self,
+        turn: usize,
+        check: &str,
+        phrase: &str,
+        heard: &str,
+        reading: Reading,
+    ) -> Option<Answer> {
+        self.asked.push(Question {
+            turn,
+            check: check.to_string(),
+            phrase: phrase.to_string(),
+            heard: heard.to_string(),
+            reading: reading.clone(),
+        });
+        let asked = self.turns[turn]
+            .answers
+            .iter()
+            .find(|a| a.reading == reading)?;
+        let mut row = ReadingCheck {
+            turn,
+            check: check.to_string(),
+            phrase: phrase.to_string(),
+            heard: heard.to_string(),
+            reading: reading.text.clone(),
+            margin: None,
+            likeness: None,
+            error: None,
+        };
+        let answer = match &asked.result {
+            Ok(score) => {
+                let likeness = THRESHOLDS.classify(score.margin);
+                row.margin = Some(score.margin);
+                row.likeness = Some(likeness);
+                Some(Answer {
+                    margin: score.margin,
+                    likeness,
+                    ni_nin: turns_ni_into_nin(&normalize(heard), &normalize(phrase)),
+                })
+            }
+            Err(e) => {
+                row.error = Some(e.to_string());
+                None
+            }
+        };
+        if !self.readings.contains(&row) {
+            self.readings.push(row);
+        }
+        answer
     }
 
     /// The best match of any phrase over all turns.
