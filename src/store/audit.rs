@@ -1,6 +1,7 @@
 //! Trainer actions: overrules, transcript corrections, re-grades and reviews. Each is one
 //! line appended to the attempt's `audit.jsonl` (never rewritten), and a corrected
-//! transcript or re-graded report is saved beside the original, which is kept.
+//! transcript or re-graded report is saved beside the original, which is kept. The entry
+//! itself is made by [`audit_entry`], which the shared store's decisions use too.
 
 use std::fs::{self, OpenOptions};
 use std::io::{self, Write};
@@ -13,10 +14,93 @@ use super::{
 };
 use crate::transcribe::Transcript;
 
+/// What a trainer decides, before it is an audit entry.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Decision {
+    /// Check `check`, seen as `original`, is `verdict` now.
+    Overrule {
+        check: String,
+        original: String,
+        verdict: String,
+    },
+    /// The transcript is `corrected_text` now.
+    Correction {
+        corrected_text: String,
+    },
+    /// The (corrected) attempt graded again.
+    Regrade {
+        score: f64,
+        passed: bool,
+    },
+    Reviewed,
+    Unreviewed,
+}
+
+/// The attempt a decision is made on, as it stands before it.
+#[derive(Debug, Clone, Copy)]
+pub struct DecidedOn<'a> {
+    /// Its row (the effective text, score and verdict).
+    pub summary: &'a AttemptSummary,
+    /// The decisions so far, in order.
+    pub audit: &'a [AuditEntry],
+    /// The current machine report: the latest re-grade's, else the original.
+    pub report: Option<&'a serde_json::Value>,
+}
+
+/// The one place a trainer's decision becomes an audit entry, for the desk's store and the
+/// shared one alike. An overrule records the check's machine verdict and the version of
+/// the machine report it was made on, so a later re-grade can tell whether it still
+/// applies; a correction the text it replaces; a re-grade the score and verdict before it.
+pub fn audit_entry(
+    on: DecidedOn<'_>,
+    trainer: &str,
+    decision: Decision,
+    note: &str,
+) -> Result<AuditEntry, StoreError> {
+    check_trainer(trainer)?;
+    let action = match decision {
+        Decision::Overrule {
+            check,
+            original,
+            verdict,
+        } => AuditAction::Overrule {
+            graded: on.report.and_then(|r| decisions::graded_verdict(r, &check)),
+            report: Some(decisions::report_version(on.audit)),
+            check,
+            original,
+            verdict,
+        },
+        Decision::Correction { corrected_text } => AuditAction::Correction {
+            original_text: on.summary.text.clone(),
+            corrected_text,
+        },
+        Decision::Regrade { score, passed } => {
+            if !score.is_finite() {
+                return Err(StoreError::Invalid(format!(
+                    "score {score} is not a number"
+                )));
+            }
+            AuditAction::Regrade {
+                original_score: on.summary.score,
+                original_passed: on.summary.passed,
+                score,
+                passed,
+            }
+        }
+        Decision::Reviewed => AuditAction::Reviewed,
+        Decision::Unreviewed => AuditAction::Unreviewed,
+    };
+    Ok(AuditEntry {
+        time: Timestamp::now(),
+        trainer: trainer.to_string(),
+        action,
+        note: note.to_string(),
+    })
+}
+
 impl Store {
     /// A trainer overrules one check (`original`, the verdict they saw, → `verdict`), with a
-    /// note. The entry also records the check's machine verdict and the version of the
-    /// machine report it was made on, so a later re-grade can tell whether it still applies.
+    /// note (see [`audit_entry`]).
     pub fn overrule(
         &self,
         id: &AttemptId,
@@ -26,22 +110,13 @@ impl Store {
         verdict: &str,
         note: &str,
     ) -> Result<AttemptSummary, StoreError> {
-        let dir = self.attempt_dir(id);
-        let (audit, _) = read_audit(&dir)?;
-        let current: Option<serde_json::Value> = match read_optional(&dir.join(REPORT_REGRADED))? {
-            Some(r) => Some(r),
-            None => read_optional(&dir.join(REPORT))?,
-        };
-        let action = AuditAction::Overrule {
+        let decision = Decision::Overrule {
             check: check.to_string(),
             original: original.to_string(),
             verdict: verdict.to_string(),
-            graded: current
-                .as_ref()
-                .and_then(|r| decisions::graded_verdict(r, check)),
-            report: Some(decisions::report_version(&audit)),
         };
-        self.append_audit(id, trainer, action, note)
+        let entry = self.decide(id, trainer, decision, note)?;
+        self.append_audit(id, entry)
     }
 
     /// Saves a corrected transcript beside the original and logs the change.
@@ -52,15 +127,13 @@ impl Store {
         corrected: &Transcript,
         note: &str,
     ) -> Result<AttemptSummary, StoreError> {
-        let before = self.summary_from_files(id)?;
-        check_trainer(trainer)?;
-        let dir = self.attempt_dir(id);
-        write_json_atomic(&dir.join(TRANSCRIPT_CORRECTED), corrected, self.opts.sync)?;
-        let action = AuditAction::Correction {
-            original_text: before.text,
+        let decision = Decision::Correction {
             corrected_text: corrected.text.clone(),
         };
-        self.append_audit(id, trainer, action, note)
+        let entry = self.decide(id, trainer, decision, note)?;
+        let dir = self.attempt_dir(id);
+        write_json_atomic(&dir.join(TRANSCRIPT_CORRECTED), corrected, self.opts.sync)?;
+        self.append_audit(id, entry)
     }
 
     /// Saves a re-graded report beside the original and logs old and new score.
@@ -73,25 +146,13 @@ impl Store {
         passed: bool,
         note: &str,
     ) -> Result<AttemptSummary, StoreError> {
-        if !score.is_finite() {
-            return Err(StoreError::Invalid(format!(
-                "score {score} is not a number"
-            )));
-        }
-        let before = self.summary_from_files(id)?;
-        check_trainer(trainer)?;
+        let entry = self.decide(id, trainer, Decision::Regrade { score, passed }, note)?;
         write_json_atomic(
             &self.attempt_dir(id).join(REPORT_REGRADED),
             report,
             self.opts.sync,
         )?;
-        let action = AuditAction::Regrade {
-            original_score: before.score,
-            original_passed: before.passed,
-            score,
-            passed,
-        };
-        self.append_audit(id, trainer, action, note)
+        self.append_audit(id, entry)
     }
 
     pub fn mark_reviewed(
@@ -100,7 +161,8 @@ impl Store {
         trainer: &str,
         note: &str,
     ) -> Result<AttemptSummary, StoreError> {
-        self.append_audit(id, trainer, AuditAction::Reviewed, note)
+        let entry = self.decide(id, trainer, Decision::Reviewed, note)?;
+        self.append_audit(id, entry)
     }
 
     /// Takes a "reviewed" mark back (logged, like everything else).
@@ -110,24 +172,39 @@ impl Store {
         trainer: &str,
         note: &str,
     ) -> Result<AttemptSummary, StoreError> {
-        self.append_audit(id, trainer, AuditAction::Unreviewed, note)
+        let entry = self.decide(id, trainer, Decision::Unreviewed, note)?;
+        self.append_audit(id, entry)
+    }
+
+    /// The audit entry of `decision` on the attempt as its files stand now.
+    fn decide(
+        &self,
+        id: &AttemptId,
+        trainer: &str,
+        decision: Decision,
+        note: &str,
+    ) -> Result<AuditEntry, StoreError> {
+        check_trainer(trainer)?;
+        let summary = self.summary_from_files(id)?;
+        let dir = self.attempt_dir(id);
+        let (audit, _) = read_audit(&dir)?;
+        let report: Option<serde_json::Value> = match read_optional(&dir.join(REPORT_REGRADED))? {
+            Some(r) => Some(r),
+            None => read_optional(&dir.join(REPORT))?,
+        };
+        let on = DecidedOn {
+            summary: &summary,
+            audit: &audit,
+            report: report.as_ref(),
+        };
+        audit_entry(on, trainer, decision, note)
     }
 
     fn append_audit(
         &self,
         id: &AttemptId,
-        trainer: &str,
-        action: AuditAction,
-        note: &str,
+        entry: AuditEntry,
     ) -> Result<AttemptSummary, StoreError> {
-        check_trainer(trainer)?;
-        self.summary_from_files(id)?;
-        let entry = AuditEntry {
-            time: Timestamp::now(),
-            trainer: trainer.to_string(),
-            action,
-            note: note.to_string(),
-        };
         let path = self.attempt_dir(id).join(AUDIT);
         let mut line =
             serde_json::to_string(&entry).map_err(|e| StoreError::Invalid(e.to_string()))?;
