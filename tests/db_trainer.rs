@@ -490,3 +490,144 @@ fn review_says_in_one_line_when_the_shared_store_is_unreachable() {
     );
     assert!(out(&o).is_empty());
 }
+
+/// The attempt screen's view with the decisions' times left out (they are when each was
+/// made).
+fn timeless(mut v: ringcoach::review::model::AttemptView) -> ringcoach::review::model::AttemptView {
+    for e in &mut v.audit {
+        e.time = ringcoach::store::Timestamp::from_unix_ms(0);
+    }
+    v
+}
+
+#[test]
+fn decisions_made_over_the_server_are_those_a_desk_makes_and_only_in_the_trainers_name() {
+    use ringcoach::audio::playback::NullSink;
+    use ringcoach::db::PgStore;
+    use ringcoach::review::run::{Attempts, Runtime};
+    use ringcoach::review::{Effect, Msg};
+    use ringcoach::scenario::Catalog;
+
+    let Some(t) = TestDb::migrated("db_decide") else {
+        return;
+    };
+    let trainer = t.add("wang", Role::Trainer);
+    let agent = t.add("lina", Role::Agent);
+    let url = format!(
+        "host={} port={} user={trainer} dbname={}",
+        t.server.host, t.server.port, t.name
+    );
+    let m = Machine::new();
+    let ids = fixture::make(&m.data());
+    let own = fixture::attempt(
+        &Store::open(&m.data()).unwrap(),
+        &agent,
+        "answer-call",
+        "您好,广利物业。",
+        "2026-11-25T10:00:00Z",
+        &fixture::tone(),
+    );
+    let o = m.run(&url, None, &["store", "sync"]);
+    assert!(o.status.success(), "{}{}", out(&o), err(&o));
+    let cache = m.dir.path().join("cache");
+    let shared = |user: &str, name: &str| {
+        let pg = PgStore::new(t.connect_as(user), &cache).unwrap();
+        Runtime::over(
+            Attempts::Shared(Box::new(pg)),
+            Catalog::builtin().unwrap(),
+            Box::new(NullSink),
+            name,
+        )
+    };
+    let mut desk = Runtime::new(
+        Store::open(&m.data()).unwrap(),
+        Catalog::builtin().unwrap(),
+        Box::new(NullSink),
+        &trainer,
+    );
+    let mut room = shared(&trainer, &trainer);
+    let id = &ids[0];
+    // An overrule, a correction that re-grades (the overrule no longer matches), the
+    // overrule kept on the re-graded report, a reviewed mark taken back: on both stores.
+    let steps = [
+        Effect::Overrule {
+            id: id.clone(),
+            check: "organisation".into(),
+            original: "uncertain".into(),
+            verdict: "fail".into(),
+            note: "名称说错了".into(),
+        },
+        Effect::Correct {
+            id: id.clone(),
+            turns: vec!["您好,广利物业,请问有什么可以帮您?".into()],
+        },
+        Effect::Overrule {
+            id: id.clone(),
+            check: "organisation".into(),
+            original: "pass".into(),
+            verdict: "fail".into(),
+            note: "kept".into(),
+        },
+        Effect::MarkReviewed(id.clone()),
+        Effect::UnmarkReviewed(id.clone()),
+    ];
+    for fx in steps {
+        for rt in [&mut desk, &mut room] {
+            let msgs = rt.effect(fx.clone());
+            assert!(
+                !msgs.iter().any(|m| matches!(m, Msg::Failed(_))),
+                "{fx:?}: {msgs:?}"
+            );
+        }
+        assert_eq!(
+            timeless(room.open(id).unwrap()),
+            timeless(desk.open(id).unwrap()),
+            "after {fx:?}"
+        );
+    }
+    let a = room.store.load(id).unwrap();
+    assert!(a.corrected_transcript.is_some() && a.regraded_report.is_some());
+    assert_eq!(a.audit.len(), 6, "{:?}", a.audit);
+    let local = Store::open(&m.data())
+        .unwrap()
+        .summary(id)
+        .unwrap()
+        .unwrap();
+    let mut pg = PgStore::new(t.connect_as(&trainer), &cache).unwrap();
+    assert_eq!(pg.summary(id).unwrap().unwrap(), local);
+
+    // Nobody records a decision in another's name, nor an agent at all; nothing is written.
+    let count = || -> i64 {
+        t.superuser()
+            .query_one("SELECT count(*) FROM ringcoach.decisions", &[])
+            .unwrap()
+            .get(0)
+    };
+    let before = count();
+    // (The agent sees their own attempt, and may not decide on it either.)
+    for (user, name, id) in [(&trainer, "zhao", &ids[1]), (&agent, agent.as_str(), &own)] {
+        let mut rt = shared(user, name);
+        for fx in [
+            Effect::MarkReviewed(id.clone()),
+            Effect::Correct {
+                id: id.clone(),
+                turns: vec!["您好".into()],
+            },
+        ] {
+            let msgs = rt.effect(fx);
+            assert!(
+                matches!(&msgs[..], [Msg::Failed(e)] if e.contains("takes decisions only from a trainer")),
+                "{user} as {name}: {msgs:?}"
+            );
+        }
+    }
+    assert_eq!(count(), before);
+    // Asked for by name on the command line, another trainer's name is refused up front.
+    let o = m.run(
+        &url,
+        None,
+        &["review", "--trainer", "zhao", "--output", "null"],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(err(&o).contains("records your decisions as"), "{}", err(&o));
+}

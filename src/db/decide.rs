@@ -74,10 +74,22 @@ impl PgStore {
             .transaction()
             .map_err(|e| DbError::sql(during(), e))?;
         for (entry, payload) in &entries {
-            record_decision(&mut tx, id, entry, payload.as_ref())?;
+            record_decision(&mut tx, id, entry, payload.as_ref())
+                .map_err(|e| refused(e, trainer))?;
         }
         tx.commit().map_err(|e| DbError::sql(during(), e))?;
         self.summary(id)?
             .ok_or_else(|| DbError::Local(format!("attempt {id} is no longer in the shared store")))
     }
+}
+
+/// The database's own refusal (row-level security: not a trainer, or another's name) in
+/// words that say what to do.
+fn refused(e: DbError, trainer: &str) -> DbError {
+    if e.code() != Some("42501") {
+        return e;
+    }
+    DbError::Config(format!(
+        "the shared store takes decisions only from a trainer, in the name they connect as, and refused this one in {trainer}'s name: connect as {trainer}, or ask the room's administrator to add you as a trainer (ringcoach db add-user NAME --role trainer)"
+    ))
 }

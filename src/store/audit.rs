@@ -90,8 +90,16 @@ pub fn audit_entry(
         Decision::Reviewed => AuditAction::Reviewed,
         Decision::Unreviewed => AuditAction::Unreviewed,
     };
+    // Strictly after the decisions it was made on, even within one millisecond or with a
+    // clock that stepped back: the shared store orders decisions by time, and must order
+    // them as the desk's log does.
+    let now = Timestamp::now();
+    let time = match on.audit.iter().map(|e| e.time).max() {
+        Some(last) if last >= now => Timestamp::from_unix_ms(last.unix_ms() + 1),
+        _ => now,
+    };
     Ok(AuditEntry {
-        time: Timestamp::now(),
+        time,
         trainer: trainer.to_string(),
         action,
         note: note.to_string(),
@@ -266,4 +274,92 @@ pub(super) fn read_audit(dir: &Path) -> Result<(Vec<AuditEntry>, usize), StoreEr
         }
     }
     Ok((entries, bad))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{AttemptStatus, Timestamp};
+
+    fn row() -> AttemptSummary {
+        AttemptSummary {
+            id: AttemptId::parse("20261127T085245.123456Z-1a2b3c4d").unwrap(),
+            status: AttemptStatus::Finished,
+            scenario: "answer-call".into(),
+            rubric_sha256: String::new(),
+            model: String::new(),
+            trainee: "li.na".into(),
+            device: String::new(),
+            org: String::new(),
+            started: Timestamp::from_unix_ms(0),
+            finished: None,
+            duration_ms: 0,
+            score: Some(36.0),
+            passed: Some(false),
+            needs_review: true,
+            reviewed: false,
+            overrules: 0,
+            corrected: false,
+            regraded: false,
+            text: "喂,你好".into(),
+        }
+    }
+
+    #[test]
+    fn an_entry_records_what_it_was_made_on_and_comes_after_it() {
+        let summary = row();
+        let report =
+            serde_json::json!({"checks": [{"id": "organisation", "verdict": "uncertain"}]});
+        // Made by a machine whose clock is ahead: this one still sorts after it.
+        let ahead = Timestamp::from_unix_ms(Timestamp::now().unix_ms() + 60_000);
+        let regrade = AuditEntry {
+            time: ahead,
+            trainer: "zhao".into(),
+            action: AuditAction::Regrade {
+                original_score: None,
+                original_passed: None,
+                score: 1.0,
+                passed: false,
+            },
+            note: String::new(),
+        };
+        let audit = [regrade];
+        let on = DecidedOn {
+            summary: &summary,
+            audit: &audit,
+            report: Some(&report),
+        };
+        let overrule = Decision::Overrule {
+            check: "organisation".into(),
+            original: "uncertain".into(),
+            verdict: "pass".into(),
+        };
+        let e = audit_entry(on, "wang", overrule, "heard 广利").unwrap();
+        assert_eq!(e.time, Timestamp::from_unix_ms(ahead.unix_ms() + 1));
+        assert_eq!(
+            e.action,
+            AuditAction::Overrule {
+                check: "organisation".into(),
+                original: "uncertain".into(),
+                verdict: "pass".into(),
+                graded: Some("uncertain".into()),
+                report: Some(1),
+            }
+        );
+        let fix = Decision::Correction {
+            corrected_text: "您好".into(),
+        };
+        let AuditAction::Correction { original_text, .. } =
+            audit_entry(on, "wang", fix, "").unwrap().action
+        else {
+            panic!()
+        };
+        assert_eq!(original_text, "喂,你好");
+        let nan = Decision::Regrade {
+            score: f64::NAN,
+            passed: true,
+        };
+        assert!(audit_entry(on, "wang", nan, "").is_err());
+        assert!(audit_entry(on, " ", Decision::Reviewed, "").is_err());
+    }
 }
