@@ -545,7 +545,16 @@ fn decisions_made_over_the_server_are_those_a_desk_makes_and_only_in_the_trainer
         Box::new(NullSink),
         &trainer,
     );
-    let mut room = shared(&trainer, &trainer);
+    let mut room = Runtime::over(
+        Attempts::Shared(Box::new(
+            PgStore::new(t.connect_as(&trainer), &cache)
+                .unwrap()
+                .reconnecting(t.socket_settings(&trainer)),
+        )),
+        Catalog::builtin().unwrap(),
+        Box::new(NullSink),
+        &trainer,
+    );
     let id = &ids[0];
     // An overrule, a correction that re-grades (the overrule no longer matches), the
     // overrule kept on the re-graded report, a reviewed mark taken back: on both stores.
@@ -585,9 +594,27 @@ fn decisions_made_over_the_server_are_those_a_desk_makes_and_only_in_the_trainer
             "after {fx:?}"
         );
     }
+    // The server drops the review's connection (a restart, say): the next action connects
+    // again and is recorded once.
+    let dropped: i64 = t
+        .superuser()
+        .query_one(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE usename = $1",
+            &[&trainer],
+        )
+        .unwrap()
+        .get(0);
+    assert!(dropped >= 1, "{dropped}");
+    for rt in [&mut room, &mut desk] {
+        let msgs = rt.effect(Effect::MarkReviewed(id.clone()));
+        assert!(
+            !msgs.iter().any(|m| matches!(m, Msg::Failed(_))),
+            "{msgs:?}"
+        );
+    }
     let a = room.store.load(id).unwrap();
     assert!(a.corrected_transcript.is_some() && a.regraded_report.is_some());
-    assert_eq!(a.audit.len(), 6, "{:?}", a.audit);
+    assert_eq!(a.audit.len(), 7, "{:?}", a.audit);
     let local = Store::open(&m.data())
         .unwrap()
         .summary(id)

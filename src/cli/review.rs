@@ -52,7 +52,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         return run_local(args, lang, &config);
     };
     let during = "reviewing the shared store (`review --local` reviews this machine's)";
-    let mut pg = super::db::open_shared(&settings).context(during)?;
+    let mut pg = super::db::open_shared(&settings)
+        .context(during)?
+        .reconnecting(settings.clone());
     let user: String = pg
         .client()
         .query_one("SELECT current_user::text", &[])

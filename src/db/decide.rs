@@ -40,8 +40,8 @@ impl PgStore {
         decisions: Vec<Decided>,
         note: &str,
     ) -> Result<AttemptSummary, DbError> {
-        let attempt = self.load(id)?;
-        let mut summary = self.summary(id)?.ok_or_else(|| {
+        let (attempt, summary) = self.retrying(|p| Ok((p.load(id)?, p.summary(id)?)))?;
+        let mut summary = summary.ok_or_else(|| {
             DbError::Local(format!(
                 "no attempt {id} in the shared store (or it is not yours to see); see `ringcoach store list`"
             ))
@@ -78,7 +78,7 @@ impl PgStore {
                 .map_err(|e| refused(e, trainer))?;
         }
         tx.commit().map_err(|e| DbError::sql(during(), e))?;
-        self.summary(id)?
+        self.retrying(|p| p.summary(id))?
             .ok_or_else(|| DbError::Local(format!("attempt {id} is no longer in the shared store")))
     }
 }
