@@ -206,23 +206,9 @@ fn review_on_the_desk(test: &str, how: &str) {
     tx.wait_for("3 attempts", screen);
     tx.keys(&["n"]);
     tx.wait_for("Review queue · 1 attempt ", screen);
-    tx.keys(&["Enter"]);
-    tx.wait_for("NOT PASSED 36/100", screen);
-    // From the first check: picked up, not applicable, greeting, organisation.
-    tx.keys(&["Home", "Down", "Down", "Down"]);
-    tx.wait_for("光力物业", screen);
-    tx.keys(&["o"]);
-    tx.wait_for("overrule organisation named → pass, note:", screen);
-    tx.keys(&["-l", "clearly 广利物业 on the recording"]);
-    tx.keys(&["Enter"]);
-    tx.wait_for("(was uncertain, overruled by", screen);
-    tx.keys(&["m"]);
-    tx.wait_for("Audit log (2)", screen);
-    tx.keys(&["q"]);
+    overrule_the_organisation(&tx, false);
     tx.wait_for("Review queue", screen);
-    tx.keys(&["q"]);
-    let end = tx.wait_for("EXITED=", screen);
-    assert!(end.contains("EXITED=0"), "{end}");
+    quit(&tx);
 
     // On the server as the trainer made them, in their name.
     let rows = t
@@ -256,6 +242,36 @@ fn review_on_the_desk(test: &str, how: &str) {
     let store = Store::open(&m.data()).unwrap();
     let s = store.summary(&ids[0]).unwrap().unwrap();
     assert!(s.reviewed && s.overrules == 1, "{s:?}");
+}
+
+/// On the attempt 喂,你好,光力物业,… (the queue holding only it): open it, play it if asked,
+/// overrule the uncertain organisation check to pass with a note, mark it reviewed, and go
+/// back to the queue.
+fn overrule_the_organisation(tx: &Tmux, play: bool) {
+    let screen = Duration::from_secs(30);
+    tx.keys(&["Enter"]);
+    tx.wait_for("NOT PASSED 36/100", screen);
+    if play {
+        tx.keys(&["p"]);
+    }
+    // From the first check: picked up, not applicable, greeting, organisation.
+    tx.keys(&["Home", "Down", "Down", "Down"]);
+    tx.wait_for("光力物业", screen);
+    tx.keys(&["o"]);
+    tx.wait_for("overrule organisation named → pass, note:", screen);
+    tx.keys(&["-l", "clearly 广利物业 on the recording"]);
+    tx.keys(&["Enter"]);
+    tx.wait_for("(was uncertain, overruled by", screen);
+    tx.keys(&["m"]);
+    tx.wait_for("Audit log (2)", screen);
+    tx.keys(&["q"]);
+}
+
+/// Quits the review from its queue; it must exit 0.
+fn quit(tx: &Tmux) {
+    tx.keys(&["q"]);
+    let end = tx.wait_for("EXITED=", Duration::from_secs(30));
+    assert!(end.contains("EXITED=0"), "{end}");
 }
 
 /// `ringcoach review` in tmux on `m`, against `url`.
@@ -358,35 +374,18 @@ fn a_trainer_reviews_the_room_from_a_machine_with_no_attempts() {
     tw.wait_for("Review queue · 3 attempts", screen);
     tw.keys(&["n"]);
     tw.wait_for("Review queue · 1 attempt ", screen);
-    tw.keys(&["Enter"]);
-    tw.wait_for("NOT PASSED 36/100", screen);
     // Its recording comes from the server into the checked cache.
-    tw.keys(&["p"]);
-    // From the first check: picked up, not applicable, greeting, organisation.
-    tw.keys(&["Home", "Down", "Down", "Down"]);
-    tw.wait_for("光力物业", screen);
-    tw.keys(&["o"]);
-    tw.wait_for("overrule organisation named → pass, note:", screen);
-    tw.keys(&["-l", "clearly 广利物业 on the recording"]);
-    tw.keys(&["Enter"]);
-    tw.wait_for("(was uncertain, overruled by", screen);
-    tw.keys(&["m"]);
-    tw.wait_for("Audit log (2)", screen);
-    tw.keys(&["q"]);
+    overrule_the_organisation(&tw, true);
     // The queue is read again from the server: nothing needs review now.
     tw.wait_for("Review queue · 0 attempts", screen);
-    tw.keys(&["q"]);
-    let end = tw.wait_for("EXITED=", screen);
-    assert!(end.contains("EXITED=0"), "{end}");
+    quit(&tw);
 
     // The other trainer's queue, read again, no longer holds it.
     tz.keys(&["u"]);
     tz.wait_for("Review queue · 3 attempts", screen);
     tz.keys(&["u"]);
     tz.wait_for("Review queue · 2 attempts", screen);
-    tz.keys(&["q"]);
-    let end = tz.wait_for("EXITED=", screen);
-    assert!(end.contains("EXITED=0"), "{end}");
+    quit(&tz);
 
     // On the server in the first trainer's name, each entry as the desk's store makes it:
     // the overrule knows the machine's verdict and the report it was made on.
