@@ -272,7 +272,7 @@ fn recorded_calls_are_saved_in_the_store_for_review() {
         "the second turn's tokens come after the first turn's audio"
     );
     // Review opens it like any attempt, turn by turn.
-    let rt = ringcoach::review::run::Runtime::new(
+    let mut rt = ringcoach::review::run::Runtime::new(
         store,
         ringcoach::scenario::Catalog::builtin().unwrap(),
         Box::new(ringcoach::audio::playback::NullSink),

@@ -12,6 +12,8 @@
 //!   overwrite.
 //! - [`reader`]: what review, report and `store list` read — the same [`crate::store::Query`]
 //!   over the database, one attempt, and its audio fetched on demand into a checked cache.
+//! - [`decide`]: a trainer's decisions recorded straight in the shared store (review on
+//!   the trainer's machine), each entry made as the desk's store makes it.
 //! - [`sync`]: the worker thread that walks the local store and uploads what is not there
 //!   yet, with backoff while the server is away, and prunes verified local copies when asked.
 //! - [`load`]: the load test's desks and trainer (driven by `benches/db_load.rs` and a small
@@ -21,6 +23,7 @@
 //! triggers; see `migrations/0001_shared_store.sql`), not by this client.
 
 pub mod connect;
+pub mod decide;
 pub mod load;
 pub mod migrate;
 pub mod reader;

@@ -68,6 +68,8 @@ impl AttemptSource for Store {
 pub struct PgStore {
     client: Client,
     cache: PathBuf,
+    /// How to connect again when the connection is lost (see [`PgStore::reconnecting`]).
+    settings: Option<super::DbSettings>,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -95,7 +97,42 @@ impl PgStore {
         Ok(PgStore {
             client,
             cache: cache.to_path_buf(),
+            settings: None,
         })
+    }
+
+    /// A store that outlives its connection (a review screen left open while the server
+    /// restarts): a read that finds the connection lost connects again with `settings`
+    /// and is tried once more. A decision is never sent twice: one whose connection is
+    /// lost is reported, and the next action connects again.
+    pub fn reconnecting(mut self, settings: super::DbSettings) -> PgStore {
+        self.settings = Some(settings);
+        self
+    }
+
+    /// `read`, and once more on a new connection when it failed because the connection was
+    /// lost (the server restarted, the network came back).
+    pub fn retrying<T>(
+        &mut self,
+        mut read: impl FnMut(&mut PgStore) -> Result<T, DbError>,
+    ) -> Result<T, DbError> {
+        match read(self) {
+            Err(e) if e.is_transient() && self.settings.is_some() => {
+                self.reconnect()?;
+                read(self)
+            }
+            r => r,
+        }
+    }
+
+    fn reconnect(&mut self) -> Result<(), DbError> {
+        let Some(settings) = &self.settings else {
+            return Ok(());
+        };
+        let mut client = settings.connect()?;
+        super::check_schema(&mut client)?;
+        self.client = client;
+        Ok(())
     }
 
     pub fn client(&mut self) -> &mut Client {
@@ -340,16 +377,16 @@ impl PgStore {
 
 impl AttemptSource for PgStore {
     fn list(&mut self, q: &Query) -> Result<Vec<AttemptSummary>, SourceError> {
-        Ok(PgStore::list(self, q)?)
+        Ok(self.retrying(|p| PgStore::list(p, q))?)
     }
     fn summary(&mut self, id: &AttemptId) -> Result<Option<AttemptSummary>, SourceError> {
-        Ok(PgStore::summary(self, id)?)
+        Ok(self.retrying(|p| PgStore::summary(p, id))?)
     }
     fn load(&mut self, id: &AttemptId) -> Result<Attempt, SourceError> {
-        Ok(PgStore::load(self, id)?)
+        Ok(self.retrying(|p| PgStore::load(p, id))?)
     }
     fn audio(&mut self, id: &AttemptId) -> Result<PathBuf, SourceError> {
-        Ok(PgStore::audio(self, id)?)
+        Ok(self.retrying(|p| PgStore::audio(p, id))?)
     }
 }
 

@@ -258,7 +258,7 @@ pub fn decision_id(attempt: &AttemptId, entry_line: &str) -> String {
 /// `payload` the corrected transcript or re-graded report it produced, if known. The database
 /// takes it only from a trainer signing with their own name, for an attempt it holds.
 pub fn upload_decision(
-    client: &mut Client,
+    client: &mut impl postgres::GenericClient,
     attempt: &AttemptId,
     entry_line: &str,
     payload: Option<&str>,
@@ -299,7 +299,7 @@ pub fn upload_decision(
 /// machine): serialised as the local store writes its audit lines, then as
 /// [`upload_decision`].
 pub fn record_decision(
-    client: &mut Client,
+    client: &mut impl postgres::GenericClient,
     attempt: &AttemptId,
     entry: &AuditEntry,
     payload: Option<&serde_json::Value>,

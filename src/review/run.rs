@@ -1,5 +1,6 @@
-//! The review runtime: carries out the state machine's [`Effect`]s against the store, the
-//! grader and the speakers, and hands the screens to [`crate::tui`]'s event loop (which
+//! The review runtime: carries out the state machine's [`Effect`]s against the attempts
+//! ([`Attempts`]: this machine's store, or the training room's shared one), the grader and
+//! the speakers, and hands the screens to [`crate::tui`]'s event loop (which
 //! restores the terminal on every exit path and keeps stderr in a log file meanwhile).
 
 use std::time::Duration;
@@ -11,9 +12,12 @@ use super::model::{regrade, AttemptView, ProgressView, RegradeError};
 use super::{Done, Effect, Key, Msg, Review};
 use crate::audio::devices::AudioIoError;
 use crate::audio::playback::{AudioSink, Clip, Playback};
+use crate::db::decide::Decided;
+use crate::db::{AttemptSource, DbError, PgStore, SourceError};
 use crate::report::{current_report, gather, ReportError};
 use crate::scenario::{Catalog, ScenarioError};
-use crate::store::{AttemptId, Store, StoreError};
+use crate::store::audit::Decision;
+use crate::store::{Attempt, AttemptId, AttemptSummary, Query, Store, StoreError};
 use crate::transcribe::Transcript;
 use crate::tui::{self, Program};
 
@@ -21,6 +25,8 @@ use crate::tui::{self, Program};
 pub enum ReviewError {
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Db(#[from] DbError),
     #[error(transparent)]
     Report(#[from] ReportError),
     #[error(transparent)]
@@ -33,13 +39,128 @@ pub enum ReviewError {
     Exam(#[from] crate::exam::ExamError),
     #[error("attempt {id} has no grade to correct yet (its call was interrupted or not transcribed): grade its recording first with `ringcoach store regrade {id}`")]
     NoReport { id: AttemptId },
+    #[error("the certification queue reads this machine's sittings: run `ringcoach review --local` on the machine that holds them")]
+    NoSittings,
     #[error("the terminal failed: {0}; run ringcoach review in a real terminal")]
     Terminal(#[from] std::io::Error),
 }
 
-/// What the screens act on: the store, the scenarios (for re-grading), the speakers.
+impl From<SourceError> for ReviewError {
+    fn from(e: SourceError) -> Self {
+        match e {
+            SourceError::Store(e) => ReviewError::Store(e),
+            SourceError::Db(e) => ReviewError::Db(e),
+        }
+    }
+}
+
+/// Where the review reads attempts and records the trainer's decisions: this machine's
+/// store (decisions appended to its audit logs, and uploaded from there in a training
+/// room), or the training room's shared store (read from the server every time, so
+/// several trainers see each other's decisions; decisions recorded there in the trainer's
+/// name).
+pub enum Attempts {
+    Local(Store),
+    Shared(Box<PgStore>),
+}
+
+impl Attempts {
+    fn source(&mut self) -> &mut dyn AttemptSource {
+        match self {
+            Attempts::Local(s) => s,
+            Attempts::Shared(p) => p.as_mut(),
+        }
+    }
+
+    pub fn list(&mut self, q: &Query) -> Result<Vec<AttemptSummary>, ReviewError> {
+        Ok(self.source().list(q)?)
+    }
+
+    pub fn load(&mut self, id: &AttemptId) -> Result<Attempt, ReviewError> {
+        Ok(self.source().load(id)?)
+    }
+
+    /// The recording as a local file (from the shared store: fetched now, or a cached copy
+    /// whose hash is checked).
+    pub fn audio(&mut self, id: &AttemptId) -> Result<std::path::PathBuf, ReviewError> {
+        Ok(self.source().audio(id)?)
+    }
+
+    /// Records one decision in `trainer`'s name, with a note.
+    pub fn decide(
+        &mut self,
+        id: &AttemptId,
+        trainer: &str,
+        decision: Decision,
+        note: &str,
+    ) -> Result<(), ReviewError> {
+        if let d @ (Decision::Correction { .. } | Decision::Regrade { .. }) = decision {
+            // They carry a transcript or a report, and go together: see `correct`.
+            return Err(StoreError::Invalid(format!("{d:?} is recorded with its re-grade")).into());
+        }
+        match self {
+            Attempts::Local(s) => {
+                match decision {
+                    Decision::Overrule {
+                        check,
+                        original,
+                        verdict,
+                    } => s.overrule(id, trainer, &check, &original, &verdict, note)?,
+                    Decision::Unreviewed => s.unmark_reviewed(id, trainer, note)?,
+                    _ => s.mark_reviewed(id, trainer, note)?,
+                };
+            }
+            Attempts::Shared(p) => {
+                p.decide(id, trainer, vec![Decided::plain(decision)], note)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Records a corrected transcript and its re-grade (in the shared store, both or
+    /// neither).
+    fn correct(
+        &mut self,
+        id: &AttemptId,
+        trainer: &str,
+        corrected: &Transcript,
+        report: &serde_json::Value,
+        score: f64,
+        passed: bool,
+    ) -> Result<(), ReviewError> {
+        match self {
+            Attempts::Local(s) => {
+                s.correct_transcript(id, trainer, corrected, "")?;
+                // The correction logged just before says why; a fixed note here would be
+                // English on a Chinese screen.
+                s.regrade(id, trainer, report, score, passed, "")?;
+            }
+            Attempts::Shared(p) => {
+                let transcript = serde_json::to_value(corrected).map_err(|e| {
+                    StoreError::Invalid(format!("cannot serialise the transcript: {e}"))
+                })?;
+                let decisions = vec![
+                    Decided {
+                        decision: Decision::Correction {
+                            corrected_text: corrected.text.clone(),
+                        },
+                        payload: Some(transcript),
+                    },
+                    Decided {
+                        decision: Decision::Regrade { score, passed },
+                        payload: Some(report.clone()),
+                    },
+                ];
+                p.decide(id, trainer, decisions, "")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// What the screens act on: the attempts, the scenarios (for re-grading), the speakers.
 pub struct Runtime {
-    pub store: Store,
+    pub store: Attempts,
     pub catalog: Catalog,
     pub sink: Box<dyn AudioSink>,
     pub trainer: String,
@@ -48,6 +169,16 @@ pub struct Runtime {
 
 impl Runtime {
     pub fn new(store: Store, catalog: Catalog, sink: Box<dyn AudioSink>, trainer: &str) -> Self {
+        Self::over(Attempts::Local(store), catalog, sink, trainer)
+    }
+
+    /// A runtime over either kind of store.
+    pub fn over(
+        store: Attempts,
+        catalog: Catalog,
+        sink: Box<dyn AudioSink>,
+        trainer: &str,
+    ) -> Self {
         Runtime {
             store,
             catalog,
@@ -59,7 +190,7 @@ impl Runtime {
 
     /// Loads an attempt as the attempt screen shows it, with the caller's lines of its
     /// scenario between the trainee's turns.
-    pub fn open(&self, id: &AttemptId) -> Result<AttemptView, ReviewError> {
+    pub fn open(&mut self, id: &AttemptId) -> Result<AttemptView, ReviewError> {
         let a = self.store.load(id)?;
         let caller: Vec<(String, String)> = self
             .catalog
@@ -77,7 +208,7 @@ impl Runtime {
     /// Starts playing an attempt's recording `from_ms` in.
     pub fn play(&mut self, id: &AttemptId, from_ms: u64) -> Result<(), ReviewError> {
         self.stop();
-        let clip = Clip::from_wav(&self.store.audio_path(id))?.starting_at_ms(from_ms);
+        let clip = Clip::from_wav(&self.store.audio(id)?)?.starting_at_ms(from_ms);
         let p = self.sink.play(Box::new(clip))?;
         self.playback = Some((p, from_ms));
         Ok(())
@@ -102,7 +233,7 @@ impl Runtime {
     /// Saves the corrected transcript, re-grades it with the original's settings, and
     /// stores the new report beside the original. Returns the new effective score (the
     /// re-graded report with the overrules that still apply).
-    pub fn correct(&self, id: &AttemptId, turns: &[String]) -> Result<u32, ReviewError> {
+    pub fn correct(&mut self, id: &AttemptId, turns: &[String]) -> Result<u32, ReviewError> {
         let a = self.store.load(id)?;
         let Some(original) = current_report(&a)? else {
             return Err(ReviewError::NoReport { id: id.clone() });
@@ -114,20 +245,16 @@ impl Runtime {
             segments: vec![],
             cut_off: None,
         };
-        self.store
-            .correct_transcript(id, &self.trainer, &corrected, "")?;
         let json = serde_json::to_value(&report).map_err(|e| {
             StoreError::Invalid(format!("cannot serialise the re-graded report: {e}"))
         })?;
-        self.store.regrade(
+        self.store.correct(
             id,
             &self.trainer,
+            &corrected,
             &json,
             f64::from(report.score),
             report.passed,
-            // The correction logged just before says why; a fixed note here would be
-            // English on a Chinese screen.
-            "",
         )?;
         let view = self.open(id)?;
         Ok(view.score.unwrap_or(report.score))
@@ -147,7 +274,7 @@ impl Runtime {
             Effect::List(q) => vec![Msg::Listed(self.store.list(&q)?)],
             Effect::Open(id) => vec![Msg::Opened(Box::new(self.open(&id)?))],
             Effect::Progress(trainee) => {
-                let r = gather(&mut self.store, &trainee, None, None)?;
+                let r = gather(self.store.source(), &trainee, None, None)?;
                 vec![Msg::Progress(Box::new(ProgressView::from_report(&r)))]
             }
             Effect::Play { id, from_ms } => {
@@ -165,8 +292,12 @@ impl Runtime {
                 verdict,
                 note,
             } => {
-                self.store
-                    .overrule(&id, &self.trainer, &check, &original, &verdict, &note)?;
+                let decision = Decision::Overrule {
+                    check: check.clone(),
+                    original: original.clone(),
+                    verdict: verdict.clone(),
+                };
+                self.store.decide(&id, &self.trainer, decision, &note)?;
                 vec![
                     Msg::Opened(Box::new(self.open(&id)?)),
                     Msg::Done(Done::Overruled {
@@ -184,22 +315,27 @@ impl Runtime {
                 ]
             }
             Effect::UnmarkReviewed(id) => {
-                self.store.unmark_reviewed(&id, &self.trainer, "")?;
+                self.store
+                    .decide(&id, &self.trainer, Decision::Unreviewed, "")?;
                 vec![
                     Msg::Opened(Box::new(self.open(&id)?)),
                     Msg::Done(Done::Unreviewed),
                 ]
             }
             Effect::MarkReviewed(id) => {
-                self.store.mark_reviewed(&id, &self.trainer, "")?;
+                self.store
+                    .decide(&id, &self.trainer, Decision::Reviewed, "")?;
                 vec![
                     Msg::Opened(Box::new(self.open(&id)?)),
                     Msg::Done(Done::Reviewed),
                 ]
             }
-            Effect::ListSettle => vec![Msg::Settle(Box::new(super::settle::SettleView::build(
-                &self.store,
-            )?))],
+            Effect::ListSettle => match &self.store {
+                Attempts::Local(store) => vec![Msg::Settle(Box::new(
+                    super::settle::SettleView::build(store)?,
+                ))],
+                Attempts::Shared(_) => return Err(ReviewError::NoSittings),
+            },
             Effect::Quit => vec![],
         })
     }

@@ -1,6 +1,7 @@
 //! Trainer actions: overrules, transcript corrections, re-grades and reviews. Each is one
 //! line appended to the attempt's `audit.jsonl` (never rewritten), and a corrected
-//! transcript or re-graded report is saved beside the original, which is kept.
+//! transcript or re-graded report is saved beside the original, which is kept. The entry
+//! itself is made by [`audit_entry`], which the shared store's decisions use too.
 
 use std::fs::{self, OpenOptions};
 use std::io::{self, Write};
@@ -13,10 +14,101 @@ use super::{
 };
 use crate::transcribe::Transcript;
 
+/// What a trainer decides, before it is an audit entry.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Decision {
+    /// Check `check`, seen as `original`, is `verdict` now.
+    Overrule {
+        check: String,
+        original: String,
+        verdict: String,
+    },
+    /// The transcript is `corrected_text` now.
+    Correction {
+        corrected_text: String,
+    },
+    /// The (corrected) attempt graded again.
+    Regrade {
+        score: f64,
+        passed: bool,
+    },
+    Reviewed,
+    Unreviewed,
+}
+
+/// The attempt a decision is made on, as it stands before it.
+#[derive(Debug, Clone, Copy)]
+pub struct DecidedOn<'a> {
+    /// Its row (the effective text, score and verdict).
+    pub summary: &'a AttemptSummary,
+    /// The decisions so far, in order.
+    pub audit: &'a [AuditEntry],
+    /// The current machine report: the latest re-grade's, else the original.
+    pub report: Option<&'a serde_json::Value>,
+}
+
+/// The one place a trainer's decision becomes an audit entry, for the desk's store and the
+/// shared one alike. An overrule records the check's machine verdict and the version of
+/// the machine report it was made on, so a later re-grade can tell whether it still
+/// applies; a correction the text it replaces; a re-grade the score and verdict before it.
+pub fn audit_entry(
+    on: DecidedOn<'_>,
+    trainer: &str,
+    decision: Decision,
+    note: &str,
+) -> Result<AuditEntry, StoreError> {
+    check_trainer(trainer)?;
+    let action = match decision {
+        Decision::Overrule {
+            check,
+            original,
+            verdict,
+        } => AuditAction::Overrule {
+            graded: on.report.and_then(|r| decisions::graded_verdict(r, &check)),
+            report: Some(decisions::report_version(on.audit)),
+            check,
+            original,
+            verdict,
+        },
+        Decision::Correction { corrected_text } => AuditAction::Correction {
+            original_text: on.summary.text.clone(),
+            corrected_text,
+        },
+        Decision::Regrade { score, passed } => {
+            if !score.is_finite() {
+                return Err(StoreError::Invalid(format!(
+                    "score {score} is not a number"
+                )));
+            }
+            AuditAction::Regrade {
+                original_score: on.summary.score,
+                original_passed: on.summary.passed,
+                score,
+                passed,
+            }
+        }
+        Decision::Reviewed => AuditAction::Reviewed,
+        Decision::Unreviewed => AuditAction::Unreviewed,
+    };
+    // Strictly after the decisions it was made on, even within one millisecond or with a
+    // clock that stepped back: the shared store orders decisions by time, and must order
+    // them as the desk's log does.
+    let now = Timestamp::now();
+    let time = match on.audit.iter().map(|e| e.time).max() {
+        Some(last) if last >= now => Timestamp::from_unix_ms(last.unix_ms() + 1),
+        _ => now,
+    };
+    Ok(AuditEntry {
+        time,
+        trainer: trainer.to_string(),
+        action,
+        note: note.to_string(),
+    })
+}
+
 impl Store {
     /// A trainer overrules one check (`original`, the verdict they saw, → `verdict`), with a
-    /// note. The entry also records the check's machine verdict and the version of the
-    /// machine report it was made on, so a later re-grade can tell whether it still applies.
+    /// note (see [`audit_entry`]).
     pub fn overrule(
         &self,
         id: &AttemptId,
@@ -26,22 +118,13 @@ impl Store {
         verdict: &str,
         note: &str,
     ) -> Result<AttemptSummary, StoreError> {
-        let dir = self.attempt_dir(id);
-        let (audit, _) = read_audit(&dir)?;
-        let current: Option<serde_json::Value> = match read_optional(&dir.join(REPORT_REGRADED))? {
-            Some(r) => Some(r),
-            None => read_optional(&dir.join(REPORT))?,
-        };
-        let action = AuditAction::Overrule {
+        let decision = Decision::Overrule {
             check: check.to_string(),
             original: original.to_string(),
             verdict: verdict.to_string(),
-            graded: current
-                .as_ref()
-                .and_then(|r| decisions::graded_verdict(r, check)),
-            report: Some(decisions::report_version(&audit)),
         };
-        self.append_audit(id, trainer, action, note)
+        let entry = self.decide(id, trainer, decision, note)?;
+        self.append_audit(id, entry)
     }
 
     /// Saves a corrected transcript beside the original and logs the change.
@@ -52,16 +135,13 @@ impl Store {
         corrected: &Transcript,
         note: &str,
     ) -> Result<AttemptSummary, StoreError> {
-        self.writable()?;
-        let before = self.summary_from_files(id)?;
-        check_trainer(trainer)?;
-        let dir = self.attempt_dir(id);
-        write_json_atomic(&dir.join(TRANSCRIPT_CORRECTED), corrected, self.opts.sync)?;
-        let action = AuditAction::Correction {
-            original_text: before.text,
+        let decision = Decision::Correction {
             corrected_text: corrected.text.clone(),
         };
-        self.append_audit(id, trainer, action, note)
+        let entry = self.decide(id, trainer, decision, note)?;
+        let dir = self.attempt_dir(id);
+        write_json_atomic(&dir.join(TRANSCRIPT_CORRECTED), corrected, self.opts.sync)?;
+        self.append_audit(id, entry)
     }
 
     /// Saves a re-graded report beside the original and logs old and new score.
@@ -74,26 +154,13 @@ impl Store {
         passed: bool,
         note: &str,
     ) -> Result<AttemptSummary, StoreError> {
-        if !score.is_finite() {
-            return Err(StoreError::Invalid(format!(
-                "score {score} is not a number"
-            )));
-        }
-        self.writable()?;
-        let before = self.summary_from_files(id)?;
-        check_trainer(trainer)?;
+        let entry = self.decide(id, trainer, Decision::Regrade { score, passed }, note)?;
         write_json_atomic(
             &self.attempt_dir(id).join(REPORT_REGRADED),
             report,
             self.opts.sync,
         )?;
-        let action = AuditAction::Regrade {
-            original_score: before.score,
-            original_passed: before.passed,
-            score,
-            passed,
-        };
-        self.append_audit(id, trainer, action, note)
+        self.append_audit(id, entry)
     }
 
     pub fn mark_reviewed(
@@ -102,7 +169,8 @@ impl Store {
         trainer: &str,
         note: &str,
     ) -> Result<AttemptSummary, StoreError> {
-        self.append_audit(id, trainer, AuditAction::Reviewed, note)
+        let entry = self.decide(id, trainer, Decision::Reviewed, note)?;
+        self.append_audit(id, entry)
     }
 
     /// Takes a "reviewed" mark back (logged, like everything else).
@@ -112,25 +180,41 @@ impl Store {
         trainer: &str,
         note: &str,
     ) -> Result<AttemptSummary, StoreError> {
-        self.append_audit(id, trainer, AuditAction::Unreviewed, note)
+        let entry = self.decide(id, trainer, Decision::Unreviewed, note)?;
+        self.append_audit(id, entry)
+    }
+
+    /// The audit entry of `decision` on the attempt as its files stand now.
+    fn decide(
+        &self,
+        id: &AttemptId,
+        trainer: &str,
+        decision: Decision,
+        note: &str,
+    ) -> Result<AuditEntry, StoreError> {
+        // A read-only store says so before anything is decided.
+        self.writable()?;
+        check_trainer(trainer)?;
+        let summary = self.summary_from_files(id)?;
+        let dir = self.attempt_dir(id);
+        let (audit, _) = read_audit(&dir)?;
+        let report: Option<serde_json::Value> = match read_optional(&dir.join(REPORT_REGRADED))? {
+            Some(r) => Some(r),
+            None => read_optional(&dir.join(REPORT))?,
+        };
+        let on = DecidedOn {
+            summary: &summary,
+            audit: &audit,
+            report: report.as_ref(),
+        };
+        audit_entry(on, trainer, decision, note)
     }
 
     fn append_audit(
         &self,
         id: &AttemptId,
-        trainer: &str,
-        action: AuditAction,
-        note: &str,
+        entry: AuditEntry,
     ) -> Result<AttemptSummary, StoreError> {
-        self.writable()?;
-        check_trainer(trainer)?;
-        self.summary_from_files(id)?;
-        let entry = AuditEntry {
-            time: Timestamp::now(),
-            trainer: trainer.to_string(),
-            action,
-            note: note.to_string(),
-        };
         let path = self.attempt_dir(id).join(AUDIT);
         let mut line =
             serde_json::to_string(&entry).map_err(|e| StoreError::Invalid(e.to_string()))?;
@@ -198,4 +282,92 @@ pub fn parse_audit(bytes: &[u8]) -> (Vec<AuditEntry>, usize) {
         }
     }
     (entries, bad)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{AttemptStatus, Timestamp};
+
+    fn row() -> AttemptSummary {
+        AttemptSummary {
+            id: AttemptId::parse("20261127T085245.123456Z-1a2b3c4d").unwrap(),
+            status: AttemptStatus::Finished,
+            scenario: "answer-call".into(),
+            rubric_sha256: String::new(),
+            model: String::new(),
+            trainee: "li.na".into(),
+            device: String::new(),
+            org: String::new(),
+            started: Timestamp::from_unix_ms(0),
+            finished: None,
+            duration_ms: 0,
+            score: Some(36.0),
+            passed: Some(false),
+            needs_review: true,
+            reviewed: false,
+            overrules: 0,
+            corrected: false,
+            regraded: false,
+            text: "喂,你好".into(),
+        }
+    }
+
+    #[test]
+    fn an_entry_records_what_it_was_made_on_and_comes_after_it() {
+        let summary = row();
+        let report =
+            serde_json::json!({"checks": [{"id": "organisation", "verdict": "uncertain"}]});
+        // Made by a machine whose clock is ahead: this one still sorts after it.
+        let ahead = Timestamp::from_unix_ms(Timestamp::now().unix_ms() + 60_000);
+        let regrade = AuditEntry {
+            time: ahead,
+            trainer: "zhao".into(),
+            action: AuditAction::Regrade {
+                original_score: None,
+                original_passed: None,
+                score: 1.0,
+                passed: false,
+            },
+            note: String::new(),
+        };
+        let audit = [regrade];
+        let on = DecidedOn {
+            summary: &summary,
+            audit: &audit,
+            report: Some(&report),
+        };
+        let overrule = Decision::Overrule {
+            check: "organisation".into(),
+            original: "uncertain".into(),
+            verdict: "pass".into(),
+        };
+        let e = audit_entry(on, "wang", overrule, "heard 广利").unwrap();
+        assert_eq!(e.time, Timestamp::from_unix_ms(ahead.unix_ms() + 1));
+        assert_eq!(
+            e.action,
+            AuditAction::Overrule {
+                check: "organisation".into(),
+                original: "uncertain".into(),
+                verdict: "pass".into(),
+                graded: Some("uncertain".into()),
+                report: Some(1),
+            }
+        );
+        let fix = Decision::Correction {
+            corrected_text: "您好".into(),
+        };
+        let AuditAction::Correction { original_text, .. } =
+            audit_entry(on, "wang", fix, "").unwrap().action
+        else {
+            panic!()
+        };
+        assert_eq!(original_text, "喂,你好");
+        let nan = Decision::Regrade {
+            score: f64::NAN,
+            passed: true,
+        };
+        assert!(audit_entry(on, "wang", nan, "").is_err());
+        assert!(audit_entry(on, " ", Decision::Reviewed, "").is_err());
+    }
 }
