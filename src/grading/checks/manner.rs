@@ -206,6 +206,10 @@ pub fn manner_checks(cx: &mut Ctx) {
 /// advice (move closer, raise the input gain, a quieter place), weighing nothing: the
 /// trainee's manner is graded by its own checks. Returns the turns whose recording was
 /// the problem; the phrase checks resting on them are then `uncertain`, never `fail`.
+/// Voiced time below which a turn the model heard nothing in counts as nothing said (a
+/// syllable lasts 150–300 ms; room hiss in silence voices for tens of milliseconds).
+const MIN_MISSED_REPLY_MS: u64 = 300;
+
 pub fn audio_check(cx: &mut Ctx) -> Vec<usize> {
     let mut bad = Vec::new();
     let mut notes_zh = Vec::new();
@@ -217,6 +221,11 @@ pub fn audio_check(cx: &mut Ctx) -> Vec<usize> {
         // Nothing voiced is the first-words check's finding: a reply never said must not
         // have its phrase checks excused as "perhaps not heard".
         if f.first_words_ms.is_none() {
+            continue;
+        }
+        // Nor is a blip of room hiss the voice detector took for a voice, when the model
+        // heard nothing at all: too little to be a reply that was missed.
+        if t.norm.is_empty() && f.speaking_ms < MIN_MISSED_REPLY_MS {
             continue;
         }
         any_facts = true;
