@@ -525,6 +525,15 @@ pub fn grade_stored(
             pcm.format,
             &ask,
         )?;
+        // Nothing decoded before the limit: still nothing to grade; it stays ungraded.
+        if let Some(cut) = &heard.transcript.cut_off {
+            if heard.transcript.text.trim().is_empty() {
+                anyhow::bail!(
+                    "{}, nothing decoded; it stays ungraded: give it longer with --time-limit",
+                    cut.describe().1
+                );
+            }
+        }
         starts.push(start);
         turns.push(Heard {
             transcript: heard.transcript,

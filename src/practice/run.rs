@@ -668,13 +668,12 @@ impl Runtime {
         self.next_request += 1;
         call.requests[turn] = new_id;
         let audio = rec.samples[start..end].to_vec();
-        let ask = questions_for(
-            &self.catalog,
-            &self.opts.org,
-            call.scenario,
-            &call.transcripts,
-            turn,
-        );
+        let org = self
+            .exam
+            .as_ref()
+            .and_then(|e| e.org(call.index))
+            .unwrap_or(&self.opts.org);
+        let ask = questions_for(&self.catalog, org, call.scenario, &call.transcripts, turn);
         let _ = self.submit(new_id, audio, ask);
     }
 
@@ -685,6 +684,19 @@ impl Runtime {
         };
         if call.finishing.is_none() || call.transcripts.iter().any(Option::is_none) {
             return vec![];
+        }
+        // A turn cut off before anything was decoded (from its request or a reused guess):
+        // nothing to grade, and an empty transcript would read as a trainee who said
+        // nothing. Kept for `store regrade`, as a failed transcription is.
+        let nothing = call.transcripts.iter().flatten().find_map(|t| {
+            t.cut_off
+                .as_ref()
+                .filter(|_| t.text.trim().is_empty())
+                .map(|cut| format!("{}, nothing decoded", cut.describe().1))
+        });
+        if let Some(e) = nothing {
+            let kept = self.hang_up(&e);
+            return vec![Msg::Failed(with_note(e, kept))];
         }
         let mut call = self.call.take().expect("checked above");
         let rec = call.recording.expect("a finished call was recorded");
