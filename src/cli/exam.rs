@@ -237,7 +237,8 @@ fn end(a: EndArgs) -> anyhow::Result<ExitCode> {
     let store = a.data_dir.open_existing()?;
     let sittings = Sittings::of(&store);
     let was = sittings.load(&a.sitting)?.state;
-    let (rec, sealed) = sittings.end_interrupted(&store, &a.sitting, Timestamp::now())?;
+    let (rec, sealed) =
+        crate::exam::seal::end_interrupted(&sittings, &store, &a.sitting, Timestamp::now())?;
     let mut w = std::io::stdout().lock();
     if was != SittingState::InProgress {
         writeln!(

@@ -339,3 +339,25 @@ pub fn check(sittings: &Sittings, id: &str) -> Result<CheckedSeal, ExamError> {
         seal,
     })
 }
+
+/// Ends a sitting whose exam went away before it ended (a crash, a killed terminal, a
+/// power cut): the calls taken stay as graded, the rest count as failed with 0, and the
+/// sitting is sealed as at `now`. A sitting that already ended is only sealed if its seal
+/// is missing. Refused while an exam screen holds the sitting.
+pub fn end_interrupted(
+    sittings: &Sittings,
+    store: &Store,
+    id: &str,
+    now: Timestamp,
+) -> Result<(SittingRecord, CheckedSeal), ExamError> {
+    let _held = sittings.hold(id)?;
+    let mut rec = sittings.load(id)?;
+    if rec.state != SittingState::InProgress {
+        if let Ok(sealed) = check(sittings, id) {
+            return Ok((rec, sealed));
+        }
+    }
+    sittings.end(&mut rec, now)?;
+    let sealed = seal(sittings, store, &rec, now)?;
+    Ok((rec, sealed))
+}

@@ -388,28 +388,6 @@ impl Sittings {
         }
     }
 
-    /// Ends a sitting whose exam went away before it ended (a crash, a killed terminal, a
-    /// power cut): the calls taken stay as graded, the rest count as failed with 0, and the
-    /// sitting is sealed as at `now`. A sitting that already ended is only sealed if its seal
-    /// is missing. Refused while an exam screen holds the sitting.
-    pub fn end_interrupted(
-        &self,
-        store: &Store,
-        id: &str,
-        now: Timestamp,
-    ) -> Result<(SittingRecord, super::seal::CheckedSeal), ExamError> {
-        let _held = self.hold(id)?;
-        let mut rec = self.load(id)?;
-        if rec.state != SittingState::InProgress {
-            if let Ok(sealed) = super::seal::check(self, id) {
-                return Ok((rec, sealed));
-            }
-        }
-        self.end(&mut rec, now)?;
-        let sealed = super::seal::seal(self, store, &rec, now)?;
-        Ok((rec, sealed))
-    }
-
     pub fn load(&self, id: &str) -> Result<SittingRecord, ExamError> {
         if id.is_empty() || id.contains(['/', '\\']) || id.starts_with('.') {
             return Err(ExamError::NoSitting {

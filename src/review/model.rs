@@ -309,10 +309,7 @@ pub fn audit_line(
         AuditAction::Correction {
             original_text,
             corrected_text,
-        } => (s.audit_corrected)(
-            &crate::review::views::one_line(original_text),
-            &crate::review::views::one_line(corrected_text),
-        ),
+        } => (s.audit_corrected)(&one_line(original_text), &one_line(corrected_text)),
         AuditAction::Regrade {
             original_score,
             score,
@@ -435,4 +432,22 @@ pub enum RegradeError {
         "the call has {want} trainee turn(s) but {got} corrected; correct each turn on its own"
     )]
     Turns { want: usize, got: usize },
+}
+
+/// Data made fit for one row: line breaks (between a call's turns, inside a note) become
+/// " / ", other control characters spaces.
+pub fn one_line(text: &str) -> String {
+    let joined = if text.contains(['\n', '\r']) {
+        text.lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect::<Vec<_>>()
+            .join(" / ")
+    } else {
+        text.to_string()
+    };
+    joined
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
 }

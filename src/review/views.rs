@@ -14,7 +14,7 @@ use ratatui::widgets::{
 use ratatui::Frame;
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
-use super::model::{audit_line, AttemptView, CheckRow, Fold, ProgressView};
+use super::model::{audit_line, one_line, AttemptView, CheckRow, Fold, ProgressView};
 use super::strings::mark;
 use super::{Field, Input, Review, Screen};
 use crate::config::Lang;
@@ -154,24 +154,6 @@ fn centered(area: Rect, w: u16, h: u16) -> Rect {
         w,
         h,
     )
-}
-
-/// Data made fit for one row: line breaks (between a call's turns, inside a note) become
-/// " / ", other control characters spaces.
-pub fn one_line(text: &str) -> String {
-    let joined = if text.contains(['\n', '\r']) {
-        text.lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty())
-            .collect::<Vec<_>>()
-            .join(" / ")
-    } else {
-        text.to_string()
-    };
-    joined
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect()
 }
 
 /// Columns `text` takes in a terminal.
