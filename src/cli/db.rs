@@ -11,15 +11,12 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::Context;
 use clap::{Subcommand, ValueEnum};
 
 use crate::config::{Config, DatabaseConfig};
 use crate::db::migrate::AddedUser;
 use crate::db::{self, DbSettings, Role, SyncOptions, SyncReport, DATABASE_URL_ENV};
 use crate::store::Store;
-
-use super::store::{print_table, ListArgs};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -243,31 +240,6 @@ pub fn print_sync(out: &mut impl Write, r: &SyncReport) -> io::Result<()> {
         line.push_str(&format!(", {} in conflict", r.conflicts.len()));
     }
     writeln!(out, "{line}")
-}
-
-/// `store list` when a shared store is configured: the same query and table over
-/// PostgreSQL, each row with its effective result. None for a single desk.
-pub fn list_shared(list: &ListArgs) -> anyhow::Result<Option<ExitCode>> {
-    let cfg = Config::load(None)?;
-    let Some(settings) = configured(&cfg.database)? else {
-        return Ok(None);
-    };
-    let during = "reading the shared store (`store list --local` lists this machine's)";
-    let mut pg = open_shared(&settings).context(during)?;
-    let rows = pg.list(&list.query()).context(during)?;
-    let mut out = io::stdout().lock();
-    if list.json {
-        serde_json::to_writer_pretty(&mut out, &rows)?;
-        writeln!(out)?;
-    } else {
-        print_table(&mut out, &rows)?;
-        eprintln!(
-            "{} attempt(s) in the shared store {} (--local: this machine's)",
-            rows.len(),
-            settings.target()
-        );
-    }
-    Ok(Some(ExitCode::SUCCESS))
 }
 
 /// The shared store as the trainer's tools read it, audio cached under the XDG cache dir.

@@ -196,7 +196,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if let StoreCommand::List(list) = &args.command {
         // A store named on the command line is the one meant.
         if !list.local && args.data_dir.data_dir.is_none() {
-            if let Some(code) = super::db::list_shared(list)? {
+            if let Some(code) = list_shared(list)? {
                 return Ok(code);
             }
         }
@@ -362,6 +362,31 @@ fn verdict(s: &AttemptSummary) -> &'static str {
         (_, Some(false)) => "failed",
         (_, None) => "-",
     }
+}
+
+/// `store list` when a shared store is configured: the same query and table over
+/// PostgreSQL, each row with its effective result. None for a single desk.
+pub fn list_shared(list: &ListArgs) -> anyhow::Result<Option<ExitCode>> {
+    let cfg = crate::config::Config::load(None)?;
+    let Some(settings) = super::db::configured(&cfg.database)? else {
+        return Ok(None);
+    };
+    let during = "reading the shared store (`store list --local` lists this machine's)";
+    let mut pg = super::db::open_shared(&settings).context(during)?;
+    let rows = pg.list(&list.query()).context(during)?;
+    let mut out = io::stdout().lock();
+    if list.json {
+        serde_json::to_writer_pretty(&mut out, &rows)?;
+        writeln!(out)?;
+    } else {
+        print_table(&mut out, &rows)?;
+        eprintln!(
+            "{} attempt(s) in the shared store {} (--local: this machine's)",
+            rows.len(),
+            settings.target()
+        );
+    }
+    Ok(Some(ExitCode::SUCCESS))
 }
 
 pub fn print_table(out: &mut impl Write, rows: &[AttemptSummary]) -> io::Result<()> {
