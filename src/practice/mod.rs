@@ -26,6 +26,8 @@ pub mod views;
 
 #[cfg(test)]
 mod snapshots;
+#[cfg(test)]
+mod tests;
 
 use crate::config::Lang;
 

@@ -237,8 +237,14 @@ fn the_folded_banned_phrase_row_never_says_none_was_used_beside_one_that_was() {
         fb.checks
     );
     let row = folded(&fb);
-    assert!(row.message_en.starts_with("no other banned phrase used"), "{row:?}");
+    assert!(
+        row.message_en.starts_with("no other banned phrase used"),
+        "{row:?}"
+    );
     assert!(row.message_zh.starts_with("未使用其他服务忌语"), "{row:?}");
     let row = folded(&grade("您好,广利物业,请问有什么可以帮您?"));
-    assert!(row.message_en.starts_with("no banned phrase used"), "{row:?}");
+    assert!(
+        row.message_en.starts_with("no banned phrase used"),
+        "{row:?}"
+    );
 }
