@@ -12,7 +12,7 @@ use crate::audio::choice::OutputChoice;
 use crate::config::Config;
 use crate::exam::sitting::{Candidate, SuiteSnapshot};
 use crate::practice::sitting::ExamPlan;
-use crate::practice::{self, Options};
+use crate::practice::{self, MicCheckPlan, Options};
 
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct Args {
@@ -36,6 +36,14 @@ pub struct Args {
     /// Start on this call situation.
     #[arg(long, value_name = "ID")]
     pub scenario: Option<String>,
+    /// Check the microphone before the first call, even one that passed before (with
+    /// --input, the first file plays as the microphone for it).
+    #[arg(long, conflicts_with = "no_mic_check")]
+    pub check_mic: bool,
+    /// Do not check a new microphone before the first call (`m` still checks it); also
+    /// `[audio] mic_check = false` in the config. Runs with --input never check unless asked.
+    #[arg(long)]
+    pub no_mic_check: bool,
     #[command(flatten)]
     pub models: ModelFlags,
     #[command(flatten)]
@@ -55,7 +63,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let (output, input_device) = audio_choice(&config, &args.output, &args.input_device);
     let store = args.data_dir.open()?;
     let uploads = start_uploads(&config, &store)?;
+    let mic_check = MicCheckPlan::choose(
+        args.check_mic,
+        args.no_mic_check,
+        !args.input.is_empty(),
+        config.audio.mic_check,
+    );
     let opts = Options {
+        mic_check,
         config,
         inputs: args.input.clone(),
         input_device,
@@ -195,6 +210,9 @@ pub fn run_exam(args: ExamArgs) -> anyhow::Result<ExitCode> {
         scenario: None,
         exam: Some(plan),
         uploads,
+        // A sitting opens on the proctor's screen, as it always has: the proctor checks the
+        // microphone there (`m`) before starting it, never the candidate mid-sitting.
+        mic_check: MicCheckPlan::Never,
     };
     practice::run(opts, catalog, store)?;
     Ok(ExitCode::SUCCESS)
