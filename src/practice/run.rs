@@ -368,11 +368,7 @@ impl Runtime {
                                 call.requests.push(id);
                                 call.transcripts.push(None);
                                 if let Some(w) = &self.worker {
-                                    let org = self
-                                        .exam
-                                        .as_ref()
-                                        .and_then(|e| e.org(call.index))
-                                        .unwrap_or(&self.opts.org);
+                                    let org = org_of(self.exam.as_ref(), &self.opts, call.index);
                                     let ask = questions_for(
                                         &self.catalog,
                                         org,
@@ -579,14 +575,6 @@ impl Runtime {
         }
     }
 
-    /// The organisation the call's opening must name (an exam's call names its own).
-    fn org(&self, call: usize) -> &Org {
-        self.exam
-            .as_ref()
-            .and_then(|e| e.org(call))
-            .unwrap_or(&self.opts.org)
-    }
-
     /// Opens the attempt in the store at pickup.
     fn begin_attempt(&self) -> Result<store::Recording, StoreError> {
         let scenario = &self.catalog.scenarios[self.call.as_ref().map_or(0, |c| c.scenario)];
@@ -602,7 +590,7 @@ impl Runtime {
                 .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
             trainee: self.trainee.clone(),
             device,
-            org: self.org(index).name.clone(),
+            org: org_of(self.exam.as_ref(), &self.opts, index).name.clone(),
             started: Timestamp::now(),
             sitting: self.exam.as_ref().and_then(ExamRun::sitting_id),
         };
@@ -709,10 +697,7 @@ impl Runtime {
                 let audio = rec.samples[start..].to_vec();
                 let n = audio.len();
                 let turn = rec.turn_starts.len() - 1;
-                let org = exam
-                    .as_ref()
-                    .and_then(|e| e.org(call.index))
-                    .unwrap_or(&opts.org);
+                let org = org_of(exam.as_ref(), opts, call.index);
                 let ask = questions_for(catalog, org, call.scenario, &call.transcripts, turn);
                 // Makes the previous guess for this turn stale: dropped, or cancelled.
                 if w.send(Request::guess(id, rec.lane, audio).asking(ask))
@@ -818,11 +803,7 @@ impl Runtime {
         self.next_request += 1;
         call.requests[turn] = new_id;
         let audio = rec.samples[start..end].to_vec();
-        let org = self
-            .exam
-            .as_ref()
-            .and_then(|e| e.org(call.index))
-            .unwrap_or(&self.opts.org);
+        let org = org_of(self.exam.as_ref(), &self.opts, call.index);
         let ask = questions_for(&self.catalog, org, call.scenario, &call.transcripts, turn);
         let _ = self.submit(new_id, audio, ask);
     }
@@ -869,7 +850,7 @@ impl Runtime {
                 rings: call.rings,
                 after_ms: call.pickup_ms,
             },
-            org: self.org(call.index).clone(),
+            org: org_of(self.exam.as_ref(), &self.opts, call.index).clone(),
         };
         let scenario = &self.catalog.scenarios[call.scenario];
         let report = heard.grade(scenario, &self.catalog.phrasebook);
@@ -1017,6 +998,12 @@ impl Drop for Runtime {
         // A transcription in progress is not waited for: the process is leaving.
         std::mem::forget(self.worker.take());
     }
+}
+
+/// The organisation call `call`'s opening must name: an exam's call names its own, practice
+/// names the one practice was started for.
+fn org_of<'a>(exam: Option<&'a ExamRun>, opts: &'a Options, call: usize) -> &'a Org {
+    exam.and_then(|e| e.org(call)).unwrap_or(&opts.org)
 }
 
 /// A failure and what became of the recording, as one status line.
