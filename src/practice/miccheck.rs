@@ -137,9 +137,10 @@ impl App {
                 }
                 Some(vec![])
             }
-            Msg::Failed(message) if matches!(check.stage, CheckStage::Listening { .. }) => {
+            Msg::MicCheckFailed(message) => {
                 // The microphone could not be listened to: back where the check was asked
                 // from (the pick list, on a first run), with the reason on the status line.
+                // (Any other failure is only said: the check goes on.)
                 self.status = Some(message.clone());
                 self.screen = *check.then.clone();
                 Some(vec![])

@@ -112,6 +112,8 @@ pub enum Msg {
     Uploads(crate::db::QueueState),
     /// The microphone check has been judged.
     MicChecked(Box<CheckView>),
+    /// The microphone check could not listen (the microphone failed): why.
+    MicCheckFailed(String),
 }
 
 /// What the runtime must do after an update.
@@ -267,7 +269,9 @@ impl App {
                 self.uploads = Some(q);
                 vec![]
             }
-            Msg::AutoPickUp | Msg::Sealed(_) | Msg::MicChecked(_) => vec![],
+            Msg::AutoPickUp | Msg::Sealed(_) | Msg::MicChecked(_) | Msg::MicCheckFailed(_) => {
+                vec![]
+            }
         }
     }
 

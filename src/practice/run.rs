@@ -426,16 +426,9 @@ impl Runtime {
             Effect::StartMicCheck => {
                 self.stop_check();
                 self.stop_playback();
-                let capture = match self.opts.inputs.first() {
-                    Some(path) => Some(InputChoice::File(path.clone()).open()?.start()?),
-                    None => {
-                        self.ensure_mic()?;
-                        // What the microphone heard before the check is not part of it.
-                        if let Some(mic) = &self.mic {
-                            while mic.chunks().try_recv().is_ok() {}
-                        }
-                        None
-                    }
+                let capture = match self.check_source() {
+                    Ok(capture) => capture,
+                    Err(e) => return Ok(vec![Msg::MicCheckFailed(e.to_string())]),
                 };
                 self.check = Some(Listening {
                     capture,
@@ -452,6 +445,19 @@ impl Runtime {
             }
         }
         Ok(vec![])
+    }
+
+    /// What the check listens to: the first `--input` file, played afresh, or the
+    /// microphone (None: the runtime's own capture), what it heard before dropped.
+    fn check_source(&mut self) -> Result<Option<Capture>, AudioIoError> {
+        if let Some(path) = self.opts.inputs.first() {
+            return Ok(Some(InputChoice::File(path.clone()).open()?.start()?));
+        }
+        self.ensure_mic()?;
+        if let Some(mic) = &self.mic {
+            while mic.chunks().try_recv().is_ok() {}
+        }
+        Ok(None)
     }
 
     /// Opens the microphone if it is the input and is not open yet.

@@ -375,7 +375,11 @@ fn m_checks_the_microphone_on_demand_and_comes_back() {
 fn a_microphone_that_cannot_be_listened_to_leaves_the_check_with_the_reason() {
     let mut a = app(1);
     a.check_microphone(CheckReason::NewMicrophone);
-    a.update(Msg::Failed("microphone \"USB\" stopped".into()));
+    // Another failure (the model did not load, say) is said, and the check goes on.
+    a.update(Msg::Failed("the model did not load".into()));
+    assert!(matches!(a.screen, Screen::MicCheck(_)));
+    assert_eq!(a.status.as_deref(), Some("the model did not load"));
+    a.update(Msg::MicCheckFailed("microphone \"USB\" stopped".into()));
     assert_eq!(a.screen, Screen::Pick);
     assert_eq!(a.status.as_deref(), Some("microphone \"USB\" stopped"));
     // A verdict arriving late is not shown over the list.
