@@ -495,6 +495,14 @@ fn record(dir: &Path) -> std::path::PathBuf {
     dir.join("state/ringcoach/mic-checks.json")
 }
 
+/// A directory of its own for one of several terminals a test opens in turn (each tmux
+/// server's socket is in it; one just killed may not have let go of its own yet).
+fn own_dir(dir: &Path, name: &str) -> std::path::PathBuf {
+    let d = dir.join(name);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
 /// The check line, said close to the microphone in a quiet office.
 fn good_recording(dir: &Path) -> std::path::PathBuf {
     let wav = dir.join("good.wav");
@@ -614,7 +622,7 @@ fn a_new_microphone_is_checked_once_then_remembered() {
     let practice = command(dir.path(), "--lang en --scenario answer-call");
     {
         // The first practice on this machine: the check comes before the situation card.
-        let t = Tmux::start(dir.path(), &practice, 80, 24);
+        let t = Tmux::start(&own_dir(dir.path(), "first"), &practice, 80, 24);
         let screen = t.wait_for("First practice on this microphone", PATIENCE);
         assert!(screen.contains(CHECK_LINE), "{screen}");
         assert!(screen.contains("q quit"), "{screen}");
@@ -636,7 +644,7 @@ fn a_new_microphone_is_checked_once_then_remembered() {
 
     {
         // The next practice goes straight to the card.
-        let t = Tmux::start(dir.path(), &practice, 80, 24);
+        let t = Tmux::start(&own_dir(dir.path(), "next"), &practice, 80, 24);
         let screen = t.wait_for("Enter start ringing", PATIENCE);
         assert!(!screen.contains("Microphone check"), "{screen}");
         t.keys(&["C-c"]);
@@ -645,7 +653,7 @@ fn a_new_microphone_is_checked_once_then_remembered() {
     {
         // --check-mic asks again; q before the first call quits.
         let t = Tmux::start(
-            dir.path(),
+            &own_dir(dir.path(), "asked"),
             &command(dir.path(), "--lang en --scenario answer-call --check-mic"),
             80,
             24,
