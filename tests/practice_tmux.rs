@@ -267,11 +267,22 @@ fn no_sound_card_is_one_line_that_names_the_way_out() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.contains("--output null"), "{err}");
-    let out = run(&["--output", "null"]);
+    // Asking for the microphone check changes nothing: there is no microphone to check.
+    for args in [
+        &["--output", "null"][..],
+        &["--output", "null", "--check-mic"],
+    ] {
+        let out = run(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.contains("--input FILE.wav"), "{err}");
+    }
+    // Asking for the check and for none is a mistake, said as such.
+    let out = run(&["--output", "null", "--check-mic", "--no-mic-check"]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(err.contains("--input FILE.wav"), "{err}");
+    assert!(err.contains("--no-mic-check"), "{err}");
 }
 
 #[test]
@@ -288,10 +299,14 @@ fn a_call_through_the_real_microphone_path() {
         &["--speed", "1.3"],
     );
     // The default microphone is the private PulseAudio's virtual one, the default speaker
-    // its null sink: the ring really plays, the reply really arrives through cpal.
+    // its null sink: the ring really plays, the reply really arrives through cpal. (The
+    // check a new microphone gets first has its own test, below.)
     let t = Tmux::start(
         dir.path(),
-        &command(dir.path(), "--lang en --scenario answer-call"),
+        &command(
+            dir.path(),
+            "--lang en --scenario answer-call --no-mic-check",
+        ),
         80,
         24,
     );
@@ -467,4 +482,186 @@ fn hanging_up_during_the_call_keeps_what_was_said_as_interrupted() {
         kept[0]["duration_ms"].as_u64().unwrap() >= 1_000,
         "{kept:?}"
     );
+}
+
+/// The line the microphone check asks for (`audio::quality::CHECK_LINE`).
+const CHECK_LINE: &str = "您好,请问有什么可以帮您?";
+/// How long the check's screens may take to get somewhere on a busy 2-core machine (model
+/// loading included): how long the test waits, not a check of speed.
+const PATIENCE: Duration = Duration::from_secs(60);
+
+/// The record of microphones that passed the check.
+fn record(dir: &Path) -> std::path::PathBuf {
+    dir.join("state/ringcoach/mic-checks.json")
+}
+
+/// A directory of its own for one of several terminals a test opens in turn (each tmux
+/// server's socket is in it; one just killed may not have let go of its own yet).
+fn own_dir(dir: &Path, name: &str) -> std::path::PathBuf {
+    let d = dir.join(name);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// The check line, said close to the microphone in a quiet office.
+fn good_recording(dir: &Path) -> std::path::PathBuf {
+    let wav = dir.join("good.wav");
+    support::compose(CHECK_LINE, &wav, &["--speed", "1.3", "--snr-db", "35"]);
+    wav
+}
+
+#[test]
+fn a_good_recording_passes_the_check_then_the_call_rings() {
+    let _one = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let wav = good_recording(dir.path());
+    // A file playing as the microphone is checked only when asked (--check-mic).
+    let t = Tmux::start(
+        dir.path(),
+        &command(
+            dir.path(),
+            &format!(
+                "--input {} --check-mic --output null --lang en --scenario answer-call",
+                wav.display()
+            ),
+        ),
+        80,
+        24,
+    );
+    let screen = t.wait_for("Microphone check", PATIENCE);
+    assert!(screen.contains("Say, as you would on a call:"), "{screen}");
+    assert!(screen.contains(CHECK_LINE), "{screen}");
+    // Asked for, not a new microphone: no first-run line.
+    assert!(!screen.contains("First practice"), "{screen}");
+    let screen = t.wait_for("Good enough to practise", PATIENCE);
+    assert!(screen.contains("recording: voice "), "{screen}");
+    assert!(screen.contains("Enter continue"), "{screen}");
+    // A file is not a microphone to remember.
+    assert!(!screen.contains("Remembered"), "{screen}");
+
+    // Enter: on to the situation card, and the call rings and connects as always.
+    t.keys(&["Enter"]);
+    t.wait_for("Enter start ringing", PATIENCE);
+    t.keys(&["Enter"]);
+    t.wait_for("The phone is ringing", PATIENCE);
+    t.keys(&["Space"]);
+    t.wait_for("hearing you", PATIENCE);
+    t.keys(&["C-c"]);
+    let end = t.wait_for("EXITED=", PATIENCE);
+    assert!(end.contains("EXITED=0"), "{end}");
+    assert!(!record(dir.path()).exists());
+}
+
+#[test]
+fn a_too_quiet_recording_gets_advice_and_a_retry() {
+    let _one = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let wav = dir.path().join("quiet.wav");
+    // A microphone turned down (or a voice far from it): about −44 dBFS.
+    support::compose(CHECK_LINE, &wav, &["--speed", "1.3", "--gain-db", "-30"]);
+    let t = Tmux::start(
+        dir.path(),
+        &command(
+            dir.path(),
+            &format!(
+                "--input {} --check-mic --output null --lang en",
+                wav.display()
+            ),
+        ),
+        80,
+        24,
+    );
+    let screen = t.wait_for("Not good enough to practise yet", PATIENCE);
+    assert!(screen.contains("too quiet"), "{screen}");
+    assert!(screen.contains("move closer"), "{screen}");
+    assert!(screen.contains("raise its input"), "{screen}");
+    assert!(screen.contains("r check again"), "{screen}");
+    assert!(screen.contains("Enter continue anyway"), "{screen}");
+    assert!(screen.contains("q quit"), "{screen}");
+
+    // r: listened to afresh (the meter is back), and judged again.
+    t.keys(&["r"]);
+    let screen = t.wait_for("Speak, then pause", PATIENCE);
+    assert!(!screen.contains("Not good enough"), "{screen}");
+    let screen = t.wait_for("Not good enough to practise yet", PATIENCE);
+    assert!(screen.contains("too quiet"), "{screen}");
+
+    // Continue anyway: practice opens on the list; m checks again from there, q comes back.
+    t.keys(&["Enter"]);
+    t.wait_for("Choose a call situation", PATIENCE);
+    t.keys(&["m"]);
+    let screen = t.wait_for("Speak, then pause", PATIENCE);
+    assert!(screen.contains("q back"), "{screen}");
+    t.keys(&["q"]);
+    t.wait_for("Choose a call situation", PATIENCE);
+    t.keys(&["q"]);
+    let end = t.wait_for("EXITED=", PATIENCE);
+    assert!(end.contains("EXITED=0"), "{end}");
+    assert!(
+        !record(dir.path()).exists(),
+        "a failed check is not remembered"
+    );
+}
+
+#[test]
+fn a_new_microphone_is_checked_once_then_remembered() {
+    if !support::virtual_audio_or_skip("a_new_microphone_is_checked_once_then_remembered") {
+        return;
+    }
+    let _one = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let wav = good_recording(dir.path());
+    let say = || {
+        let status = std::process::Command::new("paplay")
+            .args(["-d", "vmic_sink"])
+            .arg(&wav)
+            .status()
+            .expect("paplay (pulseaudio-utils) is installed by scripts/test");
+        assert!(status.success());
+    };
+    let practice = command(dir.path(), "--lang en --scenario answer-call");
+    {
+        // The first practice on this machine: the check comes before the situation card.
+        let t = Tmux::start(&own_dir(dir.path(), "first"), &practice, 80, 24);
+        let screen = t.wait_for("First practice on this microphone", PATIENCE);
+        assert!(screen.contains(CHECK_LINE), "{screen}");
+        assert!(screen.contains("q quit"), "{screen}");
+        say();
+        let screen = t.wait_for("Good enough to practise", PATIENCE);
+        assert!(screen.contains("Remembered: microphone"), "{screen}");
+        t.keys(&["Enter"]);
+        t.wait_for("Enter start ringing", PATIENCE);
+        t.keys(&["C-c"]);
+        let end = t.wait_for("EXITED=", PATIENCE);
+        assert!(end.contains("EXITED=0"), "{end}");
+    }
+    let text = std::fs::read_to_string(record(dir.path())).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let passed = json["passed"].as_object().unwrap();
+    assert_eq!(passed.len(), 1, "{text}");
+    let (_, entry) = passed.iter().next().unwrap();
+    assert!(entry["voice_dbfs"].as_f64().unwrap() > -35.0, "{text}");
+
+    {
+        // The next practice goes straight to the card.
+        let t = Tmux::start(&own_dir(dir.path(), "next"), &practice, 80, 24);
+        let screen = t.wait_for("Enter start ringing", PATIENCE);
+        assert!(!screen.contains("Microphone check"), "{screen}");
+        t.keys(&["C-c"]);
+        t.wait_for("EXITED=0", PATIENCE);
+    }
+    {
+        // --check-mic asks again; q before the first call quits.
+        let t = Tmux::start(
+            &own_dir(dir.path(), "asked"),
+            &command(dir.path(), "--lang en --scenario answer-call --check-mic"),
+            80,
+            24,
+        );
+        let screen = t.wait_for("Microphone check", PATIENCE);
+        assert!(!screen.contains("First practice"), "{screen}");
+        t.keys(&["q"]);
+        let end = t.wait_for("EXITED=", PATIENCE);
+        assert!(end.contains("EXITED=0"), "{end}");
+    }
 }

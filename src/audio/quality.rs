@@ -1,11 +1,16 @@
 //! Is a recording good enough for the recogniser to be trusted? Too quiet, too noisy, too
 //! far from the microphone (echoes), judged from a clip's [`AudioFacts`], with advice a
-//! trainee can act on. Pure: the grader's `audio` finding and `ringcoach devices --listen`
-//! (the microphone check before practice) use the same judgement.
+//! trainee can act on. Pure: the grader's `audio` finding and the microphone check before
+//! practice ([`MicCheck`], for `ringcoach devices --listen` and the practice screen alike)
+//! use the same judgement.
 
 use serde::Serialize;
 
-use super::facts::AudioFacts;
+use super::facts::{self, AudioFacts};
+use super::level::{DetectorConfig, SpeechDetector};
+
+/// What the trainee says to check the microphone: an opening as practice will hear it.
+pub const CHECK_LINE: &str = "您好,请问有什么可以帮您?";
 
 /// The recogniser's limits, measured on voices composed at arm's length from a desk
 /// microphone (`compose.py --room-ms 200–500`, gains 0 to −20 dB, noise at 15–30 dB SNR)
@@ -110,6 +115,82 @@ impl Trouble {
     }
 }
 
+/// A microphone check: the trainee said [`CHECK_LINE`] into the microphone; is what arrived
+/// good enough to practise with, and if not, what should change? The one judgement behind
+/// `ringcoach devices --listen` and the practice screen's check.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MicCheck {
+    pub facts: AudioFacts,
+    /// The end-of-speech detector heard speech at all (a muted or wrong microphone: not).
+    pub heard: bool,
+    /// What keeps it from being good enough; nothing when no speech was heard.
+    pub trouble: Trouble,
+}
+
+impl MicCheck {
+    /// Judges a recording (16 kHz mono) made for the check.
+    pub fn judge(samples_16k: &[f32]) -> MicCheck {
+        let mut detector = SpeechDetector::new(DetectorConfig::default());
+        detector.push(samples_16k);
+        let heard = detector.first_words_ms().is_some();
+        let facts = facts::measure(samples_16k);
+        let trouble = if heard {
+            Trouble::of_check(&facts)
+        } else {
+            Trouble::default()
+        };
+        MicCheck {
+            facts,
+            heard,
+            trouble,
+        }
+    }
+
+    pub fn passed(&self) -> bool {
+        self.heard && !self.trouble.any()
+    }
+
+    /// What to change, one line per problem, `(zh, en)`; empty when it passed.
+    pub fn advice(&self) -> Vec<(String, String)> {
+        if !self.heard {
+            return vec![(
+                format!(
+                    "没有听到讲话(只有 {:.0} dBFS):请确认话筒没有静音、用的是这个话筒(ringcoach devices),再说一遍",
+                    self.facts.loudness_dbfs
+                ),
+                format!(
+                    "no speech heard (only {:.0} dBFS): check that the microphone is not muted and is the one in use (`ringcoach devices`), then say the line again",
+                    self.facts.loudness_dbfs
+                ),
+            )];
+        }
+        self.trouble.advice(&self.facts)
+    }
+
+    /// The measurements the judgement rests on, in one line, `(zh, en)`.
+    pub fn measured(&self) -> (String, String) {
+        let f = &self.facts;
+        let snr = |none: &str| f.snr_db.map_or(none.to_string(), |s| format!("{s:.0} dB"));
+        let decay = |none: &str| f.decay_ms.map_or(none.to_string(), |d| format!("{d} ms"));
+        (
+            format!(
+                "录音:人声 {:.0} dBFS,底噪 {:.0} dBFS,信噪比 {},回声衰减 {}",
+                f.loudness_dbfs,
+                f.noise_floor_dbfs,
+                snr("未测出"),
+                decay("未测出")
+            ),
+            format!(
+                "recording: voice {:.0} dBFS, noise floor {:.0} dBFS, speech over noise {}, echo decay {}",
+                f.loudness_dbfs,
+                f.noise_floor_dbfs,
+                snr("not measured"),
+                decay("not measured")
+            ),
+        )
+    }
+}
+
 fn signal(f: &AudioFacts) -> (f32, f32, u32) {
     (
         f.loudness_dbfs,
@@ -182,6 +263,48 @@ mod tests {
         assert!(!Trouble::of_turn(&f, Some(0.9)).any());
         let t = Trouble::of_check(&f);
         assert!(t.quiet && t.noisy && t.far);
+    }
+
+    /// `seconds` of a 220 Hz tone at `amplitude` between two half-second stretches of a
+    /// faint hiss, as a microphone delivers a short phrase.
+    fn phrase(amplitude: f32, seconds: f32) -> Vec<f32> {
+        let hiss = |n: usize| -> Vec<f32> {
+            (0..n)
+                .map(|i| 0.0005 * ((i as f32 * 12.9898).sin() * 43_758.547).fract())
+                .collect()
+        };
+        let mut s = hiss(8_000);
+        let n = (seconds * 16_000.0) as usize;
+        s.extend(
+            (0..n).map(|i| {
+                amplitude * (i as f32 * 2.0 * std::f32::consts::PI * 220.0 / 16_000.0).sin()
+            }),
+        );
+        s.extend(hiss(24_000));
+        s
+    }
+
+    #[test]
+    fn a_microphone_check_hears_judges_and_says_what_to_change() {
+        let good = MicCheck::judge(&phrase(0.2, 2.0));
+        assert!(good.heard && good.passed(), "{good:?}");
+        assert!(good.advice().is_empty());
+        assert!(good.measured().1.starts_with("recording: voice "));
+        assert!(good.measured().0.starts_with("录音:人声 "));
+
+        let quiet = MicCheck::judge(&phrase(0.004, 2.0));
+        assert!(quiet.heard && !quiet.passed(), "{quiet:?}");
+        assert!(quiet.trouble.quiet, "{quiet:?}");
+        let advice = quiet.advice();
+        assert!(advice[0].1.contains("move closer"), "{advice:?}");
+
+        let silence = MicCheck::judge(&vec![0.0; 32_000]);
+        assert!(!silence.heard && !silence.passed());
+        assert_eq!(silence.trouble, Trouble::default());
+        let advice = silence.advice();
+        assert_eq!(advice.len(), 1);
+        assert!(advice[0].1.starts_with("no speech heard"), "{advice:?}");
+        assert!(advice[0].0.starts_with("没有听到讲话"), "{advice:?}");
     }
 
     #[test]

@@ -15,9 +15,8 @@ use anyhow::Context;
 
 use crate::audio::choice::{InputChoice, OutputChoice};
 use crate::audio::devices::{self, DeviceInfo};
-use crate::audio::facts::{self, AudioFacts};
 use crate::audio::level::{level, DetectorConfig, SpeechDetector, SpeechEvent};
-use crate::audio::quality::Trouble;
+use crate::audio::quality::{MicCheck, CHECK_LINE};
 use crate::audio::ring::RingCadence;
 use crate::audio::ringer::Ringer;
 
@@ -110,9 +109,6 @@ pub fn parse_cadence(text: &str) -> anyhow::Result<RingCadence> {
     Ok(cadence)
 }
 
-/// What the trainee says to check the microphone: an opening as practice will hear it.
-pub const CHECK_LINE: &str = "您好,请问有什么可以帮您?";
-
 /// A text level meter: -60 dBFS … 0 dBFS over 30 cells.
 pub fn meter(dbfs: f32) -> String {
     let cells = (((dbfs + 60.0) / 2.0).clamp(0.0, 30.0)) as usize;
@@ -188,36 +184,21 @@ fn listen(seconds: f32, choice: InputChoice) -> anyhow::Result<ExitCode> {
             stats.xruns
         );
     }
-    if first.is_none() {
-        return Ok(ExitCode::from(1));
+    // The verdict is the practice screen's, from the same judgement.
+    let check = MicCheck::judge(&all);
+    if check.heard {
+        println!("{}", check.measured().1);
     }
-    let f = facts::measure(&all);
-    let trouble = Trouble::of_check(&f);
-    println!("{}", recording_line(&f));
-    if trouble.any() {
+    if check.passed() {
+        println!("good enough to practise: level, noise and distance are fine");
+        Ok(ExitCode::SUCCESS)
+    } else {
         println!("not good enough to practise yet:");
-        for (_, en) in trouble.advice(&f) {
+        for (_, en) in check.advice() {
             println!("  - {en}");
         }
         Ok(ExitCode::from(1))
-    } else {
-        println!("good enough to practise: level, noise and distance are fine");
-        Ok(ExitCode::SUCCESS)
     }
-}
-
-/// The measurements a microphone check rests on, in one line.
-fn recording_line(f: &AudioFacts) -> String {
-    let snr = f
-        .snr_db
-        .map_or("not measured".into(), |s| format!("{s:.0} dB"));
-    let decay = f
-        .decay_ms
-        .map_or("not measured".into(), |d| format!("{d} ms"));
-    format!(
-        "recording: voice {:.0} dBFS, noise floor {:.0} dBFS, speech over noise {snr}, echo decay {decay}",
-        f.loudness_dbfs, f.noise_floor_dbfs
-    )
 }
 
 fn ring(rings: u32, cadence: RingCadence, output: &OutputChoice) -> anyhow::Result<ExitCode> {

@@ -12,7 +12,7 @@ use crate::audio::choice::OutputChoice;
 use crate::config::Config;
 use crate::exam::sitting::{Candidate, SuiteSnapshot};
 use crate::practice::sitting::ExamPlan;
-use crate::practice::{self, Options};
+use crate::practice::{self, MicCheckPlan, Options};
 
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct Args {
@@ -20,14 +20,8 @@ pub struct Args {
     /// file per turn, the last one repeats). For demos, tests and machines with no sound card.
     #[arg(long, value_name = "FILE.wav")]
     pub input: Vec<PathBuf>,
-    /// Microphone to use (a name from `ringcoach devices`); default: config, then the system default.
-    #[arg(long, value_name = "NAME")]
-    pub input_device: Option<String>,
-    /// Speaker for the ring: "default", a device name, or "null" for silence.
-    #[arg(long, value_name = "DEVICE")]
-    pub output: Option<String>,
     #[command(flatten)]
-    pub lang: LangFlags,
+    pub screen: ScreenFlags,
     #[command(flatten)]
     pub org: OrgFlag,
     /// Your name, saved with every attempt (default: config, then $USER).
@@ -36,6 +30,14 @@ pub struct Args {
     /// Start on this call situation.
     #[arg(long, value_name = "ID")]
     pub scenario: Option<String>,
+    /// Check the microphone before the first call, even one that passed before (with
+    /// --input, the first file plays as the microphone for it).
+    #[arg(long, conflicts_with = "no_mic_check")]
+    pub check_mic: bool,
+    /// Do not check a new microphone before the first call (`m` still checks it); also
+    /// `[audio] mic_check = false` in the config. Runs with --input never check unless asked.
+    #[arg(long)]
+    pub no_mic_check: bool,
     #[command(flatten)]
     pub models: ModelFlags,
     #[command(flatten)]
@@ -44,18 +46,58 @@ pub struct Args {
     pub data_dir: DataDirFlag,
 }
 
+/// The flags of both screens, practice and exam, in the place both show them (after
+/// `--input`, whose help differs): the microphone, the speaker, the language and config.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct ScreenFlags {
+    /// Microphone to use (a name from `ringcoach devices`); default: config, then the system default.
+    #[arg(long, value_name = "NAME")]
+    pub input_device: Option<String>,
+    /// Speaker for the ring: "default", a device name, or "null" for silence.
+    #[arg(long, value_name = "DEVICE")]
+    pub output: Option<String>,
+    #[command(flatten)]
+    pub lang: LangFlags,
+}
+
+impl ScreenFlags {
+    /// The speaker (flag, else config, else silence) and the microphone (flag, else config;
+    /// "default" is the system's).
+    fn audio(&self, config: &Config) -> (OutputChoice, Option<String>) {
+        let output: OutputChoice = self
+            .output
+            .clone()
+            .unwrap_or_else(|| config.audio.output.clone())
+            .parse()
+            .unwrap_or(OutputChoice::Null);
+        let input_device = self
+            .input_device
+            .clone()
+            .or_else(|| Some(config.audio.input.clone()))
+            .filter(|d| d != "default");
+        (output, input_device)
+    }
+}
+
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let mut config = args.lang.config()?;
+    let mut config = args.screen.lang.config()?;
     if let Some(t) = &args.trainee {
         config.trainee = Some(t.clone());
     }
     let catalog = args.prompts.load()?;
     let org = args.org.resolve(config.org.as_deref(), &catalog)?;
     let (model, vad_model) = args.models.resolve_or_fetch(config.model.path.as_deref())?;
-    let (output, input_device) = audio_choice(&config, &args.output, &args.input_device);
+    let (output, input_device) = args.screen.audio(&config);
     let store = args.data_dir.open()?;
     let uploads = start_uploads(&config, &store)?;
+    let mic_check = MicCheckPlan::choose(
+        args.check_mic,
+        args.no_mic_check,
+        !args.input.is_empty(),
+        config.audio.mic_check,
+    );
     let opts = Options {
+        mic_check,
         config,
         inputs: args.input.clone(),
         input_device,
@@ -108,25 +150,6 @@ pub(super) fn finish_uploads(w: crate::db::SyncWorker) {
     }
 }
 
-/// The speaker (flag, else config, else silence) and the microphone (flag, else config;
-/// "default" is the system's).
-fn audio_choice(
-    config: &Config,
-    output: &Option<String>,
-    input_device: &Option<String>,
-) -> (OutputChoice, Option<String>) {
-    let output: OutputChoice = output
-        .clone()
-        .unwrap_or_else(|| config.audio.output.clone())
-        .parse()
-        .unwrap_or(OutputChoice::Null);
-    let input_device = input_device
-        .clone()
-        .or_else(|| Some(config.audio.input.clone()))
-        .filter(|d| d != "default");
-    (output, input_device)
-}
-
 /// `ringcoach exam --suite ID --candidate NAME`: the exam screen.
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct ExamArgs {
@@ -143,14 +166,8 @@ pub struct ExamArgs {
     /// repeats). For demos, tests and machines with no sound card.
     #[arg(long, value_name = "FILE.wav")]
     pub input: Vec<PathBuf>,
-    /// Microphone to use (a name from `ringcoach devices`); default: config, then the system default.
-    #[arg(long, value_name = "NAME")]
-    pub input_device: Option<String>,
-    /// Speaker for the ring: "default", a device name, or "null" for silence.
-    #[arg(long, value_name = "DEVICE")]
-    pub output: Option<String>,
     #[command(flatten)]
-    pub lang: LangFlags,
+    pub screen: ScreenFlags,
     #[command(flatten)]
     pub models: ModelFlags,
     #[command(flatten)]
@@ -169,7 +186,7 @@ pub fn run_exam(args: ExamArgs) -> anyhow::Result<ExitCode> {
         .map(|c| c.trim().to_string())
         .filter(|c| !c.is_empty())
         .context("who is sitting? pass --candidate NAME")?;
-    let config = args.lang.config()?;
+    let config = args.screen.lang.config()?;
     let catalog = args.prompts.load()?;
     let suite = catalog.suite(&suite_id)?;
     let plan = ExamPlan {
@@ -180,7 +197,7 @@ pub fn run_exam(args: ExamArgs) -> anyhow::Result<ExitCode> {
         },
     };
     let (model, vad_model) = args.models.resolve_or_fetch(config.model.path.as_deref())?;
-    let (output, input_device) = audio_choice(&config, &args.output, &args.input_device);
+    let (output, input_device) = args.screen.audio(&config);
     let org = crate::grading::Org::resolve(None, &catalog.org)?;
     let store = args.data_dir.open()?;
     let uploads = start_uploads(&config, &store)?;
@@ -195,7 +212,46 @@ pub fn run_exam(args: ExamArgs) -> anyhow::Result<ExitCode> {
         scenario: None,
         exam: Some(plan),
         uploads,
+        // A sitting opens on the proctor's screen, as it always has: the proctor checks the
+        // microphone there (`m`) before starting it, never the candidate mid-sitting.
+        mic_check: MicCheckPlan::Never,
     };
     practice::run(opts, catalog, store)?;
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    /// A screen's long flags in the order its help lists them.
+    fn flags(screen: &str) -> Vec<String> {
+        let mut cli = crate::cli::Cli::command();
+        cli.build();
+        let cmd = cli.find_subcommand(screen).unwrap();
+        let mut args: Vec<(usize, String)> = cmd
+            .get_arguments()
+            .filter_map(|a| Some((a.get_display_order(), a.get_long()?.to_string())))
+            .collect();
+        args.sort();
+        args.into_iter().map(|(_, long)| long).collect()
+    }
+
+    #[test]
+    fn both_screens_list_the_shared_flags_where_they_always_have() {
+        let shared = ["input", "input-device", "output", "lang", "config"];
+        let tail = ["model", "vad-model", "prompts", "data-dir", "help"];
+        let practice = flags("practice");
+        assert_eq!(practice[..5], shared, "{practice:?}");
+        assert_eq!(
+            practice[5..10],
+            ["org", "trainee", "scenario", "check-mic", "no-mic-check"],
+            "{practice:?}"
+        );
+        assert_eq!(practice[10..], tail, "{practice:?}");
+        let exam = flags("exam");
+        assert_eq!(exam[..3], ["suite", "candidate", "employee-id"], "{exam:?}");
+        assert_eq!(exam[3..8], shared, "{exam:?}");
+        assert_eq!(exam[8..], tail, "{exam:?}");
+    }
 }

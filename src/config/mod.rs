@@ -65,6 +65,8 @@ pub struct AudioConfig {
     pub hangover_ms: u64,
     pub max_wait_ms: u64,
     pub max_reply_s: u64,
+    /// Check a microphone before the first practice on it (`--no-mic-check` for one run).
+    pub mic_check: bool,
 }
 
 /// `[ring]`: how the ring sounds at this desk. When it rings (the cadence, which decides how
@@ -185,6 +187,7 @@ impl Default for AudioConfig {
             hangover_ms: 1000,
             max_wait_ms: 10_000,
             max_reply_s: 60,
+            mic_check: true,
         }
     }
 }

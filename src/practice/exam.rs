@@ -105,6 +105,12 @@ impl App {
                     Some(vec![Effect::StartSitting])
                 }
                 (Screen::Proctor, Key::Back) => Some(vec![Effect::Quit]),
+                // Before the sitting starts, the proctor may check the microphone; once it
+                // has started, the calls come in order and nothing else.
+                (Screen::Proctor, Key::Mic) => {
+                    Some(self.check_microphone(super::CheckReason::OnDemand))
+                }
+                (Screen::MicCheck(_), _) => None,
                 (Screen::Proctor, _) => Some(vec![]),
                 (
                     Screen::Card | Screen::Ringing { .. } | Screen::Call { .. } | Screen::Between,
@@ -320,6 +326,34 @@ mod tests {
             app.update(Msg::Key(Key::Interrupt)),
             vec![Effect::EndSitting, Effect::Quit]
         );
+    }
+
+    #[test]
+    fn the_proctor_may_check_the_microphone_before_the_sitting_only() {
+        let mut app = App::new_exam(vec![sit("a")], Lang::En, exam(vec![None], false));
+        assert_eq!(app.update(Msg::Key(Key::Mic)), vec![Effect::StartMicCheck]);
+        assert!(
+            matches!(&app.screen, Screen::MicCheck(c) if c.reason == crate::practice::CheckReason::OnDemand)
+        );
+        app.update(Msg::MicChecked(Box::new(crate::practice::CheckView {
+            passed: false,
+            advice: vec![],
+            measured: None,
+            remembered: None,
+        })));
+        assert_eq!(
+            app.update(Msg::Key(Key::Retry)),
+            vec![Effect::StartMicCheck]
+        );
+        // q leaves the check for the proctor's screen, not the exam.
+        assert_eq!(app.update(Msg::Key(Key::Back)), vec![Effect::StopMicCheck]);
+        assert_eq!(app.screen, Screen::Proctor);
+        assert!(!app.exam.as_ref().unwrap().started);
+        // Once the sitting has started, m does nothing.
+        app.update(Msg::Key(Key::Enter));
+        assert_eq!(app.screen, Screen::Card);
+        assert_eq!(app.update(Msg::Key(Key::Mic)), vec![]);
+        assert_eq!(app.screen, Screen::Card);
     }
 
     #[test]

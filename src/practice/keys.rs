@@ -25,6 +25,8 @@ pub enum Key {
     Next,
     /// y: yes (ending a sitting early).
     Yes,
+    /// m: check the microphone.
+    Mic,
 }
 
 impl Key {
@@ -46,6 +48,7 @@ impl Key {
             KeyCode::Char('p') => Key::Play,
             KeyCode::Char('n') => Key::Next,
             KeyCode::Char('y') => Key::Yes,
+            KeyCode::Char('m') => Key::Mic,
             _ => return None,
         };
         if ev.kind == KeyEventKind::Repeat && !matches!(key, Key::Up | Key::Down) {

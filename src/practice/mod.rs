@@ -1,5 +1,5 @@
-//! The trainee's practice as a pure state machine: pick → situation card → ringing → call
-//! (turn by turn) → transcribing → feedback. [`App::update`] takes one [`Msg`] (a key, a
+//! The trainee's practice as a pure state machine: (microphone check on a new microphone) →
+//! pick → situation card → ringing → call (turn by turn) → transcribing → feedback. [`App::update`] takes one [`Msg`] (a key, a
 //! ring or level report, a worker result) and returns the [`Effect`]s the runtime carries
 //! out (ring, record, play, transcribe, grade, save). The state machine has no clock, no
 //! audio and no model; the views only render this state.
@@ -9,6 +9,8 @@
 //! - [`model`]: what the screens show of a scenario and of a report, built once
 //!   ([`Situation`], [`Feedback`]), so rendering never computes a grade;
 //! - [`guesser`]: transcribing at each pause while the trainee is still speaking;
+//! - [`miccheck`]: the microphone check's screen (say a line, a level meter, the verdict
+//!   with what to change), and [`mic_record`], the microphones that passed it;
 //! - [`trace`]: the practice log's account of every transcription request;
 //! - [`run`](mod@run): the runtime (audio, transcription worker, grader, store) and the
 //!   screens as [`crate::tui`]'s event loop drives them;
@@ -17,6 +19,8 @@
 pub mod exam;
 pub mod guesser;
 pub mod keys;
+pub mod mic_record;
+pub mod miccheck;
 pub mod model;
 pub mod run;
 pub mod sitting;
@@ -26,13 +30,16 @@ pub mod views;
 
 #[cfg(test)]
 mod snapshots;
+#[cfg(test)]
+mod tests;
 
 use crate::config::Lang;
 
 pub use exam::{Ended, Exam};
 pub use guesser::Guesser;
 pub use keys::Key;
-pub use model::{CheckRow, Feedback, Mark, Situation, Verdict};
+pub use miccheck::{CheckReason, CheckStage, MicCheckPlan, MicCheckScreen};
+pub use model::{CheckRow, CheckView, Feedback, Mark, Situation, Verdict};
 pub use run::{run, Options, PracticeError};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -63,6 +70,8 @@ pub enum Screen {
     Between,
     /// Exam mode: the sitting has ended (sealed once [`Exam::ended`] is set).
     ExamEnd,
+    /// The microphone check: on a new microphone before the first call, or on demand (`m`).
+    MicCheck(Box<MicCheckScreen>),
 }
 
 /// Input to the state machine.
@@ -74,7 +83,8 @@ pub enum Msg {
         rings: u32,
         elapsed_ms: u64,
     },
-    /// Recording progress of the current turn: ms since the turn began, level in dBFS.
+    /// Recording progress of the current turn (or of the microphone check): ms since it
+    /// began, level in dBFS.
     Level {
         elapsed_ms: u64,
         level_db: f32,
@@ -100,6 +110,10 @@ pub enum Msg {
     Sealed(Ended),
     /// The desk's upload queue to the training room's shared store changed.
     Uploads(crate::db::QueueState),
+    /// The microphone check has been judged.
+    MicChecked(Box<CheckView>),
+    /// The microphone check could not listen (the microphone failed): why.
+    MicCheckFailed(String),
 }
 
 /// What the runtime must do after an update.
@@ -127,6 +141,12 @@ pub enum Effect {
     StartSitting,
     /// Exam mode: end the sitting (complete or not) and seal it.
     EndSitting,
+    /// Listen to the trainee saying the check line (afresh).
+    StartMicCheck,
+    /// Stop listening and judge what was heard.
+    EndMicCheck,
+    /// Stop listening, nothing judged (the check was left).
+    StopMicCheck,
     Quit,
 }
 
@@ -172,6 +192,9 @@ impl App {
 
     pub fn update(&mut self, msg: Msg) -> Vec<Effect> {
         if let Some(fx) = self.exam_update(&msg) {
+            return fx;
+        }
+        if let Some(fx) = self.mic_check_update(&msg) {
             return fx;
         }
         match msg {
@@ -246,7 +269,9 @@ impl App {
                 self.uploads = Some(q);
                 vec![]
             }
-            Msg::AutoPickUp | Msg::Sealed(_) => vec![],
+            Msg::AutoPickUp | Msg::Sealed(_) | Msg::MicChecked(_) | Msg::MicCheckFailed(_) => {
+                vec![]
+            }
         }
     }
 
@@ -308,6 +333,7 @@ impl App {
                 fx
             }
             (Screen::Pick, Key::Back) => vec![Effect::Quit],
+            (Screen::Pick | Screen::Card, Key::Mic) => self.check_microphone(CheckReason::OnDemand),
             (Screen::Card, Key::Enter | Key::Space) => {
                 self.screen = Screen::Ringing {
                     rings: 0,

@@ -3,6 +3,7 @@
 //! these is pure (no I/O), so the views never compute a grade.
 
 use crate::audio::facts::AudioFacts;
+use crate::audio::quality::MicCheck;
 use crate::grading::{Report, Verdict as Graded};
 use crate::scenario::{phrases, Catalog, Scenario, ORG_PLACEHOLDER};
 
@@ -67,6 +68,29 @@ pub struct Feedback {
     pub chars_per_minute: Option<f32>,
     /// Where the attempt was saved, if it was.
     pub saved_as: Option<String>,
+}
+
+/// What the microphone check's verdict shows, from the one judgement of a check
+/// ([`MicCheck`]), so the screen never judges a microphone itself.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CheckView {
+    pub passed: bool,
+    /// What to change, one line per problem (zh, en); empty when it passed.
+    pub advice: Vec<(String, String)>,
+    /// What was measured (zh, en); None when no speech was heard.
+    pub measured: Option<(String, String)>,
+    /// The input device the pass is now remembered for (not asked again on it).
+    pub remembered: Option<String>,
+}
+
+/// The check screen's view of a judged check.
+pub fn check_view(check: &MicCheck, remembered: Option<String>) -> CheckView {
+    CheckView {
+        passed: check.passed(),
+        advice: check.advice(),
+        measured: check.heard.then(|| check.measured()),
+        remembered: remembered.filter(|_| check.passed()),
+    }
 }
 
 /// Situations as the pick list shows them.

@@ -19,16 +19,18 @@ use crossbeam_channel::Receiver;
 use crossterm::event::KeyEvent;
 use ratatui::Frame;
 
-use super::model::{exam_situations, feedback, situations};
+use super::mic_record::MicRecord;
+use super::model::{check_view, exam_situations, feedback, situations};
 use super::sitting::{ExamPlan, ExamRun};
 use super::trace::{self as trace_log, CpuSnapshot, Trace, Why};
-use super::{App, Effect, Exam, Guesser, Key, Msg, Screen};
+use super::{App, Effect, Exam, Guesser, Key, MicCheckPlan, Msg, Screen};
 use crate::audio::capture::{AudioSource, Capture, Chunk};
 use crate::audio::choice::{InputChoice, OutputChoice};
-use crate::audio::devices::AudioIoError;
+use crate::audio::devices::{self, AudioIoError, Direction};
 use crate::audio::facts;
 use crate::audio::level::{self, DetectorConfig, SpeechDetector, SpeechEvent};
 use crate::audio::playback::{AudioSink, Clip, Playback};
+use crate::audio::quality::MicCheck;
 use crate::audio::resample::TARGET_RATE;
 use crate::audio::ring::RingCadence;
 use crate::audio::ringer::Ringer;
@@ -44,6 +46,9 @@ use crate::transcribe::{
     self, Asked, TranscribeError, Transcript, WhisperConfig, WhisperTranscriber, Worker,
 };
 use crate::tui::{self, Program, Source};
+
+/// The longest a microphone check listens (the line takes about three seconds).
+const CHECK_LIMIT: Duration = Duration::from_secs(15);
 
 /// How long the feedback screen waits for transcripts before giving up on the call.
 const TRANSCRIBE_PATIENCE: Duration = Duration::from_secs(90);
@@ -96,6 +101,8 @@ pub struct Options {
     /// The uploader to the training room's shared store, when one is configured: nudged
     /// when an attempt is saved; its queue is shown on screen.
     pub uploads: Option<crate::db::SyncWorker>,
+    /// Whether the microphone is checked before the first call.
+    pub mic_check: MicCheckPlan,
 }
 
 /// Audio of the call in progress.
@@ -115,6 +122,17 @@ struct Recording {
     guesser: Guesser,
     /// The worker's lane for the current turn: a newer request in it makes a guess stale.
     lane: u64,
+}
+
+/// The microphone check in progress: what the trainee has said so far.
+struct Listening {
+    /// The file playing as the microphone, when `--input` files stand in for it; else the
+    /// runtime's microphone is listened to.
+    capture: Option<Capture>,
+    samples: Vec<f32>,
+    detector: SpeechDetector,
+    heard_speech: bool,
+    started: Instant,
 }
 
 struct Call {
@@ -155,6 +173,10 @@ pub struct Runtime {
     cadence: RingCadence,
     /// Exam mode's sitting, when this is one.
     exam: Option<ExamRun>,
+    /// The microphone check in progress.
+    check: Option<Listening>,
+    /// The microphones that passed the check.
+    mic_record: MicRecord,
 }
 
 impl Runtime {
@@ -214,6 +236,8 @@ impl Runtime {
             playback: None,
             last_audio: None,
             cadence,
+            check: None,
+            mic_record: MicRecord::default_location(),
         })
     }
 
@@ -240,10 +264,8 @@ impl Runtime {
         match fx {
             Effect::StartRinging => {
                 self.hang_up("a new call was started before this one ended");
-                if self.opts.inputs.is_empty() && self.mic.is_none() {
-                    let mut src = InputChoice::Device(self.opts.input_device.clone()).open()?;
-                    self.mic = Some(src.start()?);
-                }
+                self.stop_check();
+                self.ensure_mic()?;
                 let ringer = Ringer::start(self.sink.as_ref(), self.cadence)?;
                 self.call = Some(Call {
                     index: app.selected,
@@ -346,11 +368,7 @@ impl Runtime {
                                 call.requests.push(id);
                                 call.transcripts.push(None);
                                 if let Some(w) = &self.worker {
-                                    let org = self
-                                        .exam
-                                        .as_ref()
-                                        .and_then(|e| e.org(call.index))
-                                        .unwrap_or(&self.opts.org);
+                                    let org = org_of(self.exam.as_ref(), &self.opts, call.index);
                                     let ask = questions_for(
                                         &self.catalog,
                                         org,
@@ -405,11 +423,142 @@ impl Runtime {
                     return Ok(vec![Msg::Sealed(e.end(&self.store)?)]);
                 }
             }
+            Effect::StartMicCheck => {
+                self.stop_check();
+                self.stop_playback();
+                let capture = match self.check_source() {
+                    Ok(capture) => capture,
+                    Err(e) => return Ok(vec![Msg::MicCheckFailed(e.to_string())]),
+                };
+                self.check = Some(Listening {
+                    capture,
+                    samples: Vec::with_capacity(TARGET_RATE as usize * 5),
+                    detector: self.detector(),
+                    heard_speech: false,
+                    started: Instant::now(),
+                });
+            }
+            Effect::EndMicCheck => return Ok(self.judge_check()),
+            Effect::StopMicCheck => self.stop_check(),
             Effect::Quit => {
                 self.hang_up("practice was closed during the call");
             }
         }
         Ok(vec![])
+    }
+
+    /// What the check listens to: the first `--input` file, played afresh, or the
+    /// microphone (None: the runtime's own capture), what it heard before dropped.
+    fn check_source(&mut self) -> Result<Option<Capture>, AudioIoError> {
+        if let Some(path) = self.opts.inputs.first() {
+            return Ok(Some(InputChoice::File(path.clone()).open()?.start()?));
+        }
+        self.ensure_mic()?;
+        if let Some(mic) = &self.mic {
+            while mic.chunks().try_recv().is_ok() {}
+        }
+        Ok(None)
+    }
+
+    /// Opens the microphone if it is the input and is not open yet.
+    fn ensure_mic(&mut self) -> Result<(), AudioIoError> {
+        if self.opts.inputs.is_empty() && self.mic.is_none() {
+            let mut src = InputChoice::Device(self.opts.input_device.clone()).open()?;
+            self.mic = Some(src.start()?);
+        }
+        Ok(())
+    }
+
+    /// The input device's name as the audio system gives it (the record of passed checks
+    /// is kept by it); None when files play as the microphone.
+    fn input_name(&self) -> Option<String> {
+        if !self.opts.inputs.is_empty() {
+            return None;
+        }
+        devices::find(Direction::Input, self.opts.input_device.as_deref())
+            .ok()
+            .map(|d| devices::device_name(&d))
+    }
+
+    /// Whether (and why) the microphone check comes before the first call.
+    pub fn mic_check_due(&self) -> Option<super::CheckReason> {
+        let plan = self.opts.mic_check;
+        // The device is looked up only when the record decides.
+        let passed = plan == MicCheckPlan::FirstRun
+            && self
+                .input_name()
+                .is_some_and(|name| self.mic_record.passed(&name));
+        plan.due(passed)
+    }
+
+    fn stop_check(&mut self) {
+        if let Some(c) = self.check.take().and_then(|l| l.capture) {
+            c.stop();
+        }
+    }
+
+    /// Ends the microphone check and judges what was heard; a pass is remembered for the
+    /// input device.
+    fn judge_check(&mut self) -> Vec<Msg> {
+        let Some(mut listening) = self.check.take() else {
+            return vec![];
+        };
+        if let Some(c) = listening.capture.take() {
+            c.stop();
+        }
+        let check = MicCheck::judge(&listening.samples);
+        let (_, measured) = check.measured();
+        // To the practice log, as `devices --listen` prints it.
+        eprintln!(
+            "mic check: {} ms of audio; {measured}; {}",
+            listening.samples.len() as u64 * 1000 / u64::from(TARGET_RATE),
+            if check.passed() {
+                "passed"
+            } else {
+                "not passed"
+            }
+        );
+        let mut msgs = vec![];
+        let mut remembered = None;
+        if check.passed() {
+            if let Some(name) = self.input_name() {
+                match self.mic_record.remember(&name, &check) {
+                    Ok(()) => remembered = Some(name),
+                    Err(e) => msgs.push(Msg::Failed(format!(
+                        "the passed check could not be remembered ({e}); it will be asked again next time"
+                    ))),
+                }
+            }
+        }
+        msgs.insert(0, Msg::MicChecked(Box::new(check_view(&check, remembered))));
+        msgs
+    }
+
+    /// Audio of the microphone check.
+    fn check_audio(&mut self, chunk: &Chunk) -> Vec<Msg> {
+        let Some(l) = self.check.as_mut() else {
+            return vec![];
+        };
+        l.samples.extend_from_slice(&chunk.samples);
+        let mut ended = false;
+        for ev in l.detector.push(&chunk.samples) {
+            match ev {
+                SpeechEvent::Started { .. } => l.heard_speech = true,
+                SpeechEvent::Ended { .. } => ended = true,
+            }
+        }
+        // Audio time, not the clock: a file playing as the microphone is judged alike on a
+        // busy machine.
+        let elapsed_ms = l.samples.len() as u64 * 1000 / u64::from(TARGET_RATE);
+        let silent_too_long = !l.heard_speech && elapsed_ms > self.opts.config.audio.max_wait_ms;
+        if ended || silent_too_long || elapsed_ms >= CHECK_LIMIT.as_millis() as u64 {
+            return self.judge_check();
+        }
+        vec![Msg::Level {
+            elapsed_ms,
+            level_db: level::level(&chunk.samples).rms_dbfs,
+            heard_speech: l.heard_speech,
+        }]
     }
 
     /// A request that must be answered, in a lane of its own.
@@ -432,14 +581,6 @@ impl Runtime {
         }
     }
 
-    /// The organisation the call's opening must name (an exam's call names its own).
-    fn org(&self, call: usize) -> &Org {
-        self.exam
-            .as_ref()
-            .and_then(|e| e.org(call))
-            .unwrap_or(&self.opts.org)
-    }
-
     /// Opens the attempt in the store at pickup.
     fn begin_attempt(&self) -> Result<store::Recording, StoreError> {
         let scenario = &self.catalog.scenarios[self.call.as_ref().map_or(0, |c| c.scenario)];
@@ -455,7 +596,7 @@ impl Runtime {
                 .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
             trainee: self.trainee.clone(),
             device,
-            org: self.org(index).name.clone(),
+            org: org_of(self.exam.as_ref(), &self.opts, index).name.clone(),
             started: Timestamp::now(),
             sitting: self.exam.as_ref().and_then(ExamRun::sitting_id),
         };
@@ -510,6 +651,9 @@ impl Runtime {
 
     /// Audio arrived from the microphone or the file.
     fn audio(&mut self, chunk: Chunk) -> Vec<Msg> {
+        if self.check.is_some() {
+            return self.check_audio(&chunk);
+        }
         let Runtime {
             call,
             worker,
@@ -559,10 +703,7 @@ impl Runtime {
                 let audio = rec.samples[start..].to_vec();
                 let n = audio.len();
                 let turn = rec.turn_starts.len() - 1;
-                let org = exam
-                    .as_ref()
-                    .and_then(|e| e.org(call.index))
-                    .unwrap_or(&opts.org);
+                let org = org_of(exam.as_ref(), opts, call.index);
                 let ask = questions_for(catalog, org, call.scenario, &call.transcripts, turn);
                 // Makes the previous guess for this turn stale: dropped, or cancelled.
                 if w.send(Request::guess(id, rec.lane, audio).asking(ask))
@@ -668,11 +809,7 @@ impl Runtime {
         self.next_request += 1;
         call.requests[turn] = new_id;
         let audio = rec.samples[start..end].to_vec();
-        let org = self
-            .exam
-            .as_ref()
-            .and_then(|e| e.org(call.index))
-            .unwrap_or(&self.opts.org);
+        let org = org_of(self.exam.as_ref(), &self.opts, call.index);
         let ask = questions_for(&self.catalog, org, call.scenario, &call.transcripts, turn);
         let _ = self.submit(new_id, audio, ask);
     }
@@ -719,7 +856,7 @@ impl Runtime {
                 rings: call.rings,
                 after_ms: call.pickup_ms,
             },
-            org: self.org(call.index).clone(),
+            org: org_of(self.exam.as_ref(), &self.opts, call.index).clone(),
         };
         let scenario = &self.catalog.scenarios[call.scenario];
         let report = heard.grade(scenario, &self.catalog.phrasebook);
@@ -797,6 +934,14 @@ impl Runtime {
 
     /// Messages for a tick: ring progress, waiting time.
     fn tick(&mut self) -> Vec<Msg> {
+        // A microphone that stops delivering audio does not hold the check open.
+        if self
+            .check
+            .as_ref()
+            .is_some_and(|l| l.started.elapsed() > CHECK_LIMIT + Duration::from_secs(5))
+        {
+            return self.judge_check();
+        }
         let Some(call) = &self.call else {
             return vec![];
         };
@@ -836,6 +981,9 @@ impl Runtime {
     /// the microphone, which runs between calls too ([`Runtime::audio`] drops what it hears
     /// outside a turn).
     fn chunks(&self) -> Option<&Receiver<Chunk>> {
+        if let Some(l) = &self.check {
+            return l.capture.as_ref().or(self.mic.as_ref()).map(|c| c.chunks());
+        }
         let capture = self
             .call
             .as_ref()
@@ -848,6 +996,7 @@ impl Runtime {
 impl Drop for Runtime {
     fn drop(&mut self) {
         self.hang_up("practice was closed during the call");
+        self.stop_check();
         self.stop_playback();
         if let Some(m) = self.mic.take() {
             m.stop();
@@ -855,6 +1004,12 @@ impl Drop for Runtime {
         // A transcription in progress is not waited for: the process is leaving.
         std::mem::forget(self.worker.take());
     }
+}
+
+/// The organisation call `call`'s opening must name: an exam's call names its own, practice
+/// names the one practice was started for.
+fn org_of<'a>(exam: Option<&'a ExamRun>, opts: &'a Options, call: usize) -> &'a Org {
+    exam.and_then(|e| e.org(call)).unwrap_or(&opts.org)
 }
 
 /// A failure and what became of the recording, as one status line.
@@ -955,10 +1110,11 @@ impl Program for Practice {
     }
 
     fn wants_ticks(&self) -> bool {
-        matches!(
-            self.app.screen,
-            Screen::Ringing { .. } | Screen::Working { .. } | Screen::Call { .. }
-        )
+        match &self.app.screen {
+            Screen::Ringing { .. } | Screen::Working { .. } | Screen::Call { .. } => true,
+            Screen::MicCheck(c) => matches!(c.stage, super::CheckStage::Listening { .. }),
+            _ => false,
+        }
     }
 
     fn tick(&mut self) -> Vec<Msg> {
@@ -1061,6 +1217,16 @@ pub fn run(opts: Options, catalog: Catalog, store: Store) -> Result<(), Practice
         app.screen = Screen::Card;
     }
     let mut practice = Practice { app, runtime };
+    if let Some(reason) = practice.runtime.mic_check_due() {
+        // Before the first call on a new microphone: the check, over whichever screen
+        // practice opens on (the pick list, or --scenario's card), which it then goes on to.
+        let fx = practice.app.check_microphone(reason);
+        let msgs = fx
+            .into_iter()
+            .flat_map(|f| practice.runtime.effect(&practice.app, f))
+            .collect();
+        practice.pump(msgs);
+    }
     tui::run(&mut practice, &tui::log_path("practice"))?;
     Ok(())
 }

@@ -4,7 +4,9 @@
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
 
-use super::{App, CheckRow, Feedback, Key, Mark, Msg, Screen, Situation, Verdict};
+use super::{
+    App, CheckReason, CheckRow, CheckView, Feedback, Key, Mark, Msg, Screen, Situation, Verdict,
+};
 use crate::config::Lang;
 
 fn situation() -> Situation {
@@ -194,4 +196,84 @@ fn a_long_status_line_wraps_and_keeps_its_cause() {
         .join(" ");
     assert!(joined.contains("ungraded attempt"), "{screen}");
     assert!(joined.contains("grades it"), "{screen}");
+}
+
+fn measured() -> Option<(String, String)> {
+    Some((
+        "录音:人声 -52 dBFS,底噪 -74 dBFS,信噪比 22 dB,回声衰减 40 ms".into(),
+        "recording: voice -52 dBFS, noise floor -74 dBFS, speech over noise 22 dB, echo decay 40 ms".into(),
+    ))
+}
+
+fn too_quiet() -> Box<CheckView> {
+    Box::new(CheckView {
+        passed: false,
+        advice: vec![(
+            "声音太小(-52 dBFS):请靠近话筒,或调高输入音量".into(),
+            "too quiet (-52 dBFS): move closer to the microphone or raise its input gain".into(),
+        )],
+        measured: measured(),
+        remembered: None,
+    })
+}
+
+#[test]
+fn mic_check_first_run_listening_zh() {
+    let mut a = app(Lang::Zh);
+    a.check_microphone(CheckReason::NewMicrophone);
+    a.update(Msg::Level {
+        elapsed_ms: 1_800,
+        level_db: -21.0,
+        heard_speech: true,
+    });
+    insta::assert_snapshot!(render(&a));
+}
+
+#[test]
+fn mic_check_too_quiet_en() {
+    let mut a = app(Lang::En);
+    a.check_microphone(CheckReason::NewMicrophone);
+    a.update(Msg::MicChecked(too_quiet()));
+    insta::assert_snapshot!(render(&a));
+}
+
+#[test]
+fn mic_check_too_quiet_zh() {
+    let mut a = app(Lang::Zh);
+    a.check_microphone(CheckReason::NewMicrophone);
+    a.update(Msg::MicChecked(too_quiet()));
+    insta::assert_snapshot!(render(&a));
+}
+
+#[test]
+fn mic_check_passed_on_demand_en() {
+    let mut a = app(Lang::En);
+    a.screen = Screen::Card;
+    a.update(Msg::Key(Key::Mic));
+    a.update(Msg::MicChecked(Box::new(CheckView {
+        passed: true,
+        advice: vec![],
+        measured: Some((
+            String::new(),
+            "recording: voice -24 dBFS, noise floor -71 dBFS, speech over noise 47 dB, echo decay 30 ms".into(),
+        )),
+        remembered: Some("Built-in Audio Analog Stereo".into()),
+    })));
+    insta::assert_snapshot!(render(&a));
+}
+
+#[test]
+fn mic_check_nothing_heard_zh() {
+    let mut a = app(Lang::Zh);
+    a.update(Msg::Key(Key::Mic));
+    a.update(Msg::MicChecked(Box::new(CheckView {
+        passed: false,
+        advice: vec![(
+            "没有听到讲话(只有 -91 dBFS):请确认话筒没有静音、用的是这个话筒(ringcoach devices),再说一遍".into(),
+            String::new(),
+        )],
+        measured: None,
+        remembered: None,
+    })));
+    insta::assert_snapshot!(render(&a));
 }

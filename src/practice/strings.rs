@@ -44,6 +44,19 @@ pub struct Strings {
     pub too_small: &'static str,
     /// The upload queue of a desk in a training room: waiting, server unreachable.
     pub uploads: fn(usize, bool) -> String,
+    pub check_title: &'static str,
+    pub check_first_run: &'static str,
+    pub check_say: &'static str,
+    pub check_listening_hint: &'static str,
+    pub check_passed: &'static str,
+    pub check_failed: &'static str,
+    pub check_passed_hint: &'static str,
+    pub check_failed_hint: &'static str,
+    /// `q` on the check: quits before the first call, else goes back.
+    pub check_quit: &'static str,
+    pub check_back: &'static str,
+    /// The pass is remembered for this input device.
+    pub check_remembered: fn(&str) -> String,
 }
 
 pub fn strings(lang: Lang) -> &'static Strings {
@@ -56,14 +69,14 @@ pub fn strings(lang: Lang) -> &'static Strings {
 static ZH: Strings = Strings {
     app_title: "ringcoach 电话礼仪练习",
     pick_title: "选择通话情景",
-    pick_hint: "↑↓/jk 选择 · Enter 开始 · ? 帮助 · q 退出",
+    pick_hint: "↑↓/jk 选择 · Enter 开始 · m 检查话筒 · ? 帮助 · q 退出",
     best: "最好",
     never: "未练",
     incoming: "来电",
     outgoing: "去电",
     difficulty: "难度",
     card_title: "情景",
-    card_hint: "Enter 开始响铃 · q 返回",
+    card_hint: "Enter 开始响铃 · m 检查话筒 · q 返回",
     caller_says: "来电者",
     you_answer_for: "你代表",
     ringing_title: "电话响了",
@@ -91,26 +104,37 @@ static ZH: Strings = Strings {
     model_answer: "示范回答",
     saved: "已保存",
     help_title: "帮助",
-    help_body: "↑↓ 或 j/k:移动\nEnter/空格:选择、接听、结束本轮\nq/Esc:返回(在列表中退出)\nr:再试一次  p:听录音  n:下一个情景\nCtrl-C:随时退出\n\n按任意键关闭",
+    help_body: "↑↓ 或 j/k:移动\nEnter/空格:选择、接听、结束本轮\nq/Esc:返回(在列表中退出)\nr:再试一次  p:听录音  n:下一个情景\nm:检查话筒(音量、噪音、距离)\nCtrl-C:随时退出\n\n按任意键关闭",
     too_small: "窗口太小:至少需要 80×24",
     uploads: |waiting, offline| match (waiting, offline) {
         (0, _) => "已全部上传".into(),
         (n, false) => format!("待上传 {n} 条"),
         (n, true) => format!("待上传 {n} 条(离线)"),
     },
+    check_title: "检查话筒",
+    check_first_run: "第一次用这个话筒练习:先试一下,确保你的回答能听清。",
+    check_say: "请像接电话时那样说:",
+    check_listening_hint: "说完停顿一下 · Enter 说完了",
+    check_passed: "✔ 可以练习了:音量、噪音和距离都合适",
+    check_failed: "✘ 还不适合练习:",
+    check_passed_hint: "Enter 继续 · r 再检查一次",
+    check_failed_hint: "r 改好后再检查一次 · Enter 仍然继续",
+    check_quit: "q 退出",
+    check_back: "q 返回",
+    check_remembered: |device| format!("已记住话筒「{device}」检查通过,下次不再询问;m 可随时再检查。"),
 };
 
 static EN: Strings = Strings {
     app_title: "ringcoach phone-etiquette practice",
     pick_title: "Choose a call situation",
-    pick_hint: "↑↓/jk move · Enter start · ? help · q quit",
+    pick_hint: "↑↓/jk move · Enter start · m check mic · ? help · q quit",
     best: "best",
     never: "new",
     incoming: "incoming",
     outgoing: "outgoing",
     difficulty: "difficulty",
     card_title: "Situation",
-    card_hint: "Enter start ringing · q back",
+    card_hint: "Enter start ringing · m check mic · q back",
     caller_says: "Caller",
     you_answer_for: "You answer for",
     ringing_title: "The phone is ringing",
@@ -138,13 +162,24 @@ static EN: Strings = Strings {
     model_answer: "Model answer",
     saved: "saved",
     help_title: "Help",
-    help_body: "↑↓ or j/k: move\nEnter/Space: choose, pick up, end your turn\nq/Esc: back (quit from the list)\nr: retry  p: hear your recording  n: next situation\nCtrl-C: quit from anywhere\n\nPress any key to close",
+    help_body: "↑↓ or j/k: move\nEnter/Space: choose, pick up, end your turn\nq/Esc: back (quit from the list)\nr: retry  p: hear your recording  n: next situation\nm: check the microphone (level, noise, distance)\nCtrl-C: quit from anywhere\n\nPress any key to close",
     too_small: "Window too small: 80×24 at least",
     uploads: |waiting, offline| match (waiting, offline) {
         (0, _) => "all uploaded".into(),
         (n, false) => format!("{n} to upload"),
         (n, true) => format!("{n} to upload (offline)"),
     },
+    check_title: "Microphone check",
+    check_first_run: "First practice on this microphone: a quick check that your answers will be heard clearly.",
+    check_say: "Say, as you would on a call:",
+    check_listening_hint: "Speak, then pause · Enter done",
+    check_passed: "✔ Good enough to practise: level, noise and distance are fine",
+    check_failed: "✘ Not good enough to practise yet:",
+    check_passed_hint: "Enter continue · r check again",
+    check_failed_hint: "r check again once changed · Enter continue anyway",
+    check_quit: "q quit",
+    check_back: "q back",
+    check_remembered: |device| format!("Remembered: microphone \"{device}\" passed, so it is not asked again; m checks it any time."),
 };
 
 /// The exam screens' strings (a certification sitting), in both languages.
@@ -158,6 +193,8 @@ pub struct ExamStrings {
     pub calls: &'static str,
     pub rules: fn(u32, u32, u32, usize, &str) -> String,
     pub once: &'static str,
+    /// The proctor may check the microphone before starting.
+    pub mic: &'static str,
     pub call_of: fn(usize, usize) -> String,
     pub card_hint: &'static str,
     pub ringing_forced: fn(u32) -> String,
@@ -196,6 +233,7 @@ static EXAM_ZH: ExamStrings = ExamStrings {
         format!("每通 ≥ {call} 分,总分 ≥ {overall} 分,{total} 通中至少 {required} 通通过;关键项({critical})一项不过即不合格")
     },
     once: "每通电话只接一次:不能重试,中途不显示评分。",
+    mic: "开始前可按 m 检查考生的话筒。",
     call_of: |k, n| format!("第 {k}/{n} 通"),
     card_hint: "Enter 开始响铃 · q 结束考试",
     ringing_forced: |n| format!("第 {n} 声铃响后自动接通 · q 结束考试"),
@@ -228,6 +266,7 @@ static EXAM_EN: ExamStrings = ExamStrings {
         format!("each call ≥ {call}, overall ≥ {overall}, at least {required} of {total} calls passed; a failed critical check ({critical}) fails")
     },
     once: "Each call is taken once: no retry, no score between calls.",
+    mic: "m checks the candidate's microphone before the sitting starts.",
     call_of: |k, n| format!("call {k} of {n}"),
     card_hint: "Enter start ringing · q end the sitting",
     ringing_forced: |n| format!("The line connects by itself after ring {n} · q end the sitting"),

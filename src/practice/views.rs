@@ -6,7 +6,11 @@ use ratatui::text::{Line, Span, Text};
 use ratatui::widgets::{Block, Clear, Gauge, List, ListItem, ListState, Paragraph, Wrap};
 use ratatui::Frame;
 
-use super::{App, CheckRow, Feedback, Mark, Screen, Situation, Verdict};
+use super::{
+    App, CheckReason, CheckRow, CheckStage, Feedback, Mark, MicCheckScreen, Screen, Situation,
+    Verdict,
+};
+use crate::audio::quality::CHECK_LINE;
 use crate::config::Lang;
 
 use super::strings::{exam_strings, strings, ExamStrings, Strings};
@@ -69,6 +73,7 @@ pub fn render(app: &App, frame: &mut Frame) {
     }
 
     let forced_hint;
+    let check_hint;
     let hint = match (&app.screen, &app.exam) {
         (Screen::Pick, _) => s.pick_hint,
         (Screen::Card, Some(_)) => exam_strings(app.lang).card_hint,
@@ -90,6 +95,20 @@ pub fn render(app: &App, frame: &mut Frame) {
         (Screen::Proctor, _) => exam_strings(app.lang).proctor_hint,
         (Screen::Between, _) => exam_strings(app.lang).between_hint,
         (Screen::ExamEnd, _) => exam_strings(app.lang).end_hint,
+        (Screen::MicCheck(c), _) => {
+            let keys = match &c.stage {
+                CheckStage::Listening { .. } => s.check_listening_hint,
+                CheckStage::Judged(v) if v.passed => s.check_passed_hint,
+                CheckStage::Judged(_) => s.check_failed_hint,
+            };
+            let q = if c.reason.at_start() {
+                s.check_quit
+            } else {
+                s.check_back
+            };
+            check_hint = format!("{keys} · {q}");
+            check_hint.as_str()
+        }
     };
     let footer_line = match &app.status {
         Some(msg) => Line::from(Span::styled(msg.clone(), Style::new().fg(Color::Red))),
@@ -133,6 +152,7 @@ pub fn render(app: &App, frame: &mut Frame) {
         Screen::Proctor => proctor(app, exam_strings(app.lang), frame, body),
         Screen::Between => between(app, exam_strings(app.lang), frame, body),
         Screen::ExamEnd => exam_end(app, exam_strings(app.lang), frame, body),
+        Screen::MicCheck(c) => mic_check(app, c, s, frame, body),
     }
 
     if app.exam.as_ref().is_some_and(|e| e.confirm_leave) {
@@ -308,21 +328,7 @@ fn call(
             .block(Block::bordered().title(s.call_title)),
         top,
     );
-    let ratio = ((level_db + 60.0) / 60.0).clamp(0.0, 1.0) as f64;
-    let label = format!(
-        "{} · {:.1} s · {:.0} dBFS",
-        if heard { s.heard_you } else { s.listening },
-        elapsed_ms as f64 / 1000.0,
-        level_db.max(-99.0)
-    );
-    frame.render_widget(
-        Gauge::default()
-            .block(Block::bordered())
-            .gauge_style(Style::new().fg(if heard { Color::Green } else { Color::DarkGray }))
-            .ratio(ratio)
-            .label(label),
-        meter,
-    );
+    frame.render_widget(level_gauge(elapsed_ms, level_db, heard, s), meter);
     if let Some(sit) = app.current() {
         let brief = match app.lang {
             Lang::Zh => &sit.brief_zh,
@@ -334,6 +340,101 @@ fn call(
             rest,
         );
     }
+}
+
+fn mic_check(app: &App, c: &MicCheckScreen, s: &Strings, frame: &mut Frame, area: Rect) {
+    let mut top = vec![];
+    if c.reason == CheckReason::NewMicrophone {
+        top.push(Line::from(s.check_first_run));
+        top.push(Line::default());
+    }
+    top.push(Line::from(s.check_say));
+    top.push(Line::from(Span::styled(
+        format!("    {CHECK_LINE}"),
+        Style::new().bold(),
+    )));
+    // Every line wrapped at the box's width, and its border.
+    let inner = area.width.saturating_sub(2);
+    let top_rows = top
+        .iter()
+        .map(|l| wrapped_rows(&l.to_string(), inner).max(1))
+        .sum::<u16>()
+        + 2;
+    let [top_area, rest] =
+        Layout::vertical([Constraint::Length(top_rows), Constraint::Min(0)]).areas(area);
+    frame.render_widget(
+        Paragraph::new(top)
+            .wrap(Wrap { trim: false })
+            .block(Block::bordered().title(s.check_title)),
+        top_area,
+    );
+    match &c.stage {
+        CheckStage::Listening {
+            elapsed_ms,
+            level_db,
+            heard_speech,
+        } => {
+            let [meter, _] =
+                Layout::vertical([Constraint::Length(3), Constraint::Min(0)]).areas(rest);
+            frame.render_widget(level_gauge(*elapsed_ms, *level_db, *heard_speech, s), meter);
+        }
+        CheckStage::Judged(v) => {
+            let pick = |(zh, en): &(String, String)| match app.lang {
+                Lang::Zh => zh.clone(),
+                Lang::En => en.clone(),
+            };
+            let mut lines = vec![if v.passed {
+                Line::from(Span::styled(
+                    s.check_passed,
+                    Style::new().fg(Color::Green).bold(),
+                ))
+            } else {
+                Line::from(Span::styled(
+                    s.check_failed,
+                    Style::new().fg(Color::Red).bold(),
+                ))
+            }];
+            lines.extend(
+                v.advice
+                    .iter()
+                    .map(|a| Line::from(format!("  • {}", pick(a)))),
+            );
+            if let Some(m) = &v.measured {
+                lines.push(Line::default());
+                lines.push(Line::from(Span::styled(pick(m), Style::new().dim())));
+            }
+            if let Some(device) = &v.remembered {
+                lines.push(Line::default());
+                lines.push(Line::from(Span::styled(
+                    (s.check_remembered)(device),
+                    Style::new().dim(),
+                )));
+            }
+            frame.render_widget(
+                Paragraph::new(lines)
+                    .wrap(Wrap { trim: false })
+                    .block(Block::bordered()),
+                rest,
+            );
+        }
+    }
+}
+
+/// The live level of the microphone: a bar from −60 to 0 dBFS, whether speech is heard,
+/// for how long.
+fn level_gauge(elapsed_ms: u64, level_db: f32, heard: bool, s: &Strings) -> Gauge<'static> {
+    let ratio = ((level_db + 60.0) / 60.0).clamp(0.0, 1.0) as f64;
+    let label = format!(
+        "{} · {:.1} s · {:.0} dBFS",
+        if heard { s.heard_you } else { s.listening },
+        elapsed_ms as f64 / 1000.0,
+        level_db.max(-99.0)
+    );
+    Gauge::default()
+        .block(Block::bordered())
+        .gauge_style(Style::new().fg(if heard { Color::Green } else { Color::DarkGray }))
+        .ratio(ratio)
+        .label(label)
 }
 
 fn working(app: &App, done: usize, elapsed_ms: u64, s: &Strings, frame: &mut Frame, area: Rect) {
@@ -531,6 +632,7 @@ fn proctor(app: &App, x: &ExamStrings, frame: &mut Frame, area: Rect) {
             &exam.critical.join(", "),
         )),
         Line::from(Span::styled(x.once, Style::new().dim())),
+        Line::from(Span::styled(x.mic, Style::new().dim())),
         Line::default(),
         Line::from(Span::styled(x.calls, Style::new().bold())),
     ];
