@@ -421,3 +421,102 @@ fn the_worker_asks_right_after_transcribing_and_answers_with_the_transcript() {
     assert!(done[&2].is_empty());
     w.shutdown();
 }
+
+#[test]
+fn a_banned_phrase_heard_beyond_a_homophone_is_asked_about_by_its_syllables() {
+    // 不知道 in a room heard as 吐池道 (t for b, ch for zh): 不知道 is asked in its place,
+    // and unless the model finds it below −12 the check is uncertain.
+    for (margin, verdict) in [
+        (0.2, Verdict::Uncertain),
+        (-11.0, Verdict::Uncertain),
+        (-13.0, Verdict::Pass),
+    ] {
+        let (r, asked) = grade(
+            "answer-call",
+            &["吐池道"],
+            &[("不知道", margin)],
+            Some(-20.0),
+        );
+        assert!(asked.contains(&"不知道".to_string()), "{asked:?}");
+        let c = check(&r, "banned_phrase:dont-know");
+        assert_eq!(c.verdict, verdict, "margin {margin}: {}", c.message.en);
+        let row = r
+            .readings
+            .iter()
+            .find(|x| x.check == "banned_phrase:dont-know" && x.phrase == "不知道")
+            .unwrap();
+        // The report's row is judged as the check was.
+        let clearly_less = row.likeness == Some(ringcoach::transcribe::Likeness::ClearlyLess);
+        assert_eq!(clearly_less, verdict == Verdict::Pass, "{row:?}");
+    }
+    // A correct reply has no stretch near a banned phrase to ask about.
+    let (_, asked) = grade("answer-call", &[MISHEARD], &[], Some(-20.0));
+    assert_eq!(asked.len(), 2, "{asked:?}");
+}
+
+#[test]
+fn a_sound_alike_banned_phrase_is_uncertain_down_to_its_own_threshold() {
+    // 有本事就去投诉我 at 1.3× heard as …投足我 scored −8.5: below the general −8, above
+    // the −12 calibrated for a banned phrase put in place of what was heard.
+    let turns = ["您好,广利物业,请问有什么可以帮您?", "有本事就去投足我。"];
+    let (r, _) = grade(
+        "complaint-call",
+        &turns,
+        &[("有本事就去投诉我。", -8.5)],
+        Some(-20.0),
+    );
+    let c = check(&r, "banned_phrase:dare-complain");
+    assert_eq!(c.verdict, Verdict::Uncertain, "{}", c.message.en);
+    let (r, _) = grade(
+        "complaint-call",
+        &turns,
+        &[("有本事就去投诉我。", -12.5)],
+        Some(-20.0),
+    );
+    assert_eq!(
+        check(&r, "banned_phrase:dare-complain").verdict,
+        Verdict::Pass
+    );
+}
+
+/// One first turn the fake hears as `text`, from `voiced_ms` of a buzz (so the product's
+/// own signal facts see one voiced burst of that length).
+fn grade_burst(text: &str, voiced_ms: usize, margins: &[(&str, f32)]) -> Report {
+    let c = Catalog::builtin().unwrap();
+    let sc = c.get("answer-call").unwrap();
+    let org = Org::resolve(None, &c.org).unwrap();
+    let mut samples = vec![0.0f32; 8000];
+    samples.extend((0..voiced_ms * 16).map(|i| (i as f32 * 0.09).sin() * 0.3));
+    samples.extend(std::iter::repeat_n(0.0, 8000));
+    let mut fake = Fake::new(text, margins, Some(-20.0));
+    let ask = |t: &Transcript| questions(sc, &c.phrasebook, &org, &[], 0, 1, t);
+    let h = hear_samples_asking(&mut fake, &samples, format(), &ask).unwrap();
+    Call {
+        turns: vec![Heard {
+            transcript: h.transcript,
+            facts: Some(h.facts),
+            readings: h.readings,
+        }],
+        pickup: Pickup::Rings(1),
+        org,
+    }
+    .grade(sc, &c.phrasebook)
+}
+
+#[test]
+fn a_lone_wei_heard_as_an_english_word_is_judged_on_its_own_threshold() {
+    // 喂? at 1.3× heard as "play" scored −8.6 (the general −8 passed it); in place of one
+    // short burst heard as one Latin word, 喂 is clearly less likely only below −10.
+    let r = grade_burst("play", 300, &[("喂", -8.6)]);
+    let c = check(&r, "banned_phrase:wei");
+    assert_eq!(c.verdict, Verdict::Uncertain, "{}", c.message.en);
+    assert!(c.message.en.contains("may have said"), "{}", c.message.en);
+    let r = grade_burst("play", 300, &[("喂", -10.5)]);
+    assert_eq!(check(&r, "banned_phrase:wei").verdict, Verdict::Pass);
+    // Two syllables' worth of voice (哪位 heard as "ma v" scored −8.6) or Chinese text:
+    // the general threshold.
+    let r = grade_burst("ma v", 900, &[("喂", -8.6)]);
+    assert_eq!(check(&r, "banned_phrase:wei").verdict, Verdict::Pass);
+    let r = grade_burst("好", 300, &[("喂", -8.6)]);
+    assert_eq!(check(&r, "banned_phrase:wei").verdict, Verdict::Pass);
+}

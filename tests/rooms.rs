@@ -26,7 +26,7 @@ fn a_correct_opening_in_a_room_never_fails() {
     let mut failed = Vec::new();
     let mut uncertain = 0;
     let mut graded = 0;
-    let mut not_graded: Vec<String> = Vec::new();
+    let mut cut_off: Vec<String> = Vec::new();
     for sc in &catalog.scenarios {
         let r = &sc.rubric;
         if !(r.greeting || r.organisation || r.offer_help) {
@@ -61,27 +61,32 @@ fn a_correct_opening_in_a_room_never_fails() {
                         &snr.to_string(),
                     ],
                 );
-                let report =
-                    match try_hear_call(&mut t, sc, &catalog, &org, &[wav], Pickup::Rings(1)) {
-                        Ok(r) => r,
-                        Err(e) => {
-                            // The farthest, quietest, noisiest corner can decode away (a step
-                            // bound of 15 per second of "speech" that the noise inflates): the
-                            // reply gets a clear error and no report. Grading it anyway is the
-                            // always-grade work on the transcriber's bounds; until then it is
-                            // counted here and must be that error, never a silent verdict.
-                            assert!(e.contains("decoding ran away"), "{e}");
-                            println!(
-                            "{:16} {speaker:9} room {room} gain {gain:3} snr {snr}: NOT GRADED {e}",
-                            sc.id()
-                        );
-                            not_graded.push(format!(
-                                "{} {speaker} room {room} gain {gain} snr {snr}",
-                                sc.id()
-                            ));
-                            continue;
-                        }
-                    };
+                // Every corner gets a report: the farthest, quietest, noisiest one once
+                // decoded away (a step bound of 15 per second of "speech" that the noise
+                // inflates) and got none; a decode that runs away is heard again held back
+                // from repeating, and its report says the text may not be what was said.
+                let report = hear_call(&mut t, sc, &catalog, &org, &[wav], Pickup::Rings(1));
+                if let Some(cut) = report.checks.iter().find(|c| c.id == "cut_off") {
+                    assert_eq!(cut.verdict, Verdict::Uncertain, "{:?}", cut.message);
+                    println!(
+                        "{:16} {speaker:9} room {room} gain {gain:3} snr {snr}: cut off: {}",
+                        sc.id(),
+                        cut.message.en
+                    );
+                    cut_off.push(format!(
+                        "{} {speaker} room {room} gain {gain} snr {snr}",
+                        sc.id()
+                    ));
+                    // What the rest may hold is not taken as unsaid: no banned phrase
+                    // passes on a transcript cut off or run away.
+                    for c in report
+                        .checks
+                        .iter()
+                        .filter(|c| c.category == "banned_phrase")
+                    {
+                        assert_ne!(c.verdict, Verdict::Pass, "{}: {:?}", c.id, c.message);
+                    }
+                }
                 graded += 1;
                 let audio = report.checks.iter().find(|c| c.id == "audio");
                 for id in ["greeting", "organisation", "offer_help"] {
@@ -110,7 +115,7 @@ fn a_correct_opening_in_a_room_never_fails() {
         }
     }
     println!(
-        "{graded} openings in rooms: {} failed, {uncertain} uncertain opening checks; not graded (decoding ran away): {not_graded:?}",
+        "{graded} openings in rooms: {} failed, {uncertain} uncertain opening checks; cut off or run away: {cut_off:?}",
         failed.len()
     );
     assert!(

@@ -1,5 +1,6 @@
-//! Asking the real Whisper model about alternative readings of real (composed) voices, and
-//! never cutting a word after a lead silence.
+//! Asking the real Whisper model about alternative readings of real (composed) voices,
+//! never cutting a word after a lead silence, and the rude replies the accuracy sweep once
+//! passed or left ungraded (a decode that ran away among them).
 
 mod support;
 
@@ -8,8 +9,10 @@ use std::time::Duration;
 
 use ringcoach::audio::facts::{self, VoicingConfig};
 use ringcoach::audio::wav;
+use ringcoach::grading::{Org, Pickup, Verdict};
+use ringcoach::scenario::Catalog;
 use ringcoach::transcribe::{
-    clip, Likeness, Reading, ScoreError, Thresholds, Transcriber, WhisperTranscriber,
+    clip, CutReason, Likeness, Reading, ScoreError, Thresholds, Transcriber, WhisperTranscriber,
 };
 use support::speech::*;
 
@@ -323,4 +326,163 @@ fn a_reply_longer_than_one_window_is_scored_on_the_segments_around_each_change()
         assert_eq!(TH.classify(s.margin), Likeness::ClearlyLess, "{}", s.margin);
     }
     assert!(end.is_some() && n > 40, "the reply was heard: {text:?}");
+}
+
+/// The rude replies `scripts/accuracy-sweep` voiced and the grader passed or could not
+/// grade, voiced the same way: each now gets a report whose banned-phrase check for what
+/// was said is `fail` or `uncertain`. (scenario, line, banned family, compose.py args, what
+/// went wrong before.)
+const SWEEP_MISSES: &[(&str, &str, &str, &[&str], &str)] = &[
+    (
+        "answer-call",
+        "喂?",
+        "wei",
+        &["--speaker", "syllables", "--speed", "1.3"],
+        "the decode ran away and wrote nothing: no grade",
+    ),
+    (
+        "answer-call",
+        "喂?",
+        "wei",
+        &["--speaker", "mixed", "--speed", "1.3"],
+        "heard as \"play\", 喂 in its place scored −8.6",
+    ),
+    (
+        "complaint-call",
+        "有本事就去投诉我。",
+        "dare-complain",
+        &["--speaker", "mixed", "--speed", "1.3"],
+        "heard as …投足我, 投诉 in its place scored −8.5",
+    ),
+    (
+        "answer-call",
+        "不知道。",
+        "dont-know",
+        &["--speaker", "syllables", "--room-ms", "300"],
+        "heard as 吐池道, never asked about",
+    ),
+    (
+        "answer-call",
+        "你问我我问谁?",
+        "ask-who",
+        &["--speaker", "syllables", "--speed", "1.3"],
+        "heard as 你嘴嘴嘴嘴, a loop",
+    ),
+];
+
+#[test]
+fn rude_replies_the_sweep_missed_are_caught_or_uncertain() {
+    let _lock = model_lock();
+    let catalog = Catalog::builtin().unwrap();
+    let org = Org::resolve(None, &catalog.org).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut t = transcriber();
+    let mut missed = Vec::new();
+    for &(sid, line, family, args, before) in SWEEP_MISSES {
+        let sc = catalog.get(sid).unwrap();
+        let wav = compose(dir.path(), "rude.wav", line, args);
+        let report = hear_call(&mut t, sc, &catalog, &org, &[wav], Pickup::Rings(2));
+        let id = format!("banned_phrase:{family}");
+        let c = report
+            .checks
+            .iter()
+            .find(|c| c.id == id)
+            .unwrap_or_else(|| panic!("{line}: no check {id}"));
+        println!(
+            "{line} {args:?} (was: {before}): heard {:?} → {id} {} | {}",
+            report.transcript, c.verdict, c.message.en
+        );
+        if !matches!(c.verdict, Verdict::Fail | Verdict::Uncertain) {
+            missed.push(format!("{line} {args:?}: {} ({})", c.verdict, c.message.en));
+        }
+    }
+    assert!(
+        missed.is_empty(),
+        "banned phrases passed:\n{}",
+        missed.join("\n")
+    );
+}
+
+#[test]
+fn a_decode_that_runs_away_is_heard_again_held_back_from_repeating_and_marked() {
+    let _lock = model_lock();
+    let dir = tempfile::tempdir().unwrap();
+    let mut t = transcriber();
+    // 你问我我问谁? at 1.3× by the syllable voice: the free decode loops (你 嘴 嘴 嘴 嘴).
+    let wav = compose(
+        dir.path(),
+        "loop.wav",
+        "你问我我问谁?",
+        &["--speaker", "syllables", "--speed", "1.3"],
+    );
+    let heard = clip::hear_file(&mut t, &wav, MAX).unwrap().transcript;
+    println!("heard {:?}, {:?}", heard.text, heard.cut_off);
+    let cut = heard.cut_off.clone().expect("a runaway decode is marked");
+    match &cut.reason {
+        CutReason::Runaway { why, first } => {
+            assert!(first.contains('嘴'), "{first:?}");
+            assert!(why.contains("loop"), "{why}");
+        }
+        other => panic!("expected a runaway, got {other:?}"),
+    }
+    // The second decode did not close a loop: no token four times in a row.
+    let chars: Vec<char> = heard.text.chars().filter(|c| !c.is_whitespace()).collect();
+    assert!(
+        !chars.windows(4).any(|w| w.iter().all(|&c| c == w[0])),
+        "{:?}",
+        heard.text
+    );
+    // Its tokens are kept: the grader's readings can still be scored against the audio.
+    let m = score_one(&mut t, Reading::new("你问我我问谁?"));
+    assert!(m.is_finite());
+
+    // A lone 喂? at 1.3× by the same voice once decoded away with nothing written: now it
+    // is heard again and something comes back, marked.
+    let wav = compose(
+        dir.path(),
+        "wei.wav",
+        "喂?",
+        &["--speaker", "syllables", "--speed", "1.3"],
+    );
+    let heard = clip::hear_file(&mut t, &wav, MAX).unwrap().transcript;
+    println!("heard {:?}, {:?}", heard.text, heard.cut_off);
+    assert!(!heard.text.is_empty());
+    assert!(heard.cut_off.is_some());
+}
+
+/// Short polite replies near the lone-喂 thresholds, and a model answer, keep every banned
+/// phrase `pass`: what catches the rude replies above does not make correct ones doubtful.
+#[test]
+fn short_polite_replies_near_the_thresholds_keep_their_banned_phrases_passed() {
+    let _lock = model_lock();
+    let catalog = Catalog::builtin().unwrap();
+    let org = Org::resolve(None, &catalog.org).unwrap();
+    let sc = catalog.get("answer-call").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut t = transcriber();
+    let mut doubted = Vec::new();
+    for (line, args) in [
+        // Heard as "ma v" from 720 ms of voice: 喂 in its place scored −8.6.
+        ("哪位?", &["--speaker", "syllables", "--speed", "1.4"][..]),
+        ("请讲。", &["--speaker", "syllables", "--speed", "1.3"][..]),
+        ("好的。", &["--speaker", "mixed", "--speed", "1.3"][..]),
+        (ANSWER, &["--speaker", "syllables", "--room-ms", "300"][..]),
+        (ANSWER, &["--speaker", "mixed", "--speed", "1.3"][..]),
+    ] {
+        let wav = compose(dir.path(), "ok.wav", line, args);
+        let report = hear_call(&mut t, sc, &catalog, &org, &[wav], Pickup::Rings(1));
+        for c in report
+            .checks
+            .iter()
+            .filter(|c| c.category == "banned_phrase")
+        {
+            if c.verdict != Verdict::Pass {
+                doubted.push(format!(
+                    "{line} {args:?} heard {:?}: {} {} ({})",
+                    report.transcript, c.id, c.verdict, c.message.en
+                ));
+            }
+        }
+    }
+    assert!(doubted.is_empty(), "{}", doubted.join("\n"));
 }

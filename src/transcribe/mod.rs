@@ -66,6 +66,11 @@ pub enum CutReason {
     TimeLimit { limit_ms: u64 },
     /// The decoder took more steps than the speech can hold (it was repeating itself).
     StepLimit { steps: u32, limit: u32 },
+    /// The first decode ran away (`why`: it looped, wrote more than the speech can hold,
+    /// or hit the step bound; `first`: the start of what it wrote). The text is a second
+    /// decode held back from repeating itself: the whole clip was heard, but the text may
+    /// not be what was said.
+    Runaway { why: String, first: String },
 }
 
 impl CutOff {
@@ -90,6 +95,14 @@ impl CutOff {
                 ),
                 format!(
                     "the recogniser kept repeating itself and was stopped after {steps} steps (limit {limit}): only about the first {heard} s of {clip} s were transcribed"
+                ),
+            ),
+            CutReason::Runaway { first, .. } => (
+                format!(
+                    "识别失控(先写出「{first}」:反复或超出语音长度),已禁止重复后重新识别:{clip}秒的录音的文字可能与所说不符"
+                ),
+                format!(
+                    "the recogniser ran away (it first wrote 「{first}」, repeating itself or more than the speech holds) and was run again held back from repeating: the text of the {clip} s recording may not be what was said"
                 ),
             ),
         }

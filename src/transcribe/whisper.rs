@@ -222,6 +222,63 @@ fn slice_for(segments: &[SegmentSpan], edit: Range<usize>) -> Option<Range<usize
     Some(a..b + 1)
 }
 
+/// Longest run of tokens looked for as the unit of a loop.
+const LOOP_MAX_UNIT: usize = 8;
+
+/// How many times in a row a unit of `len` tokens makes a loop: a single token four times
+/// (嘴嘴嘴嘴; 对对对 is speech), a longer unit three times (你可连接电话 ×3).
+fn loop_repeats(len: usize) -> usize {
+    if len == 1 {
+        4
+    } else {
+        3
+    }
+}
+
+/// The tokens that would close a loop if written next after the text tokens `seq`: for
+/// each unit length, the token `len` back when the last `repeats × len − 1` tokens already
+/// repeat with that period. What the repetition guard forbids.
+fn loop_closers(seq: &[i32]) -> Vec<i32> {
+    let n = seq.len();
+    let mut out = Vec::new();
+    for len in 1..=LOOP_MAX_UNIT {
+        let need = loop_repeats(len) * len - 1;
+        if n < need || n < len {
+            continue;
+        }
+        let tail = &seq[n - need..];
+        if (0..need - len).all(|i| tail[i] == tail[i + len]) {
+            let t = seq[n - len];
+            if !out.contains(&t) {
+                out.push(t);
+            }
+        }
+    }
+    out
+}
+
+/// Where the text tokens `seq` first hold a loop (see [`loop_repeats`]): the range of the
+/// repeated stretch, from the first copy of the unit to the end of the last.
+fn find_loop(seq: &[i32]) -> Option<Range<usize>> {
+    let n = seq.len();
+    for start in 0..n {
+        for len in 1..=LOOP_MAX_UNIT {
+            let need = loop_repeats(len) * len;
+            if start + need > n {
+                break;
+            }
+            let mut end = start + len;
+            while end + len <= n && seq[end..end + len] == seq[start..start + len] {
+                end += len;
+            }
+            if end - start >= need {
+                return Some(start..end);
+            }
+        }
+    }
+    None
+}
+
 /// Routes whisper.cpp and ggml logging into the `log` crate so nothing is written over
 /// the TUI. whisper-rs makes repeated calls harmless.
 pub fn route_logging() {
@@ -474,6 +531,11 @@ struct Budget<'a> {
     /// The token sequence of the window being decoded, as of the last step: what is
     /// returned if the decode is stopped before the window is finished.
     in_flight: Mutex<Vec<whisper_rs::WhisperTokenData>>,
+    /// The end-of-text token and the vocabulary's size when the decoder is held back from
+    /// closing a loop (see [`loop_closers`]): the text tokens are those below the first.
+    guard: Option<(i32, usize)>,
+    /// Times the guard forbade the token the model ranked first.
+    held_back: AtomicU32,
 }
 
 const STOP_NONE: u8 = 0;
@@ -504,25 +566,53 @@ unsafe extern "C" fn count_window(
     !budget.cancel.load(Ordering::Relaxed)
 }
 
-/// Called once per decoder step with the logits and the sequence so far: counts the step
-/// and keeps the sequence.
+/// Called once per decoder step with the logits and the sequence so far: counts the step,
+/// keeps the sequence, and with the guard on forbids the tokens that would close a loop.
 unsafe extern "C" fn count_step(
     _ctx: *mut whisper_rs::WhisperSysContext,
     _state: *mut whisper_rs::WhisperSysState,
     tokens: *const whisper_rs::WhisperTokenData,
     n_tokens: std::os::raw::c_int,
-    _logits: *mut f32,
+    logits: *mut f32,
     user_data: *mut c_void,
 ) {
-    // SAFETY: user_data is the &Budget set in `transcribe_or_cancel`, alive for the whole
-    // decode; `tokens` points at `n_tokens` token records whisper.cpp owns for this call.
+    // SAFETY: user_data is the &Budget set in `decode_pass`, alive for the whole decode;
+    // `tokens` points at `n_tokens` token records and `logits` at the vocabulary's logits,
+    // both owned by whisper.cpp for this call.
     let budget = unsafe { &*(user_data as *const Budget) };
     budget.steps.fetch_add(1, Ordering::Relaxed);
-    if let (false, Ok(n)) = (tokens.is_null(), usize::try_from(n_tokens)) {
-        let seq = unsafe { std::slice::from_raw_parts(tokens, n) };
-        if let Ok(mut v) = budget.in_flight.lock() {
-            v.clear();
-            v.extend_from_slice(seq);
+    let Ok(n) = usize::try_from(n_tokens) else {
+        return;
+    };
+    let seq = if tokens.is_null() {
+        &[][..]
+    } else {
+        unsafe { std::slice::from_raw_parts(tokens, n) }
+    };
+    if let Ok(mut v) = budget.in_flight.lock() {
+        v.clear();
+        v.extend_from_slice(seq);
+    }
+    let (Some((eot, n_vocab)), false) = (budget.guard, logits.is_null()) else {
+        return;
+    };
+    let logits = unsafe { std::slice::from_raw_parts_mut(logits, n_vocab) };
+    let text: Vec<i32> = seq.iter().map(|t| t.id).filter(|&id| id < eot).collect();
+    let closers = loop_closers(&text);
+    if closers.is_empty() {
+        return;
+    }
+    let top = logits
+        .iter()
+        .enumerate()
+        .max_by(|a, b| a.1.total_cmp(b.1))
+        .map(|(i, _)| i);
+    for t in closers {
+        if let Some(l) = usize::try_from(t).ok().and_then(|t| logits.get_mut(t)) {
+            if top == usize::try_from(t).ok() {
+                budget.held_back.fetch_add(1, Ordering::Relaxed);
+            }
+            *l = f32::NEG_INFINITY;
         }
     }
 }
@@ -545,6 +635,246 @@ unsafe extern "C" fn should_abort(user_data: *mut c_void) -> bool {
         return budget.stop(STOP_TIME);
     }
     false
+}
+
+/// What every decoding pass over one clip shares.
+struct PassSetup<'a> {
+    plan: &'a SpeechPlan,
+    threads: usize,
+    audio_ctx: i32,
+    clip_ms: u64,
+    cancel: &'a Cancel,
+    deadline: Instant,
+    hard_deadline: Instant,
+    limit: Duration,
+}
+
+/// One run of the decoder over the speech: what it wrote and why it stopped.
+struct Pass {
+    segments: Vec<Segment>,
+    free: Vec<FreeToken>,
+    spans: Vec<SegmentSpan>,
+    cut_off: Option<CutOff>,
+    windows: u32,
+}
+
+impl Pass {
+    fn text(&self) -> String {
+        text::join_segments(self.segments.iter().map(|s| s.text.as_str()))
+    }
+
+    /// The text tokens of the segments kept in the transcript.
+    fn visible_ids(&self) -> Vec<i32> {
+        self.free
+            .iter()
+            .filter(|t| t.visible)
+            .map(|t| t.id)
+            .collect()
+    }
+}
+
+/// More characters than this per second of speech, plus [`RUNAWAY_CHARS_SLACK`], is more
+/// than anyone says: a decode that wrote them ran away. Mandarin runs at 4–7 syllables a
+/// second, 8–9 when hurried; the model answers spoken at 1.3× are about 6.
+const RUNAWAY_CHARS_PER_SECOND: f32 = 10.0;
+const RUNAWAY_CHARS_SLACK: usize = 4;
+
+/// Which pass's text a clip keeps after its first decode ran away (`why`): the guarded
+/// second pass, marked, unless the clock stopped it or it wrote nothing (then the first,
+/// marked as it was or as a runaway).
+fn choose_after_runaway(first: Pass, second: Pass, why: String, clip_ms: u64) -> Pass {
+    let first_text = first.text();
+    let runaway = |heard_until_ms| CutOff {
+        reason: CutReason::Runaway {
+            why: why.clone(),
+            first: first_text.chars().take(RUNAWAY_FIRST_CHARS).collect(),
+        },
+        heard_until_ms,
+        clip_ms,
+    };
+    let timed_out = matches!(
+        second.cut_off,
+        Some(CutOff {
+            reason: CutReason::TimeLimit { .. },
+            ..
+        })
+    );
+    if timed_out || (second.text().is_empty() && !first_text.is_empty()) {
+        let cut_off = first.cut_off.clone().or_else(|| Some(runaway(clip_ms)));
+        return Pass { cut_off, ..first };
+    }
+    let cut_off = match second.cut_off.clone() {
+        Some(c) => Some(c),
+        None => Some(runaway(clip_ms)),
+    };
+    Pass { cut_off, ..second }
+}
+
+/// The first decode's text in a runaway note is cut to this many characters.
+const RUNAWAY_FIRST_CHARS: usize = 24;
+
+impl WhisperTranscriber {
+    /// Why the decode `pass` of `speech_ms` of speech is not to be trusted as it stands:
+    /// stopped by the step bound, a loop in its text (see [`find_loop`]), or more text than
+    /// the speech can hold. None for a decode that ended by itself.
+    fn ran_away(&self, pass: &Pass, speech_ms: u64) -> Option<String> {
+        if let Some(CutOff {
+            reason: CutReason::StepLimit { steps, limit },
+            ..
+        }) = &pass.cut_off
+        {
+            return Some(format!("{steps} decoder steps, over the bound of {limit}"));
+        }
+        if pass.cut_off.is_some() {
+            return None;
+        }
+        let ids = pass.visible_ids();
+        if let Some(r) = find_loop(&ids) {
+            let unit: Vec<u8> = ids[r.clone()]
+                .iter()
+                .take(LOOP_MAX_UNIT)
+                .flat_map(|&id| {
+                    self.ctx
+                        .token_to_bytes(id)
+                        .map(<[u8]>::to_vec)
+                        .unwrap_or_default()
+                })
+                .collect();
+            return Some(format!(
+                "a loop of {} tokens from {:?}",
+                r.len(),
+                String::from_utf8_lossy(&unit)
+            ));
+        }
+        let chars = pass.text().chars().filter(|c| c.is_alphanumeric()).count();
+        let most =
+            (RUNAWAY_CHARS_PER_SECOND * speech_ms as f32 / 1000.0) as usize + RUNAWAY_CHARS_SLACK;
+        (chars > most).then(|| {
+            format!(
+                "{chars} characters from {:.1} s of speech (at most {most})",
+                speech_ms as f32 / 1000.0
+            )
+        })
+    }
+
+    /// Runs the decoder once over the speech of `run`, bounded by its steps and clock;
+    /// `guard` holds it back from closing a loop (see [`loop_closers`]). Adds its steps and
+    /// time to `info`.
+    fn decode_pass(
+        &mut self,
+        run: &PassSetup,
+        guard: bool,
+        info: &mut RunInfo,
+    ) -> Result<Pass, TranscribeError> {
+        let plan = run.plan;
+        let speech_s = plan.speech_ms as f32 / 1000.0;
+        let budget = Budget {
+            steps: AtomicU32::new(0),
+            max_steps: (self.cfg.max_steps_per_second * speech_s).ceil() as u32
+                + self.cfg.step_slack,
+            deadline: run.deadline,
+            hard_deadline: run.hard_deadline,
+            cancel: run.cancel.flag(),
+            stopped: AtomicU8::new(STOP_NONE),
+            windows: AtomicU32::new(0),
+            in_flight: Mutex::new(Vec::new()),
+            guard: guard.then(|| {
+                (
+                    self.ctx.token_eot(),
+                    usize::try_from(self.ctx.n_vocab()).unwrap_or(0),
+                )
+            }),
+            held_back: AtomicU32::new(0),
+        };
+
+        let mut params = FullParams::new(SamplingStrategy::Greedy { best_of: 1 });
+        params.set_n_threads(run.threads as i32);
+        params.set_language(Some("zh"));
+        params.set_translate(false);
+        params.set_no_context(true);
+        params.set_token_timestamps(true);
+        params.set_temperature(0.0);
+        params.set_temperature_inc(0.0);
+        params.set_suppress_blank(true);
+        params.set_suppress_nst(true);
+        params.set_print_progress(false);
+        params.set_print_realtime(false);
+        params.set_print_special(false);
+        params.set_print_timestamps(false);
+        params.set_audio_ctx(run.audio_ctx);
+        if let Some(prompt) = &self.cfg.initial_prompt {
+            params.set_initial_prompt(prompt);
+        }
+        let budget_ptr = &budget as *const Budget as *mut c_void;
+        // SAFETY: the callbacks only read `budget` (its interior mutability included)
+        // through this pointer, and `budget` outlives `full()`, the only place whisper.cpp
+        // calls them.
+        unsafe {
+            params.set_filter_logits_callback(Some(count_step));
+            params.set_filter_logits_callback_user_data(budget_ptr);
+            params.set_abort_callback(Some(should_abort));
+            params.set_abort_callback_user_data(budget_ptr);
+            params.set_start_encoder_callback(Some(count_window));
+            params.set_start_encoder_callback_user_data(budget_ptr);
+        }
+
+        let t_dec = Instant::now();
+        let result = self.state.full(params, &plan.audio);
+        info.decode_ms += t_dec.elapsed().as_millis() as u64;
+        let steps = budget.steps.load(Ordering::Relaxed);
+        info.decoder_steps += steps;
+        let held_back = budget.held_back.load(Ordering::Relaxed);
+        if held_back > 0 {
+            log::debug!("the repetition guard held the decoder back {held_back} times");
+        }
+        let cut_reason = match budget.stopped.load(Ordering::Relaxed) {
+            STOP_CANCEL => return Err(TranscribeError::Cancelled),
+            STOP_STEPS => Some(CutReason::StepLimit {
+                steps,
+                limit: budget.max_steps,
+            }),
+            STOP_TIME => Some(CutReason::TimeLimit {
+                limit_ms: run.limit.as_millis() as u64,
+            }),
+            _ => None,
+        };
+        if cut_reason.is_none() && run.cancel.is_cancelled() {
+            // Stopped between windows by the encoder callback.
+            return Err(TranscribeError::Cancelled);
+        }
+        if cut_reason.is_none() {
+            result.map_err(|e| TranscribeError::Engine {
+                detail: e.to_string(),
+            })?;
+        }
+
+        let (mut segments, mut free, spans) = self.finished_segments(plan);
+        let mut cut_off = None;
+        if let Some(reason) = cut_reason {
+            let in_flight = budget
+                .in_flight
+                .lock()
+                .map(|v| v.clone())
+                .unwrap_or_default();
+            let done_cs = self.state.as_iter().map(|s| s.end_timestamp()).max();
+            let (seg, toks, until_cs) = self.partial_segment(plan, &in_flight, done_cs);
+            free.extend(toks);
+            segments.extend(seg);
+            let heard_until_ms = until_cs.map_or(0, |cs| plan.map.to_original_ms(cs));
+            cut_off = Some(CutOff {
+                reason,
+                heard_until_ms: heard_until_ms.min(run.clip_ms),
+                clip_ms: run.clip_ms,
+            });
+        }
+        Ok(Pass {
+            segments,
+            free,
+            spans,
+            cut_off,
+            windows: budget.windows.load(Ordering::Relaxed),
+        })
+    }
 }
 
 impl Transcriber for WhisperTranscriber {
@@ -594,111 +924,50 @@ impl Transcriber for WhisperTranscriber {
 
         let speech_s = plan.speech_ms as f32 / 1000.0;
         let limit = self.cfg.time_base + self.cfg.time_per_speech_second.mul_f32(speech_s);
-        let budget = Budget {
-            steps: AtomicU32::new(0),
-            max_steps: (self.cfg.max_steps_per_second * speech_s).ceil() as u32
-                + self.cfg.step_slack,
+        let clip_ms = (samples.len() * 1000 / RATE) as u64;
+        let run = PassSetup {
+            plan: &plan,
+            threads: info.threads,
+            audio_ctx: self.cfg.audio_ctx.frames_for(plan.audio.len()),
+            clip_ms,
+            cancel,
             deadline: started + limit,
             hard_deadline: started + limit * 2,
-            cancel: cancel.flag(),
-            stopped: AtomicU8::new(STOP_NONE),
-            windows: AtomicU32::new(0),
-            in_flight: Mutex::new(Vec::new()),
+            limit,
         };
-
-        let audio_ctx = self.cfg.audio_ctx.frames_for(plan.audio.len());
-        info.audio_ctx = audio_ctx;
-        let mut params = FullParams::new(SamplingStrategy::Greedy { best_of: 1 });
-        params.set_n_threads(info.threads as i32);
-        params.set_language(Some("zh"));
-        params.set_translate(false);
-        params.set_no_context(true);
-        params.set_token_timestamps(true);
-        params.set_temperature(0.0);
-        params.set_temperature_inc(0.0);
-        params.set_suppress_blank(true);
-        params.set_suppress_nst(true);
-        params.set_print_progress(false);
-        params.set_print_realtime(false);
-        params.set_print_special(false);
-        params.set_print_timestamps(false);
-        params.set_audio_ctx(audio_ctx);
-        if let Some(prompt) = &self.cfg.initial_prompt {
-            params.set_initial_prompt(prompt);
-        }
-        let budget_ptr = &budget as *const Budget as *mut c_void;
-        // SAFETY: the callbacks only read `budget` (its interior mutability included)
-        // through this pointer, and `budget` outlives `full()`, the only place whisper.cpp
-        // calls them.
-        unsafe {
-            params.set_filter_logits_callback(Some(count_step));
-            params.set_filter_logits_callback_user_data(budget_ptr);
-            params.set_abort_callback(Some(should_abort));
-            params.set_abort_callback_user_data(budget_ptr);
-            params.set_start_encoder_callback(Some(count_window));
-            params.set_start_encoder_callback_user_data(budget_ptr);
-        }
-
-        let t_dec = Instant::now();
-        let result = self.state.full(params, &plan.audio);
-        info.decode_ms = t_dec.elapsed().as_millis() as u64;
-        info.decoder_steps = budget.steps.load(Ordering::Relaxed);
+        info.audio_ctx = run.audio_ctx;
+        let first = self.decode_pass(&run, false, &mut info);
         self.last = Some(info.clone());
-        let clip_ms = (samples.len() * 1000 / RATE) as u64;
-        let cut_reason = match budget.stopped.load(Ordering::Relaxed) {
-            STOP_CANCEL => return Err(TranscribeError::Cancelled),
-            STOP_STEPS => Some(CutReason::StepLimit {
-                steps: info.decoder_steps,
-                limit: budget.max_steps,
-            }),
-            STOP_TIME => Some(CutReason::TimeLimit {
-                limit_ms: limit.as_millis() as u64,
-            }),
-            _ => None,
+        let first = first?;
+        // A decode that ran away is heard again, held back from repeating itself; either
+        // way its text is marked as untrustworthy (see `CutReason::Runaway`).
+        let pass = match self.ran_away(&first, plan.speech_ms) {
+            None => first,
+            Some(why) => {
+                log::debug!("decode ran away ({why}): {:?}", first.text());
+                let second = self.decode_pass(&run, true, &mut info);
+                self.last = Some(info.clone());
+                choose_after_runaway(first, second?, why, clip_ms)
+            }
         };
-        if cut_reason.is_none() && cancel.is_cancelled() {
-            // Stopped between windows by the encoder callback.
-            return Err(TranscribeError::Cancelled);
-        }
-        if cut_reason.is_none() {
-            result.map_err(|e| TranscribeError::Engine {
-                detail: e.to_string(),
-            })?;
-        }
-
-        let (mut segments, mut free, spans) = self.finished_segments(&plan);
-        let mut cut_off = None;
-        if let Some(reason) = cut_reason {
-            let in_flight = budget
-                .in_flight
-                .lock()
-                .map(|v| v.clone())
-                .unwrap_or_default();
-            let done_cs = self.state.as_iter().map(|s| s.end_timestamp()).max();
-            let (seg, toks, until_cs) = self.partial_segment(&plan, &in_flight, done_cs);
-            free.extend(toks);
-            segments.extend(seg);
-            let heard_until_ms = until_cs.map_or(0, |cs| plan.map.to_original_ms(cs));
-            cut_off = Some(CutOff {
-                reason,
-                heard_until_ms: heard_until_ms.min(clip_ms),
-                clip_ms,
-            });
-        }
-        let text = text::join_segments(segments.iter().map(|s| s.text.as_str()));
-        if !text.is_empty() && cut_off.is_none() {
+        let text = pass.text();
+        let keeps_tokens = pass
+            .cut_off
+            .as_ref()
+            .is_none_or(|c| matches!(c.reason, CutReason::Runaway { .. }));
+        if !text.is_empty() && keeps_tokens {
             self.decoded = Some(Decoded {
-                tokens: free,
+                tokens: pass.free,
                 text: text.clone(),
                 audio: plan.audio,
-                windows: budget.windows.load(Ordering::Relaxed),
-                segments: spans,
+                windows: pass.windows,
+                segments: pass.spans,
             });
         }
         Ok(Transcript {
             text,
-            segments,
-            cut_off,
+            segments: pass.segments,
+            cut_off: pass.cut_off,
         })
     }
 
@@ -1087,6 +1356,109 @@ mod tests {
             end_cs: 3100,
         }];
         assert_eq!(slice_for(&one, 1..2), None);
+    }
+
+    #[test]
+    fn a_loop_is_a_unit_repeated_and_the_guard_forbids_closing_one() {
+        // 你 嘴 嘴 嘴 嘴: one token four times.
+        assert_eq!(find_loop(&[1, 2, 2, 2, 2]), Some(1..5));
+        assert_eq!(find_loop(&[1, 2, 2, 2]), None, "对对对 is speech");
+        // A unit of three, three times, then something else.
+        assert_eq!(find_loop(&[9, 1, 2, 3, 1, 2, 3, 1, 2, 3, 7]), Some(1..10));
+        assert_eq!(
+            find_loop(&[1, 2, 3, 1, 2, 3, 4]),
+            None,
+            "好的好的 twice is speech"
+        );
+        assert_eq!(find_loop(&[]), None);
+        // The guard: the token that would make either loop.
+        assert_eq!(loop_closers(&[1, 2, 2, 2]), vec![2]);
+        assert_eq!(loop_closers(&[1, 2, 2]), Vec::<i32>::new());
+        assert_eq!(loop_closers(&[1, 2, 3, 1, 2, 3, 1, 2]), vec![3]);
+        assert_eq!(loop_closers(&[1, 2, 3, 1, 2, 3, 1]), Vec::<i32>::new());
+        assert_eq!(loop_closers(&[]), Vec::<i32>::new());
+    }
+
+    fn pass(text: &str, cut: Option<CutReason>) -> Pass {
+        Pass {
+            segments: if text.is_empty() {
+                vec![]
+            } else {
+                vec![Segment {
+                    start_ms: 0,
+                    end_ms: 1000,
+                    text: text.into(),
+                    tokens: vec![],
+                }]
+            },
+            free: vec![],
+            spans: vec![],
+            cut_off: cut.map(|reason| CutOff {
+                reason,
+                heard_until_ms: 500,
+                clip_ms: 2000,
+            }),
+            windows: 1,
+        }
+    }
+
+    #[test]
+    fn after_a_runaway_the_guarded_decode_is_kept_and_marked_unless_it_failed() {
+        let steps = || CutReason::StepLimit {
+            steps: 36,
+            limit: 35,
+        };
+        let time = || CutReason::TimeLimit { limit_ms: 10_000 };
+        // The second decode finished: its text, marked as a runaway over the whole clip.
+        let p = choose_after_runaway(
+            pass("你嘴嘴嘴嘴", None),
+            pass("你嘴哗", None),
+            "loop".into(),
+            2000,
+        );
+        assert_eq!(p.text(), "你嘴哗");
+        let cut = p.cut_off.unwrap();
+        assert_eq!(cut.heard_until_ms, 2000);
+        assert_eq!(
+            cut.reason,
+            CutReason::Runaway {
+                why: "loop".into(),
+                first: "你嘴嘴嘴嘴".into()
+            }
+        );
+        // Stopped by the step bound again: that cut stands.
+        let p = choose_after_runaway(
+            pass("", Some(steps())),
+            pass("你,你", Some(steps())),
+            "x".into(),
+            2000,
+        );
+        assert_eq!(
+            (p.text().as_str(), p.cut_off.unwrap().reason),
+            ("你,你", steps())
+        );
+        // The clock stopped the second, or it wrote nothing: the first, marked.
+        let p = choose_after_runaway(
+            pass("你嘴嘴嘴嘴", None),
+            pass("你", Some(time())),
+            "x".into(),
+            2000,
+        );
+        assert_eq!(p.text(), "你嘴嘴嘴嘴");
+        assert!(matches!(
+            p.cut_off.unwrap().reason,
+            CutReason::Runaway { .. }
+        ));
+        let p = choose_after_runaway(
+            pass("你,你", Some(steps())),
+            pass("", None),
+            "x".into(),
+            2000,
+        );
+        assert_eq!(
+            (p.text().as_str(), p.cut_off.unwrap().reason),
+            ("你,你", steps())
+        );
     }
 
     #[test]

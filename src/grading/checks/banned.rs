@@ -17,7 +17,7 @@ use crate::grading::matcher::{
 use crate::grading::report::{Evidence, Verdict};
 use crate::grading::verify::Answer;
 use crate::scenario::{phrases, BannedFamily};
-use crate::transcribe::Reading;
+use crate::transcribe::{Reading, Thresholds};
 
 /// The banned word asked about at the onset of a reply and in place of a character that
 /// sounds like it.
@@ -219,6 +219,17 @@ fn hidden_check(
                 None => windows.extend(pat.alike_parts(text)),
             }
         }
+        // A stretch whose syllables are near the phrase's, beyond a homophone (吐池道 for
+        // 不知道: t/b, ch/zh).
+        for pat in patterns {
+            if let Some(ph) = pat.plain() {
+                windows.extend(
+                    pinyin_near(text, ph)
+                        .into_iter()
+                        .map(|w| (w, ph.text.clone())),
+                );
+            }
+        }
         // A whole short reply that starts like a banned phrase and is about as long may
         // be it, misheard beyond a homophone (不吃饶 or 不吃糖 for 不知道).
         for pat in patterns {
@@ -234,14 +245,22 @@ fn hidden_check(
         for (w, phrase) in windows.into_iter().take(MAX_QUESTIONS) {
             let heard = cx.turns[ti].text.slice(w.clone());
             if let Some(a) = cx.ask(ti, id, w.clone(), &phrase) {
+                let a = judge_with(cx, ti, id, &phrase, a, SUBSTITUTE);
                 found.push((ti, Some(w), phrase, heard, a));
             }
         }
     }
-    let said: Vec<_> = found
-        .into_iter()
-        .filter(|(.., a)| a.banned_may_have_been_said())
-        .collect();
+    let mut said: Vec<Hidden> = Vec::new();
+    for f in found {
+        // The same reading asked twice (a stretch near the phrase that is the whole reply)
+        // is said once.
+        let again = said
+            .iter()
+            .any(|s| s.0 == f.0 && s.2 == f.2 && s.4.margin == f.4.margin);
+        if f.4.banned_may_have_been_said() && !again {
+            said.push(f);
+        }
+    }
     if said.is_empty() {
         return None;
     }
@@ -301,11 +320,73 @@ fn wei_questions(cx: &mut Ctx, id: &str, ti: usize) -> Vec<(Option<Range<usize>>
         let heard = raw.trim().to_string();
         if heard != WEI {
             if let Some(a) = cx.ask_reading(ti, id, WEI, &heard, Reading::new(WEI)) {
+                let a = if latin_burst(cx, ti) {
+                    judge_with(cx, ti, id, WEI, a, LONE_WEI_LATIN)
+                } else {
+                    a
+                };
                 out.push((None, heard, a));
             }
         }
     }
     out
+}
+
+/// A banned phrase asked about in place of what the text has there (a sound-alike, a
+/// stretch whose syllables are near, a whole short reply): it may have been said unless
+/// the reading scores below −12. From `tests/data/banned-calibration.md`: put where it was
+/// not said in a polite reply, a banned phrase scored at most −14.2 (short replies), −14.3
+/// (the sweep's model answers) and −15.3 (the general calibration's 84); where it was said,
+/// 54 of 55 reached −12 (投诉 for 投足 at 1.3×: −8.5, passed under the general −8).
+const SUBSTITUTE: Thresholds = Thresholds {
+    about_as_likely: Thresholds::CALIBRATED.about_as_likely,
+    clearly_less: -12.0,
+};
+
+/// 喂 in place of a whole first turn that the recogniser wrote as one Latin word (play,
+/// way, v) from one short voiced burst: it may have been said unless the reading scores
+/// below −10. From `tests/data/banned-calibration.md`: a lone 喂 heard so scored −8.6 to
+/// −6.2 (play at 1.3× and 1.4×: −8.6, −8.4; the general −8 passed them), the other short
+/// replies heard as one Latin word from such a burst (对 as "2", "Dui") −7.0 and above,
+/// already uncertain by the general rule.
+const LONE_WEI_LATIN: Thresholds = Thresholds {
+    about_as_likely: Thresholds::CALIBRATED.about_as_likely,
+    clearly_less: -10.0,
+};
+/// One short voiced burst: at most this much voiced time, no pause. A lone 喂 was 240–560
+/// ms of voice; 哪位 heard as "ma v" (720 ms, −8.6) is two syllables and keeps the general
+/// rule.
+const BURST_MAX_MS: u64 = 600;
+
+/// True when turn `ti` is one Latin word heard from one short voiced burst (a lone 喂 at
+/// 1.3× heard as "play").
+fn latin_burst(cx: &Ctx, ti: usize) -> bool {
+    let t = &cx.turns[ti];
+    let word = !t.text.chars.is_empty() && t.text.chars.iter().all(|c| c.is_ascii_alphabetic());
+    let burst = t
+        .facts
+        .as_ref()
+        .is_some_and(|f| f.speaking_ms <= BURST_MAX_MS && f.pauses == 0);
+    word && burst
+}
+
+/// `a` judged with `th` instead of the general thresholds, and the report's row of the
+/// reading made to say so.
+fn judge_with(
+    cx: &mut Ctx,
+    ti: usize,
+    check: &str,
+    phrase: &str,
+    a: Answer,
+    th: Thresholds,
+) -> Answer {
+    let likeness = th.classify(a.margin);
+    for r in cx.readings.iter_mut().filter(|r| {
+        r.turn == ti && r.check == check && r.phrase == phrase && r.margin == Some(a.margin)
+    }) {
+        r.likeness = Some(likeness);
+    }
+    Answer { likeness, ..a }
 }
 
 /// Characters, a run of Latin letters or digits counting as one (a word the recogniser
@@ -336,6 +417,112 @@ fn whole_reply_may_be(text: &crate::grading::matcher::Text, phrase: &Phrase) -> 
         && first(text.chars[0]) == phrase.text.chars().next().and_then(first)
 }
 
+/// Phrases shorter than this are not looked for by nearness: two syllables near each
+/// other are everywhere.
+const NEAR_MIN_CHARS: usize = 3;
+/// At most this much difference per syllable, on average (see [`syllable_distance`]), and
+/// at least one syllable the same: 吐池道 for 不知道 (0.75 over 3), 投足我 for 投诉我.
+const NEAR_PER_SYLLABLE: f32 = 0.3;
+
+/// Stretches of `text` as long as `phrase` whose toneless syllables are near the phrase's
+/// (see [`syllable_distance`]) without being the phrase: where a banned phrase may have
+/// been misheard as something that does not quite sound like it.
+fn pinyin_near(text: &crate::grading::matcher::Text, phrase: &Phrase) -> Vec<Range<usize>> {
+    let chars: Vec<char> = phrase.text.chars().collect();
+    let m = chars.len();
+    if m < NEAR_MIN_CHARS || m > text.len() {
+        return Vec::new();
+    }
+    let Some(want): Option<Vec<&str>> = chars.iter().map(|&c| toneless(c)).collect() else {
+        return Vec::new();
+    };
+    let heard: Vec<Option<&str>> = text.chars.iter().map(|&c| toneless(c)).collect();
+    (0..=text.len() - m)
+        .filter(|&s| {
+            let w = &heard[s..s + m];
+            let Some(w): Option<Vec<&str>> = w.iter().copied().collect() else {
+                return false;
+            };
+            if text.chars[s..s + m] == chars[..] {
+                return false;
+            }
+            let d: Vec<f32> = w
+                .iter()
+                .zip(&want)
+                .map(|(a, b)| syllable_distance(a, b))
+                .collect();
+            d.contains(&0.0) && d.iter().sum::<f32>() <= NEAR_PER_SYLLABLE * m as f32
+        })
+        .map(|s| s..s + m)
+        .collect()
+}
+
+/// Initials of toneless pinyin, longest first.
+const INITIALS: &[&str] = &[
+    "zh", "ch", "sh", "b", "p", "m", "f", "d", "t", "n", "l", "g", "k", "h", "j", "q", "x", "r",
+    "z", "c", "s", "y", "w",
+];
+
+/// Initials a listener (and Whisper) confuses: the same place with and without breath
+/// (b/p, d/t, zh/ch…), flat and curled tongue (z/zh…), n/l, l/r, f/h.
+const NEAR_INITIALS: &[(&str, &str)] = &[
+    ("b", "p"),
+    ("d", "t"),
+    ("g", "k"),
+    ("j", "q"),
+    ("z", "c"),
+    ("zh", "ch"),
+    ("z", "zh"),
+    ("c", "ch"),
+    ("s", "sh"),
+    ("n", "l"),
+    ("l", "r"),
+    ("f", "h"),
+];
+
+/// Finals that differ only in the nasal (an/ang, en/eng, in/ing…).
+const NEAR_FINALS: &[(&str, &str)] = &[
+    ("an", "ang"),
+    ("en", "eng"),
+    ("in", "ing"),
+    ("ian", "iang"),
+    ("uan", "uang"),
+    ("eng", "ong"),
+];
+
+fn split_syllable(s: &str) -> (&str, &str) {
+    INITIALS
+        .iter()
+        .find(|i| s.len() > i.len() && s.starts_with(**i))
+        .map_or(("", s), |i| s.split_at(i.len()))
+}
+
+fn near_pair(pairs: &[(&str, &str)], a: &str, b: &str) -> bool {
+    pairs
+        .iter()
+        .any(|&(x, y)| (x, y) == (a, b) || (y, x) == (a, b))
+}
+
+/// How unlike two toneless syllables sound: 0 the same, 1 nothing alike. The initial and
+/// the final are half each; a confusable pair ([`NEAR_INITIALS`], [`NEAR_FINALS`]) is half
+/// a difference. 吐/不 (tu/bu) 0.5, 池/知 (chi/zhi) 0.25, 嘴/问 (zui/wen) 1.
+fn syllable_distance(a: &str, b: &str) -> f32 {
+    if a == b {
+        return 0.0;
+    }
+    let ((ia, fa), (ib, fb)) = (split_syllable(a), split_syllable(b));
+    let part = |x: &str, y: &str, pairs: &[(&str, &str)]| {
+        if x == y {
+            0.0
+        } else if near_pair(pairs, x, y) {
+            0.25
+        } else {
+            0.5
+        }
+    };
+    part(ia, ib, NEAR_INITIALS) + part(fa, fb, NEAR_FINALS)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -349,6 +536,40 @@ mod tests {
         assert_eq!(units(&chars("不误会")), 3);
         assert_eq!(units(&chars("ok好的")), 3);
         assert_eq!(units(&chars("您好广利物业")), 6);
+    }
+
+    #[test]
+    fn syllables_are_near_by_initial_and_final() {
+        assert_eq!(syllable_distance("zhi", "zhi"), 0.0);
+        assert_eq!(syllable_distance("tu", "bu"), 0.5);
+        assert_eq!(syllable_distance("chi", "zhi"), 0.25);
+        assert_eq!(syllable_distance("zu", "su"), 0.5);
+        assert_eq!(syllable_distance("sheng", "shen"), 0.25);
+        assert_eq!(syllable_distance("zui", "wen"), 1.0);
+        assert_eq!(split_syllable("er"), ("", "er"));
+        assert_eq!(split_syllable("shui"), ("sh", "ui"));
+    }
+
+    #[test]
+    fn a_stretch_near_a_banned_phrase_is_found_by_its_syllables() {
+        let t = |s: &str| Text::new(s, None);
+        let p = Phrase::new("不知道");
+        assert_eq!(pinyin_near(&t("吐池道"), &p), vec![0..3]);
+        assert_eq!(pinyin_near(&t("嗯吐池道啊"), &p), vec![1..4]);
+        assert!(
+            pinyin_near(&t("不知道"), &p).is_empty(),
+            "the phrase itself"
+        );
+        assert!(pinyin_near(&t("好的好的"), &p).is_empty());
+        // Nothing alike in a syllable: not near, however close the rest.
+        assert!(
+            pinyin_near(&t("吐池"), &p).is_empty(),
+            "shorter than the phrase"
+        );
+        let p = Phrase::new("你问我我问谁");
+        assert!(pinyin_near(&t("你嘴嘴嘴嘴"), &p).is_empty());
+        // Two-syllable phrases are not looked for by nearness.
+        assert!(pinyin_near(&t("老偷"), &Phrase::new("老头")).is_empty());
     }
 
     #[test]
