@@ -102,9 +102,9 @@ impl Answer {
     pub fn note(&self, phrase: &str, heard: &str) -> (String, String) {
         let m = self.margin;
         let (zh, en) = match self.likeness {
-            Likeness::AboutAsLikely => ("同样可信", "fits the audio about as well"),
-            Likeness::Uncertain => ("难以判断", "may fit the audio"),
-            Likeness::ClearlyLess => ("明显不符", "clearly fits the audio less"),
+            Likeness::AboutAsLikely => ("同样可信", "fits the audio about as well as"),
+            Likeness::Uncertain => ("难以判断", "may fit the audio as well as"),
+            Likeness::ClearlyLess => ("明显不符", "fits the audio clearly less well than"),
         };
         let heard_zh = if heard.is_empty() {
             String::new()
@@ -112,9 +112,9 @@ impl Answer {
             format!("(听到「{heard}」)")
         };
         let heard_en = if heard.is_empty() {
-            String::new()
+            " what was heard".to_string()
         } else {
-            format!(" than 「{heard}」")
+            format!(" 「{heard}」")
         };
         (
             format!("核对录音:「{phrase}」{zh}{heard_zh},差值{m:.1}"),
