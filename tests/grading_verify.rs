@@ -182,7 +182,17 @@ fn in_between_passes_only_what_sounds_like_the_phrase() {
     let (r, _) = grade("answer-call", &[heard], &[(right, -6.0)], Some(-20.0));
     let c = check(&r, "organisation");
     assert_eq!(c.verdict, Verdict::Pass, "{}", c.message.en);
-    assert!(c.message.en.contains("sounds alike"), "{}", c.message.en);
+    assert!(
+        c.message.en.contains("sounds like 「王立物业」"),
+        "{}",
+        c.message.en
+    );
+    let asked = r
+        .readings
+        .iter()
+        .find(|x| x.check == "organisation")
+        .unwrap();
+    assert!(asked.sounds_alike);
     // Clearly less likely, it is not passed for sounding alike.
     let (r, _) = grade("answer-call", &[heard], &[(right, -9.0)], Some(-20.0));
     assert_eq!(check(&r, "organisation").verdict, Verdict::Uncertain);

@@ -70,6 +70,10 @@ pub struct ReadingCheck {
     pub margin: Option<f32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub likeness: Option<Likeness>,
+    /// What was heard sounds like the phrase ([`sounds_alike`]): in between the
+    /// thresholds, an expected phrase passes.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub sounds_alike: bool,
     /// Why the reading could not be scored.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
@@ -110,12 +114,16 @@ impl Answer {
     /// "(margin −2.3)" words for a message.
     pub fn note(&self, phrase: &str, heard: &str) -> (String, String) {
         let m = self.margin;
+        if self.likeness == Likeness::Uncertain && self.sounds_alike && !heard.is_empty() {
+            return (
+                format!("核对录音:「{phrase}」与听到的「{heard}」读音相近,录音也不否定,差值{m:.1}"),
+                format!(
+                    "checked against the audio: 「{phrase}」 sounds like 「{heard}」 and the audio does not rule it out (margin {m:.1})"
+                ),
+            );
+        }
         let (zh, en) = match self.likeness {
             Likeness::AboutAsLikely => ("同样可信", "fits the audio about as well"),
-            Likeness::Uncertain if self.sounds_alike => (
-                "读音相近,录音也不否定",
-                "sounds alike and the audio does not rule it out",
-            ),
             Likeness::Uncertain => ("难以判断", "may fit the audio"),
             Likeness::ClearlyLess => ("明显不符", "clearly fits the audio less"),
         };
@@ -144,7 +152,7 @@ impl ReadingCheck {
                 margin,
                 likeness,
                 ni_nin: false,
-                sounds_alike: false,
+                sounds_alike: self.sounds_alike,
             }
             .note(&self.phrase, &self.heard),
             _ => {
@@ -170,8 +178,13 @@ pub fn note_readings(checks: &mut [super::Check], readings: &[ReadingCheck]) {
         for r in readings.iter().filter(|r| r.check == c.id) {
             let (zh, en) = r.note();
             let marker = format!("核对录音:「{}」", r.phrase);
+            // The check may quote what was heard as normalised (no punctuation).
             let shown = c.message.zh.contains(&marker)
-                && (r.heard.is_empty() || c.message.zh.contains(&format!("「{}」", r.heard)));
+                && (r.heard.is_empty()
+                    || c.message.zh.contains(&format!("「{}」", r.heard))
+                    || c.message
+                        .zh
+                        .contains(&format!("「{}」", normalize(&r.heard))));
             if !shown {
                 c.message.zh = format!("{};{zh}", c.message.zh);
                 c.message.en = format!("{}; {en}", c.message.en);

@@ -248,6 +248,7 @@ impl Ctx<'_> {
             reading: reading.text.clone(),
             margin: None,
             likeness: None,
+            sounds_alike: sounds_alike(heard, phrase, self.fuzzy),
             error: None,
         };
         let answer = match &asked.result {
@@ -259,7 +260,7 @@ impl Ctx<'_> {
                     margin: score.margin,
                     likeness,
                     ni_nin: turns_ni_into_nin(&normalize(heard), &normalize(phrase)),
-                    sounds_alike: sounds_alike(heard, phrase, self.fuzzy),
+                    sounds_alike: row.sounds_alike,
                 })
             }
             Err(e) => {
