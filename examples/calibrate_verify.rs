@@ -63,10 +63,8 @@ const NEAR_MISSES: &[(&str, &str, &str)] = &[
     ("您好,{org},有事吗?", "有事吗", "有什么可以帮您"),
     // One syllable off: other words that sound like the phrase (the grader passes a phrase
     // in between the thresholds where what was heard sounds like it; these must not).
-    ("您好,黄丽物业,请问有什么可以帮您?", "黄丽物业", "{org}"),
     ("先生,您没有别的事吗?", "没有别的事吗", "还有别的事吗"),
     ("请您用一部电话再打来。", "用一部电话", "换一部电话"),
-    ("请问您贵庚?", "请问您贵庚", "请问您贵姓"),
     ("请您再重复一次好吗?", "重复一次", "重复一遍"),
     ("我们尽快派人替您检修。", "派人替您检修", "派人替您维修"),
     (
