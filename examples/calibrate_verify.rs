@@ -61,6 +61,18 @@ const NEAR_MISSES: &[(&str, &str, &str)] = &[
     ("您好,万科物业,请问有什么可以帮您?", "万科物业", "{org}"),
     ("谢谢您的来电,拜拜。", "拜拜", "再见"),
     ("您好,{org},有事吗?", "有事吗", "有什么可以帮您"),
+    // One syllable off: other words that sound like the phrase (the grader passes a phrase
+    // in between the thresholds where what was heard sounds like it; these must not).
+    ("先生,您没有别的事吗?", "没有别的事吗", "还有别的事吗"),
+    ("请您用一部电话再打来。", "用一部电话", "换一部电话"),
+    ("请您再重复一次好吗?", "重复一次", "重复一遍"),
+    ("我们尽快派人替您检修。", "派人替您检修", "派人替您维修"),
+    (
+        "贵公司的管理费还没有算。",
+        "管理费还没有算",
+        "管理费还没有交",
+    ),
+    ("非常感谢,我这边听不清楚。", "非常感谢", "非常抱歉"),
 ];
 
 /// Other organisation names asked about where the right one was said.
@@ -767,6 +779,18 @@ fn pct(sorted: &[f32], q: f32) -> f32 {
     sorted[((sorted.len() - 1) as f32 * q).round() as usize]
 }
 
+/// Whether what was heard where the phrase is (or would be) sounds like it, as the grader
+/// decides it: in between the thresholds such a phrase passes (see
+/// `ringcoach::grading::verify::sounds_alike`).
+fn sounds_alike(r: &Row) -> bool {
+    let fuzzy = ringcoach::grading::matcher::Fuzzy {
+        min_chars: 4,
+        near: 0.75,
+    };
+    r.question == "substitute"
+        && ringcoach::grading::verify::sounds_alike(&r.heard_as, &r.phrase, fuzzy)
+}
+
 /// What a row asks about, for the summary: the organisation, the greeting 您好 (where
 /// 你好 may have been said), other expected phrases; 喂 in front of the reply, 喂 in front
 /// of a reply where a spoken 喂 was heard as another word (the question to ask there is
@@ -833,9 +857,12 @@ fn summarize(rows: &[Row]) {
     // Expected phrases (the greeting apart: 您/你 are not told apart) and banned ones
     // (喂 in front of a reply where it was heard as another word apart: wrong question).
     type Pick = fn(&Row) -> bool;
-    let sets: [(&str, Pick); 3] = [
+    let sets: [(&str, Pick); 4] = [
         ("expected, not 您好", |r| {
             r.kind == "expected" && class(r) != "greeting 您好"
+        }),
+        ("expected, what was heard sounds like it", |r| {
+            r.kind == "expected" && class(r) != "greeting 您好" && sounds_alike(r)
         }),
         ("greeting 您好", |r| class(r) == "greeting 您好"),
         ("banned", |r| {

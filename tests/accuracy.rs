@@ -1,6 +1,6 @@
 //! Whole grades on spoken replies, heard by the real model and asked about the words that
 //! decide their checks: the part of the accuracy sweep CI runs (the whole sweep, every model
-//! answer of every scenario by both speakers at 1.0×, 1.3× and at arm's length, is
+//! answer of every scenario by both speakers at 1.0×, 1.2×, 1.3× and at arm's length, is
 //! `scripts/accuracy-sweep`, run by hand; its table is in the README).
 //!
 //! A correct model answer must pass with no phrase check failed (uncertain is allowed: a
@@ -151,6 +151,73 @@ fn correct_answers_pass_with_no_phrase_check_failed() {
         wrong.is_empty(),
         "correct answers failed:\n{}",
         wrong.join("\n")
+    );
+}
+
+/// The mark the grader is held to, on a sample of the sweep (`scripts/accuracy-sweep
+/// --conditions mark`): correct answers spoken by both speakers at 1.0 and 1.2 all pass,
+/// no phrase check fails and at most 2 are uncertain over the whole sample. Each case came
+/// back uncertain or failed before: a name or phrase heard one syllable off (王立物业,
+/// 关有别的事吗, 请问您贵信, 请为我能帮您闲妈妈), a polyphone (飞,长报线 for 非常抱歉: 长 is
+/// also chang), 维修 heard as 为充 (请问您室内哪里要维修).
+#[test]
+fn correct_answers_at_speed_1_0_and_1_2_pass_with_at_most_two_doubts() {
+    let _lock = model_lock();
+    let catalog = Catalog::builtin().unwrap();
+    let org = Org::resolve(None, &catalog.org).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    const SYLLABLES_10: &[&str] = &["--speaker", "syllables", "--speed", "1.0"];
+    const SYLLABLES_12: &[&str] = &["--speaker", "syllables", "--speed", "1.2"];
+    const MIXED_10: &[&str] = &["--speaker", "mixed", "--speed", "1.0"];
+    const MIXED_12: &[&str] = &["--speaker", "mixed", "--speed", "1.2"];
+    let cases = [
+        ("outgoing-call", 0, SYLLABLES_10),
+        ("answer-call", 0, SYLLABLES_12),
+        ("cannot-hear", 2, SYLLABLES_12),
+        ("repair-request", 0, SYLLABLES_12),
+        ("transfer-call", 0, MIXED_10),
+        ("end-call", 1, MIXED_12),
+    ]
+    .map(|(scenario, i, compose)| Case {
+        scenario,
+        what: What::ModelAnswer(i),
+        compose,
+    });
+    let mut wrong = Vec::new();
+    let mut doubts = Vec::new();
+    for c in &cases {
+        let r = hear(c, &catalog, &org, dir.path());
+        println!("{}", describe(c, &r));
+        for k in r
+            .checks
+            .iter()
+            .filter(|k| !DELIVERY.contains(&k.category.as_str()))
+        {
+            match k.verdict {
+                Verdict::Fail => wrong.push(describe(c, &r)),
+                Verdict::Uncertain => doubts.push(format!("{}: {}", k.id, describe(c, &r))),
+                _ => {}
+            }
+        }
+        if !r.passed {
+            wrong.push(describe(c, &r));
+        }
+    }
+    println!(
+        "{} correct answers: {} failed checks or calls, {} uncertain phrase checks",
+        cases.len(),
+        wrong.len(),
+        doubts.len()
+    );
+    assert!(
+        wrong.is_empty(),
+        "correct answers failed:\n{}",
+        wrong.join("\n")
+    );
+    assert!(
+        doubts.len() <= 2,
+        "more than 2 uncertain phrase checks:\n{}",
+        doubts.join("\n")
     );
 }
 

@@ -141,7 +141,8 @@ fn the_organisation_passes_when_about_as_likely_and_the_report_says_how_likely()
     let right = "您好,广利物业,请问有什么可以帮您?";
     for (margin, verdict) in [
         (-2.3, Verdict::Pass),
-        (-6.0, Verdict::Uncertain),
+        // In between, but 广立物业 sounds like 广利物业: the text and the model agree.
+        (-6.0, Verdict::Pass),
         // Clearly less: the text's verdict (a homophone: uncertain) stands.
         (-12.0, Verdict::Uncertain),
     ] {
@@ -165,6 +166,36 @@ fn the_organisation_passes_when_about_as_likely_and_the_report_says_how_likely()
         );
         assert_eq!(asked.margin, Some(margin));
     }
+}
+
+#[test]
+fn in_between_passes_only_what_sounds_like_the_phrase() {
+    // Two syllables off in four (寡立物月 for 广利物业): in between stays uncertain.
+    let heard = "您好,寡立物月,请问有什么可以帮您?";
+    let right = "您好,广利物业,请问有什么可以帮您?";
+    let (r, _) = grade("answer-call", &[heard], &[(right, -6.0)], Some(-20.0));
+    let c = check(&r, "organisation");
+    assert_eq!(c.verdict, Verdict::Uncertain, "{}", c.message.en);
+    assert!(c.message.en.contains("margin -6.0"), "{}", c.message.en);
+    // One syllable off (王立物业): it passes, and says why.
+    let heard = "您好,王立物业,请问有什么可以帮您?";
+    let (r, _) = grade("answer-call", &[heard], &[(right, -6.0)], Some(-20.0));
+    let c = check(&r, "organisation");
+    assert_eq!(c.verdict, Verdict::Pass, "{}", c.message.en);
+    assert!(
+        c.message.en.contains("sounds like 「王立物业」"),
+        "{}",
+        c.message.en
+    );
+    let asked = r
+        .readings
+        .iter()
+        .find(|x| x.check == "organisation")
+        .unwrap();
+    assert!(asked.sounds_alike);
+    // Clearly less likely, it is not passed for sounding alike.
+    let (r, _) = grade("answer-call", &[heard], &[(right, -9.0)], Some(-20.0));
+    assert_eq!(check(&r, "organisation").verdict, Verdict::Uncertain);
 }
 
 #[test]

@@ -229,12 +229,14 @@ pub struct Thresholds {
 }
 
 impl Thresholds {
-    /// Derived from `tests/data/verify-calibration.jsonl` (615 questions on 169 voiced
+    /// Derived from `tests/data/verify-calibration.jsonl` (720 questions on 203 voiced
     /// replies; `tests/data/verify-calibration.md` has the distributions): no phrase that
     /// was not said reached −4 except 您好 where 你好 was said (the model does not tell
     /// 您 from 你: never let this pass a greeting), and none reached −8 except 再见 where
-    /// 拜拜 was said (−5.5, −6.8); 63 % of expected and 65 % of banned phrases that were
-    /// said reach −4, 85 % and 88 % reach −8.
+    /// 拜拜 was said (−5.5, −6.8); 64 % of expected and 68 % of banned phrases that were
+    /// said reach −4, 85 % and 89 % reach −8. An expected phrase whose stretch sounds like
+    /// it passes from −8 (the grader's rule, `grading::verify`): none not said reached −8
+    /// (highest −8.75), 92 % of those said do.
     pub const CALIBRATED: Thresholds = Thresholds {
         about_as_likely: -4.0,
         clearly_less: -8.0,

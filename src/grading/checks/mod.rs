@@ -16,7 +16,7 @@ use std::ops::Range;
 use super::matcher::{best, Fuzzy, Hit, Kind, Phrase, Text};
 use super::report::{Check, Evidence, Message, Verdict};
 use super::verify::{
-    transcript_span, turns_ni_into_nin, Answer, Question, ReadingCheck, THRESHOLDS,
+    sounds_alike, transcript_span, turns_ni_into_nin, Answer, Question, ReadingCheck, THRESHOLDS,
 };
 use crate::audio::facts::AudioFacts;
 use crate::scenario::{phrases, Phrasebook, Phrases};
@@ -248,6 +248,7 @@ impl Ctx<'_> {
             reading: reading.text.clone(),
             margin: None,
             likeness: None,
+            sounds_alike: sounds_alike(heard, phrase, self.fuzzy),
             error: None,
         };
         let answer = match &asked.result {
@@ -259,6 +260,7 @@ impl Ctx<'_> {
                     margin: score.margin,
                     likeness,
                     ni_nin: turns_ni_into_nin(&normalize(heard), &normalize(phrase)),
+                    sounds_alike: row.sounds_alike,
                 })
             }
             Err(e) => {
