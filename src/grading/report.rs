@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::OrgSource;
 use crate::audio::facts::AudioFacts;
+use crate::transcribe::Thresholds;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -277,8 +278,8 @@ pub fn render_text(r: &Report, out: &mut impl Write) -> io::Result<()> {
         writeln!(
             out,
             "readings asked (margin: log-probability against what was heard; ≥ {:.0} about as likely, < {:.0} clearly less):",
-            super::verify::THRESHOLDS.about_as_likely,
-            super::verify::THRESHOLDS.clearly_less
+            Thresholds::CALIBRATED.about_as_likely,
+            Thresholds::CALIBRATED.clearly_less
         )?;
         for rd in &r.readings {
             let heard = if rd.heard.is_empty() {

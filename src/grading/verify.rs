@@ -37,10 +37,7 @@ use super::report::Verdict;
 use super::{Org, Pickup};
 use crate::scenario::{Phrasebook, Scenario};
 use crate::text::normalize;
-use crate::transcribe::{Likeness, Reading, Thresholds, Transcript};
-
-/// The margins that separate the answers (see `tests/data/verify-calibration.md`).
-pub const THRESHOLDS: Thresholds = Thresholds::CALIBRATED;
+use crate::transcribe::{Likeness, Reading, Transcript};
 
 /// One reading a check wanted answered.
 #[derive(Debug, Clone, PartialEq)]

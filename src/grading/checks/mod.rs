@@ -16,12 +16,12 @@ use std::ops::Range;
 use super::matcher::{best, Fuzzy, Hit, Kind, Phrase, Text};
 use super::report::{Check, Evidence, Message, Verdict};
 use super::verify::{
-    sounds_alike, transcript_span, turns_ni_into_nin, Answer, Question, ReadingCheck, THRESHOLDS,
+    sounds_alike, transcript_span, turns_ni_into_nin, Answer, Question, ReadingCheck,
 };
 use crate::audio::facts::AudioFacts;
 use crate::scenario::{phrases, Phrasebook, Phrases};
 use crate::text::normalize;
-use crate::transcribe::{Asked, Reading};
+use crate::transcribe::{Asked, Reading, Thresholds};
 
 /// One trainee turn as the checks see it: as said, normalised, ready to match, where it
 /// starts in the whole normalised transcript (characters), its audio facts, where each
@@ -253,7 +253,7 @@ impl Ctx<'_> {
         };
         let answer = match &asked.result {
             Ok(score) => {
-                let likeness = THRESHOLDS.classify(score.margin);
+                let likeness = Thresholds::CALIBRATED.classify(score.margin);
                 row.margin = Some(score.margin);
                 row.likeness = Some(likeness);
                 Some(Answer {
