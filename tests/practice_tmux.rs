@@ -100,7 +100,7 @@ fn answer_a_call_in_the_terminal_and_read_the_feedback() {
         t.keys(&["Down"]);
     }
     let screen = t.wait_for("Model answer", Duration::from_secs(5));
-    assert!(screen.contains("✔ banned_phrase"), "{screen}");
+    assert!(screen.contains("✔ banned phrases"), "{screen}");
     // The line saying where the attempt was saved follows the model answer.
     t.keys(&["Down", "Down", "Down"]);
     t.wait_for("saved", Duration::from_secs(5));

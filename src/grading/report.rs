@@ -103,6 +103,8 @@ pub fn builtin_name(id: &str) -> Option<Message> {
         "speech_rate" => ("语速", "speech rate"),
         "loudness" => ("音量", "loudness"),
         "clipping" => ("破音", "clipping"),
+        "audio" => ("录音质量", "recording quality"),
+        "cut_off" => ("识别未完成", "transcription cut off"),
         _ => return None,
     };
     Some(Message {

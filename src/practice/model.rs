@@ -47,6 +47,10 @@ pub enum Verdict {
 #[derive(Debug, Clone, PartialEq)]
 pub struct CheckRow {
     pub category: String,
+    /// What the check is called for people (问好 / greeting), as review and the reports
+    /// name it.
+    pub name_zh: String,
+    pub name_en: String,
     pub verdict: Verdict,
     pub critical: bool,
     pub message_zh: String,
@@ -189,8 +193,11 @@ pub fn feedback(report: &Report, pickup_ms: u64, first_turn: Option<&AudioFacts>
             not_graded.push(c.id.clone());
             continue;
         }
+        let name = c.display_name();
         checks.push(CheckRow {
             category: c.id.clone(),
+            name_zh: name.zh,
+            name_en: name.en,
             verdict,
             critical: c.critical,
             message_zh: c.message.zh.clone(),
@@ -216,6 +223,8 @@ pub fn feedback(report: &Report, pickup_ms: u64, first_turn: Option<&AudioFacts>
         };
         checks.push(CheckRow {
             category: "banned_phrase".into(),
+            name_zh: "服务忌语".into(),
+            name_en: "banned phrases".into(),
             verdict: Verdict::Pass,
             critical: true,
             message_zh,
@@ -227,6 +236,8 @@ pub fn feedback(report: &Report, pickup_ms: u64, first_turn: Option<&AudioFacts>
         let (zh, en): (Vec<String>, Vec<String>) = report.readings.iter().map(|r| r.note()).unzip();
         checks.push(CheckRow {
             category: "readings".into(),
+            name_zh: "核对录音".into(),
+            name_en: "asked the audio".into(),
             verdict: Verdict::NotApplicable,
             critical: false,
             message_zh: zh.join(";"),
@@ -237,6 +248,8 @@ pub fn feedback(report: &Report, pickup_ms: u64, first_turn: Option<&AudioFacts>
         let list = not_graded.join(", ");
         checks.push(CheckRow {
             category: "—".into(),
+            name_zh: "—".into(),
+            name_en: "—".into(),
             verdict: Verdict::NotApplicable,
             critical: false,
             message_zh: format!("不适用:{list}"),

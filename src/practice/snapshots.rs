@@ -49,6 +49,8 @@ fn feedback() -> Box<Feedback> {
         checks: vec![
             CheckRow {
                 category: "rings".into(),
+                name_zh: "三声内接听".into(),
+                name_en: "picked up in time".into(),
                 verdict: Verdict::Pass,
                 critical: false,
                 message_zh: "第2声接起".into(),
@@ -56,6 +58,8 @@ fn feedback() -> Box<Feedback> {
             },
             CheckRow {
                 category: "greeting".into(),
+                name_zh: "问好".into(),
+                name_en: "greeting".into(),
                 verdict: Verdict::Fail,
                 critical: false,
                 message_zh: "没有以“您好”开头".into(),
@@ -63,6 +67,8 @@ fn feedback() -> Box<Feedback> {
             },
             CheckRow {
                 category: "banned_phrase".into(),
+                name_zh: "服务忌语".into(),
+                name_en: "banned phrases".into(),
                 verdict: Verdict::Fail,
                 critical: true,
                 message_zh: "说了服务忌语“喂”".into(),

@@ -5,6 +5,7 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span, Text};
 use ratatui::widgets::{Block, Clear, Gauge, List, ListItem, ListState, Paragraph, Wrap};
 use ratatui::Frame;
+use unicode_width::UnicodeWidthStr;
 
 use super::{
     App, CheckReason, CheckRow, CheckStage, Feedback, Mark, MicCheckScreen, Screen, Situation,
@@ -511,9 +512,16 @@ fn check_line(app: &App, c: &CheckRow) -> Line<'static> {
         Lang::Zh => &c.message_zh,
         Lang::En => &c.message_en,
     };
+    // The check's name as review and the reports give it, padded by terminal columns
+    // (a Chinese name is twice as wide as it has characters).
+    let name = match app.lang {
+        Lang::Zh => &c.name_zh,
+        Lang::En => &c.name_en,
+    };
+    let pad = 20usize.saturating_sub(UnicodeWidthStr::width(name.as_str()));
     Line::from(vec![
         Span::styled(format!(" {sym} "), style),
-        Span::raw(format!("{:<20} ", c.category)),
+        Span::raw(format!("{name}{} ", " ".repeat(pad))),
         Span::raw(if c.critical { "! " } else { "  " }),
         Span::raw(msg.clone()),
     ])
