@@ -4,7 +4,9 @@
 
 use crate::audio::facts::AudioFacts;
 use crate::audio::quality::MicCheck;
+use crate::config::Lang;
 use crate::grading::{Report, Verdict as Graded};
+use crate::report::strings::category_name;
 use crate::scenario::{phrases, Catalog, Scenario, ORG_PLACEHOLDER};
 
 /// What the pick list and the situation card show of one call situation.
@@ -223,8 +225,8 @@ pub fn feedback(report: &Report, pickup_ms: u64, first_turn: Option<&AudioFacts>
         };
         checks.push(CheckRow {
             category: "banned_phrase".into(),
-            name_zh: "服务忌语".into(),
-            name_en: "banned phrases".into(),
+            name_zh: category_name("banned_phrase", Lang::Zh),
+            name_en: category_name("banned_phrase", Lang::En),
             verdict: Verdict::Pass,
             critical: true,
             message_zh,
